@@ -1,0 +1,103 @@
+// Starts a real `wrangler dev` of this Worker on a free loopback port with its own state folder,
+// for end-to-end tests and benchmarks. It runs in its own process group so stop() ends wrangler,
+// workerd and esbuild together.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+
+export interface WranglerDev {
+  url: string;
+  port: number;
+  stateDir: string;
+  /** Runs SQL against the local D1 of this instance (wrangler d1 execute --local); returns the result rows. */
+  d1(sqlOrFile: { command: string } | { file: string }): Record<string, unknown>[];
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const baseEnv = () => ({ ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" });
+
+export async function startWranglerDev(vars: Record<string, string>, opts: { readyTimeoutMs?: number } = {}): Promise<WranglerDev> {
+  const stateDir = mkdtempSync(join(tmpdir(), "comfyui-saas-e2e-"));
+  const port = await freePort();
+  const d1 = (what: { command: string } | { file: string }) => {
+    const arg = "command" in what ? ["--command", what.command] : ["--file", what.file];
+    const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--yes", "--json", ...arg], {
+      cwd: ROOT,
+      env: baseEnv(),
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`wrangler d1 execute failed: ${r.stderr || r.stdout}`);
+    const parsed = JSON.parse(r.stdout) as { results?: Record<string, unknown>[] }[];
+    return parsed.flatMap((p) => p.results ?? []);
+  };
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+    cwd: ROOT,
+    env: baseEnv(),
+    encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr || migrate.stdout}`);
+
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  // An empty env file keeps a developer's .dev.vars out of the run: tests pass every value themselves.
+  args.push("--env-file", "/dev/null");
+  const child: ChildProcess = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // exited on SIGTERM
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited early:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200 || res.status === 503) return { url, port, stateDir, d1, logs: () => output, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`wrangler dev not ready within the timeout:\n${output}`);
+}

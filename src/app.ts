@@ -1,0 +1,70 @@
+/**
+ * The edge Worker's HTTP app: middleware in the order a request meets it, then the routes.
+ *
+ *   request id → config + logger → body size cap → JSON content type → route
+ *   (route-level: auth → validation → handler) → problem+json for every error
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { requestId } from "hono/request-id";
+import type { AppEnv } from "./env.ts";
+import { limitBody, requireJsonBody } from "./http/body.ts";
+import { requestContext } from "./http/context.ts";
+import { notFoundHandler, onError } from "./http/errors.ts";
+import { validationHook } from "./http/validation.ts";
+import { adminKeyRoutes } from "./routes/admin-keys.ts";
+import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+
+export const API_VERSION = "1.0.0";
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
+
+  app.use("*", requestId({ headerName: "X-Request-ID" }));
+  app.use("*", requestContext);
+  app.use("*", limitBody);
+  app.use("*", requireJsonBody);
+
+  app.route("/", healthRoutes);
+  app.route("/", jobRoutes);
+  app.route("/", adminTenantRoutes);
+  app.route("/", adminKeyRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key (`csk_…`) from the admin API. Requires `X-User-ID`.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "userId", {
+    type: "apiKey",
+    in: "header",
+    name: "X-User-ID",
+    description: "The end-user the request acts for: ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "jwt", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A JWT from the tenant's configured issuer; `sub` is the end-user.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The deployment's ADMIN_TOKEN.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "comfyui-saas API",
+      version: API_VERSION,
+      description: "Run ComfyUI workflows on GPU hosts: submit, watch, cancel, download. Errors are application/problem+json (RFC 9457).",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "comfyui-saas API" }));
+
+  app.notFound(notFoundHandler(app));
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,128 @@
+/**
+ * Every variable and binding the edge Worker reads, with its default and its documentation.
+ *
+ * This table is the only place a default lives: `src/config/load.ts` parses the Worker's env with
+ * it, and `npm run config:gen` renders `.env.example` and `docs/config.md` from it (a test fails
+ * when the committed files drift). Defaults are the safe, cheap choice for a new deployment.
+ */
+import { z } from "zod";
+
+export type SettingKind = "var" | "secret" | "binding";
+
+export interface Setting {
+  /** zod schema applied to the raw value (strings from the environment, or binding objects). */
+  schema: z.ZodType;
+  kind: SettingKind;
+  /** One or two sentences for the config reference. */
+  doc: string;
+  /** Allowed only outside production (the Worker refuses to serve in production when set). */
+  devOnly?: boolean;
+  /** Shown in .env.example instead of the default (secrets have no default). */
+  example?: string;
+}
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** A binding is an object provided by the runtime; its absence is a deployment error. */
+const binding = (what: string) =>
+  z.custom<object>((v) => typeof v === "object" && v !== null, { message: `the ${what} binding is missing` });
+
+const base64Key32 = z
+  .string()
+  .refine((v) => {
+    try {
+      return atob(v).length === 32;
+    } catch {
+      return false;
+    }
+  }, "must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)");
+
+export const settings = {
+  ENVIRONMENT: {
+    kind: "var",
+    schema: z.enum(["development", "test", "production"]).default("development"),
+    doc: "Where this Worker runs. `production` refuses to serve while a secret is missing or a dev-only setting is on.",
+  },
+  ADMIN_TOKEN: {
+    kind: "secret",
+    schema: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)"),
+    doc: "Bearer token for `/v1/admin/*`. Compared in constant time. `npm run dev` writes a random one to `.dev.vars`.",
+    example: "<openssl rand -hex 32>",
+  },
+  DATA_ENCRYPTION_KEY: {
+    kind: "secret",
+    schema: base64Key32,
+    doc: "AES-256-GCM key that encrypts tenants' webhook signing secrets at rest in D1 (base64 of 32 bytes).",
+    example: "<openssl rand -base64 32>",
+  },
+  MAX_ACTIVE_JOBS_PER_USER: {
+    kind: "var",
+    schema: positiveInt(5, 10_000),
+    doc: "Default cap on one end-user's active (queued + running) jobs. A tenant's own limit overrides it.",
+  },
+  MAX_ACTIVE_JOBS_PER_TENANT: {
+    kind: "var",
+    schema: positiveInt(50, 1_000_000),
+    doc: "Default cap on a tenant's active (queued + running) jobs across all its users. A tenant's own limit overrides it.",
+  },
+  REQUESTS_PER_MINUTE: {
+    kind: "var",
+    schema: positiveInt(120, 1_000_000),
+    doc: "Default number of job submissions a tenant may make in any 60-second window. A tenant's own limit overrides it.",
+  },
+  QUEUED_TIMEOUT_SECONDS: {
+    kind: "var",
+    schema: positiveInt(900, 7 * 24 * 3600),
+    doc: "A job still waiting for a GPU this long after submission fails with `queue_timeout`. Keep it well above a cold start under peak load (the old system's 240 s was not).",
+  },
+  MAX_REQUEST_BODY_BYTES: {
+    kind: "var",
+    schema: positiveInt(1_048_576, 100 * 1_048_576),
+    doc: "Largest request body accepted; larger bodies get 413.",
+  },
+  MAX_WORKFLOW_NODES: {
+    kind: "var",
+    schema: positiveInt(500, 10_000),
+    doc: "Most nodes a submitted workflow may have.",
+  },
+  JWT_CLOCK_TOLERANCE_SECONDS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(300).default(30),
+    doc: "Clock skew allowed when checking `exp`, `nbf` and `iat` of tenant JWTs.",
+  },
+  OUTBOUND_ALLOW_HOSTS: {
+    kind: "var",
+    devOnly: true,
+    schema: z
+      .string()
+      .default("")
+      .refine(
+        (v) => v === "" || v.split(",").every((h) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(h.trim())),
+        "must be a comma-separated list of host:port",
+      ),
+    doc: "Dev/test only: comma-separated `host:port` pairs (exact match) that outbound fetches may reach even though they are loopback or plain http, so local tests can serve JWKS and images. Must be empty in production.",
+  },
+  LOG_LEVEL: {
+    kind: "var",
+    schema: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    doc: "Lowest level of structured log lines written.",
+  },
+  DB: { kind: "binding", schema: binding("D1 database (DB)"), doc: "D1 database: tenants, API keys, jobs." },
+  BLOBS: { kind: "binding", schema: binding("R2 bucket (BLOBS)"), doc: "R2 bucket: job inputs and outputs." },
+  TENANT_QUOTA: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (TENANT_QUOTA)"),
+    doc: "Durable Object namespace of `TenantQuota`: one object per tenant that admits jobs.",
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
+
+export const configSchema = z.object(
+  Object.fromEntries(Object.entries(settings).map(([name, s]) => [name, s.schema])) as {
+    [K in SettingName]: (typeof settings)[K]["schema"];
+  },
+);
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,73 @@
+/**
+ * Queries on jobs. Status changes are compare-and-set (`WHERE status = <expected>`), so a terminal
+ * state can never be overwritten, whoever races.
+ */
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { jobWorkflows, jobs, type JobRow, type JobStatus } from "./schema.ts";
+
+export type NewJob = typeof jobs.$inferInsert;
+
+/** Job row and workflow in one atomic batch. */
+export async function insertJob(db: Db, job: NewJob, workflow: Record<string, unknown>): Promise<void> {
+  await db.batch([db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })]);
+}
+
+export interface Owner {
+  tenantId: string;
+  userId: string;
+}
+
+const owned = (owner: Owner, id: string) => and(eq(jobs.id, id), eq(jobs.tenantId, owner.tenantId), eq(jobs.userId, owner.userId));
+
+export async function getOwnedJob(db: Db, owner: Owner, id: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(owned(owner, id)).get();
+}
+
+export interface ListOptions {
+  limit: number;
+  status?: JobStatus;
+  /** Keyset position: strictly older than (createdAt, id). */
+  before?: { createdAt: number; id: string };
+}
+
+/**
+ * Newest first. Seeks on (tenant_id, user_id[, status], created_at, id) with a row-value
+ * comparison, which SQLite turns into an index range: the cost of a page does not depend on how
+ * many jobs the user has.
+ */
+export function listOwnedJobsQuery(db: Db, owner: Owner, opts: ListOptions) {
+  const where: SQL[] = [eq(jobs.tenantId, owner.tenantId), eq(jobs.userId, owner.userId)];
+  if (opts.status) where.push(eq(jobs.status, opts.status));
+  if (opts.before) where.push(sql`(${jobs.createdAt}, ${jobs.id}) < (${opts.before.createdAt}, ${opts.before.id})`);
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...where))
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(opts.limit);
+}
+
+export async function listOwnedJobs(db: Db, owner: Owner, opts: ListOptions): Promise<JobRow[]> {
+  return listOwnedJobsQuery(db, owner, opts).all();
+}
+
+/** queued → cancelled, atomically; undefined when the job was not queued any more. */
+export async function cancelQueuedJob(db: Db, owner: Owner, id: string, now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ status: "cancelled", finishedAt: now, updatedAt: now, cancelRequestedAt: now })
+    .where(and(owned(owner, id), eq(jobs.status, "queued")))
+    .returning()
+    .get();
+}
+
+/** Marks a running job for cancellation (its host interrupts it and confirms); idempotent. */
+export async function requestCancelRunning(db: Db, owner: Owner, id: string, now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ cancelRequestedAt: sql`coalesce(${jobs.cancelRequestedAt}, ${now})`, updatedAt: now })
+    .where(and(owned(owner, id), eq(jobs.status, "running")))
+    .returning()
+    .get();
+}

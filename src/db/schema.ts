@@ -1,0 +1,120 @@
+/**
+ * D1 tables (drizzle). `npm run db:generate` writes the SQL migrations in `migrations/` from this
+ * file; wrangler applies them (locally, in tests and in production).
+ *
+ * Times are integer milliseconds since the epoch. Job listing is keyset-paginated over
+ * (tenant_id, user_id[, status], created_at, id), so a page costs the same whatever the history size.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    // Per-tenant overrides; null means "the deployment default from config".
+    maxActiveJobsPerUser: integer("max_active_jobs_per_user"),
+    maxActiveJobsPerTenant: integer("max_active_jobs_per_tenant"),
+    requestsPerMinute: integer("requests_per_minute"),
+    // JWT issuer trusted for this tenant's end-users (optional; API keys always work).
+    jwtIssuer: text("jwt_issuer"),
+    jwtAudience: text("jwt_audience"),
+    jwtJwksUrl: text("jwt_jwks_url"),
+    jwtPublicKey: text("jwt_public_key"),
+    jwtAlgorithms: text("jwt_algorithms", { mode: "json" }).$type<string[]>(),
+  },
+  (t) => [uniqueIndex("tenants_jwt_issuer_uq").on(t.jwtIssuer)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name"),
+    // SHA-256 (hex) of the secret part; the secret itself is never stored.
+    secretHash: text("secret_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.createdAt)],
+);
+
+export const webhookSecrets = sqliteTable(
+  "webhook_secrets",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    // AES-GCM ciphertext under DATA_ENCRYPTION_KEY: signing needs the secret, a dump must not.
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    createdAt: integer("created_at").notNull(),
+    retiredAt: integer("retired_at"),
+  },
+  (t) => [index("webhook_secrets_tenant_idx").on(t.tenantId, t.createdAt)],
+);
+
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+
+export interface JobProgress {
+  value: number;
+  max: number;
+  node: string | null;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    userId: text("user_id").notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    queueDeadlineAt: integer("queue_deadline_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    cancelRequestedAt: integer("cancel_requested_at"),
+    attempt: integer("attempt").notNull().default(0),
+    nodeCount: integer("node_count").notNull(),
+    progress: text("progress", { mode: "json" }).$type<JobProgress>(),
+    error: text("error", { mode: "json" }).$type<JobError>(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    webhookUrl: text("webhook_url"),
+    webhookEvents: text("webhook_events", { mode: "json" }).$type<string[]>(),
+  },
+  (t) => [
+    index("jobs_user_created_idx").on(t.tenantId, t.userId, t.createdAt, t.id),
+    index("jobs_user_status_created_idx").on(t.tenantId, t.userId, t.status, t.createdAt, t.id),
+    // Active jobs by age: queue timeouts, reconciliation of quota reservations.
+    index("jobs_active_idx").on(t.status, t.createdAt).where(sql`status IN ('queued', 'running')`),
+  ],
+);
+
+/** The submitted workflow, kept apart from `jobs` so listing never reads the (large) graph. */
+export const jobWorkflows = sqliteTable("job_workflows", {
+  jobId: text("job_id")
+    .primaryKey()
+    .references(() => jobs.id, { onDelete: "cascade" }),
+  workflow: text("workflow", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+});
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;

@@ -1,0 +1,53 @@
+/**
+ * Request body guards that run before any route: a size cap (413) and, for JSON routes, the
+ * content type (415). Both answer before the body is parsed, so nothing half-reads a bad request.
+ */
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+import { ProblemError } from "./problem.ts";
+
+export const limitBody = createMiddleware<AppEnv>(async function limitBody(c, next) {
+  const max = c.var.config.MAX_REQUEST_BODY_BYTES;
+  const declared = c.req.header("Content-Length");
+  if (declared !== undefined && !/^\d+$/.test(declared)) {
+    throw new ProblemError("payload-too-large", "Content-Length is not a number.");
+  }
+  return bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw new ProblemError("payload-too-large", `The request body is larger than ${max} bytes.`, { extensions: { max_bytes: max } });
+    },
+  })(c, next);
+});
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+function hasBody(req: Request): boolean {
+  const length = req.headers.get("Content-Length");
+  if (length !== null) return length !== "0";
+  return req.headers.has("Transfer-Encoding") || req.body !== null;
+}
+
+/**
+ * Bodies sent to JSON routes must say they are JSON. An empty body is "no body" whatever its
+ * Content-Type says (many clients send `application/json` on every POST), so routes whose body is
+ * optional accept it and required bodies get a clear "missing field" error rather than "bad JSON".
+ */
+export const requireJsonBody = createMiddleware<AppEnv>(async function requireJsonBody(c, next) {
+  const method = c.req.method;
+  if (!hasBody(c.req.raw) && c.req.header("Content-Type") !== undefined) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete("Content-Type");
+    c.req.raw = new Request(c.req.raw, { headers });
+  } else if ((method === "POST" || method === "PUT" || method === "PATCH") && hasBody(c.req.raw)) {
+    const type = c.req.header("Content-Type") ?? "";
+    if (!JSON_TYPE.test(type)) {
+      throw new ProblemError(
+        "unsupported-media-type",
+        type === "" ? "The body has no Content-Type; send it as `application/json`." : `Content-Type ${type.slice(0, 100)} is not supported here; send \`application/json\`.`,
+      );
+    }
+  }
+  await next();
+});

@@ -1,0 +1,9 @@
+/**
+ * Worker entry point: the HTTP app and the Durable Object classes the runtime instantiates.
+ * Where a job goes: src/routes/jobs.ts (submit) → TenantQuota (admission) → D1 (src/db/jobs.ts).
+ */
+import { createApp } from "./app.ts";
+
+export { TenantQuota } from "../durable-objects/tenant-quota.ts";
+
+export default createApp();

@@ -1,0 +1,26 @@
+/** The public representation of a job (what `GET /v1/jobs/{id}` returns), from its row. */
+import type { JobRow } from "../db/schema.ts";
+import { DEFAULT_WEBHOOK_EVENTS, type JobView } from "../routes/jobs.schemas.ts";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function jobView(row: JobRow): JobView {
+  return {
+    id: row.id,
+    status: row.status,
+    user_id: row.userId,
+    created_at: new Date(row.createdAt).toISOString(),
+    started_at: iso(row.startedAt),
+    finished_at: iso(row.finishedAt),
+    cancel_requested_at: iso(row.cancelRequestedAt),
+    queue_deadline_at: new Date(row.queueDeadlineAt).toISOString(),
+    attempt: row.attempt,
+    progress: row.progress ?? null,
+    // Filled in by the dispatcher once jobs are dispatched to GPU hosts.
+    queue_position: null,
+    outputs: [],
+    error: row.error ?? null,
+    metadata: row.metadata ?? null,
+    webhook: row.webhookUrl ? { url: row.webhookUrl, events: row.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS } : null,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The dev/test-only exception list `OUTBOUND_ALLOW_HOSTS` (exact `host:port` matches), and the
+ * rule for admin-configured URLs such as a tenant's JWKS endpoint: https, no userinfo, unless the
+ * exact host:port is allow-listed for local testing. Production refuses a non-empty list.
+ */
+
+export function parseAllowHosts(value: string): Set<string> {
+  return new Set(
+    value
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ""),
+  );
+}
+
+function hostPort(url: URL): string {
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${url.hostname.toLowerCase()}:${port}`;
+}
+
+export function isAllowListed(url: URL, allow: Set<string>): boolean {
+  return (url.protocol === "http:" || url.protocol === "https:") && allow.has(hostPort(url));
+}
+
+/** Null when the URL may be used, else why not (a sentence for a problem detail). */
+export function checkConfiguredUrl(raw: string, allow: Set<string>): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not a valid absolute URL";
+  }
+  if (url.username || url.password) return "must not contain a user name or password";
+  if (isAllowListed(url, allow)) return null;
+  if (url.protocol !== "https:") return "must use https";
+  return null;
+}

@@ -1,0 +1,159 @@
+/** `/v1/admin/tenants`: create, read and change tenants, and mint their API keys. */
+import { createRoute } from "@hono/zod-openapi";
+import { requireAdmin } from "../auth/admin.ts";
+import { mintApiKey } from "../auth/api-key.ts";
+import { insertApiKey, listApiKeys } from "../db/api-keys.ts";
+import { createDb, type Db } from "../db/client.ts";
+import { getTenant, insertTenant, updateTenant, type TenantPatch } from "../db/tenants.ts";
+import { ProblemError } from "../http/problem.ts";
+import { encryptSecret } from "../lib/crypto.ts";
+import { toBase64 } from "../lib/encoding.ts";
+import { newId } from "../lib/ids.ts";
+import { jwtColumns, NO_JWT } from "../tenants/jwt-settings.ts";
+import { apiKeyView, tenantView } from "../tenants/view.ts";
+import {
+  ApiKeySchema,
+  CreatedApiKeySchema,
+  CreatedTenantSchema,
+  CreateKeyBody,
+  CreateTenantBody,
+  PatchTenantBody,
+  TenantIdParam,
+  TenantSchema,
+} from "./admin.schemas.ts";
+import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
+import { adminSecurity, newRouter } from "./router.ts";
+import { z } from "@hono/zod-openapi";
+
+const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAdmin] };
+
+const createTenant = createRoute({
+  ...admin,
+  method: "post",
+  path: "/v1/admin/tenants",
+  summary: "Create a tenant",
+  request: { body: { required: true, content: { "application/json": { schema: CreateTenantBody } } } },
+  responses: { 201: json("The tenant and its webhook secret (shown once)", CreatedTenantSchema), ...commonProblems, ...conflictProblem },
+});
+
+const readTenant = createRoute({
+  ...admin,
+  method: "get",
+  path: "/v1/admin/tenants/{id}",
+  summary: "Get a tenant",
+  request: { params: TenantIdParam },
+  responses: { 200: json("The tenant", TenantSchema), ...commonProblems, ...notFoundProblem },
+});
+
+const patchTenant = createRoute({
+  ...admin,
+  method: "patch",
+  path: "/v1/admin/tenants/{id}",
+  summary: "Change a tenant's name, limits or JWT issuer",
+  request: { params: TenantIdParam, body: { required: true, content: { "application/json": { schema: PatchTenantBody } } } },
+  responses: { 200: json("The tenant", TenantSchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },
+});
+
+const createKey = createRoute({
+  ...admin,
+  method: "post",
+  path: "/v1/admin/tenants/{id}/keys",
+  summary: "Create an API key (the key is shown once)",
+  request: { params: TenantIdParam, body: { required: false, content: { "application/json": { schema: CreateKeyBody } } } },
+  responses: { 201: json("The key", CreatedApiKeySchema), ...commonProblems, ...notFoundProblem },
+});
+
+const listKeys = createRoute({
+  ...admin,
+  method: "get",
+  path: "/v1/admin/tenants/{id}/keys",
+  summary: "List a tenant's API keys (never their secrets)",
+  request: { params: TenantIdParam },
+  responses: { 200: json("The keys", z.object({ data: z.array(ApiKeySchema) })), ...commonProblems, ...notFoundProblem },
+});
+
+const tenantNotFound = (id: string) => new ProblemError("not-found", `No tenant ${id}.`);
+
+async function requireTenant(db: Db, id: string) {
+  const row = await getTenant(db, id);
+  if (!row) throw tenantNotFound(id);
+  return row;
+}
+
+/** D1 reports the unique issuer index as a constraint failure; say what clashed. */
+function issuerClash(err: unknown): ProblemError | null {
+  const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
+  return /UNIQUE constraint failed: tenants\.jwt_issuer/.test(text)
+    ? new ProblemError("conflict", "Another tenant already uses this JWT issuer; issuers must be unique.")
+    : null;
+}
+
+function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): TenantPatch {
+  const out: TenantPatch = {};
+  if (!limits) return out;
+  if (limits.max_active_jobs_per_user !== undefined) out.maxActiveJobsPerUser = limits.max_active_jobs_per_user;
+  if (limits.max_active_jobs_per_tenant !== undefined) out.maxActiveJobsPerTenant = limits.max_active_jobs_per_tenant;
+  if (limits.requests_per_minute !== undefined) out.requestsPerMinute = limits.requests_per_minute;
+  return out;
+}
+
+export const adminTenantRoutes = newRouter()
+  .openapi(createTenant, async (c) => {
+    const body = c.req.valid("json");
+    const { config } = c.var;
+    const now = Date.now();
+    const jwt = body.jwt ? await jwtColumns(body.jwt, config.OUTBOUND_ALLOW_HOSTS, "/jwt") : NO_JWT;
+    const webhookSecret = `whsec_${toBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+    const row = { id: newId("ten"), name: body.name, createdAt: now, updatedAt: now, ...limitColumns(body.limits), ...jwt };
+    try {
+      await insertTenant(createDb(c.env.DB), row, {
+        id: newId("whs"),
+        ciphertext: await encryptSecret(webhookSecret, config.DATA_ENCRYPTION_KEY),
+      });
+    } catch (err) {
+      throw issuerClash(err) ?? err;
+    }
+    c.var.log.info("tenant_created", { tenant_id: row.id });
+    const created = await requireTenant(createDb(c.env.DB), row.id);
+    c.header("Location", `/v1/admin/tenants/${row.id}`);
+    return c.json({ ...tenantView(created, config), webhook_secret: webhookSecret }, 201);
+  })
+  .openapi(readTenant, async (c) => {
+    const row = await requireTenant(createDb(c.env.DB), c.req.valid("param").id);
+    return c.json(tenantView(row, c.var.config), 200);
+  })
+  .openapi(patchTenant, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const patch: TenantPatch = { updatedAt: Date.now(), ...limitColumns(body.limits) };
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.jwt === null) Object.assign(patch, NO_JWT);
+    else if (body.jwt !== undefined) Object.assign(patch, await jwtColumns(body.jwt, c.var.config.OUTBOUND_ALLOW_HOSTS, "/jwt"));
+    let row;
+    try {
+      row = await updateTenant(createDb(c.env.DB), id, patch);
+    } catch (err) {
+      throw issuerClash(err) ?? err;
+    }
+    if (!row) throw tenantNotFound(id);
+    c.var.log.info("tenant_updated", { tenant_id: id, fields: Object.keys(body) });
+    return c.json(tenantView(row, c.var.config), 200);
+  })
+  .openapi(createKey, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = createDb(c.env.DB);
+    await requireTenant(db, id);
+    const minted = await mintApiKey();
+    const row = { id: minted.id, tenantId: id, name: body.name ?? null, secretHash: minted.secretHash, createdAt: Date.now(), revokedAt: null };
+    await insertApiKey(db, row);
+    c.var.log.info("api_key_created", { tenant_id: id, key_id: minted.id });
+    return c.json({ ...apiKeyView(row), key: minted.key }, 201);
+  })
+  .openapi(listKeys, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = createDb(c.env.DB);
+    await requireTenant(db, id);
+    return c.json({ data: (await listApiKeys(db, id)).map(apiKeyView) }, 200);
+  });

@@ -1,0 +1,89 @@
+/** Request and response schemas of `/v1/jobs`: they validate requests and generate the OpenAPI document. */
+import { z } from "@hono/zod-openapi";
+import { JOB_STATUSES } from "../db/schema.ts";
+
+export const WEBHOOK_EVENTS = ["job.running", "job.succeeded", "job.failed", "job.cancelled"] as const;
+export const DEFAULT_WEBHOOK_EVENTS = ["job.succeeded", "job.failed", "job.cancelled"];
+const MAX_METADATA_BYTES = 8192;
+
+export const WebhookSchema = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
+      .max(2048)
+      .openapi({ example: "https://example.com/hooks/comfy" }),
+    events: z
+      .array(z.enum(WEBHOOK_EVENTS))
+      .min(1)
+      .max(WEBHOOK_EVENTS.length)
+      .optional()
+      .openapi({ description: `Events to deliver; default ${DEFAULT_WEBHOOK_EVENTS.join(", ")}.` }),
+  })
+  .strict()
+  .openapi("WebhookSubscription");
+
+export const SubmitJobBody = z
+  .object({
+    workflow: z.record(z.string(), z.unknown()).openapi({
+      description: "ComfyUI workflow in API format: node id → {class_type, inputs}. Links are [\"<node id>\", <output index>].",
+      example: {
+        "1": { class_type: "EmptyImage", inputs: { width: 512, height: 512, batch_size: 1, color: 0 } },
+        "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "out" } },
+      },
+    }),
+    webhook: WebhookSchema.optional(),
+    metadata: z
+      .record(z.string().max(64), z.unknown())
+      .refine((m) => Object.keys(m).length <= 64, "at most 64 keys")
+      .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, `at most ${MAX_METADATA_BYTES} bytes as JSON`)
+      .optional()
+      .openapi({ description: "Your own key/values, returned with the job (≤ 64 keys, ≤ 8 KiB)." }),
+  })
+  .strict()
+  .openapi("SubmitJob");
+
+export const JobIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "job_7k2m4q9xw3hb5zc8rd6t" }),
+});
+
+export const ListJobsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" } }),
+    cursor: z.string().max(128).optional().openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
+    status: z.enum(JOB_STATUSES).optional().openapi({ param: { name: "status", in: "query" } }),
+  })
+  .strict();
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(JOB_STATUSES),
+    user_id: z.string(),
+    created_at: z.string().openapi({ format: "date-time" }),
+    started_at: z.string().nullable().openapi({ format: "date-time" }),
+    finished_at: z.string().nullable().openapi({ format: "date-time" }),
+    cancel_requested_at: z.string().nullable().openapi({ format: "date-time" }),
+    queue_deadline_at: z.string().openapi({ format: "date-time", description: "The job fails with queue_timeout if no GPU picked it up by then." }),
+    attempt: z.number().int(),
+    progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
+    queue_position: z.number().int().nullable(),
+    outputs: z.array(
+      z.object({ name: z.string(), content_type: z.string(), size: z.number().int(), url: z.string() }).openapi("JobOutput"),
+    ),
+    error: z
+      .object({ code: z.string(), message: z.string(), details: z.unknown().optional() })
+      .nullable()
+      .openapi({ description: "Why the job failed or was cancelled." }),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
+  })
+  .openapi("Job");
+
+export const JobListSchema = z
+  .object({ data: z.array(JobSchema), next_cursor: z.string().nullable() })
+  .openapi("JobList");
+
+export type JobView = z.infer<typeof JobSchema>;

@@ -1,0 +1,19 @@
+/** A tenant's effective limits: its own overrides, else the deployment defaults from config. */
+import type { Config } from "../config/schema.ts";
+import type { TenantRow } from "../db/schema.ts";
+
+export interface Limits {
+  max_active_jobs_per_user: number;
+  max_active_jobs_per_tenant: number;
+  requests_per_minute: number;
+}
+
+type LimitColumns = Pick<TenantRow, "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute">;
+
+export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
+  return {
+    max_active_jobs_per_user: tenant.maxActiveJobsPerUser ?? config.MAX_ACTIVE_JOBS_PER_USER,
+    max_active_jobs_per_tenant: tenant.maxActiveJobsPerTenant ?? config.MAX_ACTIVE_JOBS_PER_TENANT,
+    requests_per_minute: tenant.requestsPerMinute ?? config.REQUESTS_PER_MINUTE,
+  };
+}

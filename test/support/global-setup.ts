@@ -1,0 +1,27 @@
+// Runs in Node once per workers run: a loopback JWKS server standing in for a tenant's identity
+// provider, so JWT verification through a real JWKS fetch is tested. Its signing key is handed to
+// the tests through `provide`.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair } from "jose";
+import type { TestProject } from "vitest/node";
+
+export default async function setup({ provide }: TestProject) {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key-1", alg: "ES256", use: "sig" };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid: "test-key-1", alg: "ES256" };
+  const server = http.createServer((req, res) => {
+    if (req.url === "/jwks.json") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    } else if (req.url === "/broken") {
+      res.writeHead(500).end("down");
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  provide("jwksPort", (server.address() as AddressInfo).port);
+  provide("jwksPrivateJwk", JSON.stringify(privateJwk));
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}

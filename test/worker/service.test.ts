@@ -1,0 +1,59 @@
+// Public service routes: health (with a failing database), the OpenAPI document and the docs page.
+import { env } from "cloudflare:workers";
+import { describe, it } from "vitest";
+import { createApp } from "../../src/app.ts";
+import { call } from "../support/worker-helpers.ts";
+
+describe("health", () => {
+  it("is 200 with component states when D1 answers", async ({ expect }) => {
+    const res = await call("/health");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await res.json()) as any;
+    expect(body).toMatchObject({ status: "ok", components: { edge: { status: "ok" }, database: { status: "ok" } } });
+    expect(body.components.database.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("is 503 with the reason when D1 fails", async ({ expect }) => {
+    const down = {
+      prepare: () => ({
+        first: async () => {
+          throw new Error("D1_ERROR: database unavailable");
+        },
+      }),
+    };
+    const original = console.warn;
+    console.warn = () => {};
+    try {
+      const res = await createApp().request("/health", {}, { ...env, DB: down });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: "down", components: { database: { status: "down", detail: "D1_ERROR: database unavailable" } } });
+    } finally {
+      console.warn = original;
+    }
+  });
+});
+
+describe("OpenAPI", () => {
+  it("publishes an OpenAPI 3.1 document generated from the validating schemas", async ({ expect }) => {
+    const doc = (await (await call("/openapi.json")).json()) as any;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ["/health", "/v1/admin/keys/{id}", "/v1/admin/tenants", "/v1/admin/tenants/{id}", "/v1/admin/tenants/{id}/keys", "/v1/jobs", "/v1/jobs/{id}"].sort(),
+    );
+    expect(Object.keys(doc.paths["/v1/jobs/{id}"]).sort()).toEqual(["delete", "get"]);
+    const submit = doc.paths["/v1/jobs"].post;
+    expect(submit.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/SubmitJob");
+    expect(doc.components.schemas.SubmitJob.required).toContain("workflow");
+    expect(doc.components.schemas.Job.properties.status.enum).toEqual(["queued", "running", "succeeded", "failed", "cancelled"]);
+    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(["202", "401", "422"]));
+    expect(doc.components.securitySchemes).toHaveProperty("adminToken");
+  });
+
+  it("serves a docs page", async ({ expect }) => {
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/text\/html/);
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});

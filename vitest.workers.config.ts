@@ -1,0 +1,32 @@
+// Edge tests inside workerd: the real Worker, real D1 (migrations applied), Durable Objects and R2.
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ENVIRONMENT: "test",
+            ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
+            DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            // The loopback JWKS server started by test/support/global-setup.ts.
+            OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${inject("jwksPort")}`,
+            TEST_MIGRATIONS: migrations,
+          },
+        },
+      })),
+    ],
+    test: {
+      name: "workers",
+      silent: "passed-only" as const,
+      include: ["test/worker/**/*.test.ts"],
+      globalSetup: ["./test/support/global-setup.ts"],
+      setupFiles: ["./test/support/apply-migrations.ts"],
+    },
+  };
+});
