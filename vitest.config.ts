@@ -8,6 +8,7 @@ export default defineConfig({
       "./vitest.workers.config.ts",
       "./vitest.node.config.ts",
       "./vitest.e2e.config.ts",
+      "./gpu-backend/vitest.config.ts",
     ],
   },
 });
