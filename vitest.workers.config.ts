@@ -12,6 +12,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             ENVIRONMENT: "test",
+            LOG_LEVEL: "error",
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             // The loopback JWKS server started by test/support/global-setup.ts.
@@ -24,6 +25,7 @@ export default defineConfig(async () => {
     test: {
       name: "workers",
       silent: "passed-only" as const,
+      testTimeout: 60_000,
       include: ["test/worker/**/*.test.ts"],
       globalSetup: ["./test/support/global-setup.ts"],
       setupFiles: ["./test/support/apply-migrations.ts"],

@@ -16,6 +16,7 @@ import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { usageRoutes } from "./routes/usage.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -29,6 +30,7 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", jobRoutes);
+  app.route("/", usageRoutes);
   app.route("/", adminTenantRoutes);
   app.route("/", adminKeyRoutes);
 

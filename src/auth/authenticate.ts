@@ -16,6 +16,7 @@ import { createDb, type Db } from "../db/client.ts";
 import { findTenantByIssuer } from "../db/tenants.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
+import { effectiveLimits } from "../tenants/limits.ts";
 import { digestsEqual, sha256Hex } from "../lib/crypto.ts";
 import { looksLikeApiKey, parseApiKey } from "./api-key.ts";
 import { bearerToken, challenge } from "./bearer.ts";
@@ -67,7 +68,7 @@ async function viaApiKey(vars: AppEnv["Variables"], db: Db, token: string, heade
   if (!isValidUserId(headerUser)) {
     throw invalidUserId("`X-User-ID` must be 1-128 characters: a letter or digit, then letters, digits or . _ : @ -");
   }
-  return { tenantId: row.tenantId, userId: headerUser, via: "api_key", keyId: row.key.id };
+  return { tenantId: row.tenantId, userId: headerUser, via: "api_key", keyId: row.key.id, limits: effectiveLimits(row, vars.config) };
 }
 
 async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUser: string | undefined): Promise<Principal> {
@@ -115,5 +116,5 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
   if (headerUser !== undefined && headerUser !== outcome.sub) {
     throw invalidUserId("With a JWT, `X-User-ID` must be omitted or equal to the token's `sub`.");
   }
-  return { tenantId: tenant.id, userId: outcome.sub, via: "jwt" };
+  return { tenantId: tenant.id, userId: outcome.sub, via: "jwt", limits: effectiveLimits(tenant, vars.config) };
 }

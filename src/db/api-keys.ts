@@ -7,10 +7,16 @@ export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Pr
   await db.insert(apiKeys).values(row);
 }
 
-/** The key and its tenant in one round trip: every authenticated request pays for this. */
+/** The key and its tenant's limits in one round trip: every authenticated request pays for this. */
 export async function findApiKey(db: Db, id: string) {
   return db
-    .select({ key: apiKeys, tenantId: tenants.id })
+    .select({
+      key: apiKeys,
+      tenantId: tenants.id,
+      maxActiveJobsPerUser: tenants.maxActiveJobsPerUser,
+      maxActiveJobsPerTenant: tenants.maxActiveJobsPerTenant,
+      requestsPerMinute: tenants.requestsPerMinute,
+    })
     .from(apiKeys)
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))
     .where(eq(apiKeys.id, id))

@@ -2,7 +2,7 @@
  * Queries on jobs. Status changes are compare-and-set (`WHERE status = <expected>`), so a terminal
  * state can never be overwritten, whoever races.
  */
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { jobWorkflows, jobs, type JobRow, type JobStatus } from "./schema.ts";
 
@@ -70,4 +70,18 @@ export async function requestCancelRunning(db: Db, owner: Owner, id: string, now
     .where(and(owned(owner, id), eq(jobs.status, "running")))
     .returning()
     .get();
+}
+
+/** Status of each of the given jobs that exists (chunked: D1 binds at most 100 parameters). */
+export async function jobStatuses(db: Db, ids: string[]): Promise<Map<string, JobStatus>> {
+  const out = new Map<string, JobStatus>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db
+      .select({ id: jobs.id, status: jobs.status })
+      .from(jobs)
+      .where(inArray(jobs.id, ids.slice(i, i + 90)))
+      .all();
+    for (const r of rows) out.set(r.id, r.status);
+  }
+  return out;
 }

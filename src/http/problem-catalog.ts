@@ -68,6 +68,36 @@ export const problemCatalog = {
     title: "Invalid cursor",
     doc: "`cursor` was not produced by this API; pass back `next_cursor` unchanged.",
   },
+  "active-jobs-per-user": {
+    status: 429,
+    title: "Too many active jobs for this user",
+    doc: "The end-user already has `limit` queued or running jobs. Retry after `Retry-After` seconds or when one finishes; `limit` and `current` say where you stand.",
+  },
+  "active-jobs-per-tenant": {
+    status: 429,
+    title: "Too many active jobs for this tenant",
+    doc: "The tenant already has `limit` queued or running jobs across its users. Retry after `Retry-After` seconds.",
+  },
+  "requests-per-minute": {
+    status: 429,
+    title: "Too many submissions this minute",
+    doc: "The tenant made `limit` submissions in the last 60 seconds. `Retry-After` says when the oldest leaves the window.",
+  },
+  "invalid-idempotency-key": {
+    status: 400,
+    title: "Invalid Idempotency-Key",
+    doc: "`Idempotency-Key` must be a quoted string (or a bare token) of 1-255 printable ASCII characters; a UUID is a good choice.",
+  },
+  "idempotency-key-reused": {
+    status: 422,
+    title: "Idempotency-Key reused with a different request",
+    doc: "This key was used in the last 24 hours for a different body or user. Use a new key for a new request.",
+  },
+  "idempotency-key-in-flight": {
+    status: 409,
+    title: "Request with this Idempotency-Key is still in progress",
+    doc: "The first request with this key has not finished; retry the same request in a moment to get its result.",
+  },
   "job-not-cancellable": {
     status: 409,
     title: "Job cannot be cancelled",

@@ -42,6 +42,17 @@ export const SubmitJobBody = z
   .strict()
   .openapi("SubmitJob");
 
+export const IdempotencyHeader = z.object({
+  "Idempotency-Key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description: "Optional. A retry with the same key and body returns the original job; kept 24 h, scoped to the tenant.",
+      example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+    }),
+});
+
 export const JobIdParam = z.object({
   id: z
     .string()

@@ -4,28 +4,33 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { authenticate } from "../auth/authenticate.ts";
+import { releaseJobSlot } from "../admission/quota.ts";
 import { createDb } from "../db/client.ts";
-import { cancelQueuedJob, getOwnedJob, insertJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
+import { cancelQueuedJob, getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
 import { ProblemError } from "../http/problem.ts";
-import { newId } from "../lib/ids.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
+import { submitJob } from "../jobs/submit.ts";
 import { jobView } from "../jobs/view.ts";
-import { checkWorkflow } from "../jobs/workflow.ts";
-import { JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
-import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
+import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
+import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
 const jobJson = (description: string) => ({ description, content: { "application/json": { schema: JobSchema } } });
 
-const submitJob = createRoute({
+const submitJobRoute = createRoute({
   method: "post",
   path: "/v1/jobs",
   summary: "Submit a ComfyUI workflow",
   tags: ["jobs"],
   security: userSecurity,
   middleware: [authenticate],
-  request: { body: { required: true, content: { "application/json": { schema: SubmitJobBody } } } },
-  responses: { 202: jobJson("Accepted and queued"), ...commonProblems },
+  description:
+    "Admission is strict: a user's and a tenant's active (queued + running) jobs and the tenant's submissions per 60 s never exceed their limits (429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`). With `Idempotency-Key`, a retry of the same request returns the original job (`Idempotent-Replayed: true`) and takes no second slot; keys are kept 24 h.",
+  request: {
+    headers: IdempotencyHeader,
+    body: { required: true, content: { "application/json": { schema: SubmitJobBody } } },
+  },
+  responses: { 202: jobJson("Accepted and queued (or the original job, for a replayed Idempotency-Key)"), ...commonProblems, ...conflictProblem, ...rateLimitedProblem },
 });
 
 const getJob = createRoute({
@@ -66,37 +71,12 @@ const cancelJob = createRoute({
 const jobNotFound = (id: string) => new ProblemError("not-found", `No job ${id} for this user.`);
 
 export const jobRoutes = newRouter()
-  .openapi(submitJob, async (c) => {
-    const body = c.req.valid("json");
-    const { config, principal } = c.var;
-    const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
-    if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
-
-    const now = Date.now();
-    const job = {
-      id: newId("job"),
-      tenantId: principal.tenantId,
-      userId: principal.userId,
-      status: "queued" as const,
-      createdAt: now,
-      updatedAt: now,
-      queueDeadlineAt: now + config.QUEUED_TIMEOUT_SECONDS * 1000,
-      attempt: 0,
-      nodeCount: check.nodeCount,
-      metadata: body.metadata ?? null,
-      webhookUrl: body.webhook?.url ?? null,
-      webhookEvents: body.webhook?.events ?? null,
-    };
-    try {
-      await insertJob(createDb(c.env.DB), job, body.workflow);
-    } catch (err) {
-      c.var.log.error("job_insert_failed", { job_id: job.id, error_message: err instanceof Error ? err.message : String(err) });
-      throw new ProblemError("unavailable", "The job could not be stored; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
-    }
-    c.var.log.info("job_submitted", { job_id: job.id, tenant_id: job.tenantId, nodes: job.nodeCount });
-    const view = jobView({ ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null });
-    c.header("Location", `/v1/jobs/${job.id}`);
-    return c.json(view, 202);
+  .openapi(submitJobRoute, async (c) => {
+    const outcome = await submitJob({ ...c.var, env: c.env }, c.req.valid("json"), c.req.header("Idempotency-Key"));
+    for (const [name, value] of Object.entries(outcome.headers)) c.header(name, value);
+    c.header("Location", `/v1/jobs/${outcome.job.id}`);
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(outcome.job, 202);
   })
   .openapi(getJob, async (c) => {
     const { id } = c.req.valid("param");
@@ -124,13 +104,19 @@ export const jobRoutes = newRouter()
     const db = createDb(c.env.DB);
     const owner = c.var.principal;
     const now = Date.now();
-    const row = (await cancelQueuedJob(db, owner, id, now)) ?? (await requestCancelRunning(db, owner, id, now)) ?? (await getOwnedJob(db, owner, id));
+    const cancelled = await cancelQueuedJob(db, owner, id, now);
+    if (cancelled) {
+      // This call moved the job to a terminal state: it, and only it, frees the slot.
+      await releaseJobSlot(c.env, owner.tenantId, id, c.var.log);
+      c.var.log.info("job_cancelled", { job_id: id, tenant_id: owner.tenantId });
+      return c.json(jobView(cancelled), 200);
+    }
+    const row = (await requestCancelRunning(db, owner, id, now)) ?? (await getOwnedJob(db, owner, id));
     if (!row) throw jobNotFound(id);
     if (row.status === "succeeded" || row.status === "failed") {
       throw new ProblemError("job-not-cancellable", `Job ${id} already ${row.status}; only queued or running jobs can be cancelled.`, {
         extensions: { job_status: row.status },
       });
     }
-    if (row.status === "cancelled" && row.finishedAt === now) c.var.log.info("job_cancelled", { job_id: id });
     return c.json(jobView(row), 200);
   });

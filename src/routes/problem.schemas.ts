@@ -31,3 +31,6 @@ export const commonProblems = {
 
 export const notFoundProblem = { 404: problem("No such resource visible to the caller") } as const;
 export const conflictProblem = { 409: problem("Conflicts with the resource's state") } as const;
+export const rateLimitedProblem = {
+  429: problem("An admission limit was hit; the problem type names it, with `limit`, `current` and `Retry-After`"),
+} as const;

@@ -27,7 +27,7 @@ async function seed(tenantId: string, userId: string, count: number, base: numbe
 
 describe("pagination", () => {
   it("walks 1,000 jobs with concurrent inserts: no duplicates, no gaps, newest first", async ({ expect }) => {
-    const t = await createTenant();
+    const t = await createTenant({ limits: { max_active_jobs_per_user: 100 } });
     const seeded = await seed(t.id, "pager", 1000, Date.now() - 10_000_000);
     const seen: JobBody[] = [];
     let cursor: string | null = null;

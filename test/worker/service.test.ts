@@ -39,7 +39,7 @@ describe("OpenAPI", () => {
     const doc = (await (await call("/openapi.json")).json()) as any;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/health", "/v1/admin/keys/{id}", "/v1/admin/tenants", "/v1/admin/tenants/{id}", "/v1/admin/tenants/{id}/keys", "/v1/jobs", "/v1/jobs/{id}"].sort(),
+      ["/health", "/v1/admin/keys/{id}", "/v1/admin/tenants", "/v1/admin/tenants/{id}", "/v1/admin/tenants/{id}/keys", "/v1/jobs", "/v1/jobs/{id}", "/v1/usage"].sort(),
     );
     expect(Object.keys(doc.paths["/v1/jobs/{id}"]).sort()).toEqual(["delete", "get"]);
     const submit = doc.paths["/v1/jobs"].post;

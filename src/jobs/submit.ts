@@ -1,0 +1,125 @@
+/**
+ * Submitting a job: validate the workflow, admit it through the tenant's TenantQuota (which also
+ * handles Idempotency-Key), then write the row. Admission happens before the row exists; if the
+ * write fails the reservation is released at once, so a failed submit never holds a slot.
+ */
+import type { z } from "@hono/zod-openapi";
+import { admitJob, releaseJobSlot } from "../admission/quota.ts";
+import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotency-key.ts";
+import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
+import type { AdmitResult } from "../admission/types.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Config } from "../config/schema.ts";
+import { createDb } from "../db/client.ts";
+import { getOwnedJob, insertJob } from "../db/jobs.ts";
+import type { Env } from "../env.ts";
+import { ProblemError } from "../http/problem.ts";
+import { newId } from "../lib/ids.ts";
+import type { Logger } from "../lib/log.ts";
+import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
+import { jobView } from "./view.ts";
+import { checkWorkflow } from "./workflow.ts";
+
+export interface SubmitContext {
+  env: Env;
+  config: Config;
+  principal: Principal;
+  log: Logger;
+}
+
+export interface SubmitOutcome {
+  job: JobView;
+  replayed: boolean;
+  headers: Record<string, string>;
+}
+
+type Rejection = Exclude<AdmitResult, { ok: true }>;
+
+export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJobBody>, idempotencyHeader: string | undefined): Promise<SubmitOutcome> {
+  const { env, config, principal, log } = ctx;
+  const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
+  if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
+  const key = parseIdempotencyKey(idempotencyHeader);
+
+  const jobId = newId("job");
+  const admitted = await admitJob(
+    env,
+    principal.tenantId,
+    {
+      jobId,
+      userId: principal.userId,
+      limits: principal.limits,
+      ...(key ? { idempotency: { key, fingerprint: await requestFingerprint(principal.userId, body) } } : {}),
+    },
+    log,
+  );
+  const headers = rateLimitHeaders(admitted.usage);
+  if (!admitted.ok) return rejected(ctx, admitted, headers);
+
+  const now = Date.now();
+  const job = {
+    id: jobId,
+    tenantId: principal.tenantId,
+    userId: principal.userId,
+    status: "queued" as const,
+    createdAt: now,
+    updatedAt: now,
+    queueDeadlineAt: now + config.QUEUED_TIMEOUT_SECONDS * 1000,
+    attempt: 0,
+    nodeCount: check.nodeCount,
+    metadata: body.metadata ?? null,
+    webhookUrl: body.webhook?.url ?? null,
+    webhookEvents: body.webhook?.events ?? null,
+  };
+  try {
+    await insertJob(createDb(env.DB), job, body.workflow);
+  } catch (err) {
+    log.error("job_insert_failed", { job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+    await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
+    throw new ProblemError("unavailable", "The job could not be stored; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
+  }
+  log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, nodes: job.nodeCount });
+  return {
+    job: jobView({ ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null }),
+    replayed: false,
+    headers,
+  };
+}
+
+async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<string, string>): Promise<SubmitOutcome> {
+  switch (result.reason) {
+    case "active-jobs-per-user":
+    case "active-jobs-per-tenant":
+    case "requests-per-minute": {
+      const what = {
+        "active-jobs-per-user": `This user already has ${result.current} active jobs (limit ${result.limit}); wait for one to finish or cancel one.`,
+        "active-jobs-per-tenant": `This tenant already has ${result.current} active jobs (limit ${result.limit}).`,
+        "requests-per-minute": `This tenant made ${result.current} submissions in the last 60 seconds (limit ${result.limit}).`,
+      }[result.reason];
+      ctx.log.info("job_rejected", { tenant_id: ctx.principal.tenantId, reason: result.reason, limit: result.limit, current: result.current });
+      throw new ProblemError(result.reason, `${what} Retry after ${result.retryAfter} s.`, {
+        extensions: { limit: result.limit, current: result.current, "violated-policies": [result.reason] },
+        headers: { ...headers, "Retry-After": String(result.retryAfter) },
+      });
+    }
+    case "idempotency-mismatch":
+      throw new ProblemError("idempotency-key-reused", "This Idempotency-Key was already used with a different request body or user; use a new key.", {
+        headers,
+      });
+    case "idempotent-replay": {
+      // The key is known. If its job row exists, answer with the job; if not, the first request is
+      // still between admission and its write (or failed and will be forgotten within a lease).
+      const row = await getOwnedJob(createDb(ctx.env.DB), ctx.principal, result.jobId);
+      if (!row) {
+        throw new ProblemError("idempotency-key-in-flight", "A request with this Idempotency-Key is still being processed; retry it in a moment.", {
+          headers: { ...headers, "Retry-After": "1" },
+        });
+      }
+      return { job: jobView(row), replayed: true, headers };
+    }
+    default: {
+      const never: never = result;
+      throw new Error(`unhandled admission result ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/** `GET /v1/usage`: where the caller stands against the tenant's admission limits. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { usageOf } from "../admission/quota.ts";
+import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
+import { authenticate } from "../auth/authenticate.ts";
+import { LimitsSchema } from "./admin.schemas.ts";
+import { commonProblems } from "./problem.schemas.ts";
+import { newRouter, userSecurity } from "./router.ts";
+
+const UsageSchema = z
+  .object({
+    user_active_jobs: z.number().int().openapi({ description: "The caller's queued + running jobs." }),
+    tenant_active_jobs: z.number().int().openapi({ description: "The tenant's queued + running jobs." }),
+    submissions_last_minute: z.number().int(),
+    submissions_remaining: z.number().int().openapi({ description: "Submissions still allowed in the current 60 s window." }),
+    window_reset_seconds: z.number().int().openapi({ description: "When the oldest submission leaves the window (0 if none)." }),
+    limits: LimitsSchema,
+  })
+  .openapi("Usage");
+
+const usageRoute = createRoute({
+  method: "get",
+  path: "/v1/usage",
+  summary: "The caller's and the tenant's usage against their limits",
+  tags: ["jobs"],
+  security: userSecurity,
+  middleware: [authenticate],
+  responses: { 200: { description: "Usage", content: { "application/json": { schema: UsageSchema } } }, ...commonProblems },
+});
+
+export const usageRoutes = newRouter().openapi(usageRoute, async (c) => {
+  const { principal } = c.var;
+  const usage = await usageOf(c.env, principal.tenantId, principal.userId, principal.limits, c.var.log);
+  for (const [name, value] of Object.entries(rateLimitHeaders(usage))) c.header(name, value);
+  c.header("Cache-Control", "no-store");
+  return c.json(
+    {
+      user_active_jobs: usage.user_active,
+      tenant_active_jobs: usage.tenant_active,
+      submissions_last_minute: usage.window_used,
+      submissions_remaining: Math.max(0, usage.limits.requests_per_minute - usage.window_used),
+      window_reset_seconds: usage.window_used === 0 ? 0 : usage.window_reset_seconds,
+      limits: usage.limits,
+    },
+    200,
+  );
+});
