@@ -2,14 +2,12 @@
  * Small WebCrypto helpers: hashing, constant-time comparison and authenticated encryption of
  * secrets at rest. Comparisons of secrets go through `constantTimeEqual` only.
  */
+import { sha256 } from "../protocol/encoding.ts";
 import { fromBase64, toBase64, toHex } from "./encoding.ts";
 
-const encoder = new TextEncoder();
+export { sha256 };
 
-export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
+const encoder = new TextEncoder();
 
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   return toHex(await sha256(data));

@@ -23,28 +23,5 @@ export function randomBase32(chars: number): string {
   return base32(crypto.getRandomValues(new Uint8Array(Math.ceil((chars * 5) / 8)))).slice(0, chars);
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-export function fromBase64Url(text: string): Uint8Array {
-  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+// Base64 and hex live with the edge ⇄ host protocol (which may not import from here).
+export { fromBase64, fromBase64Url, toBase64, toBase64Url, toHex } from "../protocol/encoding.ts";

@@ -7,7 +7,7 @@ import { createDb, type Db } from "../db/client.ts";
 import { getTenant, insertTenant, updateTenant, type TenantPatch } from "../db/tenants.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
-import { toBase64 } from "../lib/encoding.ts";
+import { newSecret } from "../protocol/standard-webhooks.ts";
 import { newId } from "../lib/ids.ts";
 import { jwtColumns, NO_JWT } from "../tenants/jwt-settings.ts";
 import { apiKeyView, tenantView } from "../tenants/view.ts";
@@ -104,7 +104,7 @@ export const adminTenantRoutes = newRouter()
     const { config } = c.var;
     const now = Date.now();
     const jwt = body.jwt ? await jwtColumns(body.jwt, config.OUTBOUND_ALLOW_HOSTS, "/jwt") : NO_JWT;
-    const webhookSecret = `whsec_${toBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+    const webhookSecret = newSecret();
     const row = { id: newId("ten"), name: body.name, createdAt: now, updatedAt: now, ...limitColumns(body.limits), ...jwt };
     try {
       await insertTenant(createDb(c.env.DB), row, {

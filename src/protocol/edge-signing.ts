@@ -1,0 +1,119 @@
+/**
+ * Edge → host request signing: a short-lived EdDSA (Ed25519) JWT in `Authorization: Bearer`.
+ *
+ * Claims bind the token to one request for one host: `aud` = host id, `htm`/`htu` = method and
+ * path (with query), `bsha` = base64url SHA-256 of the exact body bytes, `exp` ≤ 60 s after `iat`,
+ * and a random `jti` the host remembers until `exp` (replay protection). Hosts hold only public
+ * keys (a pinned JWKS), so a compromised host cannot mint commands for itself or any other host;
+ * keys rotate by `kid`.
+ */
+import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
+import { sha256, toBase64Url } from "./encoding.ts";
+import type { ReplayGuard } from "./replay-guard.ts";
+
+export const EDGE_ISSUER = "comfyui-saas-edge";
+export const EDGE_TOKEN_TYPE = "comfyui-saas-edge+jwt";
+export const EDGE_TOKEN_TTL_SECONDS = 60;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export interface EdgeSigningKey {
+  kid: string;
+  privateJwk: JWK;
+}
+
+export interface SignedRequestParts {
+  hostId: string;
+  method: string;
+  /** Path plus query string, exactly as sent. */
+  path: string;
+  body: string | Uint8Array;
+}
+
+async function bodyHash(body: string | Uint8Array): Promise<string> {
+  return toBase64Url(await sha256(body));
+}
+
+type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const privateKeys = new Map<string, Promise<Key>>();
+
+export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestParts, now = Date.now()): Promise<string> {
+  // Cached by the public half too: two keys may share a kid (a rotation gone wrong) and must
+  // never be confused.
+  const cacheKey = `${key.kid}:${String(key.privateJwk.x)}`;
+  let cryptoKey = privateKeys.get(cacheKey);
+  if (!cryptoKey) {
+    cryptoKey = importJWK(key.privateJwk, "EdDSA") as Promise<Key>;
+    privateKeys.set(cacheKey, cryptoKey);
+  }
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({ htm: req.method.toUpperCase(), htu: req.path, bsha: await bodyHash(req.body) })
+    .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: EDGE_TOKEN_TYPE })
+    .setIssuer(EDGE_ISSUER)
+    .setAudience(req.hostId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + EDGE_TOKEN_TTL_SECONDS)
+    .setJti(crypto.randomUUID())
+    .sign(await cryptoKey);
+}
+
+export type EdgeVerdict =
+  | { ok: true; jti: string }
+  | {
+      ok: false;
+      reason: "missing" | "malformed" | "bad_signature" | "expired" | "wrong_host" | "wrong_request" | "body_mismatch" | "replayed" | "invalid_claims";
+    };
+
+/**
+ * Verifies a request the host received. `authorization` is the raw header value. The replay guard
+ * is claimed last, so a forged or mis-addressed token never fills it.
+ */
+export async function verifyEdgeRequest(
+  jwks: JSONWebKeySet,
+  authorization: string | undefined,
+  req: SignedRequestParts,
+  replay: ReplayGuard,
+  now = Date.now(),
+): Promise<EdgeVerdict> {
+  const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? "");
+  if (!authorization) return { ok: false, reason: "missing" };
+  if (!m) return { ok: false, reason: "malformed" };
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet(jwks), {
+      issuer: EDGE_ISSUER,
+      audience: req.hostId,
+      algorithms: ["EdDSA"],
+      typ: EDGE_TOKEN_TYPE,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      maxTokenAge: EDGE_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ["iat", "exp", "jti", "htm", "htu", "bsha"],
+      currentDate: new Date(now),
+    }));
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
+    if (err instanceof errors.JWTClaimValidationFailed) return { ok: false, reason: err.claim === "aud" ? "wrong_host" : "invalid_claims" };
+    if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) return { ok: false, reason: "bad_signature" };
+    return { ok: false, reason: "malformed" };
+  }
+  if (typeof payload.exp !== "number" || typeof payload.iat !== "number" || payload.exp - payload.iat > EDGE_TOKEN_TTL_SECONDS) {
+    return { ok: false, reason: "invalid_claims" };
+  }
+  if (payload.htm !== req.method.toUpperCase() || payload.htu !== req.path) return { ok: false, reason: "wrong_request" };
+  if (payload.bsha !== (await bodyHash(req.body))) return { ok: false, reason: "body_mismatch" };
+  if (!replay.claim(String(payload.jti), (payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000, now)) return { ok: false, reason: "replayed" };
+  return { ok: true, jti: String(payload.jti) };
+}
+
+/** A fresh Ed25519 signing key and the public JWKS hosts pin (for setup scripts and tests). */
+export async function generateEdgeSigningKey(kid = `edge-${new Date().toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`) {
+  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: "EdDSA" };
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" };
+  return { key: { kid, privateJwk } satisfies EdgeSigningKey, jwks: { keys: [publicJwk] } satisfies JSONWebKeySet };
+}
+
+/** The public half of a private OKP JWK (drops `d`). */
+export function publicJwkOf(privateJwk: JWK): JWK {
+  const { d: _d, ...rest } = privateJwk;
+  return { ...rest, use: "sig" };
+}

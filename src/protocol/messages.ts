@@ -1,0 +1,166 @@
+/**
+ * The wire contract between the edge and a GPU host (gpu-backend): every message body, as zod
+ * schemas both sides validate with. This folder is the only part of `src/` gpu-backend imports, so
+ * it depends on nothing but zod and jose and runs in workerd and Node alike.
+ *
+ * Direction and signing:
+ * - edge → host (dispatch, cancel): EdDSA JWT bound to method, path, body hash and host id
+ *   (edge-signing.ts);
+ * - host → edge (heartbeat, job events, input download, output upload): Standard Webhooks
+ *   signature with the host's secret over a JSON payload that names the host, job, attempt and
+ *   lease (host-signing.ts). Any callback whose (attempt, lease) is not the job's current one is
+ *   refused by the edge (fencing).
+ */
+import { z } from "zod";
+
+export const HOST_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const hostId = z.string().regex(HOST_ID, "host ids are 1-63 of a-z, 0-9 and -, starting with a letter or digit");
+const jobId = z.string().min(1).max(64);
+const leaseId = z.string().min(8).max(64);
+const attempt = z.number().int().min(1).max(1000);
+
+/** Identifies one dispatch of a job: a host may act on a job only while this is current. */
+export const DispatchRef = z.object({ job_id: jobId, attempt, lease_id: leaseId });
+export type DispatchRef = z.infer<typeof DispatchRef>;
+
+// ===== Job failure codes (one table for both sides) =====
+
+export const JOB_ERROR_CODES = {
+  invalid_workflow: { retryable: false, doc: "ComfyUI refused the prompt (400 or node_errors); details carry its errors" },
+  execution_error: { retryable: false, doc: "A node raised during execution" },
+  out_of_memory: { retryable: false, doc: "The GPU ran out of memory" },
+  timeout: { retryable: false, doc: "The job ran past its deadline and was interrupted" },
+  input_unavailable: { retryable: true, doc: "An input could not be fetched from the edge or uploaded to ComfyUI" },
+  output_upload_failed: { retryable: true, doc: "An output could not be uploaded to the edge" },
+  host_error: { retryable: true, doc: "ComfyUI was lost (crash, restart) or misbehaved" },
+  host_draining: { retryable: true, doc: "The host is shutting down and handed the job back" },
+} as const;
+export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
+export const jobErrorCode = z.enum(Object.keys(JOB_ERROR_CODES) as [JobErrorCode, ...JobErrorCode[]]);
+
+export const JobFailure = z.object({
+  code: jobErrorCode,
+  message: z.string().max(4000),
+  /** ComfyUI's own error payload where there is one (node_errors, exception_type, traceback…). */
+  details: z.unknown().optional(),
+});
+export type JobFailure = z.infer<typeof JobFailure>;
+
+// ===== edge → host =====
+
+/** An input the host fetches from the edge (GPU hosts never fetch user URLs). */
+export const InputRef = z.object({
+  id: z.string().min(1).max(64),
+  /** The node and input whose value the host replaces with the uploaded file name. */
+  node_id: z.string().min(1).max(64),
+  input_name: z.string().min(1).max(128),
+  filename: z.string().min(1).max(255),
+  content_type: z.string().max(128),
+  size: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type InputRef = z.infer<typeof InputRef>;
+
+export const DispatchRequest = DispatchRef.extend({
+  tenant_id: z.string().min(1).max(64),
+  /** ComfyUI API-format prompt, already checked structurally by the edge. */
+  workflow: z.record(z.string(), z.unknown()),
+  inputs: z.array(InputRef).max(64),
+  /** Execution deadline, counted from ComfyUI's execution_start. */
+  deadline_ms: z.number().int().min(1_000),
+  /** The lease lasts this long unless renewed by heartbeat or events. */
+  lease_ttl_ms: z.number().int().min(1_000),
+});
+export type DispatchRequest = z.infer<typeof DispatchRequest>;
+
+export const DispatchReply = z.object({
+  accepted: z.boolean(),
+  /** Jobs the host now holds (running, queued or preparing), this one included. */
+  held: z.number().int().min(0),
+});
+export type DispatchReply = z.infer<typeof DispatchReply>;
+
+export const CancelRequest = DispatchRef.extend({ reason: z.enum(["user", "timeout", "lease_revoked"]) });
+export type CancelRequest = z.infer<typeof CancelRequest>;
+
+// ===== host → edge =====
+
+export const HOST_JOB_STATES = ["preparing", "queued", "running", "uploading"] as const;
+
+export const Heartbeat = z.object({
+  type: z.literal("host.heartbeat"),
+  host_id: hostId,
+  sent_at: z.number().int(),
+  version: z.string().max(64),
+  /** SHA-256 of the host's canonical lock file (ComfyUI, custom nodes, requirements, models). */
+  lock_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Jobs the host can take at once (running + queued in ComfyUI + preparing ahead). */
+  capacity: z.number().int().min(0).max(64),
+  free_slots: z.number().int().min(0).max(64),
+  draining: z.boolean(),
+  comfy: z.enum(["starting", "ready", "down"]),
+  jobs: z.array(DispatchRef.extend({ state: z.enum(HOST_JOB_STATES) })).max(64),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const HeartbeatReply = z.object({
+  /** Jobs whose lease the edge renewed, with the new expiry (epoch ms). */
+  renewed: z.array(DispatchRef.extend({ lease_expires_at: z.number().int() })),
+  /** Jobs to cancel (the user asked); report `job.cancelled` when ComfyUI confirms. */
+  cancel: z.array(DispatchRef),
+  /** Jobs this host must drop silently: their lease moved on (another attempt owns them). */
+  revoked: z.array(DispatchRef),
+});
+export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
+
+export const OutputDescriptor = z.object({
+  /** Unique within the job; what `GET /v1/jobs/{id}/outputs/{name}` uses. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/),
+  content_type: z.string().min(1).max(128),
+  size: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The ComfyUI node that produced it and the history key it came from ("images", "audio", …). */
+  node_id: z.string().max(64),
+  kind: z.string().max(64),
+});
+export type OutputDescriptor = z.infer<typeof OutputDescriptor>;
+
+const eventBase = DispatchRef.extend({
+  host_id: hostId,
+  /** Per-(job, attempt) sequence number: the edge ignores an event not newer than the last one. */
+  seq: z.number().int().min(0),
+  at: z.number().int(),
+});
+
+export const JobEvent = z.discriminatedUnion("type", [
+  eventBase.extend({ type: z.literal("job.started"), prompt_id: z.string().max(64) }),
+  eventBase.extend({
+    type: z.literal("job.progress"),
+    progress: z.object({ value: z.number().min(0), max: z.number().min(0), node: z.string().max(64).nullable() }),
+  }),
+  eventBase.extend({ type: z.literal("job.succeeded"), outputs: z.array(OutputDescriptor).max(256) }),
+  eventBase.extend({ type: z.literal("job.failed"), error: JobFailure }),
+  eventBase.extend({ type: z.literal("job.cancelled") }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const EventReply = z.object({
+  /** False when the event was a duplicate or older than one already applied (harmless). */
+  applied: z.boolean(),
+});
+export type EventReply = z.infer<typeof EventReply>;
+
+/**
+ * What a host signs for a request without a JSON body (input download, output upload): sent in the
+ * `x-request-manifest` header; the edge checks it names the request's own method and path.
+ */
+export const RequestManifest = DispatchRef.extend({
+  host_id: hostId,
+  method: z.enum(["GET", "PUT"]),
+  path: z.string().max(512),
+  /** For uploads: what the body must be (checked while it streams into storage). */
+  content_type: z.string().max(128).optional(),
+  size: z.number().int().min(0).optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
+export type RequestManifest = z.infer<typeof RequestManifest>;

@@ -1,0 +1,19 @@
+/** Routes of the two HTTP APIs the protocol uses, built in one place so both sides agree. */
+
+/** Served by gpu-backend, called by the edge (EdDSA-signed). */
+export const hostPaths = {
+  dispatch: "/v1/jobs",
+  cancel: (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}/cancel`,
+} as const;
+
+/** Served by the edge Worker, called by hosts (Standard Webhooks-signed). */
+export const edgePaths = {
+  heartbeat: (hostId: string) => `/v1/hosts/${hostId}/heartbeat`,
+  events: (hostId: string) => `/v1/hosts/${hostId}/events`,
+  input: (hostId: string, jobId: string, inputId: string) =>
+    `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
+  output: (hostId: string, jobId: string, name: string) =>
+    `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
+  /** Public keys hosts pin to verify the edge's requests. */
+  jwks: "/v1/hosts/jwks.json",
+} as const;
