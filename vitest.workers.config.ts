@@ -2,6 +2,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { newEdgeSigningKey } from "./scripts/lib/edge-key.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
@@ -15,6 +16,7 @@ export default defineConfig(async () => {
             LOG_LEVEL: "error",
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),
             // The loopback JWKS server started by test/support/global-setup.ts.
             OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${inject("jwksPort")}`,
             TEST_MIGRATIONS: migrations,

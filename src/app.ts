@@ -12,10 +12,13 @@ import { limitBody, requireJsonBody } from "./http/body.ts";
 import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { validationHook } from "./http/validation.ts";
+import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { hostApiRoutes } from "./routes/host-api.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { outputRoutes } from "./routes/outputs.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
 export const API_VERSION = "1.0.0";
@@ -30,9 +33,13 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", jobRoutes);
+  app.route("/", outputRoutes);
   app.route("/", usageRoutes);
   app.route("/", adminTenantRoutes);
   app.route("/", adminKeyRoutes);
+  app.route("/", adminHostRoutes);
+  // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document.
+  app.route("/", hostApiRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -2,6 +2,7 @@
  * Types of the Worker's bindings and of the per-request context every handler sees.
  * Which settings exist, and their defaults, is src/config/schema.ts.
  */
+import type { Dispatcher } from "../durable-objects/dispatcher.ts";
 import type { TenantQuota } from "../durable-objects/tenant-quota.ts";
 import type { Principal } from "./auth/principal.ts";
 import type { Config } from "./config/schema.ts";
@@ -11,6 +12,7 @@ export interface Env {
   DB: D1Database;
   BLOBS: R2Bucket;
   TENANT_QUOTA: DurableObjectNamespace<TenantQuota>;
+  DISPATCHER: DurableObjectNamespace<Dispatcher>;
   [setting: string]: unknown;
 }
 

@@ -1,9 +1,11 @@
 /**
  * Worker entry point: the HTTP app and the Durable Object classes the runtime instantiates.
- * Where a job goes: src/routes/jobs.ts (submit) → TenantQuota (admission) → D1 (src/db/jobs.ts).
+ * Where a job goes: src/routes/jobs.ts (submit) → TenantQuota (admission) → D1 (src/db/jobs.ts)
+ * → Dispatcher (queue, lease) → a GPU host → src/routes/host-api.ts (events, outputs to R2).
  */
 import { createApp } from "./app.ts";
 
+export { Dispatcher } from "../durable-objects/dispatcher.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
 
 export default createApp();

@@ -1,6 +1,8 @@
 // Sets up a tenant and key on a running edge for benchmarks, through the admin API.
+import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
 export const BENCH_ADMIN_TOKEN = "bench-admin-token-0123456789abcdef0123456789";
 export const BENCH_VARS = {
+  EDGE_SIGNING_KEY: newEdgeSigningKey("edge-bench"),
   ENVIRONMENT: "development",
   ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
   DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",

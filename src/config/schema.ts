@@ -38,6 +38,16 @@ const base64Key32 = z
     }
   }, "must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)");
 
+/** An Ed25519 private key as a JWK with a `kid`: signs the edge's requests to GPU hosts. */
+const edgeSigningKey = z.string().refine((v) => {
+  try {
+    const jwk = JSON.parse(v) as Record<string, unknown>;
+    return jwk.kty === "OKP" && jwk.crv === "Ed25519" && typeof jwk.d === "string" && typeof jwk.x === "string" && typeof jwk.kid === "string";
+  } catch {
+    return false;
+  }
+}, "must be an Ed25519 private JWK with kid (npm run keys:edge prints one)");
+
 export const settings = {
   ENVIRONMENT: {
     kind: "var",
@@ -55,6 +65,12 @@ export const settings = {
     schema: base64Key32,
     doc: "AES-256-GCM key that encrypts tenants' webhook signing secrets at rest in D1 (base64 of 32 bytes).",
     example: "<openssl rand -base64 32>",
+  },
+  EDGE_SIGNING_KEY: {
+    kind: "secret",
+    schema: edgeSigningKey,
+    doc: "Ed25519 private JWK (with `kid`) that signs dispatch and cancel requests to GPU hosts; hosts pin its public half from `/v1/hosts/jwks.json`.",
+    example: "<npm run keys:edge>",
   },
   MAX_ACTIVE_JOBS_PER_USER: {
     kind: "var",
@@ -76,10 +92,55 @@ export const settings = {
     schema: positiveInt(900, 7 * 24 * 3600),
     doc: "A job still waiting for a GPU this long after submission fails with `queue_timeout`. Keep it well above a cold start under peak load (the old system's 240 s was not).",
   },
+  JOB_TIMEOUT_SECONDS: {
+    kind: "var",
+    schema: positiveInt(1800, 24 * 3600),
+    doc: "A job running longer than this on its GPU host is interrupted and fails with `timeout`.",
+  },
+  MAX_ATTEMPTS: {
+    kind: "var",
+    schema: positiveInt(3, 10),
+    doc: "Dispatches a job may get when hosts are lost (`host_lost`, `host_error`); after that it fails.",
+  },
+  LEASE_TTL_SECONDS: {
+    kind: "var",
+    schema: positiveInt(30, 3600),
+    doc: "A dispatched job's lease; hosts renew it with heartbeats and events. An unrenewed lease sends the job back to the queue.",
+  },
+  HOST_HEARTBEAT_TIMEOUT_SECONDS: {
+    kind: "var",
+    schema: positiveInt(20, 3600),
+    doc: "A GPU host silent for this long gets no new work.",
+  },
+  EXPECTED_LOCK_HASH: {
+    kind: "var",
+    schema: z.string().regex(/^([0-9a-f]{64})?$/, "must be empty or a 64-character hex SHA-256").default(""),
+    doc: "When set, only hosts whose lock-file hash (ComfyUI, custom nodes, requirements, models) equals it receive work.",
+  },
+  IMAGE_LOADER_NODES: {
+    kind: "var",
+    schema: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/, "must be a comma-separated list of node class names").default("LoadImage"),
+    doc: "Node classes whose `image` input may be a URL, a `data:` URI or `upload:<id>`; the edge stores the file and the host receives it.",
+  },
   MAX_REQUEST_BODY_BYTES: {
     kind: "var",
-    schema: positiveInt(1_048_576, 100 * 1_048_576),
-    doc: "Largest request body accepted; larger bodies get 413.",
+    schema: positiveInt(10_485_760, 100 * 1_048_576),
+    doc: "Largest JSON request body accepted (workflows with `data:` URIs); larger bodies get 413. Use `POST /v1/uploads` for big files.",
+  },
+  MAX_UPLOAD_BYTES: {
+    kind: "var",
+    schema: positiveInt(33_554_432, 100 * 1_048_576),
+    doc: "Largest file accepted by `POST /v1/uploads` and fetched from an input URL.",
+  },
+  MAX_OUTPUT_BYTES: {
+    kind: "var",
+    schema: positiveInt(104_857_600, 500 * 1_048_576),
+    doc: "Largest single output file a GPU host may upload.",
+  },
+  OUTPUT_URL_TTL_SECONDS: {
+    kind: "var",
+    schema: positiveInt(900, 7 * 24 * 3600),
+    doc: "Lifetime of the signed output URLs in job representations (re-minted on every read).",
   },
   MAX_WORKFLOW_NODES: {
     kind: "var",
@@ -110,6 +171,11 @@ export const settings = {
   },
   DB: { kind: "binding", schema: binding("D1 database (DB)"), doc: "D1 database: tenants, API keys, jobs." },
   BLOBS: { kind: "binding", schema: binding("R2 bucket (BLOBS)"), doc: "R2 bucket: job inputs and outputs." },
+  DISPATCHER: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (DISPATCHER)"),
+    doc: "Durable Object namespace of `Dispatcher`: one object per GPU pool holding its queue, hosts and leases.",
+  },
   TENANT_QUOTA: {
     kind: "binding",
     schema: binding("Durable Object namespace (TENANT_QUOTA)"),

@@ -85,3 +85,28 @@ export async function jobStatuses(db: Db, ids: string[]): Promise<Map<string, Jo
   }
   return out;
 }
+
+export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(eq(jobs.id, id)).get();
+}
+
+export async function workflowOf(db: Db, jobId: string): Promise<Record<string, unknown> | undefined> {
+  const row = await db.select({ workflow: jobWorkflows.workflow }).from(jobWorkflows).where(eq(jobWorkflows.jobId, jobId)).get();
+  return row?.workflow;
+}
+
+/** Removes a job that was never acknowledged to its client (its submit failed after the insert). */
+export async function deleteJob(db: Db, id: string): Promise<void> {
+  await db.delete(jobs).where(eq(jobs.id, id));
+}
+
+/** Live jobs of a pool not touched for a while: the dispatcher's reconciliation looks at these. */
+export async function staleLiveJobs(db: Db, pool: string, olderThan: number, limit: number): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.status, ["queued", "running"]), eq(jobs.pool, pool), sql`${jobs.updatedAt} < ${olderThan}`))
+    .orderBy(jobs.createdAt)
+    .limit(limit)
+    .all();
+}

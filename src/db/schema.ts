@@ -6,7 +6,7 @@
  * (tenant_id, user_id[, status], created_at, id), so a page costs the same whatever the history size.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable(
   "tenants",
@@ -98,6 +98,9 @@ export const jobs = sqliteTable(
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
     webhookUrl: text("webhook_url"),
     webhookEvents: text("webhook_events", { mode: "json" }).$type<string[]>(),
+    /** GPU pool the job runs in, and the host running its current attempt. */
+    pool: text("pool").notNull().default("default"),
+    hostId: text("host_id"),
   },
   (t) => [
     index("jobs_user_created_idx").on(t.tenantId, t.userId, t.createdAt, t.id),
@@ -115,6 +118,86 @@ export const jobWorkflows = sqliteTable("job_workflows", {
   workflow: text("workflow", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
 });
 
+/** Files given as inputs (URL, data: URI or upload), stored in R2; hosts fetch them from the edge. */
+export const jobInputs = sqliteTable(
+  "job_inputs",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    id: text("id").notNull(),
+    nodeId: text("node_id").notNull(),
+    inputName: text("input_name").notNull(),
+    r2Key: text("r2_key").notNull(),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.id] })],
+);
+
+/** Files a job produced, per attempt (only the succeeding attempt's are shown). */
+export const jobOutputs = sqliteTable(
+  "job_outputs",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    r2Key: text("r2_key").notNull(),
+    nodeId: text("node_id").notNull(),
+    kind: text("kind").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.name] })],
+);
+
+/** Files uploaded ahead with `POST /v1/uploads`, referenced as `upload:<id>` by their owner. */
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    userId: text("user_id").notNull(),
+    r2Key: text("r2_key").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    width: integer("width").notNull(),
+    height: integer("height").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("uploads_tenant_user_idx").on(t.tenantId, t.userId, t.createdAt)],
+);
+
+/** Registered GPU hosts. Live state (heartbeats, free slots) lives in the pool's Dispatcher. */
+export const gpuHosts = sqliteTable(
+  "gpu_hosts",
+  {
+    id: text("id").primaryKey(),
+    pool: text("pool").notNull(),
+    url: text("url").notNull(),
+    slots: integer("slots").notNull(),
+    // AES-GCM ciphertext of the host's Standard Webhooks secret (it signs host → edge calls).
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    drainingAt: integer("draining_at"),
+  },
+  (t) => [index("gpu_hosts_pool_idx").on(t.pool)],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
+export type JobOutputRow = typeof jobOutputs.$inferSelect;
+export type JobInputRow = typeof jobInputs.$inferSelect;
+export type GpuHostRow = typeof gpuHosts.$inferSelect;

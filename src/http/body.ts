@@ -7,7 +7,15 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "./problem.ts";
 
+/** Routes whose bodies are files, not JSON: they check type and size themselves. */
+const BINARY_ROUTE = /^\/v1\/(uploads$|hosts\/[^/]+\/jobs\/[^/]+\/outputs\/)/;
+
+export function isBinaryRoute(path: string): boolean {
+  return BINARY_ROUTE.test(path);
+}
+
 export const limitBody = createMiddleware<AppEnv>(async function limitBody(c, next) {
+  if (isBinaryRoute(c.req.path)) return next();
   const max = c.var.config.MAX_REQUEST_BODY_BYTES;
   const declared = c.req.header("Content-Length");
   if (declared !== undefined && !/^\d+$/.test(declared)) {
@@ -36,6 +44,7 @@ function hasBody(req: Request): boolean {
  */
 export const requireJsonBody = createMiddleware<AppEnv>(async function requireJsonBody(c, next) {
   const method = c.req.method;
+  if (isBinaryRoute(c.req.path)) return next();
   if (!hasBody(c.req.raw) && c.req.header("Content-Type") !== undefined) {
     const headers = new Headers(c.req.raw.headers);
     headers.delete("Content-Type");

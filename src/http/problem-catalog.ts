@@ -103,6 +103,11 @@ export const problemCatalog = {
     title: "Job cannot be cancelled",
     doc: "The job already succeeded or failed; the `job_status` extension says which.",
   },
+  "stale-lease": {
+    status: 409,
+    title: "Stale lease",
+    doc: "GPU hosts only: the job's (attempt, lease) named in the call is no longer the current one; the host must drop the job.",
+  },
   "conflict": {
     status: 409,
     title: "Conflict",

@@ -9,22 +9,17 @@ import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotenc
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
 import type { AdmitResult } from "../admission/types.ts";
 import type { Principal } from "../auth/principal.ts";
-import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
-import { getOwnedJob, insertJob } from "../db/jobs.ts";
-import type { Env } from "../env.ts";
+import { deleteJob, getOwnedJob, insertJob } from "../db/jobs.ts";
 import { ProblemError } from "../http/problem.ts";
 import { newId } from "../lib/ids.ts";
-import type { Logger } from "../lib/log.ts";
 import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
+import { presentJob, type PresentContext } from "./present.ts";
 import { jobView } from "./view.ts";
 import { checkWorkflow } from "./workflow.ts";
 
-export interface SubmitContext {
-  env: Env;
-  config: Config;
+export interface SubmitContext extends PresentContext {
   principal: Principal;
-  log: Logger;
 }
 
 export interface SubmitOutcome {
@@ -70,6 +65,7 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
     metadata: body.metadata ?? null,
     webhookUrl: body.webhook?.url ?? null,
     webhookEvents: body.webhook?.events ?? null,
+    pool: "default",
   };
   try {
     await insertJob(createDb(env.DB), job, body.workflow);
@@ -78,12 +74,25 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be stored; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
+  let queuePosition: number | null;
+  try {
+    queuePosition = await env.DISPATCHER.getByName(job.pool).enqueue({
+      jobId,
+      tenantId: job.tenantId,
+      userId: job.userId,
+      enqueuedAt: now,
+      queueDeadlineAt: job.queueDeadlineAt,
+    });
+  } catch (err) {
+    // Not queued means not accepted: take the job back so nothing half-made remains.
+    log.error("job_enqueue_failed", { job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+    await deleteJob(createDb(env.DB), jobId);
+    await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
+    throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
+  }
   log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, nodes: job.nodeCount });
-  return {
-    job: jobView({ ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null }),
-    replayed: false,
-    headers,
-  };
+  const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null };
+  return { job: jobView(row, { outputs: [], queuePosition }), replayed: false, headers };
 }
 
 async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<string, string>): Promise<SubmitOutcome> {
@@ -115,7 +124,7 @@ async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<s
           headers: { ...headers, "Retry-After": "1" },
         });
       }
-      return { job: jobView(row), replayed: true, headers };
+      return { job: await presentJob(ctx, row), replayed: true, headers };
     }
     default: {
       const never: never = result;

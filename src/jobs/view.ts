@@ -4,7 +4,14 @@ import { DEFAULT_WEBHOOK_EVENTS, type JobView } from "../routes/jobs.schemas.ts"
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function jobView(row: JobRow): JobView {
+export interface JobExtras {
+  outputs: JobView["outputs"];
+  queuePosition: number | null;
+}
+
+const NO_EXTRAS: JobExtras = { outputs: [], queuePosition: null };
+
+export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
   return {
     id: row.id,
     status: row.status,
@@ -16,9 +23,8 @@ export function jobView(row: JobRow): JobView {
     queue_deadline_at: new Date(row.queueDeadlineAt).toISOString(),
     attempt: row.attempt,
     progress: row.progress ?? null,
-    // Filled in by the dispatcher once jobs are dispatched to GPU hosts.
-    queue_position: null,
-    outputs: [],
+    queue_position: row.status === "queued" ? extras.queuePosition : null,
+    outputs: extras.outputs,
     error: row.error ?? null,
     metadata: row.metadata ?? null,
     webhook: row.webhookUrl ? { url: row.webhookUrl, events: row.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS } : null,

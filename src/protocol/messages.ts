@@ -162,5 +162,8 @@ export const RequestManifest = DispatchRef.extend({
   content_type: z.string().max(128).optional(),
   size: z.number().int().min(0).optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** For uploads: the producing node and history key, as in OutputDescriptor. */
+  node_id: z.string().max(64).optional(),
+  kind: z.string().max(64).optional(),
 });
 export type RequestManifest = z.infer<typeof RequestManifest>;

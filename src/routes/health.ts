@@ -1,8 +1,10 @@
 /**
- * `GET /health`: 200 when the service can take jobs, 503 with the reasons when it cannot.
+ * `GET /health`: 200 when the service can take and run jobs (D1 answers and at least one pool has
+ * a live GPU host), 503 with the reasons when it cannot.
  * Public (no credentials), cheap, and never reveals configuration values.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Env } from "../env.ts";
 import { newRouter } from "./router.ts";
 
 const ComponentSchema = z.object({
@@ -11,10 +13,21 @@ const ComponentSchema = z.object({
   detail: z.string().optional(),
 });
 
+const PoolSchema = z.object({
+  status: z.enum(["ok", "down"]),
+  detail: z.string().optional(),
+  hosts: z.number().int().openapi({ description: "Registered hosts." }),
+  live_hosts: z.number().int().openapi({ description: "Hosts that heartbeat, run ComfyUI, are not draining and have the expected lock hash." }),
+  free_slots: z.number().int(),
+  running: z.number().int(),
+  queue_depth: z.number().int(),
+  oldest_queued_age_seconds: z.number().nullable(),
+});
+
 const HealthSchema = z
   .object({
     status: z.enum(["ok", "down"]),
-    components: z.object({ edge: ComponentSchema, database: ComponentSchema }),
+    components: z.object({ edge: ComponentSchema, database: ComponentSchema, pools: z.record(z.string(), PoolSchema) }),
   })
   .openapi("Health");
 
@@ -47,11 +60,46 @@ async function probeDatabase(db: D1Database): Promise<z.infer<typeof ComponentSc
   }
 }
 
+async function probePool(env: Env, pool: string): Promise<z.infer<typeof PoolSchema>> {
+  try {
+    const s = await env.DISPATCHER.getByName(pool).status();
+    const live = s.live_hosts > 0;
+    return {
+      status: live ? "ok" : "down",
+      ...(live ? {} : { detail: s.hosts.length === 0 ? "no GPU host is registered" : "no registered GPU host is live and ready" }),
+      hosts: s.hosts.length,
+      live_hosts: s.live_hosts,
+      free_slots: s.free_slots,
+      running: s.running,
+      queue_depth: s.queue_depth,
+      oldest_queued_age_seconds: s.oldest_queued_at === null ? null : Math.round((Date.now() - s.oldest_queued_at) / 1000),
+    };
+  } catch (err) {
+    return {
+      status: "down",
+      detail: `the pool's dispatcher did not answer: ${err instanceof Error ? err.message : "error"}`,
+      hosts: 0,
+      live_hosts: 0,
+      free_slots: 0,
+      running: 0,
+      queue_depth: 0,
+      oldest_queued_age_seconds: null,
+    };
+  }
+}
+
 export const healthRoutes = newRouter().openapi(health, async (c) => {
   const database = await probeDatabase(c.env.DB);
-  const status: "ok" | "down" = database.status === "ok" ? "ok" : "down";
-  if (status !== "ok") c.var.log.warn("health_down", { database: database.detail });
+  let poolNames = ["default"];
+  if (database.status === "ok") {
+    const rows = await c.env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
+    poolNames = [...new Set(["default", ...rows.results.map((r) => r.pool)])];
+  }
+  const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(c.env, p)] as const)));
+  const poolsOk = Object.values(pools).some((p) => p.status === "ok");
+  const status: "ok" | "down" = database.status === "ok" && poolsOk ? "ok" : "down";
+  if (status !== "ok") c.var.log.warn("health_down", { database: database.detail, pools: Object.fromEntries(Object.entries(pools).map(([k, v]) => [k, v.detail])) });
   c.header("Cache-Control", "no-store");
-  const body = { status, components: { edge: { status: "ok" as const }, database } };
+  const body = { status, components: { edge: { status: "ok" as const }, database, pools } };
   return status === "ok" ? c.json(body, 200) : c.json(body, 503);
 });

@@ -82,7 +82,16 @@ export const JobSchema = z
     progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
     queue_position: z.number().int().nullable(),
     outputs: z.array(
-      z.object({ name: z.string(), content_type: z.string(), size: z.number().int(), url: z.string() }).openapi("JobOutput"),
+      z
+        .object({
+          name: z.string(),
+          content_type: z.string(),
+          size: z.number().int(),
+          sha256: z.string(),
+          kind: z.string().openapi({ description: "What ComfyUI called it: images, audio, video, gifs, …" }),
+          url: z.string().openapi({ description: "Short-lived signed URL (re-minted on every read); the same path with credentials needs no signature." }),
+        })
+        .openapi("JobOutput"),
     ),
     error: z
       .object({ code: z.string(), message: z.string(), details: z.unknown().optional() })

@@ -4,13 +4,15 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { authenticate } from "../auth/authenticate.ts";
-import { releaseJobSlot } from "../admission/quota.ts";
 import { createDb } from "../db/client.ts";
 import { cancelQueuedJob, getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
 import { ProblemError } from "../http/problem.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
+import { presentJob, presentJobs, type PresentContext } from "../jobs/present.ts";
 import { submitJob } from "../jobs/submit.ts";
-import { jobView } from "../jobs/view.ts";
+import { afterTerminal } from "../jobs/terminal.ts";
+import type { Context } from "hono";
+import type { AppEnv } from "../env.ts";
 import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -70,9 +72,13 @@ const cancelJob = createRoute({
 
 const jobNotFound = (id: string) => new ProblemError("not-found", `No job ${id} for this user.`);
 
+export function presentContext(c: Context<AppEnv>): PresentContext {
+  return { env: c.env, config: c.var.config, log: c.var.log, baseUrl: new URL(c.req.url).origin };
+}
+
 export const jobRoutes = newRouter()
   .openapi(submitJobRoute, async (c) => {
-    const outcome = await submitJob({ ...c.var, env: c.env }, c.req.valid("json"), c.req.header("Idempotency-Key"));
+    const outcome = await submitJob({ ...presentContext(c), principal: c.var.principal }, c.req.valid("json"), c.req.header("Idempotency-Key"));
     for (const [name, value] of Object.entries(outcome.headers)) c.header(name, value);
     c.header("Location", `/v1/jobs/${outcome.job.id}`);
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -82,7 +88,7 @@ export const jobRoutes = newRouter()
     const { id } = c.req.valid("param");
     const row = await getOwnedJob(createDb(c.env.DB), c.var.principal, id);
     if (!row) throw jobNotFound(id);
-    return c.json(jobView(row), 200);
+    return c.json(await presentJob(presentContext(c), row), 200);
   })
   .openapi(listJobs, async (c) => {
     const query = c.req.valid("query");
@@ -97,7 +103,7 @@ export const jobRoutes = newRouter()
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > query.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
-    return c.json({ data: page.map(jobView), next_cursor: nextCursor }, 200);
+    return c.json({ data: await presentJobs(presentContext(c), page), next_cursor: nextCursor }, 200);
   })
   .openapi(cancelJob, async (c) => {
     const { id } = c.req.valid("param");
@@ -106,17 +112,32 @@ export const jobRoutes = newRouter()
     const now = Date.now();
     const cancelled = await cancelQueuedJob(db, owner, id, now);
     if (cancelled) {
-      // This call moved the job to a terminal state: it, and only it, frees the slot.
-      await releaseJobSlot(c.env, owner.tenantId, id, c.var.log);
-      c.var.log.info("job_cancelled", { job_id: id, tenant_id: owner.tenantId });
-      return c.json(jobView(cancelled), 200);
+      // This call moved the job to a terminal state: it, and only it, frees the slot. The queue
+      // entry goes too (a dispatch already under way finds the job cancelled and stops).
+      await afterTerminal(c.env, cancelled, c.var.log);
+      try {
+        await c.env.DISPATCHER.getByName(cancelled.pool).cancel(id);
+      } catch (err) {
+        c.var.log.warn("dequeue_deferred", { job_id: id, error_message: err instanceof Error ? err.message : String(err) });
+      }
+      return c.json(await presentJob(presentContext(c), cancelled), 200);
     }
-    const row = (await requestCancelRunning(db, owner, id, now)) ?? (await getOwnedJob(db, owner, id));
+    const running = await requestCancelRunning(db, owner, id, now);
+    if (running) {
+      try {
+        await c.env.DISPATCHER.getByName(running.pool).cancel(id);
+      } catch (err) {
+        c.var.log.error("cancel_not_forwarded", { job_id: id, error_message: err instanceof Error ? err.message : String(err) });
+        throw new ProblemError("unavailable", "The cancel request could not reach the job's GPU pool; retry it.", { headers: { "Retry-After": "2" } });
+      }
+      return c.json(await presentJob(presentContext(c), running), 200);
+    }
+    const row = await getOwnedJob(db, owner, id);
     if (!row) throw jobNotFound(id);
     if (row.status === "succeeded" || row.status === "failed") {
       throw new ProblemError("job-not-cancellable", `Job ${id} already ${row.status}; only queued or running jobs can be cancelled.`, {
         extensions: { job_status: row.status },
       });
     }
-    return c.json(jobView(row), 200);
+    return c.json(await presentJob(presentContext(c), row), 200);
   });

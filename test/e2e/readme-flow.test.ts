@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
 import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";
@@ -21,6 +22,7 @@ describe("README walkthrough", () => {
       ENVIRONMENT: "development",
       ADMIN_TOKEN,
       DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+      EDGE_SIGNING_KEY: newEdgeSigningKey("edge-e2e"),
     });
   });
   afterAll(async () => {

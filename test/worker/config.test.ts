@@ -35,7 +35,7 @@ const ROUTES: [string, RequestInit][] = [
 
 describe("production configuration", () => {
   it("serves with every secret set and no dev setting on", async ({ expect }) => {
-    const res = await createApp().request("/health", {}, PROD);
+    const res = await createApp().request("/openapi.json", {}, PROD);
     expect(res.status).toBe(200);
   });
 
@@ -73,7 +73,7 @@ describe("any environment", () => {
 
   it("applies the schema's defaults when a variable is unset or empty", async ({ expect }) => {
     const app = createApp();
-    const res = await app.request("/health", {}, { ...env, MAX_ACTIVE_JOBS_PER_USER: "", QUEUED_TIMEOUT_SECONDS: undefined });
+    const res = await app.request("/openapi.json", {}, { ...env, MAX_ACTIVE_JOBS_PER_USER: "", QUEUED_TIMEOUT_SECONDS: undefined });
     expect(res.status).toBe(200);
   });
 });

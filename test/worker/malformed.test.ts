@@ -83,7 +83,7 @@ const cases: Case[] = [
   { name: "webhook unknown event", send: () => postJson({ workflow: WORKFLOW, webhook: { url: "https://e.com", events: ["job.exploded"] } }), status: 422, slug: "validation-failed" },
   { name: "metadata is an array", send: () => postJson({ workflow: WORKFLOW, metadata: [1] }), status: 422, slug: "validation-failed", pointer: "/metadata" },
   { name: "metadata too big", send: () => postJson({ workflow: WORKFLOW, metadata: { blob: "x".repeat(9000) } }), status: 422, slug: "validation-failed" },
-  { name: "body over the size cap", send: () => postJson({ workflow: WORKFLOW, pad: "x".repeat(1_100_000) }), status: 413, slug: "payload-too-large" },
+  { name: "body over the size cap", send: () => postJson({ workflow: WORKFLOW, pad: "x".repeat(10_500_000) }), status: 413, slug: "payload-too-large" },
   {
     name: "Content-Length larger than the cap",
     send: () => call("/v1/jobs", { method: "POST", body: "{}", headers: { ...auth(), "Content-Type": "application/json", "Content-Length": "99999999" } }),

@@ -2,16 +2,31 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { call } from "../support/worker-helpers.ts";
+import { heartbeat, registerHost } from "../support/worker-hosts.ts";
+import { adminCall, call } from "../support/worker-helpers.ts";
 
 describe("health", () => {
-  it("is 200 with component states when D1 answers", async ({ expect }) => {
-    const res = await call("/health");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("Cache-Control")).toBe("no-store");
-    const body = (await res.json()) as any;
-    expect(body).toMatchObject({ status: "ok", components: { edge: { status: "ok" }, database: { status: "ok" } } });
-    expect(body.components.database.latency_ms).toBeGreaterThanOrEqual(0);
+  it("is 503 naming the reason while no GPU host is live, 200 once one heartbeats", async ({ expect }) => {
+    const before = await call("/health");
+    expect(before.status).toBe(503);
+    expect(before.headers.get("Cache-Control")).toBe("no-store");
+    const down = (await before.json()) as any;
+    expect(down).toMatchObject({ status: "down", components: { edge: { status: "ok" }, database: { status: "ok" }, pools: { default: { status: "down" } } } });
+    expect(down.components.pools.default.detail).toMatch(/no GPU host/);
+
+    const host = await registerHost();
+    expect((await heartbeat(host)).status).toBe(200);
+    const after = await call("/health");
+    expect(after.status).toBe(200);
+    const up = (await after.json()) as any;
+    expect(up.components.database.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(up.components.pools.default).toMatchObject({ status: "ok", hosts: 1, live_hosts: 1, free_slots: 2, queue_depth: 0, running: 0 });
+
+    // Draining the only host takes the pool down again.
+    await adminCall(`/v1/admin/hosts/${host.id}/drain`, { method: "POST" });
+    expect((await call("/health")).status).toBe(503);
+    await adminCall(`/v1/admin/hosts/${host.id}/resume`, { method: "POST" });
+    expect((await call("/health")).status).toBe(200);
   });
 
   it("is 503 with the reason when D1 fails", async ({ expect }) => {
@@ -39,7 +54,21 @@ describe("OpenAPI", () => {
     const doc = (await (await call("/openapi.json")).json()) as any;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/health", "/v1/admin/keys/{id}", "/v1/admin/tenants", "/v1/admin/tenants/{id}", "/v1/admin/tenants/{id}/keys", "/v1/jobs", "/v1/jobs/{id}", "/v1/usage"].sort(),
+      [
+        "/health",
+        "/v1/admin/hosts",
+        "/v1/admin/hosts/{id}",
+        "/v1/admin/hosts/{id}/drain",
+        "/v1/admin/hosts/{id}/resume",
+        "/v1/admin/keys/{id}",
+        "/v1/admin/tenants",
+        "/v1/admin/tenants/{id}",
+        "/v1/admin/tenants/{id}/keys",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/jobs/{id}/outputs/{name}",
+        "/v1/usage",
+      ].sort(),
     );
     expect(Object.keys(doc.paths["/v1/jobs/{id}"]).sort()).toEqual(["delete", "get"]);
     const submit = doc.paths["/v1/jobs"].post;

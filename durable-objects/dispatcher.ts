@@ -1,0 +1,518 @@
+/**
+ * Dispatcher: one object per GPU pool. It holds the pool's queue of jobs waiting for a GPU, its
+ * registered hosts and the lease of every dispatched job, and it is the only place that decides
+ * which job runs where.
+ *
+ * Invariants:
+ * - A dispatch decision is synchronous (store.ts): no job is handed out twice and no host gets
+ *   more than its free slots.
+ * - Each dispatch is (job_id, attempt, lease_id). Host callbacks that do not name the current
+ *   triple are refused (fencing), so a host that lost its lease can never change the job.
+ * - D1 holds the job's public state and every change there is a compare-and-set
+ *   (src/jobs/transitions.ts); whoever wins a terminal transition releases the tenant's slot.
+ * - A lease not renewed (heartbeat or event) sends the job back to the queue (attempt + 1) up to
+ *   MAX_ATTEMPTS, then fails it with `host_lost`. Queue timeouts and run deadlines are enforced
+ *   here by the alarm, not trusted to hosts.
+ * - Nothing is lost if this object restarts: D1 is reconciled periodically, so a job that is live
+ *   in D1 but unknown here is queued again.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../src/config/load.ts";
+import type { Config } from "../src/config/schema.ts";
+import { createDb } from "../src/db/client.ts";
+import { getJob, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
+import { inputsOf, outputsOf } from "../src/db/outputs.ts";
+import type { JobError, JobRow } from "../src/db/schema.ts";
+import type { Env } from "../src/env.ts";
+import { afterTerminal } from "../src/jobs/terminal.ts";
+import { finish, markDispatched, requeue, setProgress, undoDispatch } from "../src/jobs/transitions.ts";
+import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
+import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
+import { JOB_ERROR_CODES, type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, type JobEvent } from "../src/protocol/messages.ts";
+import { hostPaths } from "../src/protocol/paths.ts";
+import { callHost } from "./dispatcher/host-client.ts";
+import { DispatcherStore, type AssignmentRow, type HostRow } from "./dispatcher/store.ts";
+
+/** Grace after a deadline before the edge fails the job itself (the host should report first). */
+const DEADLINE_GRACE_MS = 30_000;
+/** How long a host that refused or missed a dispatch is skipped. */
+const REFUSAL_COOLDOWN_MS = 3_000;
+/** Periodic pass over D1 for live jobs this object does not know (lost enqueue, restart). */
+const RECONCILE_EVERY_MS = 60_000;
+const TICK_MS = 5_000;
+
+export interface EnqueueRequest {
+  jobId: string;
+  tenantId: string;
+  userId: string;
+  enqueuedAt: number;
+  queueDeadlineAt: number;
+}
+
+export interface HostStatus {
+  id: string;
+  url: string;
+  slots: number;
+  capacity: number;
+  assigned: number;
+  live: boolean;
+  draining: boolean;
+  comfy: string;
+  lock_hash: string | null;
+  lock_ok: boolean;
+  version: string | null;
+  last_heartbeat_at: number | null;
+}
+
+export interface PoolStatus {
+  hosts: HostStatus[];
+  live_hosts: number;
+  free_slots: number;
+  queue_depth: number;
+  oldest_queued_at: number | null;
+  running: number;
+}
+
+export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs";
+
+export class Dispatcher extends DurableObject<Env> {
+  private readonly store: DispatcherStore;
+  private readonly pending = new Set<Promise<unknown>>();
+  private lastReconcile = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new DispatcherStore(ctx.storage.sql);
+  }
+
+  private config(): Config {
+    const result = loadConfig(this.env);
+    if (!result.ok) throw new Error(`misconfigured: ${result.problems.join("; ")}`);
+    return result.config;
+  }
+
+  private log(): Logger {
+    return createLogger(this.config().LOG_LEVEL, { component: "dispatcher" });
+  }
+
+  private signingKey(): EdgeSigningKey {
+    const jwk = JSON.parse(this.config().EDGE_SIGNING_KEY) as EdgeSigningKey["privateJwk"] & { kid: string };
+    return { kid: jwk.kid, privateJwk: jwk };
+  }
+
+  /** Runs async work after the RPC answers, keeping failures in the log. */
+  private background(work: Promise<unknown>): void {
+    const p = work.catch((err) => this.log().error("dispatcher_task_failed", describeError(err)));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  // ===== Hosts (admin)
+
+  registerHost(host: { id: string; url: string; slots: number }): void {
+    this.store.upsertHost(host.id, host.url, host.slots);
+    this.schedule();
+  }
+
+  setDraining(hostId: string, draining: boolean): boolean {
+    const changed = this.store.setDraining(hostId, draining);
+    if (!draining) this.pump();
+    return changed;
+  }
+
+  /** Forgets a host; jobs still on it go back to the queue now rather than at lease expiry. */
+  async removeHost(hostId: string): Promise<number> {
+    const jobs = this.store.assignmentsOf(hostId);
+    this.store.removeHost(hostId);
+    for (const a of jobs) await this.lost(a, "host removed");
+    this.pump();
+    return jobs.length;
+  }
+
+  status(): PoolStatus {
+    const cfg = this.config();
+    const now = Date.now();
+    const hosts = this.store.hosts().map((h) => this.hostStatus(h, now, cfg));
+    const { depth, oldest } = this.store.queueDepth();
+    const usable = hosts.filter((h) => h.live && !h.draining && h.lock_ok && h.comfy === "ready");
+    return {
+      hosts,
+      live_hosts: usable.length,
+      free_slots: usable.reduce((n, h) => n + Math.max(0, Math.min(h.capacity, h.slots + 1) - h.assigned), 0),
+      queue_depth: depth,
+      oldest_queued_at: oldest,
+      running: this.store.assignedCount(),
+    };
+  }
+
+  private hostStatus(h: HostRow, now: number, cfg: Config): HostStatus {
+    return {
+      id: h.id,
+      url: h.url,
+      slots: h.slots,
+      capacity: h.capacity,
+      assigned: this.store.assignmentsOf(h.id).length,
+      live: h.last_heartbeat_at !== null && h.last_heartbeat_at >= now - cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
+      draining: h.draining === 1,
+      comfy: h.comfy,
+      lock_hash: h.lock_hash,
+      lock_ok: cfg.EXPECTED_LOCK_HASH === "" || h.lock_hash === cfg.EXPECTED_LOCK_HASH,
+      version: h.version,
+      last_heartbeat_at: h.last_heartbeat_at,
+    };
+  }
+
+  // ===== Jobs (edge routes)
+
+  /** Queues a job (idempotent) and returns its position. */
+  enqueue(job: EnqueueRequest): number | null {
+    this.store.enqueue({
+      job_id: job.jobId,
+      tenant_id: job.tenantId,
+      user_id: job.userId,
+      enqueued_at: job.enqueuedAt,
+      queue_deadline_at: job.queueDeadlineAt,
+      attempts: 0,
+    });
+    this.pump();
+    return this.store.position(job.jobId);
+  }
+
+  /** The user cancelled a job already marked cancelled (queued) or cancel-requested (running) in D1. */
+  cancel(jobId: string): "dequeued" | "requested" | "unknown" {
+    if (this.store.dequeue(jobId)) {
+      this.schedule();
+      return "dequeued";
+    }
+    const a = this.store.requestCancel(jobId);
+    if (!a) return "unknown";
+    this.background(this.sendCancel(a, "user"));
+    return "requested";
+  }
+
+  positions(jobIds: string[]): (number | null)[] {
+    return jobIds.map((id) => this.store.position(id));
+  }
+
+  // ===== Host messages (verified by the Worker before they get here)
+
+  /** Replay protection for signed host messages: false if this message id was already seen. */
+  claimMessage(messageId: string, ttlMs: number): boolean {
+    const now = Date.now();
+    return this.store.claimMessage(`${messageId}`, now + ttlMs, now);
+  }
+
+  heartbeat(host: { id: string; url: string; slots: number; draining: boolean }, hb: Heartbeat): HeartbeatReply {
+    const cfg = this.config();
+    const now = Date.now();
+    if (!this.store.host(host.id)) {
+      // This object lost its host table (new instance, storage reset): D1's registration rules.
+      this.store.upsertHost(host.id, host.url, host.slots);
+      if (host.draining) this.store.setDraining(host.id, true);
+    }
+    this.store.recordHeartbeat(host.id, {
+      at: now,
+      capacity: hb.capacity,
+      draining: hb.draining,
+      comfy: hb.comfy,
+      lockHash: hb.lock_hash,
+      version: hb.version,
+    });
+    const reply: HeartbeatReply = { renewed: [], cancel: [], revoked: [] };
+    const reported = new Set<string>();
+    for (const j of hb.jobs) {
+      reported.add(j.job_id);
+      const ref = { job_id: j.job_id, attempt: j.attempt, lease_id: j.lease_id };
+      const a = this.store.current(ref, host.id);
+      if (!a) {
+        reply.revoked.push(ref);
+        continue;
+      }
+      const until = now + cfg.LEASE_TTL_SECONDS * 1000;
+      this.store.renew(a.job_id, a.attempt, until);
+      reply.renewed.push({ ...ref, lease_expires_at: until });
+      if (a.cancel_requested) reply.cancel.push(ref);
+    }
+    // A job this host accepted well before the heartbeat was sent but no longer reports was lost
+    // (the gpu-backend restarted): requeue it now instead of waiting for its lease.
+    for (const a of this.store.assignmentsOf(host.id)) {
+      if (!reported.has(a.job_id) && a.accepted && a.dispatched_at < hb.sent_at - 2_000) this.background(this.lost(a, "host no longer has it"));
+    }
+    this.pump();
+    return reply;
+  }
+
+  async jobEvent(hostId: string, ev: JobEvent): Promise<EventOutcome> {
+    const cfg = this.config();
+    const a = this.store.current(ev, hostId);
+    if (!a) return "stale";
+    const db = createDb(this.env.DB);
+    if (ev.type === "job.succeeded") {
+      // Outputs are uploaded before success is reported: check they all arrived for this attempt.
+      const stored = new Map((await outputsOf(db, ev.job_id, ev.attempt)).map((o) => [o.name, o]));
+      const missing = ev.outputs.filter((o) => stored.get(o.name)?.sha256 !== o.sha256);
+      if (missing.length > 0) return "missing_outputs";
+      if (!this.store.current(ev, hostId)) return "stale";
+    }
+    if (!this.store.advanceSeq(ev.job_id, ev.attempt, ev.seq)) return "duplicate";
+    const now = Date.now();
+    this.store.renew(ev.job_id, ev.attempt, now + cfg.LEASE_TTL_SECONDS * 1000);
+
+    switch (ev.type) {
+      case "job.started":
+        break;
+      case "job.progress":
+        await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
+        break;
+      case "job.succeeded": {
+        this.store.unassign(ev.job_id, ev.attempt);
+        const row = await finish(db, ev.job_id, "succeeded", { now, from: ["running"], attempt: ev.attempt });
+        if (row) await afterTerminal(this.env, row, this.log());
+        break;
+      }
+      case "job.failed": {
+        const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
+        const a2 = this.store.assignment(ev.job_id) ?? a;
+        if (retryable && !a2.cancel_requested && a2.attempt < cfg.MAX_ATTEMPTS) {
+          await this.requeueJob(a2, `host reported ${ev.error.code}`);
+        } else {
+          this.store.unassign(ev.job_id, ev.attempt);
+          const error: JobError = { code: ev.error.code, message: ev.error.message, ...(ev.error.details !== undefined ? { details: ev.error.details } : {}) };
+          const row = await finish(db, ev.job_id, "failed", { now, from: ["running"], attempt: ev.attempt, error });
+          if (row) await afterTerminal(this.env, row, this.log());
+        }
+        break;
+      }
+      case "job.cancelled": {
+        this.store.unassign(ev.job_id, ev.attempt);
+        const row = await finish(db, ev.job_id, "cancelled", { now, from: ["running"], attempt: ev.attempt });
+        if (row) await afterTerminal(this.env, row, this.log());
+        break;
+      }
+    }
+    this.pump();
+    return "applied";
+  }
+
+  /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
+  checkTransfer(hostId: string, ref: DispatchRef): { ok: true; tenantId: string } | { ok: false } {
+    const a = this.store.current(ref, hostId);
+    if (!a) return { ok: false };
+    this.store.renew(a.job_id, a.attempt, Date.now() + this.config().LEASE_TTL_SECONDS * 1000);
+    return { ok: true, tenantId: a.tenant_id };
+  }
+
+  // ===== Dispatch
+
+  /** Hands queued jobs to hosts with free slots, fairly, until one of them runs out. */
+  private pump(): void {
+    const cfg = this.config();
+    const now = Date.now();
+    for (let i = 0; i < 256; i++) {
+      const host = this.store.pickHost(now, cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, cfg.EXPECTED_LOCK_HASH);
+      if (!host) break;
+      const job = this.store.nextJob();
+      if (!job) break;
+      const a: AssignmentRow = {
+        job_id: job.job_id,
+        tenant_id: job.tenant_id,
+        user_id: job.user_id,
+        host_id: host.id,
+        attempt: job.attempts + 1,
+        lease_id: crypto.randomUUID(),
+        lease_expires_at: now + cfg.LEASE_TTL_SECONDS * 1000,
+        deadline_at: now + cfg.JOB_TIMEOUT_SECONDS * 1000 + DEADLINE_GRACE_MS,
+        dispatched_at: now,
+        accepted: 0,
+        cancel_requested: 0,
+        last_seq: -1,
+        enqueued_at: job.enqueued_at,
+        queue_deadline_at: job.queue_deadline_at,
+      };
+      this.store.dequeue(job.job_id);
+      this.store.assign(a);
+      this.store.takeTurn(job.tenant_id);
+      this.background(this.dispatch(a, host, cfg));
+    }
+    this.schedule();
+  }
+
+  private async dispatch(a: AssignmentRow, host: HostRow, cfg: Config): Promise<void> {
+    const log = this.log();
+    const db = createDb(this.env.DB);
+    const now = Date.now();
+    const row = await markDispatched(db, a.job_id, a.attempt, a.host_id, now);
+    if (!row) {
+      // Cancelled (or otherwise ended) while it waited: nothing to run.
+      this.store.unassign(a.job_id, a.attempt);
+      this.pump();
+      return;
+    }
+    const [workflow, inputs] = await Promise.all([workflowOf(db, a.job_id), inputsOf(db, a.job_id)]);
+    const request: DispatchRequest = {
+      job_id: a.job_id,
+      attempt: a.attempt,
+      lease_id: a.lease_id,
+      tenant_id: a.tenant_id,
+      workflow: workflow ?? {},
+      inputs: inputs.map((i) => ({
+        id: i.id,
+        node_id: i.nodeId,
+        input_name: i.inputName,
+        filename: i.filename,
+        content_type: i.contentType,
+        size: i.size,
+        sha256: i.sha256,
+      })),
+      deadline_ms: cfg.JOB_TIMEOUT_SECONDS * 1000,
+      lease_ttl_ms: cfg.LEASE_TTL_SECONDS * 1000,
+    };
+    const result = await callHost(this.signingKey(), host, "POST", hostPaths.dispatch, request);
+    if (result.ok) {
+      this.store.markAccepted(a.job_id, a.attempt);
+      log.info("job_dispatched", { job_id: a.job_id, host_id: a.host_id, attempt: a.attempt });
+      if (this.store.assignment(a.job_id)?.cancel_requested) await this.sendCancel(a, "user");
+      return;
+    }
+    // Not accepted: the attempt did not happen. Put the job back at the head of its tenant's line.
+    log.warn("dispatch_refused", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, status: result.status, detail: result.detail });
+    this.store.markUnavailable(a.host_id, Date.now() + (result.kind === "rejected" ? 60_000 : REFUSAL_COOLDOWN_MS));
+    if (this.store.unassign(a.job_id, a.attempt)) {
+      const back = await undoDispatch(db, a.job_id, a.attempt, Date.now());
+      if (back) {
+        this.store.enqueue({
+          job_id: a.job_id,
+          tenant_id: a.tenant_id,
+          user_id: a.user_id,
+          enqueued_at: a.enqueued_at,
+          queue_deadline_at: a.queue_deadline_at,
+          attempts: a.attempt - 1,
+        });
+      }
+    }
+    this.pump();
+  }
+
+  private async sendCancel(a: AssignmentRow, reason: "user" | "timeout" | "lease_revoked"): Promise<void> {
+    const host = this.store.host(a.host_id);
+    if (!host) return;
+    const result = await callHost(this.signingKey(), host, "POST", hostPaths.cancel(a.job_id), {
+      job_id: a.job_id,
+      attempt: a.attempt,
+      lease_id: a.lease_id,
+      reason,
+    });
+    if (!result.ok) this.log().warn("cancel_not_delivered", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, detail: result.detail });
+  }
+
+  private async requeueJob(a: AssignmentRow, why: string): Promise<void> {
+    const cfg = this.config();
+    const now = Date.now();
+    if (!this.store.unassign(a.job_id, a.attempt)) return;
+    const row = await requeue(createDb(this.env.DB), a.job_id, a.attempt, now);
+    if (!row) return;
+    this.store.enqueue({
+      job_id: a.job_id,
+      tenant_id: a.tenant_id,
+      user_id: a.user_id,
+      enqueued_at: a.enqueued_at,
+      queue_deadline_at: now + cfg.QUEUED_TIMEOUT_SECONDS * 1000,
+      attempts: a.attempt,
+    });
+    this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
+  }
+
+  /** The host lost the job (lease expired, host gone): cancel it, retry it or fail it. */
+  private async lost(a: AssignmentRow, why: string): Promise<void> {
+    const cfg = this.config();
+    const now = Date.now();
+    if (this.store.host(a.host_id)) this.background(this.sendCancel(a, "lease_revoked"));
+    if (a.cancel_requested) {
+      if (!this.store.unassign(a.job_id, a.attempt)) return;
+      const row = await finish(createDb(this.env.DB), a.job_id, "cancelled", { now, from: ["running"], attempt: a.attempt });
+      if (row) await afterTerminal(this.env, row, this.log());
+    } else if (a.attempt < cfg.MAX_ATTEMPTS) {
+      await this.requeueJob(a, why);
+    } else {
+      if (!this.store.unassign(a.job_id, a.attempt)) return;
+      const error = { code: "host_lost", message: `The GPU host stopped answering (${why}) on all ${a.attempt} attempts.` };
+      const row = await finish(createDb(this.env.DB), a.job_id, "failed", { now, from: ["running"], attempt: a.attempt, error });
+      if (row) await afterTerminal(this.env, row, this.log());
+    }
+  }
+
+  // ===== Time
+
+  override async alarm(): Promise<void> {
+    const cfg = this.config();
+    const now = Date.now();
+    const db = createDb(this.env.DB);
+    for (const q of this.store.queueTimedOut(now)) {
+      this.store.dequeue(q.job_id);
+      const error = { code: "queue_timeout", message: `No GPU host picked the job up within ${cfg.QUEUED_TIMEOUT_SECONDS} s.` };
+      const row = await finish(db, q.job_id, "failed", { now, from: ["queued"], error });
+      if (row) await afterTerminal(this.env, row, this.log());
+    }
+    for (const a of this.store.pastDeadline(now)) {
+      if (!this.store.unassign(a.job_id, a.attempt)) continue;
+      this.background(this.sendCancel(a, "timeout"));
+      const error = { code: "timeout", message: `The job ran longer than ${cfg.JOB_TIMEOUT_SECONDS} s.` };
+      const row = await finish(db, a.job_id, "failed", { now, from: ["running"], attempt: a.attempt, error });
+      if (row) await afterTerminal(this.env, row, this.log());
+    }
+    for (const a of this.store.expiredLeases(now)) await this.lost(a, "lease expired");
+    if (now - this.lastReconcile >= RECONCILE_EVERY_MS) {
+      this.lastReconcile = now;
+      await this.reconcile(db, now, cfg);
+    }
+    this.pump();
+  }
+
+  /** Live jobs in D1 that this object does not track (an enqueue that never arrived, a restart). */
+  private async reconcile(db: ReturnType<typeof createDb>, now: number, cfg: Config): Promise<void> {
+    const stale = await staleLiveJobs(db, "default", now - RECONCILE_EVERY_MS, 200);
+    for (const job of stale) {
+      if (this.store.queued(job.id) || this.store.assignment(job.id)) continue;
+      const fresh = await getJob(db, job.id);
+      if (!fresh || (fresh.status !== "queued" && fresh.status !== "running")) continue;
+      if (this.store.queued(job.id) || this.store.assignment(job.id)) continue;
+      await this.adopt(fresh, now, cfg);
+    }
+  }
+
+  private async adopt(job: JobRow, now: number, cfg: Config): Promise<void> {
+    const db = createDb(this.env.DB);
+    if (job.status === "running") {
+      if (job.cancelRequestedAt !== null) {
+        const row = await finish(db, job.id, "cancelled", { now, from: ["running"], attempt: job.attempt });
+        if (row) await afterTerminal(this.env, row, this.log());
+        return;
+      }
+      if (!(await requeue(db, job.id, job.attempt, now))) return;
+    }
+    this.log().warn("job_adopted", { job_id: job.id, status: job.status });
+    this.store.enqueue({
+      job_id: job.id,
+      tenant_id: job.tenantId,
+      user_id: job.userId,
+      enqueued_at: job.createdAt,
+      queue_deadline_at: Math.max(job.queueDeadlineAt, now + cfg.QUEUED_TIMEOUT_SECONDS * 1000 * (job.status === "running" ? 1 : 0)),
+      attempts: job.attempt,
+    });
+  }
+
+  private schedule(): void {
+    const now = Date.now();
+    const due = this.store.nextDue();
+    const busy = this.store.queueDepth().depth > 0 || this.store.assignedCount() > 0;
+    const hosts = this.store.hosts().length > 0;
+    let at: number | null = null;
+    if (busy) at = Math.min(due ?? Infinity, now + TICK_MS);
+    else if (hosts) at = now + RECONCILE_EVERY_MS;
+    if (at === null) return;
+    const target = Math.max(at, now + 50);
+    void this.ctx.storage.getAlarm().then((current) => {
+      if (current === null || current > target || current < now) return this.ctx.storage.setAlarm(target);
+    });
+  }
+}

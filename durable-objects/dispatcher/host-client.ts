@@ -1,0 +1,42 @@
+/**
+ * Calls a GPU host's API (dispatch, cancel) with a request signed by the edge's Ed25519 key
+ * (src/protocol/edge-signing.ts). Outcomes are a tagged union: the dispatcher treats "refused"
+ * (full, draining, ComfyUI down) and "unreachable" as "try elsewhere", "rejected" as a bug.
+ */
+import { signEdgeRequest, type EdgeSigningKey } from "../../src/protocol/edge-signing.ts";
+
+export type HostCall =
+  | { ok: true; status: number; body: unknown }
+  | { ok: false; kind: "refused" | "rejected" | "unreachable"; status?: number; detail: string };
+
+const TIMEOUT_MS = 10_000;
+
+export async function callHost(key: EdgeSigningKey, host: { id: string; url: string }, method: "POST", path: string, payload: unknown): Promise<HostCall> {
+  const body = JSON.stringify(payload);
+  const token = await signEdgeRequest(key, { hostId: host.id, method, path, body });
+  let res: Response;
+  try {
+    // Host URLs may carry a base path (behind a tunnel or proxy): append, do not resolve.
+    res = await fetch(`${host.url.replace(/\/+$/, "")}${path}`, {
+      method,
+      body,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      redirect: "manual",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (err) {
+    return { ok: false, kind: "unreachable", detail: err instanceof Error ? err.message : String(err) };
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: parsed };
+  const detail = typeof parsed === "object" && parsed !== null && "detail" in parsed ? String((parsed as { detail: unknown }).detail) : text.slice(0, 300);
+  if (res.status === 409 || res.status === 503 || res.status === 429) return { ok: false, kind: "refused", status: res.status, detail };
+  if (res.status >= 500) return { ok: false, kind: "unreachable", status: res.status, detail };
+  return { ok: false, kind: "rejected", status: res.status, detail };
+}

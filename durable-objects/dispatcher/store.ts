@@ -1,0 +1,368 @@
+/**
+ * The Dispatcher's own SQLite tables and every query on them. All synchronous: a dispatch
+ * decision (pick a host, pick a job, write the assignment, drop the queue row) runs without an
+ * `await`, so two decisions can never hand out the same slot or the same job.
+ *
+ * Layout (see docs/dispatch.md):
+ *   hosts        registered hosts of this pool and their last heartbeat
+ *   queue        jobs waiting for a GPU, ordered by (enqueued_at, job_id) within a tenant
+ *   turns        per tenant, the dispatch turn it last got (round-robin fairness)
+ *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
+ *   seen         ids of host messages already processed (replay protection)
+ */
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS hosts (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  slots INTEGER NOT NULL,
+  capacity INTEGER NOT NULL DEFAULT 0,
+  last_heartbeat_at INTEGER,
+  draining INTEGER NOT NULL DEFAULT 0,
+  comfy TEXT NOT NULL DEFAULT 'starting',
+  lock_hash TEXT,
+  version TEXT,
+  unavailable_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS queue (
+  job_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  queue_deadline_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_tenant_order ON queue (tenant_id, enqueued_at, job_id);
+CREATE INDEX IF NOT EXISTS queue_deadline ON queue (queue_deadline_at);
+CREATE TABLE IF NOT EXISTS turns (
+  tenant_id TEXT PRIMARY KEY,
+  turn INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assignments (
+  job_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  host_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  lease_id TEXT NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  deadline_at INTEGER NOT NULL,
+  dispatched_at INTEGER NOT NULL,
+  accepted INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  last_seq INTEGER NOT NULL DEFAULT -1,
+  enqueued_at INTEGER NOT NULL,
+  queue_deadline_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
+CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
+CREATE TABLE IF NOT EXISTS seen (
+  id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+`;
+
+export interface HostRow {
+  id: string;
+  url: string;
+  slots: number;
+  capacity: number;
+  last_heartbeat_at: number | null;
+  draining: number;
+  comfy: string;
+  lock_hash: string | null;
+  version: string | null;
+  unavailable_until: number;
+}
+
+export interface QueueRow {
+  job_id: string;
+  tenant_id: string;
+  user_id: string;
+  enqueued_at: number;
+  queue_deadline_at: number;
+  attempts: number;
+}
+
+export interface AssignmentRow {
+  job_id: string;
+  tenant_id: string;
+  user_id: string;
+  host_id: string;
+  attempt: number;
+  lease_id: string;
+  lease_expires_at: number;
+  deadline_at: number;
+  dispatched_at: number;
+  accepted: number;
+  cancel_requested: number;
+  last_seq: number;
+  enqueued_at: number;
+  queue_deadline_at: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+export class DispatcherStore {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    sql.exec(SCHEMA);
+  }
+
+  private all<T>(query: string, ...params: unknown[]): T[] {
+    return this.sql.exec<Row>(query, ...params).toArray() as T[];
+  }
+
+  private first<T>(query: string, ...params: unknown[]): T | undefined {
+    return this.all<T>(query, ...params)[0];
+  }
+
+  // ===== Hosts
+
+  upsertHost(id: string, url: string, slots: number): void {
+    this.sql.exec(
+      "INSERT INTO hosts (id, url, slots) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET url = excluded.url, slots = excluded.slots, draining = 0",
+      id,
+      url,
+      slots,
+    );
+  }
+
+  host(id: string): HostRow | undefined {
+    return this.first<HostRow>("SELECT * FROM hosts WHERE id = ?", id);
+  }
+
+  hosts(): HostRow[] {
+    return this.all<HostRow>("SELECT * FROM hosts ORDER BY id");
+  }
+
+  setDraining(id: string, draining: boolean): boolean {
+    return this.sql.exec("UPDATE hosts SET draining = ? WHERE id = ?", draining ? 1 : 0, id).rowsWritten > 0;
+  }
+
+  removeHost(id: string): void {
+    this.sql.exec("DELETE FROM hosts WHERE id = ?", id);
+  }
+
+  recordHeartbeat(id: string, hb: { at: number; capacity: number; draining: boolean; comfy: string; lockHash: string; version: string }): void {
+    this.sql.exec(
+      "UPDATE hosts SET last_heartbeat_at = ?, capacity = ?, comfy = ?, lock_hash = ?, version = ?, unavailable_until = 0, draining = CASE WHEN ? THEN 1 ELSE draining END WHERE id = ?",
+      hb.at,
+      hb.capacity,
+      hb.comfy,
+      hb.lockHash,
+      hb.version,
+      hb.draining ? 1 : 0,
+      id,
+    );
+  }
+
+  /** Keeps a host out of dispatch for a while (it refused or did not answer a dispatch). */
+  markUnavailable(id: string, until: number): void {
+    this.sql.exec("UPDATE hosts SET unavailable_until = ? WHERE id = ?", until, id);
+  }
+
+  /**
+   * The live host with the most free slots, or none. Live: heard from recently, ComfyUI ready, not
+   * draining, lock hash as expected (when one is required), not cooling down after a refusal.
+   */
+  pickHost(now: number, heartbeatTimeoutMs: number, expectedLockHash: string): (HostRow & { free: number }) | undefined {
+    // A host takes its declared slots plus one job prepared ahead (gpu-backend's prefetch), and
+    // never more than it says it can.
+    return this.first<HostRow & { free: number }>(
+      `SELECT * FROM (
+         SELECT h.*, min(h.capacity, h.slots + 1) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id) AS free
+           FROM hosts h
+          WHERE h.last_heartbeat_at >= ? AND h.draining = 0 AND h.comfy = 'ready' AND h.unavailable_until <= ?
+            AND (? = '' OR h.lock_hash = ?))
+        WHERE free > 0
+        ORDER BY free DESC, id
+        LIMIT 1`,
+      now - heartbeatTimeoutMs,
+      now,
+      expectedLockHash,
+      expectedLockHash,
+    );
+  }
+
+  // ===== Queue
+
+  enqueue(row: QueueRow): boolean {
+    return (
+      this.sql.exec(
+        "INSERT OR IGNORE INTO queue (job_id, tenant_id, user_id, enqueued_at, queue_deadline_at, attempts) VALUES (?, ?, ?, ?, ?, ?)",
+        row.job_id,
+        row.tenant_id,
+        row.user_id,
+        row.enqueued_at,
+        row.queue_deadline_at,
+        row.attempts,
+      ).rowsWritten > 0
+    );
+  }
+
+  queued(jobId: string): QueueRow | undefined {
+    return this.first<QueueRow>("SELECT * FROM queue WHERE job_id = ?", jobId);
+  }
+
+  dequeue(jobId: string): boolean {
+    return this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId).rowsWritten > 0;
+  }
+
+  /**
+   * Round-robin across tenants, FIFO within a tenant: the head job of the tenant whose last turn
+   * is oldest (a tenant never served goes first). A tenant with a long backlog therefore delays
+   * another tenant's first job by at most one job per slot.
+   */
+  nextJob(): QueueRow | undefined {
+    return this.first<QueueRow>(
+      `SELECT q.* FROM queue q
+         JOIN (SELECT tenant_id, min(enqueued_at) AS first_at FROM queue GROUP BY tenant_id) h
+           ON h.tenant_id = q.tenant_id AND q.enqueued_at = h.first_at
+         LEFT JOIN turns t ON t.tenant_id = q.tenant_id
+        ORDER BY coalesce(t.turn, 0), q.enqueued_at, q.job_id
+        LIMIT 1`,
+    );
+  }
+
+  takeTurn(tenantId: string): void {
+    const next = (this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'turn'")?.v ?? 0) + 1;
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('turn', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", next);
+    this.sql.exec("INSERT INTO turns (tenant_id, turn) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET turn = excluded.turn", tenantId, next);
+  }
+
+  /**
+   * Jobs dispatched before this one under the round-robin, if nothing new arrives: its own
+   * tenant's earlier jobs (k), plus from each other tenant min(its backlog, k or k + 1 when that
+   * tenant's turn comes first).
+   */
+  position(jobId: string): number | null {
+    const me = this.queued(jobId);
+    if (!me) return null;
+    const k = this.first<{ n: number }>(
+      "SELECT count(*) AS n FROM queue WHERE tenant_id = ? AND (enqueued_at, job_id) < (?, ?)",
+      me.tenant_id,
+      me.enqueued_at,
+      me.job_id,
+    )!.n;
+    const myTurn = this.first<{ turn: number }>("SELECT turn FROM turns WHERE tenant_id = ?", me.tenant_id)?.turn ?? 0;
+    const others = this.all<{ n: number; turn: number; first_at: number }>(
+      `SELECT count(*) AS n, coalesce(t.turn, 0) AS turn, min(q.enqueued_at) AS first_at FROM queue q LEFT JOIN turns t ON t.tenant_id = q.tenant_id
+        WHERE q.tenant_id <> ? GROUP BY q.tenant_id`,
+      me.tenant_id,
+    );
+    const myFirst = this.first<{ at: number }>("SELECT min(enqueued_at) AS at FROM queue WHERE tenant_id = ?", me.tenant_id)!.at;
+    let ahead = k;
+    for (const o of others) {
+      const before = o.turn < myTurn || (o.turn === myTurn && o.first_at < myFirst);
+      ahead += Math.min(o.n, k + (before ? 1 : 0));
+    }
+    return ahead;
+  }
+
+  queueDepth(): { depth: number; oldest: number | null } {
+    const r = this.first<{ n: number; oldest: number | null }>("SELECT count(*) AS n, min(enqueued_at) AS oldest FROM queue")!;
+    return { depth: r.n, oldest: r.oldest };
+  }
+
+  queueTimedOut(now: number, limit = 100): QueueRow[] {
+    return this.all<QueueRow>("SELECT * FROM queue WHERE queue_deadline_at <= ? ORDER BY queue_deadline_at LIMIT ?", now, limit);
+  }
+
+  // ===== Assignments
+
+  assign(a: AssignmentRow): void {
+    this.sql.exec(
+      `INSERT INTO assignments (job_id, tenant_id, user_id, host_id, attempt, lease_id, lease_expires_at, deadline_at, dispatched_at,
+                                accepted, cancel_requested, last_seq, enqueued_at, queue_deadline_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, -1, ?, ?)`,
+      a.job_id,
+      a.tenant_id,
+      a.user_id,
+      a.host_id,
+      a.attempt,
+      a.lease_id,
+      a.lease_expires_at,
+      a.deadline_at,
+      a.dispatched_at,
+      a.enqueued_at,
+      a.queue_deadline_at,
+    );
+  }
+
+  assignment(jobId: string): AssignmentRow | undefined {
+    return this.first<AssignmentRow>("SELECT * FROM assignments WHERE job_id = ?", jobId);
+  }
+
+  /** The assignment, only if (attempt, lease, host) are the current ones: the fencing check. */
+  current(ref: { job_id: string; attempt: number; lease_id: string }, hostId: string): AssignmentRow | undefined {
+    return this.first<AssignmentRow>(
+      "SELECT * FROM assignments WHERE job_id = ? AND attempt = ? AND lease_id = ? AND host_id = ?",
+      ref.job_id,
+      ref.attempt,
+      ref.lease_id,
+      hostId,
+    );
+  }
+
+  assignmentsOf(hostId: string): AssignmentRow[] {
+    return this.all<AssignmentRow>("SELECT * FROM assignments WHERE host_id = ?", hostId);
+  }
+
+  unassign(jobId: string, attempt: number): boolean {
+    return this.sql.exec("DELETE FROM assignments WHERE job_id = ? AND attempt = ?", jobId, attempt).rowsWritten > 0;
+  }
+
+  renew(jobId: string, attempt: number, until: number): void {
+    this.sql.exec("UPDATE assignments SET lease_expires_at = max(lease_expires_at, ?) WHERE job_id = ? AND attempt = ?", until, jobId, attempt);
+  }
+
+  markAccepted(jobId: string, attempt: number): void {
+    this.sql.exec("UPDATE assignments SET accepted = 1 WHERE job_id = ? AND attempt = ?", jobId, attempt);
+  }
+
+  requestCancel(jobId: string): AssignmentRow | undefined {
+    this.sql.exec("UPDATE assignments SET cancel_requested = 1 WHERE job_id = ?", jobId);
+    return this.assignment(jobId);
+  }
+
+  /** Advances the event sequence; false when `seq` is not newer (a duplicate or reordered event). */
+  advanceSeq(jobId: string, attempt: number, seq: number): boolean {
+    return this.sql.exec("UPDATE assignments SET last_seq = ? WHERE job_id = ? AND attempt = ? AND last_seq < ?", seq, jobId, attempt, seq).rowsWritten > 0;
+  }
+
+  expiredLeases(now: number, limit = 100): AssignmentRow[] {
+    return this.all<AssignmentRow>("SELECT * FROM assignments WHERE lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?", now, limit);
+  }
+
+  pastDeadline(now: number, limit = 100): AssignmentRow[] {
+    return this.all<AssignmentRow>("SELECT * FROM assignments WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?", now, limit);
+  }
+
+  assignedCount(): number {
+    return this.first<{ n: number }>("SELECT count(*) AS n FROM assignments")!.n;
+  }
+
+  // ===== Replay protection for host messages
+
+  claimMessage(id: string, expiresAt: number, now: number): boolean {
+    this.sql.exec("DELETE FROM seen WHERE expires_at <= ?", now);
+    return this.sql.exec("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?, ?)", id, expiresAt).rowsWritten > 0;
+  }
+
+  /** The earliest time something is due (lease, deadline, queue timeout), or null. */
+  nextDue(): number | null {
+    return this.first<{ at: number | null }>(
+      `SELECT min(at) AS at FROM (
+         SELECT min(lease_expires_at) AS at FROM assignments
+         UNION ALL SELECT min(deadline_at) FROM assignments
+         UNION ALL SELECT min(queue_deadline_at) FROM queue)`,
+    )!.at;
+  }
+}

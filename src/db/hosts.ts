@@ -1,0 +1,24 @@
+/** Queries on registered GPU hosts. */
+import { eq } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { gpuHosts, type GpuHostRow } from "./schema.ts";
+
+export async function insertHost(db: Db, row: GpuHostRow): Promise<void> {
+  await db.insert(gpuHosts).values(row);
+}
+
+export async function getHost(db: Db, id: string): Promise<GpuHostRow | undefined> {
+  return db.select().from(gpuHosts).where(eq(gpuHosts.id, id)).get();
+}
+
+export async function listHosts(db: Db): Promise<GpuHostRow[]> {
+  return db.select().from(gpuHosts).orderBy(gpuHosts.id).all();
+}
+
+export async function updateHost(db: Db, id: string, patch: Partial<Omit<GpuHostRow, "id">>): Promise<GpuHostRow | undefined> {
+  return db.update(gpuHosts).set(patch).where(eq(gpuHosts.id, id)).returning().get();
+}
+
+export async function deleteHost(db: Db, id: string): Promise<boolean> {
+  return (await db.delete(gpuHosts).where(eq(gpuHosts.id, id)).returning({ id: gpuHosts.id }).get()) !== undefined;
+}

@@ -1,0 +1,74 @@
+/**
+ * Authenticates a GPU host's call to the edge: Standard Webhooks signature with the host's
+ * secret over the JSON body (POST) or over the `x-request-manifest` JSON (GET input, PUT output),
+ * which must name this very request (method, path, host). Failures are 401 with a generic detail;
+ * the reason goes to the log. Replays of POST/PUT messages are refused by the pool's Dispatcher.
+ */
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../db/client.ts";
+import { getHost } from "../db/hosts.ts";
+import type { GpuHostRow } from "../db/schema.ts";
+import type { AppEnv } from "../env.ts";
+import { ProblemError } from "../http/problem.ts";
+import { decryptSecret } from "../lib/crypto.ts";
+import { HOST_SIGNATURE_TOLERANCE_SECONDS, MANIFEST_HEADER, verifyHostPayload } from "../protocol/host-signing.ts";
+import { RequestManifest } from "../protocol/messages.ts";
+
+export type HostApiEnv = {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & {
+    host: GpuHostRow;
+    /** The signed text: the raw JSON body for POST, the manifest for GET/PUT. */
+    signedText: string;
+    manifest: RequestManifest | null;
+  };
+};
+
+const refuse = () => new ProblemError("unauthenticated", "The request is not validly signed by a registered GPU host.");
+
+export const authenticateHost = createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
+  const hostId = c.req.param("host_id") ?? "";
+  const log = c.var.log;
+  const host = await getHost(createDb(c.env.DB), hostId);
+  if (!host) {
+    log.warn("host_auth_failed", { host_id: hostId.slice(0, 64), reason: "unknown_host" });
+    throw refuse();
+  }
+  const method = c.req.method;
+  let signedText: string;
+  let manifest: RequestManifest | null = null;
+  if (method === "POST") {
+    signedText = await c.req.text();
+  } else {
+    signedText = c.req.header(MANIFEST_HEADER) ?? "";
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(signedText);
+    } catch {
+      parsed = undefined;
+    }
+    const result = RequestManifest.safeParse(parsed);
+    if (!result.success || result.data.method !== method || result.data.path !== c.req.path || result.data.host_id !== hostId) {
+      log.warn("host_auth_failed", { host_id: hostId, reason: "manifest_mismatch" });
+      throw refuse();
+    }
+    manifest = result.data;
+  }
+  const secret = await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY);
+  const verdict = await verifyHostPayload([secret], c.req.raw.headers, signedText);
+  if (!verdict.ok) {
+    log.warn("host_auth_failed", { host_id: hostId, reason: verdict.reason });
+    throw refuse();
+  }
+  if (method !== "GET") {
+    const fresh = await c.env.DISPATCHER.getByName(host.pool).claimMessage(`${hostId}:${verdict.id}`, 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000);
+    if (!fresh) {
+      log.warn("host_auth_failed", { host_id: hostId, reason: "replayed" });
+      throw refuse();
+    }
+  }
+  c.set("host", host);
+  c.set("signedText", signedText);
+  c.set("manifest", manifest);
+  await next();
+});

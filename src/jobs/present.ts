@@ -1,0 +1,67 @@
+/**
+ * Builds the public job representation with what lives outside the job row: the outputs of the
+ * succeeding attempt (with fresh signed URLs) and, for queued jobs, the position in the pool's queue.
+ */
+import type { Config } from "../config/schema.ts";
+import { createDb } from "../db/client.ts";
+import { outputsOfMany } from "../db/outputs.ts";
+import type { JobOutputRow, JobRow } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import type { Logger } from "../lib/log.ts";
+import { signedOutputUrl } from "../outputs/signed-url.ts";
+import type { JobView } from "../routes/jobs.schemas.ts";
+import { jobView } from "./view.ts";
+
+export interface PresentContext {
+  env: Env;
+  config: Config;
+  log: Logger;
+  /** Origin (and base path) the API is served from, for absolute output URLs. */
+  baseUrl: string;
+}
+
+async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRow[]): Promise<JobView["outputs"]> {
+  return Promise.all(
+    rows.map(async (o) => ({
+      name: o.name,
+      content_type: o.contentType,
+      size: o.size,
+      sha256: o.sha256,
+      kind: o.kind,
+      url: await signedOutputUrl(ctx.baseUrl, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, ctx.config.DATA_ENCRYPTION_KEY),
+    })),
+  );
+}
+
+async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, number | null>> {
+  const byPool = new Map<string, string[]>();
+  for (const r of rows) if (r.status === "queued") byPool.set(r.pool, [...(byPool.get(r.pool) ?? []), r.id]);
+  const out = new Map<string, number | null>();
+  for (const [pool, ids] of byPool) {
+    try {
+      const positions = await ctx.env.DISPATCHER.getByName(pool).positions(ids);
+      ids.forEach((id, i) => out.set(id, positions[i] ?? null));
+    } catch (err) {
+      // A read must not fail because the queue is briefly unreachable; the position is optional.
+      ctx.log.warn("queue_position_unavailable", { pool, error_message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return out;
+}
+
+export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<JobView[]> {
+  const succeeded = rows.filter((r) => r.status === "succeeded");
+  const [outputs, positions] = await Promise.all([
+    outputsOfMany(createDb(ctx.env.DB), succeeded.map((r) => ({ id: r.id, attempt: r.attempt }))),
+    queuePositions(ctx, rows),
+  ]);
+  return Promise.all(
+    rows.map(async (r) =>
+      jobView(r, { outputs: await outputViews(ctx, r.id, outputs.get(r.id) ?? []), queuePosition: positions.get(r.id) ?? null }),
+    ),
+  );
+}
+
+export async function presentJob(ctx: PresentContext, row: JobRow): Promise<JobView> {
+  return (await presentJobs(ctx, [row]))[0]!;
+}

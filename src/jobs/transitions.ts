@@ -1,0 +1,77 @@
+/**
+ * Every job status change in D1, each a single compare-and-set UPDATE: it applies only if the job
+ * is still in the expected state (and, for host-driven changes, still on the expected attempt), so
+ * a terminal state never changes and a late or duplicate callback cannot overwrite a newer one.
+ * A function returns the updated row when it won the race, undefined when it did not.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { jobs, type JobError, type JobProgress, type JobRow } from "../db/schema.ts";
+
+type Terminal = "succeeded" | "failed" | "cancelled";
+
+/** queued → running for a new attempt on a host. */
+export async function markDispatched(db: Db, jobId: string, attempt: number, hostId: string, now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ status: "running", attempt, hostId, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, progress: null, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")))
+    .returning()
+    .get();
+}
+
+/** running (attempt n) → queued, keeping `attempt` = n so the next dispatch is n + 1. */
+export async function requeue(db: Db, jobId: string, attempt: number, now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ status: "queued", hostId: null, progress: null, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning()
+    .get();
+}
+
+/** Undo a dispatch the host never accepted: the attempt did not happen. */
+export async function undoDispatch(db: Db, jobId: string, attempt: number, now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ status: "queued", attempt: attempt - 1, hostId: null, progress: null, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning()
+    .get();
+}
+
+export async function setProgress(db: Db, jobId: string, attempt: number, progress: JobProgress, now: number): Promise<boolean> {
+  const row = await db
+    .update(jobs)
+    .set({ progress, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning({ id: jobs.id })
+    .get();
+  return row !== undefined;
+}
+
+/**
+ * Ends a job. `attempt` pins host-driven endings to the attempt that reported them; `from` says
+ * which live states may end this way (a queue timeout only ends a queued job).
+ */
+export async function finish(
+  db: Db,
+  jobId: string,
+  to: Terminal,
+  opts: { now: number; from: ("queued" | "running")[]; attempt?: number; error?: JobError | null; progress?: JobProgress | null },
+): Promise<JobRow | undefined> {
+  const conditions = [eq(jobs.id, jobId), inArray(jobs.status, opts.from)];
+  if (opts.attempt !== undefined) conditions.push(eq(jobs.attempt, opts.attempt));
+  return db
+    .update(jobs)
+    .set({
+      status: to,
+      finishedAt: opts.now,
+      updatedAt: opts.now,
+      error: opts.error ?? null,
+      ...(opts.progress !== undefined ? { progress: opts.progress } : {}),
+    })
+    .where(and(...conditions))
+    .returning()
+    .get();
+}

@@ -1,0 +1,183 @@
+/**
+ * `/v1/admin/hosts`: register GPU hosts (credentials shown once), list them with their live
+ * state, drain, resume and remove them. Registration is D1 (durable config); live state is the
+ * pool's Dispatcher.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { JWK } from "jose";
+import { requireAdmin } from "../auth/admin.ts";
+import { createDb } from "../db/client.ts";
+import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/hosts.ts";
+import type { GpuHostRow } from "../db/schema.ts";
+import { ProblemError } from "../http/problem.ts";
+import { encryptSecret } from "../lib/crypto.ts";
+import { checkConfiguredUrl, parseAllowHosts } from "../lib/outbound-allow.ts";
+import { publicJwkOf } from "../protocol/edge-signing.ts";
+import { hostId } from "../protocol/messages.ts";
+import { newSecret } from "../protocol/standard-webhooks.ts";
+import type { HostStatus } from "../../durable-objects/dispatcher.ts";
+import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
+import { adminSecurity, newRouter } from "./router.ts";
+
+const RegisterHostBody = z
+  .object({
+    id: hostId.openapi({ example: "gpu-a100-1" }),
+    url: z.string().max(2048).openapi({ description: "Where the edge reaches the host's gpu-backend: https with a hostname (a DNS record or a Cloudflare Tunnel).", example: "https://gpu-a100-1.example.com" }),
+    slots: z.number().int().min(1).max(64).default(1).openapi({ description: "Jobs the host runs at once (one more is prepared ahead)." }),
+    pool: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/).default("default"),
+  })
+  .strict()
+  .openapi("RegisterHost");
+
+const HostSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    pool: z.string(),
+    slots: z.number().int(),
+    created_at: z.string(),
+    draining: z.boolean(),
+    live: z.boolean().openapi({ description: "Heartbeat within HOST_HEARTBEAT_TIMEOUT_SECONDS." }),
+    comfy: z.string().openapi({ description: "ComfyUI state reported by the host: starting, ready or down." }),
+    assigned: z.number().int().openapi({ description: "Jobs currently dispatched to it." }),
+    lock_hash: z.string().nullable(),
+    lock_ok: z.boolean().openapi({ description: "False when EXPECTED_LOCK_HASH is set and the host reports another one: it gets no work." }),
+    version: z.string().nullable(),
+    last_heartbeat_at: z.string().nullable(),
+  })
+  .openapi("GpuHost");
+
+const RegisteredHostSchema = HostSchema.extend({
+  secret: z.string().openapi({ description: "The host's signing secret (HOST_SECRET for gpu-backend). Shown only here." }),
+  edge_jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi({ description: "Public keys the host pins (EDGE_JWKS) to verify the edge." }),
+});
+
+const HostIdParam = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAdmin] };
+
+const registerRoute = createRoute({
+  ...admin,
+  method: "post",
+  path: "/v1/admin/hosts",
+  summary: "Register a GPU host",
+  request: { body: { required: true, content: { "application/json": { schema: RegisterHostBody } } } },
+  responses: { 201: json("The host and its credentials (shown once)", RegisteredHostSchema), ...commonProblems, ...conflictProblem },
+});
+const listRoute = createRoute({
+  ...admin,
+  method: "get",
+  path: "/v1/admin/hosts",
+  summary: "List GPU hosts with their live state",
+  responses: { 200: json("Hosts", z.object({ data: z.array(HostSchema) })), ...commonProblems },
+});
+const drainRoute = createRoute({
+  ...admin,
+  method: "post",
+  path: "/v1/admin/hosts/{id}/drain",
+  summary: "Stop sending work to a host (jobs on it finish)",
+  request: { params: HostIdParam },
+  responses: { 200: json("The host", HostSchema), ...commonProblems, ...notFoundProblem },
+});
+const resumeRoute = createRoute({
+  ...admin,
+  method: "post",
+  path: "/v1/admin/hosts/{id}/resume",
+  summary: "Send work to a drained host again",
+  request: { params: HostIdParam },
+  responses: { 200: json("The host", HostSchema), ...commonProblems, ...notFoundProblem },
+});
+const removeRoute = createRoute({
+  ...admin,
+  method: "delete",
+  path: "/v1/admin/hosts/{id}",
+  summary: "Remove a host; its jobs go back to the queue",
+  request: { params: HostIdParam },
+  responses: { 200: json("Removed", z.object({ id: z.string(), requeued: z.number().int() })), ...commonProblems, ...notFoundProblem },
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function hostView(row: GpuHostRow, live: HostStatus | undefined) {
+  return {
+    id: row.id,
+    url: row.url,
+    pool: row.pool,
+    slots: row.slots,
+    created_at: new Date(row.createdAt).toISOString(),
+    draining: row.drainingAt !== null,
+    live: live?.live ?? false,
+    comfy: live?.comfy ?? "unknown",
+    assigned: live?.assigned ?? 0,
+    lock_hash: live?.lock_hash ?? null,
+    lock_ok: live?.lock_ok ?? false,
+    version: live?.version ?? null,
+    last_heartbeat_at: iso(live?.last_heartbeat_at ?? null),
+  };
+}
+
+const hostNotFound = (id: string) => new ProblemError("not-found", `No GPU host ${id}.`);
+
+export const adminHostRoutes = newRouter()
+  .openapi(registerRoute, async (c) => {
+    const body = c.req.valid("json");
+    const why = checkConfiguredUrl(body.url, parseAllowHosts(c.var.config.OUTBOUND_ALLOW_HOSTS));
+    if (why) {
+      throw new ProblemError("validation-failed", `url ${why}.`, { extensions: { errors: [{ pointer: "/url", detail: why }] } });
+    }
+    const db = createDb(c.env.DB);
+    if (await getHost(db, body.id)) throw new ProblemError("conflict", `A GPU host ${body.id} is already registered; remove it first or pick another id.`);
+    const secret = newSecret();
+    const now = Date.now();
+    const row: GpuHostRow = {
+      id: body.id,
+      pool: body.pool,
+      url: body.url.replace(/\/+$/, ""),
+      slots: body.slots,
+      secretCiphertext: await encryptSecret(secret, c.var.config.DATA_ENCRYPTION_KEY),
+      createdAt: now,
+      updatedAt: now,
+      drainingAt: null,
+    };
+    await insertHost(db, row);
+    await c.env.DISPATCHER.getByName(row.pool).registerHost({ id: row.id, url: row.url, slots: row.slots });
+    c.var.log.info("host_registered", { host_id: row.id, pool: row.pool });
+    const jwk = publicJwkOf(JSON.parse(c.var.config.EDGE_SIGNING_KEY) as JWK);
+    return c.json({ ...hostView(row, undefined), secret, edge_jwks: { keys: [jwk as Record<string, unknown>] } }, 201);
+  })
+  .openapi(listRoute, async (c) => {
+    const rows = await listHosts(createDb(c.env.DB));
+    const pools = [...new Set(rows.map((r) => r.pool))];
+    const live = new Map<string, HostStatus>();
+    for (const pool of pools) for (const h of (await c.env.DISPATCHER.getByName(pool).status()).hosts) live.set(h.id, h);
+    return c.json({ data: rows.map((r) => hostView(r, live.get(r.id))) }, 200);
+  })
+  .openapi(drainRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await updateHost(createDb(c.env.DB), id, { drainingAt: Date.now(), updatedAt: Date.now() });
+    if (!row) throw hostNotFound(id);
+    const stub = c.env.DISPATCHER.getByName(row.pool);
+    await stub.setDraining(id, true);
+    c.var.log.info("host_draining", { host_id: id });
+    return c.json(hostView(row, (await stub.status()).hosts.find((h) => h.id === id)), 200);
+  })
+  .openapi(resumeRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await updateHost(createDb(c.env.DB), id, { drainingAt: null, updatedAt: Date.now() });
+    if (!row) throw hostNotFound(id);
+    const stub = c.env.DISPATCHER.getByName(row.pool);
+    await stub.registerHost({ id: row.id, url: row.url, slots: row.slots });
+    await stub.setDraining(id, false);
+    return c.json(hostView(row, (await stub.status()).hosts.find((h) => h.id === id)), 200);
+  })
+  .openapi(removeRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = createDb(c.env.DB);
+    const row = await getHost(db, id);
+    if (!row) throw hostNotFound(id);
+    const requeued = await c.env.DISPATCHER.getByName(row.pool).removeHost(id);
+    await deleteHost(db, id);
+    c.var.log.info("host_removed", { host_id: id, requeued });
+    return c.json({ id, requeued }, 200);
+  });
+

@@ -1,0 +1,121 @@
+/**
+ * The API GPU hosts call (src/protocol): heartbeats, job events, input downloads and output
+ * uploads. Internal: not in the public OpenAPI document. Every call is signed by the host and
+ * fenced by the Dispatcher: a host that no longer holds a job's current (attempt, lease) gets 409
+ * and must drop the job.
+ */
+import { Hono } from "hono";
+import { createDb } from "../db/client.ts";
+import { inputOf, upsertOutput } from "../db/outputs.ts";
+import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
+import { ProblemError } from "../http/problem.ts";
+import { publicJwkOf } from "../protocol/edge-signing.ts";
+import { Heartbeat, JobEvent, type DispatchRef, type EventReply } from "../protocol/messages.ts";
+import { edgePaths } from "../protocol/paths.ts";
+import type { JWK } from "jose";
+
+function parseSigned<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } } }, text: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ProblemError("malformed-json", "The request body is not valid JSON.");
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ProblemError("validation-failed", `Invalid host message at /${issue?.path.join("/") ?? ""}: ${issue?.message ?? "invalid"}.`);
+  }
+  return result.data;
+}
+
+const stale = (ref: DispatchRef) =>
+  new ProblemError("stale-lease", `Job ${ref.job_id} attempt ${ref.attempt} is no longer assigned to this host under this lease; drop it.`);
+
+export const hostApiRoutes = new Hono<HostApiEnv>()
+  .get(edgePaths.jwks, (c) => {
+    const jwk = JSON.parse(c.var.config.EDGE_SIGNING_KEY) as JWK;
+    c.header("Cache-Control", "public, max-age=300");
+    return c.json({ keys: [publicJwkOf(jwk)] });
+  })
+  .post("/v1/hosts/:host_id/heartbeat", authenticateHost, async (c) => {
+    const host = c.var.host;
+    const hb = parseSigned(Heartbeat, c.var.signedText);
+    if (hb.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
+    const reply = await c.env.DISPATCHER.getByName(host.pool).heartbeat({ id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null }, hb);
+    return c.json(reply, 200);
+  })
+  .post("/v1/hosts/:host_id/events", authenticateHost, async (c) => {
+    const host = c.var.host;
+    const ev = parseSigned(JobEvent, c.var.signedText);
+    if (ev.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
+    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, ev);
+    switch (outcome) {
+      case "stale":
+        c.var.log.warn("stale_host_event", { host_id: host.id, job_id: ev.job_id, attempt: ev.attempt, type: ev.type });
+        throw stale(ev);
+      case "missing_outputs":
+        throw new ProblemError("validation-failed", "job.succeeded lists outputs that were not uploaded (or differ); upload every output first.");
+      case "applied":
+      case "duplicate":
+        return c.json({ applied: outcome === "applied" } satisfies EventReply, 200);
+    }
+  })
+  .get("/v1/hosts/:host_id/jobs/:job_id/inputs/:input_id", authenticateHost, async (c) => {
+    const host = c.var.host;
+    const m = c.var.manifest!;
+    if (m.job_id !== c.req.param("job_id")) throw stale(m);
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    if (!check.ok) throw stale(m);
+    const input = await inputOf(createDb(c.env.DB), m.job_id, c.req.param("input_id"));
+    if (!input) throw new ProblemError("not-found", "No such input for this job.");
+    const object = await c.env.BLOBS.get(input.r2Key);
+    if (!object) throw new ProblemError("not-found", "The input's bytes are gone (retention expired).");
+    return new Response(object.body, {
+      headers: { "Content-Type": input.contentType, "Content-Length": String(object.size), "X-Content-SHA256": input.sha256 },
+    });
+  })
+  .put("/v1/hosts/:host_id/jobs/:job_id/outputs/:name", authenticateHost, async (c) => {
+    const host = c.var.host;
+    const m = c.var.manifest!;
+    const name = c.req.param("name");
+    if (m.job_id !== c.req.param("job_id") || m.size === undefined || !m.sha256 || !m.content_type) {
+      throw new ProblemError("validation-failed", "An output upload's manifest must carry job_id, content_type, size and sha256.");
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) throw new ProblemError("validation-failed", "Invalid output name.");
+    const max = c.var.config.MAX_OUTPUT_BYTES;
+    if (m.size > max) throw new ProblemError("payload-too-large", `Outputs are limited to ${max} bytes.`);
+    const declared = c.req.header("Content-Length");
+    if (declared !== undefined && Number(declared) !== m.size) throw new ProblemError("validation-failed", "Content-Length differs from the signed size.");
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    if (!check.ok) throw stale(m);
+    const key = `jobs/${check.tenantId}/${m.job_id}/a${m.attempt}/outputs/${name}`;
+    const body = c.req.raw.body;
+    if (!body) throw new ProblemError("validation-failed", "The upload has no body.");
+    let stored: R2Object | null;
+    try {
+      // R2 checks the SHA-256 the host signed: a body that differs is refused, not stored.
+      stored = await c.env.BLOBS.put(key, body, { httpMetadata: { contentType: m.content_type }, sha256: m.sha256 });
+    } catch (err) {
+      c.var.log.warn("output_rejected", { host_id: host.id, job_id: m.job_id, name, error_message: err instanceof Error ? err.message : String(err) });
+      throw new ProblemError("validation-failed", "The uploaded bytes do not match the signed size and SHA-256.");
+    }
+    if (!stored || stored.size !== m.size) {
+      await c.env.BLOBS.delete(key);
+      throw new ProblemError("validation-failed", "The uploaded bytes do not match the signed size.");
+    }
+    const db = createDb(c.env.DB);
+    await upsertOutput(db, {
+      jobId: m.job_id,
+      attempt: m.attempt,
+      name,
+      contentType: m.content_type,
+      size: m.size,
+      sha256: m.sha256,
+      r2Key: key,
+      nodeId: m.node_id ?? "",
+      kind: m.kind ?? "files",
+      createdAt: Date.now(),
+    });
+    return c.json({ stored: true, name, size: m.size }, 201);
+  });

@@ -1,0 +1,86 @@
+/**
+ * `GET /v1/jobs/{id}/outputs/{name}`: an output's bytes, streamed from R2 with its content type.
+ * Either the owner's credentials or a valid short-lived signature (`expires` + `signature`, as in
+ * the job's `outputs[].url`) grants access; anything else is a 401 or a 404 that says nothing
+ * about whether the job exists.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { authenticate } from "../auth/authenticate.ts";
+import { createDb } from "../db/client.ts";
+import { getJob, getOwnedJob } from "../db/jobs.ts";
+import { outputOf } from "../db/outputs.ts";
+import type { JobRow } from "../db/schema.ts";
+import type { AppEnv } from "../env.ts";
+import { ProblemError } from "../http/problem.ts";
+import { verifyOutputSignature } from "../outputs/signed-url.ts";
+import { commonProblems, notFoundProblem } from "./problem.schemas.ts";
+import { newRouter, userSecurity } from "./router.ts";
+
+const Params = z.object({
+  id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }),
+  name: z.string().max(200).openapi({ param: { name: "name", in: "path" } }),
+});
+const Query = z
+  .object({
+    expires: z.string().max(12).optional().openapi({ param: { name: "expires", in: "query" } }),
+    signature: z.string().max(64).optional().openapi({ param: { name: "signature", in: "query" } }),
+  })
+  .strict();
+
+type OutputEnv = AppEnv & { Variables: AppEnv["Variables"] & { signedJob?: JobRow } };
+
+/** Signed URL → the job it names; otherwise the usual authentication. */
+const outputAccess = createMiddleware<OutputEnv>(async function outputAccess(c, next) {
+  const expires = c.req.query("expires");
+  const signature = c.req.query("signature");
+  if (expires === undefined && signature === undefined) return authenticate(c, next);
+  const id = c.req.param("id") ?? "";
+  const name = c.req.param("name") ?? "";
+  const ok = expires !== undefined && signature !== undefined && (await verifyOutputSignature(id, name, expires, signature, c.var.config.DATA_ENCRYPTION_KEY));
+  if (!ok) throw new ProblemError("unauthenticated", "This output link is invalid or has expired; read the job again for a fresh one.");
+  const job = await getJob(createDb(c.env.DB), id);
+  if (!job) throw new ProblemError("not-found", `No output ${name} for job ${id}.`);
+  c.set("signedJob", job);
+  await next();
+});
+
+const downloadRoute = createRoute({
+  method: "get",
+  path: "/v1/jobs/{id}/outputs/{name}",
+  summary: "Download an output",
+  description: "With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS).",
+  tags: ["jobs"],
+  security: [...userSecurity, {}],
+  middleware: [outputAccess],
+  request: { params: Params, query: Query },
+  responses: {
+    200: { description: "The file", content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...commonProblems,
+    ...notFoundProblem,
+  },
+});
+
+export const outputRoutes = newRouter().openapi(downloadRoute, async (c) => {
+  const { id, name } = c.req.valid("param");
+  const db = createDb(c.env.DB);
+  const vars = c.var as OutputEnv["Variables"];
+  const job = vars.signedJob ?? (await getOwnedJob(db, vars.principal, id));
+  const missing = () => new ProblemError("not-found", `No output ${name} for job ${id}.`);
+  if (!job || job.status !== "succeeded") throw missing();
+  const output = await outputOf(db, job.id, job.attempt, name);
+  if (!output) throw missing();
+  const object = await c.env.BLOBS.get(output.r2Key);
+  if (!object) throw missing();
+  return new Response(object.body, {
+    status: 200,
+    headers: {
+      "Content-Type": output.contentType,
+      "Content-Length": String(object.size),
+      "Content-Disposition": `inline; filename="${output.name}"`,
+      ETag: `"${output.sha256}"`,
+      "Cache-Control": "private, max-age=300",
+      "X-Content-Type-Options": "nosniff",
+    },
+  }) as never;
+});
