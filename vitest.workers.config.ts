@@ -17,8 +17,8 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),
-            // The loopback JWKS server started by test/support/global-setup.ts.
-            OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${inject("jwksPort")}`,
+            // The loopback servers started by test/support/global-setup.ts.
+            OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort")].map((p) => `127.0.0.1:${p}`).join(","),
             TEST_MIGRATIONS: migrations,
           },
         },

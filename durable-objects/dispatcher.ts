@@ -420,6 +420,7 @@ export class Dispatcher extends DurableObject<Env> {
       attempts: a.attempt,
     });
     this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
+    this.pump();
   }
 
   /** The host lost the job (lease expired, host gone): cancel it, retry it or fail it. */

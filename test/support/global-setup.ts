@@ -1,10 +1,11 @@
 // Runs in Node once per workers run: a loopback JWKS server standing in for a tenant's identity
-// provider, so JWT verification through a real JWKS fetch is tested. Its signing key is handed to
-// the tests through `provide`.
+// provider (JWT verification through a real JWKS fetch; its signing key is handed to the tests
+// through `provide`), and a fake GPU host API (test/support/fake-host-server.ts).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair } from "jose";
 import type { TestProject } from "vitest/node";
+import { startFakeHostServer } from "./fake-host-server.ts";
 
 export default async function setup({ provide }: TestProject) {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -23,5 +24,10 @@ export default async function setup({ provide }: TestProject) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   provide("jwksPort", (server.address() as AddressInfo).port);
   provide("jwksPrivateJwk", JSON.stringify(privateJwk));
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const hosts = await startFakeHostServer();
+  provide("fakeHostPort", hosts.port);
+  return async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await hosts.close();
+  };
 }

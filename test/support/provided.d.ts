@@ -5,5 +5,6 @@ declare module "vitest" {
   interface ProvidedContext {
     jwksPort: number;
     jwksPrivateJwk: string;
+    fakeHostPort: number;
   }
 }

@@ -1,7 +1,9 @@
 // Plays a GPU host inside workerd tests: registers through the admin API and sends heartbeats
 // and events signed exactly as gpu-backend does (src/protocol).
-import { signHostPayload } from "../../src/protocol/host-signing.ts";
-import type { Heartbeat, JobEvent } from "../../src/protocol/messages.ts";
+import { inject } from "vitest";
+import { sha256 as sha256Bytes, toHex } from "../../src/protocol/encoding.ts";
+import { signHostManifest, signHostPayload } from "../../src/protocol/host-signing.ts";
+import type { DispatchRef, DispatchRequest, Heartbeat, JobEvent, OutputDescriptor, RequestManifest } from "../../src/protocol/messages.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
 import { adminCall, call, json } from "./worker-helpers.ts";
 
@@ -43,4 +45,76 @@ export function heartbeat(host: TestHost, over: Partial<Heartbeat> = {}): Promis
 
 export function sendEvent(host: TestHost, ev: JobEvent): Promise<Response> {
   return postSigned(host, edgePaths.events(host.id), ev);
+}
+
+// ===== The fake host server (test/support/fake-host-server.ts) as seen from workerd tests
+
+const fakeBase = () => `http://127.0.0.1:${inject("fakeHostPort")}`;
+
+export async function registerFakeHost(slots = 1, id = `gpu-${crypto.randomUUID().slice(0, 8)}`): Promise<TestHost> {
+  return registerHost(id, slots, `${fakeBase()}/h/${id}`);
+}
+
+export interface ReceivedCall {
+  method: string;
+  path: string;
+  authorization: string;
+  body: string;
+}
+
+export async function received(host: TestHost): Promise<ReceivedCall[]> {
+  return (await (await fetch(`${fakeBase()}/_log/${host.id}`)).json()) as ReceivedCall[];
+}
+
+export async function dispatchesTo(host: TestHost): Promise<DispatchRequest[]> {
+  return (await received(host)).filter((r) => r.path === "/v1/jobs").map((r) => JSON.parse(r.body) as DispatchRequest);
+}
+
+/** Waits (bounded) until the fake host has received `count` dispatches: dispatch runs after the RPC answers. */
+export async function waitForDispatches(host: TestHost, count: number, timeoutMs = 5_000): Promise<DispatchRequest[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await dispatchesTo(host);
+    if (got.length >= count || Date.now() > deadline) return got;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function setDispatchStatus(host: TestHost, status: number): Promise<void> {
+  await fetch(`${fakeBase()}/_status/${host.id}`, { method: "POST", body: JSON.stringify({ status }) });
+}
+
+export async function uploadOutput(host: TestHost, ref: DispatchRef, name: string, bytes: Uint8Array, contentType = "image/png", over: Partial<RequestManifest> = {}): Promise<Response> {
+  const path = edgePaths.output(host.id, ref.job_id, name);
+  const sha256 = toHex(await sha256Bytes(bytes));
+  const headers = await signHostManifest([host.secret], {
+    ...ref,
+    host_id: host.id,
+    method: "PUT",
+    path,
+    content_type: contentType,
+    size: bytes.length,
+    sha256,
+    node_id: "9",
+    kind: "images",
+    ...over,
+  });
+  return call(path, { method: "PUT", body: bytes, headers: { ...headers, "Content-Type": contentType } });
+}
+
+export function outputDescriptor(name: string, bytes: Uint8Array, sha: string): OutputDescriptor {
+  return { name, content_type: "image/png", size: bytes.length, sha256: sha, node_id: "9", kind: "images" };
+}
+
+let seqs = new Map<string, number>();
+/** A job event for the dispatch `d`, with the next sequence number for that (job, attempt). */
+export function eventFor<T extends JobEvent["type"]>(host: TestHost, d: DispatchRef, type: T, extra: Record<string, unknown> = {}): JobEvent {
+  const key = `${d.job_id}:${d.attempt}`;
+  const seq = (seqs.get(key) ?? -1) + 1;
+  seqs.set(key, seq);
+  return { type, job_id: d.job_id, attempt: d.attempt, lease_id: d.lease_id, host_id: host.id, seq, at: Date.now(), ...extra } as JobEvent;
+}
+
+export function resetSeqs(): void {
+  seqs = new Map();
 }

@@ -1,0 +1,145 @@
+// Runs in Node during the workerd test run: a loopback HTTP server (127.0.0.1 only) that plays
+// every kind of remote the SSRF guard must survive — good images, lying labels, redirects to
+// private places, endless and slow bodies, bombs. Tests reach it through OUTBOUND_ALLOW_HOSTS,
+// which lifts only the address/scheme/port checks, so everything else is exercised for real.
+// Every open-ended response is bounded (byte and write counts, a timer) and stops when the client
+// goes away, so a failing test cannot leave the server busy.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
+import type { TestProject } from "vitest/node";
+import { HTML, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SVG, makePng } from "./ssrf-images.ts";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    ssrfPort: number;
+  }
+}
+
+/** The small PNG at /img/png (tests compare bytes and hashes against it). */
+export const SERVED_PNG = makePng(3, 2);
+
+const IMAGES: Record<string, [string, Uint8Array]> = {
+  "/img/png": ["image/png", SERVED_PNG],
+  "/img/jpeg": ["image/jpeg", PYTHON_JPEG],
+  "/img/gif": ["image/gif", PYTHON_GIF],
+  "/img/webp": ["image/webp", PYTHON_WEBP],
+  "/img/png-huge": ["image/png", makePng(50_000, 50_000, { headerOnly: true })],
+  "/lie/html": ["image/png", HTML],
+  "/lie/svg": ["image/png", SVG],
+};
+
+const MAX_STREAM_BYTES = 64 * 1_048_576;
+const MAX_TRICKLE_WRITES = 400;
+const TRICKLE_INTERVAL_MS = 50;
+
+let gzipBomb: Buffer | undefined;
+
+function streamZeros(res: http.ServerResponse): void {
+  const chunk = Buffer.alloc(64 * 1024);
+  let sent = 0;
+  let closed = false;
+  res.on("close", () => (closed = true));
+  res.writeHead(200, { "content-type": "image/png" }); // no Content-Length: chunked
+  const pump = () => {
+    while (!closed && sent < MAX_STREAM_BYTES) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once("drain", pump);
+    }
+    if (!closed) res.end();
+  };
+  pump();
+}
+
+function trickle(res: http.ServerResponse): void {
+  res.writeHead(200, { "content-type": "image/png" });
+  res.write(Buffer.from(makePng(1, 1).subarray(0, 8)));
+  let writes = 0;
+  const timer = setInterval(() => {
+    if (++writes > MAX_TRICKLE_WRITES) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(Buffer.of(0));
+  }, TRICKLE_INTERVAL_MS);
+  res.on("close", () => clearInterval(timer));
+}
+
+export interface SsrfServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startSsrfServer(): Promise<SsrfServer> {
+  const seenHeaders = new Map<string, http.IncomingHttpHeaders>();
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+    const image = IMAGES[path];
+    if (image) {
+      const [type, bytes] = image;
+      if (url.searchParams.has("chunked")) {
+        // No Content-Length: the body arrives in small chunks and only counting can cap it.
+        res.writeHead(200, { "content-type": type });
+        for (let at = 0; at < bytes.length; at += 100) res.write(bytes.subarray(at, at + 100));
+        res.end();
+      } else {
+        res.writeHead(200, { "content-type": type, "content-length": bytes.length }).end(bytes);
+      }
+      return;
+    }
+    let m: RegExpMatchArray | null;
+    if ((m = path.match(/^\/status\/(\d{3})$/))) {
+      res.writeHead(Number(m[1]), { "content-type": "text/plain" }).end("nope");
+    } else if (path === "/redirect") {
+      // Sets a cookie too: the next hop must not send it back.
+      const headers = { location: url.searchParams.get("to") ?? "/", "set-cookie": "session=abc; Path=/" };
+      res.writeHead(Number(url.searchParams.get("status") ?? 302), headers).end();
+    } else if ((m = path.match(/^\/chain\/(\d+)$/))) {
+      const n = Number(m[1]);
+      if (n === 0) res.writeHead(200, { "content-type": "image/png" }).end(SERVED_PNG);
+      else res.writeHead(302, { location: `/chain/${n - 1}` }).end();
+    } else if (path === "/no-location") {
+      res.writeHead(302).end();
+    } else if (path === "/big-declared") {
+      // Claims 10 GiB; sends a little and then waits for the client to hang up (bounded).
+      res.writeHead(200, { "content-type": "image/png", "content-length": "10737418240" });
+      res.write(Buffer.alloc(1024));
+      const timer = setTimeout(() => res.destroy(), 5000);
+      res.on("close", () => clearTimeout(timer));
+    } else if (path === "/big-chunked") {
+      streamZeros(res);
+    } else if (path === "/trickle") {
+      trickle(res);
+    } else if (path === "/gzip-bomb") {
+      gzipBomb ??= zlib.gzipSync(Buffer.alloc(32 * 1_048_576));
+      res.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip", "content-length": gzipBomb.length }).end(gzipBomb);
+    } else if ((m = path.match(/^\/headers\/([\w-]+)$/))) {
+      seenHeaders.set(m[1]!, req.headers);
+      res.writeHead(200, { "content-type": "image/png", "set-cookie": "session=abc; Path=/" }).end(SERVED_PNG);
+    } else if ((m = path.match(/^\/seen\/([\w-]+)$/))) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(seenHeaders.get(m[1]!) ?? null));
+    } else if (path === "/hang-up") {
+      req.socket.destroy();
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Usable directly as a vitest `globalSetup` entry. */
+export default async function setup({ provide }: TestProject) {
+  const server = await startSsrfServer();
+  provide("ssrfPort", server.port);
+  return () => server.close();
+}

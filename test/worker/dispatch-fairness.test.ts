@@ -1,0 +1,109 @@
+// Fair across tenants, FIFO within a tenant: one tenant's backlog delays another tenant's first
+// job by at most one job per slot; queue positions say so; cancels work queued and running.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, it } from "vitest";
+import { adminCall, call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
+import { eventFor, heartbeat, received, registerFakeHost, resetSeqs, sendEvent, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
+
+const hosts: TestHost[] = [];
+beforeEach(() => resetSeqs());
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
+});
+
+const view = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
+const cancel = (key: string, user: string, id: string) => call(`/v1/jobs/${id}`, { method: "DELETE", headers: userHeaders(key, user) });
+
+describe("fairness", () => {
+  it("a tenant with a backlog of 20 delays another tenant's first job by one job per slot", async ({ expect }) => {
+    const big = await createTenant({ limits: { max_active_jobs_per_user: 50 } });
+    const small = await createTenant();
+    const backlog: JobBody[] = [];
+    for (let i = 0; i < 20; i++) backlog.push(await submitOk(big.key, "bulk"));
+    const first = await submitOk(small.key, "newcomer");
+
+    // Positions under the round-robin, before any host is live.
+    expect((await view(small.key, "newcomer", first.id)).queue_position).toBe(1);
+    expect((await view(big.key, "bulk", backlog[0]!.id)).queue_position).toBe(0);
+    expect((await view(big.key, "bulk", backlog[5]!.id)).queue_position).toBe(6);
+
+    // One slot (capacity 1): jobs go one at a time.
+    const host = await registerFakeHost(1);
+    hosts.push(host);
+    await heartbeat(host, { capacity: 1, free_slots: 1 });
+    const [d1] = await waitForDispatches(host, 1);
+    expect(d1!.job_id).toBe(backlog[0]!.id);
+    await sendEvent(host, eventFor(host, d1!, "job.succeeded", { outputs: [] }));
+    const [, d2] = await waitForDispatches(host, 2);
+    expect(d2!.job_id).toBe(first.id);
+    await sendEvent(host, eventFor(host, d2!, "job.succeeded", { outputs: [] }));
+    const [, , d3] = await waitForDispatches(host, 3);
+    expect(d3!.job_id).toBe(backlog[1]!.id);
+    await sendEvent(host, eventFor(host, d3!, "job.succeeded", { outputs: [] }));
+    // FIFO within the big tenant.
+    const [, , , d4] = await waitForDispatches(host, 4);
+    expect(d4!.job_id).toBe(backlog[2]!.id);
+    await sendEvent(host, eventFor(host, d4!, "job.succeeded", { outputs: [] }));
+
+    // Leave nothing queued for the next test.
+    for (const j of backlog.slice(3)) await cancel(big.key, "bulk", j.id);
+    const d5 = (await waitForDispatches(host, 5))[4];
+    if (d5) await sendEvent(host, eventFor(host, d5, "job.cancelled"));
+  });
+});
+
+describe("cancel", () => {
+  it("a queued job is cancelled at once and leaves the queue", async ({ expect }) => {
+    const t = await createTenant();
+    const j = await submitOk(t.key, "u");
+    const res = await cancel(t.key, "u", j.id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "cancelled", queue_position: null });
+    const depth = await runInDurableObject(env.DISPATCHER.getByName("default"), async (_i, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE job_id = ?", j.id).one().n,
+    );
+    expect(depth).toBe(0);
+  });
+
+  it("a running job shows cancel_requested_at, its host is told, and it ends when the host confirms", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await registerFakeHost(1);
+    hosts.push(host);
+    await heartbeat(host);
+    const j = await submitOk(t.key, "u");
+    const [d] = await waitForDispatches(host, 1);
+    const res = await cancel(t.key, "u", j.id);
+    expect(await res.json()).toMatchObject({ status: "running", cancel_requested_at: expect.any(String) });
+    const deadline = Date.now() + 3_000;
+    let calls = await received(host);
+    while (!calls.some((c) => c.path === `/v1/jobs/${j.id}/cancel`) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      calls = await received(host);
+    }
+    expect(JSON.parse(calls.find((c) => c.path === `/v1/jobs/${j.id}/cancel`)!.body)).toMatchObject({ job_id: j.id, attempt: 1, lease_id: d!.lease_id, reason: "user" });
+    // The next heartbeat repeats the request until the host confirms.
+    const hb = (await (await heartbeat(host, { jobs: [{ ...d!, state: "running" }] })).json()) as { cancel: unknown[] };
+    expect(hb.cancel).toEqual([{ job_id: j.id, attempt: 1, lease_id: d!.lease_id }]);
+    await sendEvent(host, eventFor(host, d!, "job.cancelled"));
+    expect(await view(t.key, "u", j.id)).toMatchObject({ status: "cancelled", finished_at: expect.any(String) });
+    const usage = (await (await call("/v1/usage", { headers: userHeaders(t.key, "u") })).json()) as { user_active_jobs: number };
+    expect(usage.user_active_jobs).toBe(0);
+  });
+
+  it("a running job whose host never confirms the cancel ends cancelled when its lease runs out (not retried)", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await registerFakeHost(1);
+    hosts.push(host);
+    await heartbeat(host);
+    const j = await submitOk(t.key, "u");
+    await waitForDispatches(host, 1);
+    await cancel(t.key, "u", j.id);
+    await runInDurableObject(env.DISPATCHER.getByName("default"), async (_i, state) => {
+      state.storage.sql.exec("UPDATE assignments SET lease_expires_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
+    });
+    await runDurableObjectAlarm(env.DISPATCHER.getByName("default"));
+    expect(await view(t.key, "u", j.id)).toMatchObject({ status: "cancelled", attempt: 1 });
+    expect((await waitForDispatches(host, 2, 300)).length).toBe(1);
+  });
+});

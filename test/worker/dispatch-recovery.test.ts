@@ -1,0 +1,142 @@
+// When hosts fail: refused dispatches go elsewhere, unrenewed leases requeue with attempt + 1 up to
+// MAX_ATTEMPTS then fail with host_lost, retryable failures retry, deadlines and queue timeouts end
+// jobs, and every ending frees the tenant's slot. Time is moved by backdating the Dispatcher's rows.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, it } from "vitest";
+import { adminCall, call, createTenant, expectProblem, submitOk, userHeaders } from "../support/worker-helpers.ts";
+import { eventFor, heartbeat, registerFakeHost, resetSeqs, sendEvent, setDispatchStatus, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
+
+const hosts: TestHost[] = [];
+beforeEach(() => resetSeqs());
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
+});
+
+async function liveHost(slots = 1): Promise<TestHost> {
+  const host = await registerFakeHost(slots);
+  hosts.push(host);
+  await heartbeat(host);
+  return host;
+}
+
+const dispatcher = () => env.DISPATCHER.getByName("default");
+const sql = (query: string, ...params: unknown[]) =>
+  runInDurableObject(dispatcher(), async (_i, state) => {
+    state.storage.sql.exec(query, ...params);
+  });
+const tick = () => runDurableObjectAlarm(dispatcher());
+const job = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
+const active = async (key: string, user: string) => ((await (await call("/v1/usage", { headers: userHeaders(key, user) })).json()) as { user_active_jobs: number }).user_active_jobs;
+
+describe("lost hosts", () => {
+  it("an unrenewed lease sends the job to another host as attempt 2, and the old host is fenced out", async ({ expect }) => {
+    const t = await createTenant();
+    const a = await liveHost();
+    const j = await submitOk(t.key, "u");
+    const [first] = await waitForDispatches(a, 1);
+    await adminCall(`/v1/admin/hosts/${a.id}/drain`, { method: "POST" });
+    const b = await liveHost();
+    await sql("UPDATE assignments SET lease_expires_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
+    await tick();
+    const [second] = await waitForDispatches(b, 1);
+    expect(second).toMatchObject({ job_id: j.id, attempt: 2 });
+    expect(second!.lease_id).not.toBe(first!.lease_id);
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "running", attempt: 2 });
+    // The first host wakes up and reports: refused.
+    await expectProblem(await sendEvent(a, eventFor(a, first!, "job.succeeded", { outputs: [] })), 409, "stale-lease");
+    expect((await sendEvent(b, eventFor(b, second!, "job.succeeded", { outputs: [] }))).status).toBe(200);
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await active(t.key, "u")).toBe(0);
+  });
+
+  it("fails with host_lost after MAX_ATTEMPTS (3) lost leases, and frees the slot", async ({ expect }) => {
+    const t = await createTenant();
+    const h = await liveHost();
+    const j = await submitOk(t.key, "u");
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const got = await waitForDispatches(h, attempt);
+      expect(got[attempt - 1]).toMatchObject({ job_id: j.id, attempt });
+      await heartbeat(h); // keep the host live; it just never reports the job
+      await sql("UPDATE assignments SET lease_expires_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
+      await sql("UPDATE hosts SET unavailable_until = 0");
+      await tick();
+    }
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "failed", attempt: 3, error: { code: "host_lost" } });
+    expect(await active(t.key, "u")).toBe(0);
+  });
+
+  it("a host that stops reporting an accepted job loses it at the next heartbeat, without waiting for the lease", async ({ expect }) => {
+    const t = await createTenant();
+    const h = await liveHost();
+    const j = await submitOk(t.key, "u");
+    await waitForDispatches(h, 1);
+    await sql("UPDATE assignments SET dispatched_at = ? WHERE job_id = ?", Date.now() - 10_000, j.id);
+    await heartbeat(h, { jobs: [] });
+    const again = await waitForDispatches(h, 2);
+    expect(again[1]).toMatchObject({ job_id: j.id, attempt: 2 });
+  });
+});
+
+describe("refusals and retries", () => {
+  it("a refused dispatch puts the job back (same attempt) and tries a host that accepts", async ({ expect }) => {
+    const t = await createTenant();
+    const full = await liveHost();
+    await setDispatchStatus(full, 409);
+    const j = await submitOk(t.key, "u");
+    await waitForDispatches(full, 1);
+    const ok = await liveHost();
+    await sql("UPDATE hosts SET unavailable_until = ? WHERE id = ?", Date.now() + 60_000, full.id);
+    await tick();
+    const [d] = await waitForDispatches(ok, 1);
+    expect(d).toMatchObject({ job_id: j.id, attempt: 1 });
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "running", attempt: 1 });
+    await sendEvent(ok, eventFor(ok, d!, "job.cancelled"));
+  });
+
+  it("a retryable failure is retried; a non-retryable one is final", async ({ expect }) => {
+    const t = await createTenant();
+    const h = await liveHost();
+    const j = await submitOk(t.key, "u");
+    const [d1] = await waitForDispatches(h, 1);
+    await sendEvent(h, eventFor(h, d1!, "job.failed", { error: { code: "host_error", message: "ComfyUI restarted" } }));
+    const [, d2] = await waitForDispatches(h, 2);
+    expect(d2).toMatchObject({ job_id: j.id, attempt: 2 });
+    await sendEvent(h, eventFor(h, d2!, "job.failed", { error: { code: "out_of_memory", message: "CUDA out of memory" } }));
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "failed", attempt: 2, error: { code: "out_of_memory" } });
+    expect(await active(t.key, "u")).toBe(0);
+  });
+});
+
+describe("time limits", () => {
+  it("a job nobody picks up fails with queue_timeout", async ({ expect }) => {
+    const t = await createTenant();
+    const j = await submitOk(t.key, "u");
+    expect((await job(t.key, "u", j.id)).queue_position).toBe(0);
+    await sql("UPDATE queue SET queue_deadline_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
+    await tick();
+    const view = await job(t.key, "u", j.id);
+    expect(view).toMatchObject({ status: "failed", error: { code: "queue_timeout" }, queue_position: null });
+    expect(view.error.message).toMatch(/900 s/);
+    expect(await active(t.key, "u")).toBe(0);
+  });
+
+  it("a job past its deadline is failed with timeout and its host told to stop", async ({ expect }) => {
+    const t = await createTenant();
+    const h = await liveHost();
+    const j = await submitOk(t.key, "u");
+    const [d] = await waitForDispatches(h, 1);
+    await sql("UPDATE assignments SET deadline_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
+    await tick();
+    expect(await job(t.key, "u", j.id)).toMatchObject({ status: "failed", error: { code: "timeout" } });
+    const { received } = await import("../support/worker-hosts.ts");
+    const deadline = Date.now() + 3_000;
+    let cancels: unknown[] = [];
+    while (cancels.length === 0 && Date.now() < deadline) {
+      cancels = (await received(h)).filter((r) => r.path === `/v1/jobs/${j.id}/cancel`).map((r) => JSON.parse(r.body));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(cancels[0]).toMatchObject({ job_id: j.id, attempt: 1, lease_id: d!.lease_id, reason: "timeout" });
+    await expectProblem(await sendEvent(h, eventFor(h, d!, "job.succeeded", { outputs: [] })), 409, "stale-lease");
+  });
+});
