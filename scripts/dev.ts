@@ -1,44 +1,82 @@
-// `npm run dev`: the local stack. Completes .dev.vars, applies the local D1 migrations, then
-// serves the Worker on 127.0.0.1:8787 (PORT to change it) until Ctrl-C.
-import { spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { ensureDevVars } from "./lib/dev-vars.ts";
+// `npm run dev`: the whole system on this machine. Completes .dev.vars (random secrets, keeping
+// what is there), serves the edge on 127.0.0.1:8787 (PORT to change it) with its local state in
+// .wrangler/, starts one ComfyUI emulator and one gpu-backend registered as host `gpu-1`, creates
+// a dev tenant and API key the first time (kept in .wrangler/dev-stack.json), and prints a curl
+// that submits a workflow. Ctrl-C stops everything.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseDevVars, ensureDevVars } from "./lib/dev-vars.ts";
+import { startLocalStack } from "./lib/local-stack.ts";
+import { ROOT } from "./lib/wrangler-dev.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const wrangler = `${root}node_modules/.bin/wrangler`;
-const port = process.env.PORT ?? "8787";
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const port = Number(process.env.PORT ?? 8787);
+const devVarsPath = join(ROOT, ".dev.vars");
+const statePath = join(ROOT, ".wrangler/dev-stack.json");
 
-const added = ensureDevVars(`${root}.dev.vars`);
+const added = ensureDevVars(devVarsPath);
 if (added.length > 0) console.log(`[dev] generated ${added.join(", ")} in .dev.vars`);
+const vars = parseDevVars(readFileSync(devVarsPath, "utf8"));
+const secret = (name: string) => {
+  const v = vars.get(name);
+  if (!v) throw new Error(`${name} missing from .dev.vars`);
+  return v;
+};
 
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
-if (migrate.status !== 0) {
-  console.error("[dev] applying the local D1 migrations failed");
-  process.exit(migrate.status ?? 1);
-}
-
-console.log(`[dev] serving http://127.0.0.1:${port}  (admin token: ADMIN_TOKEN in .dev.vars; API docs: /docs)`);
-const dev = spawn(wrangler, ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false"], {
-  cwd: root,
-  env,
-  stdio: "inherit",
-  detached: true,
+console.log("[dev] starting the edge, a ComfyUI emulator and a gpu-backend…");
+const stack = await startLocalStack({
+  hosts: 1,
+  secrets: { ADMIN_TOKEN: secret("ADMIN_TOKEN"), DATA_ENCRYPTION_KEY: secret("DATA_ENCRYPTION_KEY"), EDGE_SIGNING_KEY: secret("EDGE_SIGNING_KEY") },
+  // Whatever else the developer put in .dev.vars (e.g. OUTBOUND_ALLOW_HOSTS) applies as usual.
+  vars: Object.fromEntries([...vars].filter(([k]) => !["ADMIN_TOKEN", "DATA_ENCRYPTION_KEY", "EDGE_SIGNING_KEY"].includes(k))),
+  edge: { port, stateDir: join(ROOT, ".wrangler/state") },
+  backendEnv: { HEARTBEAT_INTERVAL_MS: "5000" },
 });
 
 let stopping = false;
-const stop = () => {
+const stop = async () => {
   if (stopping) return;
   stopping = true;
-  // wrangler runs workerd and esbuild as children: signal the whole process group.
-  if (dev.pid) {
-    try {
-      process.kill(-dev.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
+  console.log("\n[dev] stopping…");
+  await stack.stop();
+  process.exit(0);
 };
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
-dev.on("exit", (code) => process.exit(code ?? 0));
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
+
+// A dev tenant and key, reused across runs while they still work.
+interface DevState {
+  tenantId: string;
+  apiKey: string;
+}
+let state: DevState | null = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, "utf8")) as DevState) : null;
+if (state) {
+  const res = await fetch(`${stack.edge.url}/v1/usage`, { headers: { Authorization: `Bearer ${state.apiKey}`, "X-User-ID": "dev" } });
+  if (res.status !== 200) state = null;
+}
+if (!state) {
+  const tenant = (await (await stack.admin("/v1/admin/tenants", { method: "POST", body: JSON.stringify({ name: "dev" }) })).json()) as { id: string };
+  const key = (await (await stack.admin(`/v1/admin/tenants/${tenant.id}/keys`, { method: "POST", body: JSON.stringify({ name: "dev" }) })).json()) as { key: string };
+  state = { tenantId: tenant.id, apiKey: key.key };
+  mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
+  writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
+}
+
+const base = stack.edge.url;
+const workflow = JSON.stringify({
+  workflow: {
+    "1": { class_type: "EmptyImage", inputs: { width: 512, height: 512, batch_size: 1, color: 16744448 } },
+    "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "dev" } },
+  },
+});
+console.log(`
+[dev] ready: API ${base} (docs ${base}/docs), GPU host gpu-1 (ComfyUI emulator on 127.0.0.1:${stack.hosts[0]!.emulatorPort})
+[dev] admin token: ADMIN_TOKEN in .dev.vars; dev tenant ${state.tenantId}, its API key in .wrangler/dev-stack.json
+
+Submit a workflow, then read the job (its outputs[].url downloads the PNG):
+
+  curl -s -X POST ${base}/v1/jobs -H 'Authorization: Bearer ${state.apiKey}' -H 'X-User-ID: dev' \\
+    -H 'Content-Type: application/json' -d '${workflow}'
+
+  curl -s ${base}/v1/jobs -H 'Authorization: Bearer ${state.apiKey}' -H 'X-User-ID: dev'
+
+Ctrl-C stops everything.`);

@@ -34,9 +34,21 @@ export async function freePort(): Promise<number> {
 
 const baseEnv = () => ({ ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" });
 
-export async function startWranglerDev(vars: Record<string, string>, opts: { readyTimeoutMs?: number } = {}): Promise<WranglerDev> {
-  const stateDir = mkdtempSync(join(tmpdir(), "comfyui-saas-e2e-"));
-  const port = await freePort();
+export interface WranglerDevOptions {
+  readyTimeoutMs?: number;
+  /** Keep state here across runs (default: a fresh temp folder, removed on stop). */
+  stateDir?: string;
+  port?: number;
+  /** Secrets file to read (default none: every value comes from `vars`). */
+  envFile?: string;
+  /** Stream wrangler's output to this process's (for `npm run dev`). */
+  inheritOutput?: boolean;
+}
+
+export async function startWranglerDev(vars: Record<string, string>, opts: WranglerDevOptions = {}): Promise<WranglerDev> {
+  const ownsState = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "comfyui-saas-e2e-"));
+  const port = opts.port ?? (await freePort());
   const d1 = (what: { command: string } | { file: string }) => {
     const arg = "command" in what ? ["--command", what.command] : ["--file", what.file];
     const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--yes", "--json", ...arg], {
@@ -58,12 +70,17 @@ export async function startWranglerDev(vars: Record<string, string>, opts: { rea
 
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  // An empty env file keeps a developer's .dev.vars out of the run: tests pass every value themselves.
-  args.push("--env-file", "/dev/null");
+  // By default an empty env file keeps a developer's .dev.vars out of the run: tests pass every value.
+  args.push("--env-file", opts.envFile ?? "/dev/null");
   const child: ChildProcess = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+    if (opts.inheritOutput) process.stdout.write(d);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -81,7 +98,7 @@ export async function startWranglerDev(vars: Record<string, string>, opts: { rea
         // exited on SIGTERM
       }
     }
-    rmSync(stateDir, { recursive: true, force: true });
+    if (ownsState) rmSync(stateDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);

@@ -35,3 +35,24 @@ export function checkConfiguredUrl(raw: string, allow: Set<string>): string | nu
   if (url.protocol !== "https:") return "must use https";
   return null;
 }
+
+/**
+ * GPU host URLs are registered by an admin: https with a hostname in production; outside
+ * production, plain http to loopback is allowed too so the local stack and tests can run hosts on
+ * 127.0.0.1 without opening OUTBOUND_ALLOW_HOSTS (which exists for user-supplied URLs).
+ */
+export function checkHostUrl(raw: string, production: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not a valid absolute URL";
+  }
+  if (url.username || url.password) return "must not contain a user name or password";
+  if (url.search || url.hash) return "must not have a query or fragment";
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  if (!production && loopback && (url.protocol === "http:" || url.protocol === "https:")) return null;
+  if (url.protocol !== "https:") return "must use https (a Worker reaches hosts by hostname: a DNS record or a Cloudflare Tunnel)";
+  if (/^[\d.]+$/.test(url.hostname) || url.hostname.startsWith("[")) return "must use a hostname, not an IP address (Workers cannot fetch bare IPs)";
+  return null;
+}

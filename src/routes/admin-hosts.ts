@@ -11,7 +11,7 @@ import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/ho
 import type { GpuHostRow } from "../db/schema.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
-import { checkConfiguredUrl, parseAllowHosts } from "../lib/outbound-allow.ts";
+import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { hostId } from "../protocol/messages.ts";
 import { newSecret } from "../protocol/standard-webhooks.ts";
@@ -121,7 +121,7 @@ const hostNotFound = (id: string) => new ProblemError("not-found", `No GPU host 
 export const adminHostRoutes = newRouter()
   .openapi(registerRoute, async (c) => {
     const body = c.req.valid("json");
-    const why = checkConfiguredUrl(body.url, parseAllowHosts(c.var.config.OUTBOUND_ALLOW_HOSTS));
+    const why = checkHostUrl(body.url, c.var.config.ENVIRONMENT === "production");
     if (why) {
       throw new ProblemError("validation-failed", `url ${why}.`, { extensions: { errors: [{ pointer: "/url", detail: why }] } });
     }

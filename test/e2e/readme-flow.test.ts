@@ -1,12 +1,12 @@
-// The README's curl walkthrough, run verbatim against a real `wrangler dev`: if the README says it
-// works, it does.
+// The README's curl walkthrough, run verbatim against the real local stack (wrangler dev, a
+// gpu-backend, a ComfyUI emulator): if the README says it works, it does.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
-import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
-
-const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";
+import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { ROOT } from "../../scripts/lib/wrangler-dev.ts";
 
 function readmeFlow(): string {
   const readme = readFileSync(`${ROOT}README.md`, "utf8");
@@ -16,30 +16,33 @@ function readmeFlow(): string {
 }
 
 describe("README walkthrough", () => {
-  let dev: WranglerDev;
+  let stack: LocalStack;
+  let dir: string;
   beforeAll(async () => {
-    dev = await startWranglerDev({
-      ENVIRONMENT: "development",
-      ADMIN_TOKEN,
-      DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-      EDGE_SIGNING_KEY: newEdgeSigningKey("edge-e2e"),
-    });
+    stack = await startLocalStack({ hosts: 1 });
+    dir = mkdtempSync(join(tmpdir(), "readme-flow-"));
   });
   afterAll(async () => {
-    await dev?.stop();
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("admin → tenant → key → submit → get → list → cancel works as written", ({ expect }) => {
+  it("admin → tenant → key → submit → get → download → list → cancel works as written", ({ expect }) => {
     const out = execFileSync("bash", ["-euo", "pipefail", "-c", readmeFlow()], {
-      cwd: ROOT,
-      env: { ...process.env, BASE: dev.url, ADMIN_TOKEN },
+      cwd: dir,
+      env: { ...process.env, BASE: stack.edge.url, ADMIN_TOKEN: stack.adminToken },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: 90_000,
     });
     const lines = out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatchObject({ id: expect.stringMatching(/^job_/), status: "queued" });
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatchObject({ id: expect.stringMatching(/^job_/), status: "succeeded", outputs: [{ content_type: "image/png", name: expect.stringMatching(/\.png$/) }] });
     expect(lines[1]).toEqual({ count: 1, next_cursor: null });
-    expect(lines[2]).toEqual({ id: lines[0]!.id, status: "cancelled" });
+    expect(lines[2]).toEqual({ status: "running", cancel_requested: true });
+    expect(lines[3]).toEqual({ status: "cancelled" });
+    // The downloaded file is the 512×512 PNG the workflow asked for.
+    const png = readFileSync(join(dir, "demo.png"));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([512, 512]);
   });
 });

@@ -1,0 +1,174 @@
+// The whole system on loopback, as real processes: `wrangler dev` (the edge), and per GPU host one
+// ComfyUI emulator and one gpu-backend, registered with the edge through the admin API. Used by
+// `npm run dev`, the end-to-end tests and the benchmarks. stop() ends every process group.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { newEdgeSigningKey } from "./edge-key.ts";
+import { freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
+
+export interface StackHost {
+  id: string;
+  port: number;
+  emulatorPort: number;
+  secret: string;
+  backend: ChildProcess;
+  emulator: ChildProcess;
+  /** Sends a signal to the gpu-backend's process group. */
+  signalBackend(signal: NodeJS.Signals): void;
+  backendLogs(): string;
+  backendExited(): Promise<number | null>;
+}
+
+export interface LocalStack {
+  edge: WranglerDev;
+  adminToken: string;
+  hosts: StackHost[];
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  hosts: number;
+  /** Extra edge variables (e.g. short timeouts for tests). */
+  vars?: Record<string, string>;
+  /** Extra emulator flags, e.g. ["--step-ms", "5"]. */
+  emulatorArgs?: string[];
+  /** Extra gpu-backend environment. */
+  backendEnv?: Record<string, string>;
+  /** Loopback host:port pairs the edge may fetch besides the hosts (test servers). */
+  allowHosts?: string[];
+  edge?: WranglerDevOptions;
+  /** Secrets for the edge; generated when absent. */
+  secrets?: { ADMIN_TOKEN: string; DATA_ENCRYPTION_KEY: string; EDGE_SIGNING_KEY: string };
+  /** Show processes' output on this process's stdout. */
+  inheritOutput?: boolean;
+}
+
+function groupKill(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready within ${timeoutMs} ms`);
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
+  const secrets = opts.secrets ?? {
+    ADMIN_TOKEN: randomBytes(32).toString("hex"),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    EDGE_SIGNING_KEY: newEdgeSigningKey("edge-local"),
+  };
+  const ports = await Promise.all(Array.from({ length: opts.hosts }, async () => ({ backend: await freePort(), emulator: await freePort() })));
+  // Hosts on loopback need no allow-list outside production (src/lib/outbound-allow.ts); only test
+  // servers that stand in for user URLs do.
+  const edge = await startWranglerDev(
+    { ENVIRONMENT: "development", ...secrets, ...(opts.allowHosts?.length ? { OUTBOUND_ALLOW_HOSTS: opts.allowHosts.join(",") } : {}), ...opts.vars },
+    { ...opts.edge, inheritOutput: opts.inheritOutput ?? false },
+  );
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${edge.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${secrets.ADMIN_TOKEN}`, "Content-Type": "application/json", ...(init.headers as Record<string, string>) },
+    });
+
+  const hosts: StackHost[] = [];
+  const stop = async () => {
+    for (const h of hosts) groupKill(h.backend, "SIGTERM");
+    await Promise.race([Promise.all(hosts.map((h) => exited(h.backend))), new Promise((r) => setTimeout(r, 5_000))]);
+    for (const h of hosts) {
+      groupKill(h.backend, "SIGKILL");
+      groupKill(h.emulator, "SIGTERM");
+    }
+    await Promise.race([Promise.all(hosts.map((h) => exited(h.emulator))), new Promise((r) => setTimeout(r, 3_000))]);
+    for (const h of hosts) groupKill(h.emulator, "SIGKILL");
+    await edge.stop();
+  };
+
+  try {
+    for (let i = 0; i < opts.hosts; i++) {
+      const id = `gpu-${i + 1}`;
+      const { backend: port, emulator: emulatorPort } = ports[i]!;
+      // A re-used state folder (npm run dev) may already know this host: start it afresh.
+      await admin(`/v1/admin/hosts/${id}`, { method: "DELETE" });
+      const reg = await admin("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id, url: `http://127.0.0.1:${port}`, slots: 1 }) });
+      if (reg.status !== 201) throw new Error(`registering ${id}: ${reg.status} ${await reg.text()}`);
+      const { secret, edge_jwks } = (await reg.json()) as { secret: string; edge_jwks: unknown };
+
+      const emulator = spawn(process.execPath, [join(ROOT, "gpu-backend/emulator/main.ts"), "--port", String(emulatorPort), ...(opts.emulatorArgs ?? [])], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", opts.inheritOutput ? "inherit" : "ignore", opts.inheritOutput ? "inherit" : "ignore"],
+      });
+      let backendOutput = "";
+      const backend = spawn(process.execPath, [join(ROOT, "gpu-backend/src/main.ts")], {
+        cwd: join(ROOT, "gpu-backend"),
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          HOST_ID: id,
+          EDGE_URL: edge.url,
+          HOST_SECRET: secret,
+          EDGE_JWKS: JSON.stringify(edge_jwks),
+          PORT: String(port),
+          COMFY_URL: `http://127.0.0.1:${emulatorPort}`,
+          HEARTBEAT_INTERVAL_MS: "1000",
+          ...opts.backendEnv,
+        },
+      });
+      const keep = (d: Buffer) => {
+        backendOutput += d.toString();
+        if (backendOutput.length > 2_000_000) backendOutput = backendOutput.slice(-1_000_000);
+        if (opts.inheritOutput) process.stdout.write(d);
+      };
+      backend.stdout?.on("data", keep);
+      backend.stderr?.on("data", keep);
+      hosts.push({
+        id,
+        port,
+        emulatorPort,
+        secret,
+        backend,
+        emulator,
+        signalBackend: (signal) => groupKill(backend, signal),
+        backendLogs: () => backendOutput,
+        backendExited: () => exited(backend),
+      });
+    }
+    // Ready when the edge sees every host live (its first heartbeat reported ComfyUI ready).
+    await waitFor(
+      "GPU hosts",
+      async () => {
+        const list = (await (await admin("/v1/admin/hosts")).json()) as { data: { id: string; live: boolean; comfy: string }[] };
+        return hosts.every((h) => list.data.some((d) => d.id === h.id && d.live && d.comfy === "ready"));
+      },
+      60_000,
+    );
+  } catch (err) {
+    const logs = hosts.map((h) => `--- ${h.id}\n${h.backendLogs().slice(-4000)}`).join("\n");
+    await stop();
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`);
+  }
+  return { edge, adminToken: secrets.ADMIN_TOKEN, hosts, admin, stop };
+}
