@@ -27,11 +27,12 @@ import type { Env } from "../src/env.ts";
 import { afterTerminal } from "../src/jobs/terminal.ts";
 import { finish, markDispatched, requeue, setProgress, undoDispatch } from "../src/jobs/transitions.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
+import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { JOB_ERROR_CODES, type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { DispatcherStore, type AssignmentRow, type HostRow } from "./dispatcher/store.ts";
+import { DispatcherStore, freeSlots, type AssignmentRow, type HostRow } from "./dispatcher/store.ts";
 
 /** Grace after a deadline before the edge fails the job itself (the host should report first). */
 const DEADLINE_GRACE_MS = 30_000;
@@ -138,7 +139,7 @@ export class Dispatcher extends DurableObject<Env> {
     return {
       hosts,
       live_hosts: usable.length,
-      free_slots: usable.reduce((n, h) => n + Math.max(0, Math.min(h.capacity, h.slots + 1) - h.assigned), 0),
+      free_slots: usable.reduce((n, h) => n + freeSlots(h, h.assigned), 0),
       queue_depth: depth,
       oldest_queued_at: oldest,
       running: this.store.assignedCount(),
@@ -265,7 +266,9 @@ export class Dispatcher extends DurableObject<Env> {
         await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
         break;
       case "job.succeeded": {
+        // Free the slot and refill it before the D1 writes: the next dispatch overlaps them.
         this.store.unassign(ev.job_id, ev.attempt);
+        this.pump();
         const row = await finish(db, ev.job_id, "succeeded", { now, from: ["running"], attempt: ev.attempt });
         if (row) await afterTerminal(this.env, row, this.log());
         break;
@@ -277,6 +280,7 @@ export class Dispatcher extends DurableObject<Env> {
           await this.requeueJob(a2, `host reported ${ev.error.code}`);
         } else {
           this.store.unassign(ev.job_id, ev.attempt);
+          this.pump();
           const error: JobError = { code: ev.error.code, message: ev.error.message, ...(ev.error.details !== undefined ? { details: ev.error.details } : {}) };
           const row = await finish(db, ev.job_id, "failed", { now, from: ["running"], attempt: ev.attempt, error });
           if (row) await afterTerminal(this.env, row, this.log());
@@ -285,6 +289,7 @@ export class Dispatcher extends DurableObject<Env> {
       }
       case "job.cancelled": {
         this.store.unassign(ev.job_id, ev.attempt);
+        this.pump();
         const row = await finish(db, ev.job_id, "cancelled", { now, from: ["running"], attempt: ev.attempt });
         if (row) await afterTerminal(this.env, row, this.log());
         break;
@@ -341,14 +346,20 @@ export class Dispatcher extends DurableObject<Env> {
     const log = this.log();
     const db = createDb(this.env.DB);
     const now = Date.now();
-    const row = await markDispatched(db, a.job_id, a.attempt, a.host_id, now);
+    // The reads go in parallel with the compare-and-set; they are only used if it wins.
+    const [row, workflow, inputs] = await Promise.all([
+      markDispatched(db, a.job_id, a.attempt, a.host_id, now),
+      workflowOf(db, a.job_id),
+      inputsOf(db, a.job_id),
+    ]);
     if (!row) {
       // Cancelled (or otherwise ended) while it waited: nothing to run.
       this.store.unassign(a.job_id, a.attempt);
       this.pump();
       return;
     }
-    const [workflow, inputs] = await Promise.all([workflowOf(db, a.job_id), inputsOf(db, a.job_id)]);
+    // job.running was recorded with the status change; its delivery runs elsewhere, off this path.
+    this.background(notifyWebhook(this.env, row, log));
     const request: DispatchRequest = {
       job_id: a.job_id,
       attempt: a.attempt,

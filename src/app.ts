@@ -19,7 +19,10 @@ import { healthRoutes } from "./routes/health.ts";
 import { hostApiRoutes } from "./routes/host-api.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { outputRoutes } from "./routes/outputs.ts";
+import { uploadRoutes } from "./routes/uploads.ts";
 import { usageRoutes } from "./routes/usage.ts";
+import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -34,9 +37,12 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", jobRoutes);
   app.route("/", outputRoutes);
+  app.route("/", uploadRoutes);
   app.route("/", usageRoutes);
+  app.route("/", webhookRoutes);
   app.route("/", adminTenantRoutes);
   app.route("/", adminKeyRoutes);
+  app.route("/", adminWebhookSecretRoutes);
   app.route("/", adminHostRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document.
   app.route("/", hostApiRoutes);

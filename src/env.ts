@@ -4,6 +4,8 @@
  */
 import type { Dispatcher } from "../durable-objects/dispatcher.ts";
 import type { TenantQuota } from "../durable-objects/tenant-quota.ts";
+import type { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";
+import type { WebhookSweeper } from "../durable-objects/webhook-sweeper.ts";
 import type { Principal } from "./auth/principal.ts";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./lib/log.ts";
@@ -13,6 +15,8 @@ export interface Env {
   BLOBS: R2Bucket;
   TENANT_QUOTA: DurableObjectNamespace<TenantQuota>;
   DISPATCHER: DurableObjectNamespace<Dispatcher>;
+  WEBHOOK_DELIVERY: DurableObjectNamespace<WebhookDelivery>;
+  WEBHOOK_SWEEPER: DurableObjectNamespace<WebhookSweeper>;
   [setting: string]: unknown;
 }
 

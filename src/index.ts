@@ -7,5 +7,7 @@ import { createApp } from "./app.ts";
 
 export { Dispatcher } from "../durable-objects/dispatcher.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
+export { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";
+export { WebhookSweeper } from "../durable-objects/webhook-sweeper.ts";
 
 export default createApp();

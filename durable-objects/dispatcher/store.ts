@@ -107,6 +107,14 @@ export interface AssignmentRow {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Jobs a host may hold beyond its declared slots: prepared ahead so its GPU never idles. */
+export const PREFETCH_ALLOWANCE = 2;
+
+/** Free slots of a host: what it reports it can hold, capped by its registration, minus its jobs. */
+export function freeSlots(host: Pick<HostRow, "capacity" | "slots">, assigned: number): number {
+  return Math.max(0, Math.min(host.capacity, host.slots + PREFETCH_ALLOWANCE) - assigned);
+}
+
 export class DispatcherStore {
   private readonly sql: SqlStorage;
 
@@ -173,11 +181,10 @@ export class DispatcherStore {
    * draining, lock hash as expected (when one is required), not cooling down after a refusal.
    */
   pickHost(now: number, heartbeatTimeoutMs: number, expectedLockHash: string): (HostRow & { free: number }) | undefined {
-    // A host takes its declared slots plus one job prepared ahead (gpu-backend's prefetch), and
-    // never more than it says it can.
+    // Same rule as freeSlots(), in SQL so the choice is one query.
     return this.first<HostRow & { free: number }>(
       `SELECT * FROM (
-         SELECT h.*, min(h.capacity, h.slots + 1) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id) AS free
+         SELECT h.*, min(h.capacity, h.slots + ${PREFETCH_ALLOWANCE}) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id) AS free
            FROM hosts h
           WHERE h.last_heartbeat_at >= ? AND h.draining = 0 AND h.comfy = 'ready' AND h.unavailable_until <= ?
             AND (? = '' OR h.lock_hash = ?))

@@ -6,6 +6,9 @@
  * when the committed files drift). Defaults are the safe, cheap choice for a new deployment.
  */
 import { z } from "zod";
+import { DEFAULT_DOH_ENDPOINT } from "../ssrf/dns.ts";
+import { DEFAULT_PORTS } from "../ssrf/url-policy.ts";
+import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from "../webhooks/schedule.ts";
 
 export type SettingKind = "var" | "secret" | "binding";
 
@@ -127,10 +130,43 @@ export const settings = {
     schema: positiveInt(10_485_760, 100 * 1_048_576),
     doc: "Largest JSON request body accepted (workflows with `data:` URIs); larger bodies get 413. Use `POST /v1/uploads` for big files.",
   },
-  MAX_UPLOAD_BYTES: {
+  IMAGE_INPUT_MAX_BYTES: {
     kind: "var",
-    schema: positiveInt(33_554_432, 100 * 1_048_576),
-    doc: "Largest file accepted by `POST /v1/uploads` and fetched from an input URL.",
+    schema: positiveInt(20_971_520, 100 * 1_048_576),
+    doc: "Largest image input (URL, `data:` URI or `POST /v1/uploads`), counted after gzip/br decoding. `data:` inputs are also capped by MAX_REQUEST_BODY_BYTES.",
+  },
+  IMAGE_INPUT_MAX_PIXELS: {
+    kind: "var",
+    schema: positiveInt(40_000_000, 1_000_000_000),
+    doc: "Largest width × height × frames of an image input, read from its headers (refuses pixel bombs before ComfyUI decodes them).",
+  },
+  IMAGE_FETCH_TIMEOUT_SECONDS: {
+    kind: "var",
+    schema: positiveInt(10, 60),
+    doc: "Total deadline for fetching one image URL: DNS, every redirect hop and the body.",
+  },
+  IMAGE_FETCH_MAX_REDIRECTS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(10).default(3),
+    doc: "Redirects followed when fetching an image URL; each hop is checked again like the first.",
+  },
+  UPLOAD_TTL_SECONDS: {
+    kind: "var",
+    schema: positiveInt(86_400, 30 * 86_400),
+    doc: "How long a file from `POST /v1/uploads` can be referenced as `upload:<id>`.",
+  },
+  OUTBOUND_PORTS: {
+    kind: "var",
+    schema: z
+      .string()
+      .regex(/^\d{1,5}(,\d{1,5})*$/, "must be a comma-separated list of port numbers")
+      .default(DEFAULT_PORTS.join(",")),
+    doc: "Ports user-supplied URLs (image inputs, webhooks) may use.",
+  },
+  DNS_OVER_HTTPS_URL: {
+    kind: "var",
+    schema: z.url({ protocol: /^https$/ }).default(DEFAULT_DOH_ENDPOINT),
+    doc: "DNS JSON endpoint used to check that user host names resolve only to public addresses (defense in depth next to `global_fetch_strictly_public`).",
   },
   MAX_OUTPUT_BYTES: {
     kind: "var",
@@ -164,6 +200,19 @@ export const settings = {
       ),
     doc: "Dev/test only: comma-separated `host:port` pairs (exact match) that outbound fetches may reach even though they are loopback or plain http, so local tests can serve JWKS and images. Must be empty in production.",
   },
+  WEBHOOK_TIMEOUT_SECONDS: {
+    kind: "var",
+    schema: positiveInt(15, 60),
+    doc: "A webhook receiver must answer (status line and headers) within this many seconds; slower answers count as failed attempts and are retried.",
+  },
+  WEBHOOK_RETRY_SCHEDULE: {
+    kind: "var",
+    schema: z
+      .string()
+      .default(DEFAULT_RETRY_SCHEDULE)
+      .refine((v) => parseSchedule(v) !== null, "must be a comma-separated list of delays such as 5s,5m,2h (each 1 s to 7 days, at most 20)"),
+    doc: "Delays before each retry of a failed webhook delivery, after the immediate first attempt (±10 % jitter; a longer `Retry-After` wins). The default is the Standard Webhooks schedule, about three days in all; after the last retry the message is marked failed.",
+  },
   LOG_LEVEL: {
     kind: "var",
     schema: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -180,6 +229,16 @@ export const settings = {
     kind: "binding",
     schema: binding("Durable Object namespace (TENANT_QUOTA)"),
     doc: "Durable Object namespace of `TenantQuota`: one object per tenant that admits jobs.",
+  },
+  WEBHOOK_DELIVERY: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (WEBHOOK_DELIVERY)"),
+    doc: "Durable Object namespace of `WebhookDelivery`: one object per job with a webhook, whose alarm sends that job's webhook messages and retries them.",
+  },
+  WEBHOOK_SWEEPER: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (WEBHOOK_SWEEPER)"),
+    doc: "Durable Object namespace of `WebhookSweeper`: a single object that, every minute, reschedules webhook messages whose delivery was never scheduled (a crash between the job's change and the hand-off).",
   },
 } satisfies Record<string, Setting>;
 

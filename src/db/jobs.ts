@@ -4,13 +4,17 @@
  */
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { jobWorkflows, jobs, type JobRow, type JobStatus } from "./schema.ts";
+import type { BatchItem } from "drizzle-orm/batch";
+import { jobInputs, jobWorkflows, jobs, type JobInputRow, type JobRow, type JobStatus } from "./schema.ts";
 
 export type NewJob = typeof jobs.$inferInsert;
 
-/** Job row and workflow in one atomic batch. */
-export async function insertJob(db: Db, job: NewJob, workflow: Record<string, unknown>): Promise<void> {
-  await db.batch([db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })]);
+/** Job row, workflow and inputs in one atomic batch: all or nothing. */
+export async function insertJob(db: Db, job: NewJob, workflow: Record<string, unknown>, inputs: JobInputRow[] = []): Promise<void> {
+  const statements: BatchItem<"sqlite">[] = [db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })];
+  // D1 binds at most 100 parameters a statement: 9 columns → 10 input rows each.
+  for (let i = 0; i < inputs.length; i += 10) statements.push(db.insert(jobInputs).values(inputs.slice(i, i + 10)));
+  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
 export interface Owner {
@@ -18,7 +22,7 @@ export interface Owner {
   userId: string;
 }
 
-const owned = (owner: Owner, id: string) => and(eq(jobs.id, id), eq(jobs.tenantId, owner.tenantId), eq(jobs.userId, owner.userId));
+export const owned = (owner: Owner, id: string) => and(eq(jobs.id, id), eq(jobs.tenantId, owner.tenantId), eq(jobs.userId, owner.userId));
 
 export async function getOwnedJob(db: Db, owner: Owner, id: string): Promise<JobRow | undefined> {
   return db.select().from(jobs).where(owned(owner, id)).get();
@@ -50,16 +54,6 @@ export function listOwnedJobsQuery(db: Db, owner: Owner, opts: ListOptions) {
 
 export async function listOwnedJobs(db: Db, owner: Owner, opts: ListOptions): Promise<JobRow[]> {
   return listOwnedJobsQuery(db, owner, opts).all();
-}
-
-/** queued → cancelled, atomically; undefined when the job was not queued any more. */
-export async function cancelQueuedJob(db: Db, owner: Owner, id: string, now: number): Promise<JobRow | undefined> {
-  return db
-    .update(jobs)
-    .set({ status: "cancelled", finishedAt: now, updatedAt: now, cancelRequestedAt: now })
-    .where(and(owned(owner, id), eq(jobs.status, "queued")))
-    .returning()
-    .get();
 }
 
 /** Marks a running job for cancellation (its host interrupts it and confirms); idempotent. */

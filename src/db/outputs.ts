@@ -3,11 +3,6 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { jobInputs, jobOutputs, type JobInputRow, type JobOutputRow } from "./schema.ts";
 
-export async function insertInputs(db: Db, rows: JobInputRow[]): Promise<void> {
-  // D1 binds at most 100 parameters per statement: 9 columns → 10 rows a statement.
-  for (let i = 0; i < rows.length; i += 10) await db.insert(jobInputs).values(rows.slice(i, i + 10));
-}
-
 export async function inputsOf(db: Db, jobId: string): Promise<JobInputRow[]> {
   return db.select().from(jobInputs).where(eq(jobInputs.jobId, jobId)).all();
 }

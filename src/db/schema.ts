@@ -101,6 +101,10 @@ export const jobs = sqliteTable(
     /** GPU pool the job runs in, and the host running its current attempt. */
     pool: text("pool").notNull().default("default"),
     hostId: text("host_id"),
+    /** Origin the job was submitted through: webhook payloads build their output URLs on it. */
+    webhookBaseUrl: text("webhook_base_url"),
+    /** Set when the webhook receiver answered 410 Gone: no more deliveries until a redelivery. */
+    webhookGoneAt: integer("webhook_gone_at"),
   },
   (t) => [
     index("jobs_user_created_idx").on(t.tenantId, t.userId, t.createdAt, t.id),
@@ -195,9 +199,71 @@ export const gpuHosts = sqliteTable(
   (t) => [index("gpu_hosts_pool_idx").on(t.pool)],
 );
 
+export const WEBHOOK_MESSAGE_STATES = ["pending", "delivered", "failed", "gone"] as const;
+export type WebhookMessageState = (typeof WEBHOOK_MESSAGE_STATES)[number];
+
+/**
+ * The webhook outbox: one row per event to deliver (its id is the `webhook-id`, stable across
+ * retries). Written in the same D1 batch as the job's status change, so an event can never be
+ * lost between the change and its delivery. The unique index makes that write idempotent.
+ */
+export const webhookMessages = sqliteTable(
+  "webhook_messages",
+  {
+    id: text("id").primaryKey(),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    /** The job's attempt when the event happened (job.running happens once per attempt). */
+    jobAttempt: integer("job_attempt").notNull(),
+    url: text("url").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    state: text("state", { enum: WEBHOOK_MESSAGE_STATES }).notNull(),
+    /** Attempts made so far, redeliveries included. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Position in the retry schedule; a redelivery starts it again. */
+    step: integer("step").notNull().default(0),
+    /** When the next attempt is due; null unless pending. */
+    nextAttemptAt: integer("next_attempt_at"),
+    lastAttemptAt: integer("last_attempt_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_messages_event_uq").on(t.jobId, t.type, t.jobAttempt),
+    index("webhook_messages_job_idx").on(t.jobId, t.occurredAt),
+    // Overdue pending messages: the sweeper's safety net for a delivery that was never scheduled.
+    index("webhook_messages_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+  ],
+);
+
+/** Every delivery attempt: what was sent when, and what came back (the delivery log). */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    messageId: text("message_id")
+      .notNull()
+      .references(() => webhookMessages.id, { onDelete: "cascade" }),
+    jobId: text("job_id").notNull(),
+    attemptedAt: integer("attempted_at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    /** HTTP status of the answer; null when there was none (timeout, network, refused URL). */
+    statusCode: integer("status_code"),
+    /** Why the attempt failed when there is no status to say it: `{code, message}`. */
+    error: text("error", { mode: "json" }).$type<{ code: string; message: string }>(),
+    /** What the attempt led to: delivered, retry (scheduled), failed (gave up), gone (410). */
+    outcome: text("outcome", { enum: ["delivered", "retry", "failed", "gone"] }).notNull(),
+  },
+  (t) => [index("webhook_attempts_job_idx").on(t.jobId, t.attemptedAt)],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobOutputRow = typeof jobOutputs.$inferSelect;
 export type JobInputRow = typeof jobInputs.$inferSelect;
 export type GpuHostRow = typeof gpuHosts.$inferSelect;
+export type WebhookMessageRow = typeof webhookMessages.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

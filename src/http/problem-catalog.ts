@@ -63,6 +63,16 @@ export const problemCatalog = {
     title: "Invalid workflow",
     doc: "`workflow` is not a ComfyUI API-format prompt (for example a UI-format graph was sent) or breaks a limit; `errors[]` points at each problem.",
   },
+  "unsafe-source-url": {
+    status: 422,
+    title: "Input URL refused",
+    doc: "An image input URL was refused or could not be fetched safely; `reason` says which check (scheme, userinfo, port, host, private-address, dns, redirect, redirect-limit, timeout, network, http-status) and `errors[].pointer` where it is in the workflow.",
+  },
+  "invalid-image-input": {
+    status: 422,
+    title: "Invalid image input",
+    doc: "An image input (URL, `data:` URI or upload) is not an acceptable image; `reason` says why (too-large, not-an-image, svg, too-many-pixels, bad-data-uri, upload-not-found).",
+  },
   "invalid-cursor": {
     status: 400,
     title: "Invalid cursor",
@@ -112,6 +122,21 @@ export const problemCatalog = {
     status: 409,
     title: "Conflict",
     doc: "The change clashes with existing state (for example a JWT issuer already used by another tenant).",
+  },
+  "unsafe-webhook-url": {
+    status: 422,
+    title: "Webhook URL not allowed",
+    doc: "`webhook.url` fails the outbound URL policy (https only, no credentials, allowed ports, no private, loopback, link-local or metadata addresses, by literal or by DNS). `reason` names the rule; `detail` says what to change.",
+  },
+  "no-webhook-event": {
+    status: 409,
+    title: "No webhook event to redeliver",
+    doc: "The job has no webhook, or none of the events it subscribed to has happened yet.",
+  },
+  "last-webhook-secret": {
+    status: 409,
+    title: "Last active webhook secret",
+    doc: "A tenant always keeps at least one active webhook secret: add a new one (`POST …/webhook-secrets`) before retiring this one.",
   },
   "misconfigured": {
     status: 503,

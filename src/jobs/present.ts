@@ -11,6 +11,7 @@ import type { Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
 import type { JobView } from "../routes/jobs.schemas.ts";
 import { jobView } from "./view.ts";
+import { latestMessages } from "../webhooks/store.ts";
 
 export interface PresentContext {
   env: Env;
@@ -51,13 +52,18 @@ async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<
 
 export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<JobView[]> {
   const succeeded = rows.filter((r) => r.status === "succeeded");
-  const [outputs, positions] = await Promise.all([
+  const [outputs, positions, webhooks] = await Promise.all([
     outputsOfMany(createDb(ctx.env.DB), succeeded.map((r) => ({ id: r.id, attempt: r.attempt }))),
     queuePositions(ctx, rows),
+    latestMessages(createDb(ctx.env.DB), rows.filter((r) => r.webhookUrl !== null).map((r) => r.id)),
   ]);
   return Promise.all(
     rows.map(async (r) =>
-      jobView(r, { outputs: await outputViews(ctx, r.id, outputs.get(r.id) ?? []), queuePosition: positions.get(r.id) ?? null }),
+      jobView(r, {
+        outputs: await outputViews(ctx, r.id, outputs.get(r.id) ?? []),
+        queuePosition: positions.get(r.id) ?? null,
+        latestWebhookMessage: webhooks.get(r.id),
+      }),
     ),
   );
 }

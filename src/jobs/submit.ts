@@ -15,8 +15,10 @@ import { ProblemError } from "../http/problem.ts";
 import { newId } from "../lib/ids.ts";
 import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
 import { presentJob, type PresentContext } from "./present.ts";
+import { resolveInputs, type ResolvedInputs } from "../inputs/resolve.ts";
 import { jobView } from "./view.ts";
 import { checkWorkflow } from "./workflow.ts";
+import { vetWebhookUrl } from "../webhooks/url.ts";
 
 export interface SubmitContext extends PresentContext {
   principal: Principal;
@@ -35,6 +37,8 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
   const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
   const key = parseIdempotencyKey(idempotencyHeader);
+  // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
+  const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
 
   const jobId = newId("job");
   const admitted = await admitJob(
@@ -51,6 +55,16 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
   const headers = rateLimitHeaders(admitted.usage);
   if (!admitted.ok) return rejected(ctx, admitted, headers);
 
+  // Image inputs are fetched after admission (a refused submit fetches nothing) and before the
+  // row exists; a refused input gives back the slot.
+  let inputs: ResolvedInputs;
+  try {
+    inputs = await resolveInputs(env, config, principal, jobId, body.workflow);
+  } catch (err) {
+    await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
+    throw err;
+  }
+
   const now = Date.now();
   const job = {
     id: jobId,
@@ -63,12 +77,13 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
     attempt: 0,
     nodeCount: check.nodeCount,
     metadata: body.metadata ?? null,
-    webhookUrl: body.webhook?.url ?? null,
+    webhookUrl,
     webhookEvents: body.webhook?.events ?? null,
+    webhookBaseUrl: webhookUrl ? ctx.baseUrl : null,
     pool: "default",
   };
   try {
-    await insertJob(createDb(env.DB), job, body.workflow);
+    await insertJob(createDb(env.DB), job, inputs.workflow, inputs.rows);
   } catch (err) {
     log.error("job_insert_failed", { job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
@@ -91,8 +106,23 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
     throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
   log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, nodes: job.nodeCount });
-  const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null };
+  const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null, webhookGoneAt: null };
   return { job: jobView(row, { outputs: [], queuePosition }), replayed: false, headers };
+}
+
+/** The webhook URL as the SSRF guard parsed it, or a 422 saying why it is refused. */
+async function checkedWebhookUrl(ctx: SubmitContext, raw: string): Promise<string> {
+  const check = await vetWebhookUrl(raw, ctx.config);
+  switch (check.ok) {
+    case true:
+      return check.url;
+    case "unverified":
+      // Our resolver could not answer: not the caller's fault, and nothing is fetched now.
+      ctx.log.warn("webhook_url_unverified", { tenant_id: ctx.principal.tenantId });
+      return check.url;
+    case false:
+      throw new ProblemError("unsafe-webhook-url", check.detail, { extensions: { reason: check.reason, errors: [{ pointer: "/webhook/url", detail: check.detail }] } });
+  }
 }
 
 async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<string, string>): Promise<SubmitOutcome> {

@@ -1,12 +1,15 @@
 /** The public representation of a job (what `GET /v1/jobs/{id}` returns), from its row. */
 import type { JobRow } from "../db/schema.ts";
 import { DEFAULT_WEBHOOK_EVENTS, type JobView } from "../routes/jobs.schemas.ts";
+import { webhookStatus, type LatestMessage } from "../webhooks/status.ts";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export interface JobExtras {
   outputs: JobView["outputs"];
   queuePosition: number | null;
+  /** The job's latest webhook message, when it has one (src/webhooks/status.ts). */
+  latestWebhookMessage?: LatestMessage | undefined;
 }
 
 const NO_EXTRAS: JobExtras = { outputs: [], queuePosition: null };
@@ -28,5 +31,6 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     error: row.error ?? null,
     metadata: row.metadata ?? null,
     webhook: row.webhookUrl ? { url: row.webhookUrl, events: row.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS } : null,
+    webhook_status: webhookStatus(row.webhookUrl !== null, extras.latestWebhookMessage),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { randomBase32 } from "./encoding.ts";
 
-export type IdPrefix = "ten" | "key" | "job" | "whs";
+export type IdPrefix = "ten" | "key" | "job" | "whs" | "upl";
 
 export const ID_BODY_LENGTH = 20;
 

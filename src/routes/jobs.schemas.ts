@@ -1,6 +1,7 @@
 /** Request and response schemas of `/v1/jobs`: they validate requests and generate the OpenAPI document. */
 import { z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../db/schema.ts";
+import { WEBHOOK_STATUSES } from "../webhooks/status.ts";
 
 export const WEBHOOK_EVENTS = ["job.running", "job.succeeded", "job.failed", "job.cancelled"] as const;
 export const DEFAULT_WEBHOOK_EVENTS = ["job.succeeded", "job.failed", "job.cancelled"];
@@ -99,6 +100,13 @@ export const JobSchema = z
       .openapi({ description: "Why the job failed or was cancelled." }),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
+    webhook_status: z
+      .enum(WEBHOOK_STATUSES)
+      .nullable()
+      .openapi({
+        description:
+          "Where the job's webhook stands (null: no webhook): idle (nothing to send yet), pending, retrying, delivered, failed (retries exhausted) or gone (the receiver answered 410). Details: GET /v1/jobs/{id}/webhook-deliveries.",
+      }),
   })
   .openapi("Job");
 

@@ -5,7 +5,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
-import { cancelQueuedJob, getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
+import { getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
+import { cancelQueued } from "../jobs/transitions.ts";
 import { ProblemError } from "../http/problem.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
 import { presentJob, presentJobs, type PresentContext } from "../jobs/present.ts";
@@ -110,7 +111,7 @@ export const jobRoutes = newRouter()
     const db = createDb(c.env.DB);
     const owner = c.var.principal;
     const now = Date.now();
-    const cancelled = await cancelQueuedJob(db, owner, id, now);
+    const cancelled = await cancelQueued(db, owner, id, now);
     if (cancelled) {
       // This call moved the job to a terminal state: it, and only it, frees the slot. The queue
       // entry goes too (a dispatch already under way finds the job cancelled and stops).

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair } from "jose";
 import type { TestProject } from "vitest/node";
 import { startFakeHostServer } from "./fake-host-server.ts";
+import { startSsrfServer } from "./ssrf-server.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 export default async function setup({ provide }: TestProject) {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -26,8 +28,15 @@ export default async function setup({ provide }: TestProject) {
   provide("jwksPrivateJwk", JSON.stringify(privateJwk));
   const hosts = await startFakeHostServer();
   provide("fakeHostPort", hosts.port);
+  const ssrf = await startSsrfServer();
+  provide("ssrfPort", ssrf.port);
+  // A customer's webhook receiver that verifies deliveries with the standardwebhooks package.
+  const receiver = await startWebhookReceiver();
+  provide("webhookReceiverPort", receiver.port);
   return async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await hosts.close();
+    await ssrf.close();
+    await receiver.close();
   };
 }

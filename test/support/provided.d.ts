@@ -6,5 +6,7 @@ declare module "vitest" {
     jwksPort: number;
     jwksPrivateJwk: string;
     fakeHostPort: number;
+    ssrfPort: number;
+    webhookReceiverPort: number;
   }
 }

@@ -48,7 +48,11 @@ export const noNetwork: FetchFn = async (url) => {
 };
 
 export function ssrfOrigin(): string {
-  return `http://127.0.0.1:${inject("ssrfPort")}`;
+  const port = inject("ssrfPort");
+  if (typeof port !== "number") {
+    throw new Error("ssrfPort is not provided: start test/support/ssrf-server.ts in the workers globalSetup and allow-list it (docs/ssrf.md)");
+  }
+  return `http://127.0.0.1:${port}`;
 }
 
 /** OUTBOUND_ALLOW_HOSTS exactly as the Worker under test is configured. */

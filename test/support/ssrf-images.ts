@@ -98,6 +98,9 @@ export function makePng(width: number, height: number, options: PngOptions = {})
   return concat(PNG_SIGNATURE, ...chunks);
 }
 
+/** The 3×2 PNG the loopback server sends at /img/png (tests compare bytes and hashes with it). */
+export const SMALL_PNG = makePng(3, 2);
+
 /** A JPEG whose frame header says `width`×`height` (the real file with SOF0 edited). */
 export function jpegWithSize(width: number, height: number, sofMarker = 0xc0): Uint8Array<ArrayBuffer> {
   const out = PYTHON_JPEG.slice();

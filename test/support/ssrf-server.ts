@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import type { TestProject } from "vitest/node";
-import { HTML, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SVG, makePng } from "./ssrf-images.ts";
+import { HTML, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG, makePng } from "./ssrf-images.ts";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -16,11 +16,8 @@ declare module "vitest" {
   }
 }
 
-/** The small PNG at /img/png (tests compare bytes and hashes against it). */
-export const SERVED_PNG = makePng(3, 2);
-
 const IMAGES: Record<string, [string, Uint8Array]> = {
-  "/img/png": ["image/png", SERVED_PNG],
+  "/img/png": ["image/png", SMALL_PNG],
   "/img/jpeg": ["image/jpeg", PYTHON_JPEG],
   "/img/gif": ["image/gif", PYTHON_GIF],
   "/img/webp": ["image/webp", PYTHON_WEBP],
@@ -98,7 +95,7 @@ export async function startSsrfServer(): Promise<SsrfServer> {
       res.writeHead(Number(url.searchParams.get("status") ?? 302), headers).end();
     } else if ((m = path.match(/^\/chain\/(\d+)$/))) {
       const n = Number(m[1]);
-      if (n === 0) res.writeHead(200, { "content-type": "image/png" }).end(SERVED_PNG);
+      if (n === 0) res.writeHead(200, { "content-type": "image/png" }).end(SMALL_PNG);
       else res.writeHead(302, { location: `/chain/${n - 1}` }).end();
     } else if (path === "/no-location") {
       res.writeHead(302).end();
@@ -117,7 +114,7 @@ export async function startSsrfServer(): Promise<SsrfServer> {
       res.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip", "content-length": gzipBomb.length }).end(gzipBomb);
     } else if ((m = path.match(/^\/headers\/([\w-]+)$/))) {
       seenHeaders.set(m[1]!, req.headers);
-      res.writeHead(200, { "content-type": "image/png", "set-cookie": "session=abc; Path=/" }).end(SERVED_PNG);
+      res.writeHead(200, { "content-type": "image/png", "set-cookie": "session=abc; Path=/" }).end(SMALL_PNG);
     } else if ((m = path.match(/^\/seen\/([\w-]+)$/))) {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(seenHeaders.get(m[1]!) ?? null));
     } else if (path === "/hang-up") {

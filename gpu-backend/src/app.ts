@@ -1,0 +1,198 @@
+/**
+ * Wires one gpu-backend service together and starts it: lock check, ComfyUI client + WebSocket
+ * follower + link (+ optional supervisor), prompt tracker, edge client, job manager, heartbeat
+ * and the signed host API. `main.ts` calls it with the parsed environment; tests call it
+ * in-process with their own config and ports.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { ComfyClient } from "./comfy/client.ts";
+import { WsFollower } from "./comfy/follower.ts";
+import { ComfyLink } from "./comfy/link.ts";
+import { clearOrphans, clientIdPrefix } from "./comfy/orphans.ts";
+import { PromptTracker } from "./comfy/prompt-tracker.ts";
+import type { Config } from "./config.ts";
+import { drain, type DrainResult } from "./drain.ts";
+import { EdgeClient } from "./edge/client.ts";
+import { HeartbeatLoop } from "./heartbeat.ts";
+import { JobManager } from "./jobs/manager.ts";
+import { requestStop, type RunnerDeps } from "./jobs/runner.ts";
+import { loadLock, verifyOnDisk } from "./locks.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { createHostServer } from "./server.ts";
+import { Supervisor } from "./supervisor.ts";
+
+export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Start-up refused (bad lock file, checkout differing from it). */
+export class StartupError extends Error {
+  readonly problems: string[];
+  constructor(message: string, problems: string[]) {
+    super(`${message}:\n  - ${problems.join("\n  - ")}`);
+    this.name = "StartupError";
+    this.problems = problems;
+  }
+}
+
+export interface ServiceOptions {
+  log?: Logger;
+  /** Environment of a supervised ComfyUI (default: this process's). */
+  comfyEnv?: NodeJS.ProcessEnv;
+  defaultMetrics?: boolean;
+}
+
+export interface ServiceHandle {
+  url: string;
+  port: number;
+  lockHash: string;
+  clientId: string;
+  manager: JobManager;
+  link: ComfyLink;
+  metrics: Metrics;
+  heartbeat: HeartbeatLoop;
+  supervisor: Supervisor | undefined;
+  drain(): Promise<DrainResult>;
+  /** Stops everything at once; held jobs are dropped without a report (tests, fatal errors). */
+  close(): Promise<void>;
+}
+
+export async function startService(cfg: Config, opts: ServiceOptions = {}): Promise<ServiceHandle> {
+  const log = opts.log ?? createLogger(cfg.logLevel);
+  const lock = loadLock(cfg.lockFile);
+  if (!lock.ok) throw new StartupError(`lock file ${cfg.lockFile} is invalid`, lock.problems);
+  if (cfg.comfyDir) {
+    const problems = await verifyOnDisk(lock.lock, cfg.comfyDir, cfg.lockVerifyModels);
+    if (problems.length > 0) throw new StartupError(`${cfg.comfyDir} does not match the lock file`, problems);
+  }
+  log.info("lock_verified", { lock_file: cfg.lockFile, lock_hash: lock.hash, target: lock.lock.target, on_disk: Boolean(cfg.comfyDir) });
+
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  metrics.capacity.set(cfg.slots + cfg.prefetch);
+  const comfy = new ComfyClient(cfg.comfyUrl, cfg.comfyRequestTimeoutMs);
+  const clientId = `${clientIdPrefix(cfg.hostId)}${randomBytes(4).toString("hex")}`;
+
+  let link: ComfyLink | undefined;
+  let supervisor: Supervisor | undefined;
+  const tracker = new PromptTracker({ client: comfy, log, pollMs: cfg.historyPollMs, stuckTimeoutMs: cfg.stuckTimeoutMs, onStuck: () => link!.reconnect() });
+  const follower = new WsFollower(comfy.wsUrl, clientId, (m) => tracker.handleMessage(m), log);
+  link = new ComfyLink({
+    client: comfy,
+    follower,
+    log,
+    lostTimeoutMs: cfg.comfyLostTimeoutMs,
+    requestTimeoutMs: cfg.comfyRequestTimeoutMs,
+    hooks: {
+      // First contact: clear what an earlier process left behind. After a reconnect or a
+      // recovery, events may have been missed: re-check every prompt.
+      onReady: (kind) => void (kind === "first" ? clearOrphans(comfy, cfg.hostId, clientId, log) : tracker.checkNow()),
+      onLost: (reason) => {
+        tracker.failAll(reason);
+        if (reason === "unreachable") supervisor?.kill("unreachable for COMFY_LOST_TIMEOUT_MS");
+      },
+      onStateChange: (state) => metrics.comfyUp.set(state === "ready" ? 1 : 0),
+    },
+  });
+  if (cfg.comfyCommand) {
+    supervisor = new Supervisor({
+      command: cfg.comfyCommand,
+      args: cfg.comfyArgs,
+      cwd: cfg.comfyCwd ?? cfg.comfyDir,
+      ...(opts.comfyEnv ? { env: opts.comfyEnv } : {}),
+      startTimeoutMs: cfg.comfyStartTimeoutMs,
+      backoffMs: cfg.comfyRestartBackoffMs,
+      backoffMaxMs: cfg.comfyRestartBackoffMaxMs,
+      log,
+      onExit: (reason) => link!.markLost(`ComfyUI process ${reason}`),
+      onRestart: () => metrics.comfyRestarts.inc(),
+      isReady: () => link!.state === "ready",
+    });
+  }
+
+  const edge = new EdgeClient(cfg, log, (kind, result) => metrics.edgeRequests.inc({ kind, result }));
+  const deps: RunnerDeps = { cfg, comfy, link, tracker, edge, clientId, log, metrics };
+  const manager = new JobManager(deps, cfg, () => link!.state);
+  const heartbeat = new HeartbeatLoop({ hostId: cfg.hostId, version: VERSION, lockHash: lock.hash, intervalMs: cfg.heartbeatIntervalMs, edge, manager, link, log });
+  const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);
+  jobsGauge.unref();
+
+  const server = createHostServer({
+    hostId: cfg.hostId,
+    jwks: cfg.edgeJwks,
+    maxBodyBytes: cfg.maxDispatchBytes,
+    manager,
+    metrics,
+    log,
+    health: () => {
+      const slots = manager.view();
+      const ok = link!.state === "ready" && !manager.draining;
+      const reasons = [...(link!.state !== "ready" ? [`comfy ${link!.state}`] : []), ...(manager.draining ? ["draining"] : [])];
+      return {
+        ok,
+        body: {
+          status: ok ? "ok" : "unavailable",
+          reasons,
+          host_id: cfg.hostId,
+          version: VERSION,
+          lock_hash: lock.hash,
+          comfy: link!.state,
+          draining: manager.draining,
+          capacity: slots.capacity,
+          held: manager.held,
+          busy: slots.busy,
+          free_slots: slots.free,
+          last_heartbeat_ok_at: heartbeat.lastOkAt ?? null,
+        },
+      };
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(cfg.port, cfg.listenHost, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = cfg.listenHost.includes(":") ? `[${cfg.listenHost}]` : cfg.listenHost;
+
+  supervisor?.start();
+  link.start();
+  tracker.start();
+  heartbeat.start();
+  log.info("service_started", { host_id: cfg.hostId, url: `http://${host}:${port}`, comfy_url: cfg.comfyUrl, supervised: Boolean(supervisor), capacity: cfg.slots + cfg.prefetch, version: VERSION });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      manager.draining = true;
+      for (const job of manager.list()) requestStop(job, { kind: "drop", why: "service closed" }, deps);
+      tracker.failAll("service closed");
+      await manager.waitIdle(2_000);
+      heartbeat.stop();
+      tracker.stop();
+      clearInterval(jobsGauge);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await link.stop();
+      await supervisor?.stop();
+      log.info("service_stopped");
+    })());
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    lockHash: lock.hash,
+    clientId,
+    manager,
+    link,
+    metrics,
+    heartbeat,
+    supervisor,
+    drain: () => drain({ manager, heartbeat, graceMs: cfg.drainGraceMs, log }),
+    close,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Follows the prompts we have in ComfyUI until each one ends, from two sources:
+ * - WebSocket events (fast path): `execution_start`, `progress`, and `executing {node: null}`,
+ *   after which `/history/{id}` is guaranteed to hold the entry;
+ * - a poll of `/queue` then `/history/{id}` (backstop): a prompt neither queued, running nor in
+ *   history has vanished (deleted by us, or ComfyUI restarted and lost its in-memory queue).
+ *   `/queue` is read before `/history` so a prompt finishing between the two reads is still seen.
+ * Stuck detection: a started prompt with no event for `stuckTimeoutMs` makes us reconnect the
+ * socket and run the check at once (a socket can be silently unrouted, §2.4).
+ *
+ * A prompt is only checked once its `POST /prompt` has returned (`markSubmitted`): before that,
+ * "not in the queue" means "not there yet", not "vanished".
+ */
+import type { Logger } from "../log.ts";
+import { ComfyError, type ComfyClient } from "./client.ts";
+import { ProgressData, type HistoryEntry, type WsMessage } from "./schemas.ts";
+
+export type PromptEnd =
+  | { kind: "finished"; entry: HistoryEntry }
+  | { kind: "vanished" }
+  | { kind: "comfy_lost"; reason: string };
+
+export interface PromptHooks {
+  onStarted(): void;
+  onProgress(value: number, max: number, node: string | null): void;
+  onEnded(end: PromptEnd): void;
+}
+
+interface Watch {
+  hooks: PromptHooks;
+  submitted: boolean;
+  started: boolean;
+  lastEventAt: number;
+  ended: boolean;
+}
+
+export class PromptTracker {
+  private readonly watches = new Map<string, Watch>();
+  private readonly client: ComfyClient;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+  private readonly stuckTimeoutMs: number;
+  private readonly onStuck: () => Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private recheck = false;
+
+  constructor(opts: { client: ComfyClient; log: Logger; pollMs: number; stuckTimeoutMs: number; onStuck: () => Promise<void> }) {
+    this.client = opts.client;
+    this.log = opts.log;
+    this.pollMs = opts.pollMs;
+    this.stuckTimeoutMs = opts.stuckTimeoutMs;
+    this.onStuck = opts.onStuck;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** Register before posting, so events that beat the HTTP reply are not lost. */
+  watch(promptId: string, hooks: PromptHooks): void {
+    this.watches.set(promptId, { hooks, submitted: false, started: false, lastEventAt: Date.now(), ended: false });
+  }
+
+  markSubmitted(promptId: string): void {
+    const w = this.watches.get(promptId);
+    if (w) {
+      w.submitted = true;
+      w.lastEventAt = Date.now();
+    }
+  }
+
+  unwatch(promptId: string): void {
+    this.watches.delete(promptId);
+  }
+
+  /** ComfyUI is gone with its queue: none of our prompts will ever report. */
+  failAll(reason: string): void {
+    for (const [id, w] of this.watches) if (w.submitted) this.end(id, w, { kind: "comfy_lost", reason });
+  }
+
+  handleMessage(message: WsMessage): void {
+    const promptId = message.data.prompt_id;
+    if (typeof promptId !== "string") return;
+    const w = this.watches.get(promptId);
+    if (!w || w.ended) return;
+    w.lastEventAt = Date.now();
+    switch (message.type) {
+      case "execution_start":
+        this.markStarted(w);
+        break;
+      case "progress": {
+        const p = ProgressData.safeParse(message.data);
+        if (p.success) w.hooks.onProgress(p.data.value, p.data.max, p.data.node ?? null);
+        break;
+      }
+      case "executing":
+        if (message.data.node === null) void this.fetchEnd(promptId);
+        else this.markStarted(w);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** One `/queue` + `/history` pass over every submitted prompt; concurrent calls share a pass. */
+  checkNow(): Promise<void> {
+    if (this.checking) {
+      this.recheck = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      do {
+        this.recheck = false;
+        await this.checkOnce();
+      } while (this.recheck);
+    })().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    let stuck = false;
+    for (const [id, w] of this.watches) {
+      if (w.started && !w.ended && now - w.lastEventAt > this.stuckTimeoutMs) {
+        this.log.warn("prompt_stuck", { prompt_id: id, silent_ms: now - w.lastEventAt });
+        w.lastEventAt = now;
+        stuck = true;
+      }
+    }
+    if (stuck) void this.onStuck().catch(() => {}).then(() => this.checkNow());
+    else if ([...this.watches.values()].some((w) => w.submitted && !w.ended)) void this.checkNow();
+  }
+
+  private async checkOnce(): Promise<void> {
+    const candidates = [...this.watches.entries()].filter(([, w]) => w.submitted && !w.ended);
+    if (candidates.length === 0) return;
+    try {
+      const queue = await this.client.queue();
+      const running = new Set(queue.queue_running.map((i) => i.promptId));
+      const pending = new Set(queue.queue_pending.map((i) => i.promptId));
+      for (const [id, w] of candidates) {
+        if (running.has(id)) this.markStarted(w);
+        if (running.has(id) || pending.has(id)) continue;
+        const entry = await this.client.history(id);
+        if (w.ended) continue;
+        this.end(id, w, entry ? { kind: "finished", entry } : { kind: "vanished" });
+      }
+    } catch (err) {
+      // ComfyUI unreachable: the link notices and, if it lasts, reports it lost. Anything else is
+      // a bug, logged loudly; the next tick tries again (a check must never crash the process).
+      if (err instanceof ComfyError) this.log.debug("prompt_check_failed", { error: err });
+      else this.log.error("prompt_check_crashed", { error: err as Error, stack: (err as Error).stack });
+    }
+  }
+
+  private async fetchEnd(promptId: string): Promise<void> {
+    try {
+      const entry = await this.client.history(promptId);
+      const w = this.watches.get(promptId);
+      if (!w || w.ended) return;
+      if (entry) this.end(promptId, w, { kind: "finished", entry });
+      else void this.checkNow();
+    } catch (err) {
+      this.log.debug("history_fetch_failed", { prompt_id: promptId, error: err as Error });
+      void this.checkNow();
+    }
+  }
+
+  private markStarted(w: Watch): void {
+    if (w.started) return;
+    w.started = true;
+    w.hooks.onStarted();
+  }
+
+  private end(id: string, w: Watch, end: PromptEnd): void {
+    if (w.ended) return;
+    w.ended = true;
+    this.watches.delete(id);
+    w.hooks.onEnded(end);
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Every setting gpu-backend reads from its environment, with its default and its documentation.
+ *
+ * This table is the only place a default lives: `loadConfig` parses `process.env` with it, and
+ * `npm run config:gen -w gpu-backend` renders `gpu-backend/.env.example` and
+ * `docs/gpu-backend-config.md` from it (a test fails when they drift). Defaults are the safe,
+ * cheap choice (loopback only, one job at a time); secrets have no default, so a host without
+ * them refuses to start instead of running unauthenticated.
+ */
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { JSONWebKeySet } from "jose";
+import { z } from "zod";
+import { HOST_ID } from "../../src/protocol/messages.ts";
+import { secretBytes } from "../../src/protocol/standard-webhooks.ts";
+
+export type SettingKind = "var" | "secret";
+
+export interface Setting {
+  schema: z.ZodType;
+  kind: SettingKind;
+  doc: string;
+  /** Shown in .env.example instead of the default (secrets have none). */
+  example?: string;
+}
+
+/** gpu-backend's own folder: relative LOCK_FILE paths are resolved against it, not the cwd. */
+export const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (bare === "localhost") return true;
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  return bare === "::1";
+}
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const ms = (fallback: number, min = 1, max = 86_400_000) => int(fallback, min, max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const webhookSecret = z.string().refine((v) => {
+  if (!v.startsWith("whsec_")) return false;
+  try {
+    return secretBytes(v).length >= 24;
+  } catch {
+    return false;
+  }
+}, "must be whsec_ followed by the base64 of at least 24 random bytes");
+
+const edgeUrl = z
+  .string()
+  .url()
+  .transform((v) => new URL(v))
+  .refine((u) => u.protocol === "https:" || (u.protocol === "http:" && isLoopbackHost(u.hostname)), "must be https:// (plain http only to a loopback address)")
+  .refine((u) => (u.pathname === "/" || u.pathname === "") && u.search === "" && u.hash === "" && u.username === "" && u.password === "", "must be an origin only (no path, query, fragment or credentials)")
+  .transform((u) => u.origin);
+
+const comfyUrl = z
+  .string()
+  .url()
+  .transform((v) => new URL(v))
+  .refine((u) => u.protocol === "http:" || u.protocol === "https:", "must be http:// or https://")
+  .refine((u) => isLoopbackHost(u.hostname), "must be a loopback address: ComfyUI has no authentication of its own")
+  .transform((u) => u.origin);
+
+/** Only public Ed25519 keys with a `kid`: a private key here would be a leaked edge secret. */
+const jwksSchema = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be JSON (the edge's public JWKS, {\"keys\": [...]})" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.object({
+      keys: z
+        .array(
+          z
+            .object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string().min(1), kid: z.string().min(1) })
+            .passthrough()
+            .refine((k) => !("d" in k), "contains a private key (\"d\"): pin only the public JWKS"),
+        )
+        .min(1, "must hold at least one key"),
+    }),
+  )
+  .transform((v) => v as unknown as JSONWebKeySet);
+
+const stringList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return [] as string[];
+    try {
+      const parsed = JSON.parse(v) as unknown;
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parsed as string[];
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "must be a JSON array of strings, e.g. [\"main.py\",\"--port\",\"8188\"]" });
+    return z.NEVER;
+  });
+
+export const settings = {
+  HOST_ID: {
+    kind: "var",
+    schema: z.string().regex(HOST_ID, "1-63 of a-z, 0-9 and -, starting with a letter or digit"),
+    doc: "This host's id, as registered at the edge. Edge requests addressed to another id are refused.",
+    example: "gpu-1",
+  },
+  EDGE_URL: {
+    kind: "var",
+    schema: edgeUrl,
+    doc: "Origin of the edge Worker that heartbeats, job events, inputs and outputs go to. https only (plain http only to loopback, for local runs).",
+    example: "https://api.example.com",
+  },
+  HOST_SECRET: {
+    kind: "secret",
+    schema: webhookSecret,
+    doc: "This host's Standard Webhooks secret (`whsec_…`), shared with the edge; signs every host → edge request.",
+    example: "whsec_<base64 of 32 random bytes>",
+  },
+  HOST_SECRET_PREVIOUS: {
+    kind: "secret",
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
+      .pipe(z.array(webhookSecret)),
+    doc: "During a secret rotation: comma-separated previous secrets. Requests carry one signature per secret, so the edge accepts them whichever it holds. Empty otherwise.",
+    example: "",
+  },
+  EDGE_JWKS: {
+    kind: "secret",
+    schema: jwksSchema,
+    doc: "The edge's public signing keys (JWKS JSON), pinned: every edge → host request must carry an EdDSA JWT signed by one of them. Keys rotate by `kid` (pin old and new during a rotation).",
+    example: "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"…\",\"kid\":\"…\",\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
+  },
+  LISTEN_HOST: {
+    kind: "var",
+    schema: z.string().min(1).default("127.0.0.1"),
+    doc: "Address the host API binds. Keep loopback and publish it through a Cloudflare Tunnel; every request is signature-checked either way.",
+  },
+  PORT: { kind: "var", schema: int(8288, 0, 65535), doc: "TCP port of the host API (0 = any free port)." },
+  COMFY_URL: {
+    kind: "var",
+    schema: comfyUrl.default("http://127.0.0.1:8188"),
+    doc: "ComfyUI's HTTP origin. Must be loopback: ComfyUI has no authentication.",
+  },
+  COMFY_COMMAND: {
+    kind: "var",
+    schema: optionalString,
+    doc: "If set, gpu-backend starts ComfyUI itself with this command (e.g. `/opt/venv/bin/python`), waits for `/system_stats`, and restarts it with backoff when it dies. Empty = ComfyUI is run by something else.",
+  },
+  COMFY_ARGS: {
+    kind: "var",
+    schema: stringList,
+    doc: "Arguments of COMFY_COMMAND as a JSON array of strings, e.g. `[\"main.py\",\"--listen\",\"127.0.0.1\",\"--port\",\"8188\",\"--disable-auto-launch\"]`.",
+  },
+  COMFY_CWD: { kind: "var", schema: optionalString, doc: "Working directory of COMFY_COMMAND (default: COMFY_DIR, else the current directory)." },
+  COMFY_DIR: {
+    kind: "var",
+    schema: optionalString,
+    doc: "ComfyUI's checkout. When set, the lock file is also checked on disk at start: ComfyUI and custom-node git commits, model files' size and SHA-256.",
+  },
+  COMFY_INPUT_DIR: {
+    kind: "var",
+    schema: optionalString,
+    doc: "ComfyUI's input directory. When set, each job's uploaded inputs are deleted after the job (ComfyUI has no API for it).",
+  },
+  COMFY_OUTPUT_DIR: {
+    kind: "var",
+    schema: optionalString,
+    doc: "ComfyUI's output directory. When set, each job's output folder is deleted once its outputs are uploaded.",
+  },
+  COMFY_START_TIMEOUT_MS: { kind: "var", schema: ms(300_000), doc: "How long a started ComfyUI may take to answer `/system_stats` before it is killed and started again." },
+  COMFY_RESTART_BACKOFF_MS: { kind: "var", schema: ms(1_000), doc: "First delay before restarting a ComfyUI that died; doubles per quick failure." },
+  COMFY_RESTART_BACKOFF_MAX_MS: { kind: "var", schema: ms(60_000), doc: "Longest delay between ComfyUI restarts." },
+  COMFY_REQUEST_TIMEOUT_MS: { kind: "var", schema: ms(10_000), doc: "Timeout of one HTTP request to ComfyUI other than a file transfer (see TRANSFER_TIMEOUT_MS)." },
+  COMFY_LOST_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(30_000),
+    doc: "ComfyUI unreachable this long means it is lost: its jobs fail with the retryable `host_error` (and a supervised ComfyUI is killed and restarted). A supervised ComfyUI that exits is lost at once.",
+  },
+  SLOTS: {
+    kind: "var",
+    schema: int(1, 1, 32),
+    doc: "Jobs this host runs at once. ComfyUI executes one prompt at a time per process, so 1 per ComfyUI; more makes jobs wait in ComfyUI's own queue.",
+  },
+  PREFETCH: {
+    kind: "var",
+    schema: int(1, 0, 32),
+    doc: "Jobs accepted beyond SLOTS. Their inputs are fetched and uploaded and they are queued in ComfyUI while earlier jobs run, so the GPU does not idle between jobs. 0 = one dispatch round-trip of idle time between jobs.",
+  },
+  HEARTBEAT_INTERVAL_MS: { kind: "var", schema: ms(10_000, 100), doc: "How often the host heartbeats to the edge (keep it well under the edge's lease TTL)." },
+  STUCK_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(60_000, 100),
+    doc: "A running prompt with no ComfyUI event for this long triggers a WebSocket reconnect and a `/queue` + `/history` check (a silently dropped socket stops receiving events).",
+  },
+  HISTORY_POLL_MS: {
+    kind: "var",
+    schema: ms(2_000, 20),
+    doc: "How often `/queue` and `/history` are polled for jobs in ComfyUI, as a backstop for lost WebSocket events.",
+  },
+  PROGRESS_INTERVAL_MS: { kind: "var", schema: ms(500, 0), doc: "At most one `job.progress` event per job per this interval (the latest value wins)." },
+  CANCEL_RETRY_MS: { kind: "var", schema: ms(1_000, 10), doc: "While a cancel or deadline waits for ComfyUI to confirm, the interrupt is re-sent this often." },
+  DRAIN_GRACE_MS: {
+    kind: "var",
+    schema: ms(25_000, 0),
+    doc: "On SIGTERM: running jobs may finish within this time; then they are interrupted and handed back (`host_draining`). Give the process manager a longer stop timeout.",
+  },
+  EDGE_REQUEST_TIMEOUT_MS: { kind: "var", schema: ms(15_000), doc: "Timeout of one heartbeat or event request to the edge." },
+  TRANSFER_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(300_000),
+    doc: "Timeout of one file transfer: an input downloaded from the edge or uploaded to ComfyUI, an output read from ComfyUI or uploaded to the edge.",
+  },
+  EDGE_RETRY_ATTEMPTS: {
+    kind: "var",
+    schema: int(6, 1, 100),
+    doc: "Tries of a host → edge request that meets a network error or a 5xx (never retried on a 4xx).",
+  },
+  EDGE_RETRY_BASE_MS: { kind: "var", schema: ms(250), doc: "First retry delay of host → edge requests; doubles per try, with jitter." },
+  EDGE_RETRY_MAX_DELAY_MS: { kind: "var", schema: ms(10_000), doc: "Longest delay between two tries of a host → edge request." },
+  MAX_DISPATCH_BYTES: { kind: "var", schema: int(5 * 1024 * 1024, 1024, 1024 ** 3), doc: "Largest edge request body accepted (413 above)." },
+  MAX_INPUT_BYTES: { kind: "var", schema: int(100 * 1024 * 1024, 1, 1024 ** 4), doc: "Largest input file downloaded from the edge (ComfyUI's own upload limit is 100 MB by default)." },
+  MAX_OUTPUT_BYTES: { kind: "var", schema: int(1024 ** 3, 1, 1024 ** 4), doc: "Largest single output file; a larger one fails the job with `output_upload_failed`." },
+  LOCK_FILE: {
+    kind: "var",
+    schema: z.string().min(1).default("locks/emulator.lock.json"),
+    doc: "The host's lock file (ComfyUI commit, custom nodes, Python requirements, models); a relative path is resolved against the gpu-backend folder. Checked at start; its hash is reported in heartbeats. The default is the emulator's.",
+  },
+  LOCK_VERIFY_MODELS: {
+    kind: "var",
+    schema: z.enum(["sha256", "size"]).default("sha256"),
+    doc: "With COMFY_DIR set: check model files by full SHA-256 (slow for large models, certain) or by size only.",
+  },
+  LOG_LEVEL: { kind: "var", schema: z.enum(["debug", "info", "warn", "error"]).default("info"), doc: "Lowest level of the JSON log lines written to stdout." },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
+type Out<K extends SettingName> = z.output<(typeof settings)[K]["schema"]>;
+
+export interface Config {
+  hostId: Out<"HOST_ID">;
+  edgeUrl: string;
+  /** Current secret first, then previous ones (all sign every request). */
+  hostSecrets: string[];
+  edgeJwks: JSONWebKeySet;
+  listenHost: string;
+  port: number;
+  comfyUrl: string;
+  comfyCommand: string | undefined;
+  comfyArgs: string[];
+  comfyCwd: string | undefined;
+  comfyDir: string | undefined;
+  comfyInputDir: string | undefined;
+  comfyOutputDir: string | undefined;
+  comfyStartTimeoutMs: number;
+  comfyRestartBackoffMs: number;
+  comfyRestartBackoffMaxMs: number;
+  comfyRequestTimeoutMs: number;
+  comfyLostTimeoutMs: number;
+  slots: number;
+  prefetch: number;
+  heartbeatIntervalMs: number;
+  stuckTimeoutMs: number;
+  historyPollMs: number;
+  progressIntervalMs: number;
+  cancelRetryMs: number;
+  drainGraceMs: number;
+  edgeRequestTimeoutMs: number;
+  transferTimeoutMs: number;
+  edgeRetryAttempts: number;
+  edgeRetryBaseMs: number;
+  edgeRetryMaxDelayMs: number;
+  maxDispatchBytes: number;
+  maxInputBytes: number;
+  maxOutputBytes: number;
+  lockFile: string;
+  lockVerifyModels: "sha256" | "size";
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/**
+ * Parses an environment. Problems name the variable and the rule, never the value (it may be a
+ * secret).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, setting] of Object.entries(settings) as [SettingName, Setting][]) {
+    const raw = env[name];
+    const parsed = setting.schema.safeParse(raw === "" && setting.kind === "var" ? undefined : raw);
+    if (parsed.success) values[name] = parsed.data;
+    else problems.push(`${name}: ${raw === undefined ? "is required" : parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const v = values as { [K in SettingName]: Out<K> };
+  if (v.COMFY_RESTART_BACKOFF_MAX_MS < v.COMFY_RESTART_BACKOFF_MS) problems.push("COMFY_RESTART_BACKOFF_MAX_MS: must not be below COMFY_RESTART_BACKOFF_MS");
+  if (v.COMFY_ARGS.length > 0 && v.COMFY_COMMAND === undefined) problems.push("COMFY_ARGS: set without COMFY_COMMAND");
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      hostId: v.HOST_ID,
+      edgeUrl: v.EDGE_URL,
+      hostSecrets: [v.HOST_SECRET, ...v.HOST_SECRET_PREVIOUS],
+      edgeJwks: v.EDGE_JWKS,
+      listenHost: v.LISTEN_HOST,
+      port: v.PORT,
+      comfyUrl: v.COMFY_URL,
+      comfyCommand: v.COMFY_COMMAND,
+      comfyArgs: v.COMFY_ARGS,
+      comfyCwd: v.COMFY_CWD,
+      comfyDir: v.COMFY_DIR,
+      comfyInputDir: v.COMFY_INPUT_DIR,
+      comfyOutputDir: v.COMFY_OUTPUT_DIR,
+      comfyStartTimeoutMs: v.COMFY_START_TIMEOUT_MS,
+      comfyRestartBackoffMs: v.COMFY_RESTART_BACKOFF_MS,
+      comfyRestartBackoffMaxMs: v.COMFY_RESTART_BACKOFF_MAX_MS,
+      comfyRequestTimeoutMs: v.COMFY_REQUEST_TIMEOUT_MS,
+      comfyLostTimeoutMs: v.COMFY_LOST_TIMEOUT_MS,
+      slots: v.SLOTS,
+      prefetch: v.PREFETCH,
+      heartbeatIntervalMs: v.HEARTBEAT_INTERVAL_MS,
+      stuckTimeoutMs: v.STUCK_TIMEOUT_MS,
+      historyPollMs: v.HISTORY_POLL_MS,
+      progressIntervalMs: v.PROGRESS_INTERVAL_MS,
+      cancelRetryMs: v.CANCEL_RETRY_MS,
+      drainGraceMs: v.DRAIN_GRACE_MS,
+      edgeRequestTimeoutMs: v.EDGE_REQUEST_TIMEOUT_MS,
+      transferTimeoutMs: v.TRANSFER_TIMEOUT_MS,
+      edgeRetryAttempts: v.EDGE_RETRY_ATTEMPTS,
+      edgeRetryBaseMs: v.EDGE_RETRY_BASE_MS,
+      edgeRetryMaxDelayMs: v.EDGE_RETRY_MAX_DELAY_MS,
+      maxDispatchBytes: v.MAX_DISPATCH_BYTES,
+      maxInputBytes: v.MAX_INPUT_BYTES,
+      maxOutputBytes: v.MAX_OUTPUT_BYTES,
+      lockFile: resolve(PACKAGE_DIR, v.LOCK_FILE),
+      lockVerifyModels: v.LOCK_VERIFY_MODELS,
+      logLevel: v.LOG_LEVEL,
+    },
+  };
+}

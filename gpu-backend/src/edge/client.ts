@@ -1,0 +1,164 @@
+/**
+ * Every host → edge request: signing (Standard Webhooks with the host secret(s); a fresh
+ * signature per try, so a retry is never refused as a replay), timeouts and retries.
+ *
+ * Retry policy: network errors and 5xx are retried with exponential backoff and jitter, up to
+ * EDGE_RETRY_ATTEMPTS tries; a 4xx never is. 409 means the edge no longer considers this
+ * (attempt, lease) current — fencing — and is reported as `stale` so the caller drops the job.
+ * Outcomes are a tagged union; nothing here throws for an HTTP answer.
+ */
+import { signHostManifest, signHostPayload, HOST_ID_HEADER } from "../../../src/protocol/host-signing.ts";
+import type { DispatchRef, InputRef, RequestManifest } from "../../../src/protocol/messages.ts";
+import { edgePaths } from "../../../src/protocol/paths.ts";
+import { readCapped } from "../comfy/client.ts";
+import type { Config } from "../config.ts";
+import { backoffDelay, sleep } from "../lib/async.ts";
+import { sha256Hex } from "../lib/hash.ts";
+import type { Logger } from "../log.ts";
+
+export type EdgeResult<T> =
+  | { ok: true; status: number; value: T }
+  | { ok: false; reason: "stale"; status: 409 }
+  | { ok: false; reason: "rejected"; status: number; detail: string }
+  | { ok: false; reason: "unavailable"; detail: string }
+  | { ok: false; reason: "aborted" };
+
+type Attempt<T> = { done: true; result: EdgeResult<T> } | { done: false; detail: string };
+
+export interface EdgeRequestOptions {
+  signal?: AbortSignal;
+  /** Tries for this request (default EDGE_RETRY_ATTEMPTS). */
+  attempts?: number;
+}
+
+export type EdgeClientConfig = Pick<Config, "edgeUrl" | "hostId" | "hostSecrets" | "edgeRequestTimeoutMs" | "transferTimeoutMs" | "edgeRetryAttempts" | "edgeRetryBaseMs" | "edgeRetryMaxDelayMs">;
+
+export class EdgeClient {
+  private readonly cfg: EdgeClientConfig;
+  private readonly log: Logger;
+  private readonly onRequest: (kind: string, outcome: string) => void;
+
+  constructor(cfg: EdgeClientConfig, log: Logger, onRequest: (kind: string, outcome: string) => void = () => {}) {
+    this.cfg = cfg;
+    this.log = log;
+    this.onRequest = onRequest;
+  }
+
+  /** POST a JSON message (heartbeat, job event); the reply is parsed by `parse`. */
+  postJson<T>(kind: string, path: string, payload: unknown, parse: (json: unknown) => T | undefined, opts: EdgeRequestOptions = {}): Promise<EdgeResult<T>> {
+    const body = JSON.stringify(payload);
+    return this.withRetries<T>(kind, opts, async (signal) => {
+      const headers = { ...(await signHostPayload(this.cfg.hostSecrets, body)), "content-type": "application/json", [HOST_ID_HEADER]: this.cfg.hostId };
+      const res = await fetch(new URL(path, this.cfg.edgeUrl), { method: "POST", body, headers, signal: timeoutSignal(signal, this.cfg.edgeRequestTimeoutMs) });
+      const text = await res.text();
+      const status = classify(res.status);
+      if (status !== "ok") return status === "retry" ? { done: false, detail: `HTTP ${res.status}` } : { done: true, result: failure(res.status, text) };
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const value = parse(json);
+      if (value === undefined) return { done: true, result: { ok: false, reason: "rejected", status: res.status, detail: `unexpected reply: ${text.slice(0, 200)}` } };
+      return { done: true, result: { ok: true, status: res.status, value } };
+    });
+  }
+
+  /** Downloads one input and checks it is exactly the bytes the dispatch announced. */
+  getInput(ref: DispatchRef, input: InputRef, maxBytes: number, opts: EdgeRequestOptions = {}): Promise<EdgeResult<Uint8Array>> {
+    const path = edgePaths.input(this.cfg.hostId, ref.job_id, input.id);
+    return this.withRetries<Uint8Array>("input", opts, async (signal) => {
+      const headers = { ...(await signHostManifest(this.cfg.hostSecrets, this.manifest(ref, "GET", path))), [HOST_ID_HEADER]: this.cfg.hostId };
+      const res = await fetch(new URL(path, this.cfg.edgeUrl), { method: "GET", headers, signal: timeoutSignal(signal, this.cfg.transferTimeoutMs) });
+      const status = classify(res.status);
+      if (status !== "ok") {
+        const text = await res.text().catch(() => "");
+        return status === "retry" ? { done: false, detail: `HTTP ${res.status}` } : { done: true, result: failure(res.status, text) };
+      }
+      const bytes = await readCapped(res, Math.min(maxBytes, input.size));
+      // A short or corrupted transfer is retried; an announced size over our cap is not.
+      if (bytes === undefined) {
+        if (input.size > maxBytes) return { done: true, result: { ok: false, reason: "rejected", status: 413, detail: `input is ${input.size} bytes, over MAX_INPUT_BYTES` } };
+        return { done: false, detail: "input longer than announced" };
+      }
+      if (bytes.length !== input.size || sha256Hex(bytes) !== input.sha256) return { done: false, detail: "input bytes do not match the announced size/sha256" };
+      return { done: true, result: { ok: true, status: res.status, value: bytes } };
+    });
+  }
+
+  /** Uploads one output; the signed manifest carries its type, size, SHA-256 and producing node. */
+  putOutput(ref: DispatchRef, output: { name: string; contentType: string; nodeId: string; kind: string }, bytes: Uint8Array, opts: EdgeRequestOptions = {}): Promise<EdgeResult<null>> {
+    const { name, contentType } = output;
+    const path = edgePaths.output(this.cfg.hostId, ref.job_id, name);
+    const manifest = { ...this.manifest(ref, "PUT", path), content_type: contentType, size: bytes.length, sha256: sha256Hex(bytes), node_id: output.nodeId, kind: output.kind };
+    return this.withRetries<null>("output", opts, async (signal) => {
+      const headers = { ...(await signHostManifest(this.cfg.hostSecrets, manifest)), "content-type": contentType, [HOST_ID_HEADER]: this.cfg.hostId };
+      const res = await fetch(new URL(path, this.cfg.edgeUrl), {
+        method: "PUT",
+        body: bytes as Uint8Array<ArrayBuffer>,
+        headers,
+        signal: timeoutSignal(signal, this.cfg.transferTimeoutMs),
+      });
+      const text = await res.text().catch(() => "");
+      const status = classify(res.status);
+      if (status === "retry") return { done: false, detail: `HTTP ${res.status}` };
+      if (status === "fail") return { done: true, result: failure(res.status, text) };
+      return { done: true, result: { ok: true, status: res.status, value: null } };
+    });
+  }
+
+  private manifest(ref: DispatchRef, method: "GET" | "PUT", path: string): RequestManifest {
+    return { job_id: ref.job_id, attempt: ref.attempt, lease_id: ref.lease_id, host_id: this.cfg.hostId, method, path };
+  }
+
+  private async withRetries<T>(kind: string, opts: EdgeRequestOptions, attempt: (signal: AbortSignal | undefined) => Promise<Attempt<T>>): Promise<EdgeResult<T>> {
+    const tries = opts.attempts ?? this.cfg.edgeRetryAttempts;
+    let detail = "";
+    for (let i = 0; i < tries; i++) {
+      if (opts.signal?.aborted) return { ok: false, reason: "aborted" };
+      try {
+        const outcome = await attempt(opts.signal);
+        if (outcome.done) {
+          this.onRequest(kind, outcome.result.ok ? "ok" : outcome.result.reason);
+          return outcome.result;
+        }
+        detail = outcome.detail;
+      } catch (err) {
+        if (opts.signal?.aborted) return { ok: false, reason: "aborted" };
+        detail = describe(err);
+      }
+      this.log.debug("edge_request_retry", { kind, try: i + 1, detail });
+      if (i + 1 < tries) {
+        try {
+          await sleep(backoffDelay(i, this.cfg.edgeRetryBaseMs, this.cfg.edgeRetryMaxDelayMs), opts.signal);
+        } catch {
+          return { ok: false, reason: "aborted" };
+        }
+      }
+    }
+    this.onRequest(kind, "unavailable");
+    return { ok: false, reason: "unavailable", detail };
+  }
+}
+
+function classify(status: number): "ok" | "retry" | "fail" {
+  if (status >= 200 && status < 300) return "ok";
+  if (status >= 500) return "retry";
+  return "fail";
+}
+
+function failure(status: number, text: string): EdgeResult<never> {
+  if (status === 409) return { ok: false, reason: "stale", status: 409 };
+  return { ok: false, reason: "rejected", status, detail: text.slice(0, 300) };
+}
+
+function timeoutSignal(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string } };
+  return e.cause?.code ?? e.name + ": " + e.message;
+}

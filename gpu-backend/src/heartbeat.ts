@@ -1,0 +1,71 @@
+/**
+ * The heartbeat: every HEARTBEAT_INTERVAL_MS (and at once on start and when draining begins),
+ * tell the edge who we are, what we hold and how much room is left; apply its reply (renewed
+ * leases, jobs to cancel, jobs to drop). Leases that ran out locally are given up on each tick.
+ * A failed heartbeat is logged and simply tried again on the next tick — the next one carries the
+ * same, newer information.
+ */
+import { Heartbeat, HeartbeatReply } from "../../src/protocol/messages.ts";
+import { edgePaths } from "../../src/protocol/paths.ts";
+import type { ComfyLink } from "./comfy/link.ts";
+import type { EdgeClient } from "./edge/client.ts";
+import type { JobManager } from "./jobs/manager.ts";
+import type { Logger } from "./log.ts";
+
+export class HeartbeatLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private readonly opts: { hostId: string; version: string; lockHash: string; intervalMs: number; edge: EdgeClient; manager: JobManager; link: Pick<ComfyLink, "state">; log: Logger };
+  lastOkAt: number | undefined;
+
+  constructor(opts: HeartbeatLoop["opts"]) {
+    this.opts = opts;
+  }
+
+  start(): void {
+    void this.beat();
+    this.timer ??= setInterval(() => void this.beat(), this.opts.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One heartbeat now (joins one already in flight, then sends a fresh one). */
+  async beat(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    this.inFlight = this.send().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  build(): Heartbeat {
+    const { manager, link } = this.opts;
+    const slots = manager.view();
+    return Heartbeat.parse({
+      type: "host.heartbeat",
+      host_id: this.opts.hostId,
+      sent_at: Date.now(),
+      version: this.opts.version,
+      lock_hash: this.opts.lockHash,
+      capacity: slots.capacity,
+      free_slots: slots.free,
+      draining: manager.draining,
+      comfy: link.state,
+      jobs: manager.heartbeatJobs(),
+    });
+  }
+
+  private async send(): Promise<void> {
+    const { manager, edge, log } = this.opts;
+    manager.expireLeases();
+    // One try: a failed heartbeat is superseded by the next tick's.
+    const result = await edge.postJson("heartbeat", edgePaths.heartbeat(this.opts.hostId), this.build(), (json) => HeartbeatReply.safeParse(json).data, { attempts: 1 });
+    if (!result.ok) {
+      log.warn("heartbeat_failed", { reason: result.reason, ...(result.reason === "rejected" ? { status: result.status } : {}), ...(result.reason === "unavailable" ? { detail: result.detail } : {}) });
+      return;
+    }
+    this.lastOkAt = Date.now();
+    manager.applyHeartbeatReply(result.value);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The ordered stream of one job attempt's events to the edge.
+ *
+ * - `seq` starts at 0 and grows by one per event sent for this (job, attempt); a retried event
+ *   keeps its seq, so the edge (which ignores anything not newer than what it applied) applies it
+ *   once.
+ * - Events go one at a time, in order. Progress is throttled (the latest value wins, trailing
+ *   value sent after the interval) and never retried: a lost progress update is harmless and must
+ *   not hold up the terminal event behind a retry budget.
+ * - A terminal event discards unsent progress. Its delivery result is returned so the runner knows
+ *   when the job is really over.
+ * - A 409 means this attempt/lease is no longer current (fencing): nothing more is sent and the
+ *   owner is told to drop the job.
+ */
+import { EventReply, JobEvent, type DispatchRef, type JobFailure, type OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { edgePaths } from "../../../src/protocol/paths.ts";
+import type { EdgeClient } from "../edge/client.ts";
+import type { Logger } from "../log.ts";
+
+export type Delivery = "delivered" | "stale" | "rejected" | "unavailable" | "closed";
+
+export type TerminalBody = { type: "job.succeeded"; outputs: OutputDescriptor[] } | { type: "job.failed"; error: JobFailure } | { type: "job.cancelled" };
+
+interface Pending {
+  event: JobEvent;
+  progress: boolean;
+  settle: (d: Delivery) => void;
+}
+
+export class JobEvents {
+  private seq = 0;
+  private readonly queue: Pending[] = [];
+  private pumping = false;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private latestProgress: { value: number; max: number; node: string | null } | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private lastProgressAt = 0;
+  private readonly ref: DispatchRef;
+  private readonly hostId: string;
+  private readonly edge: EdgeClient;
+  private readonly progressIntervalMs: number;
+  private readonly onStale: () => void;
+  private readonly onDelivered: (sentAt: number) => void;
+  private readonly log: Logger;
+  startedSent = false;
+  terminalQueued = false;
+
+  constructor(opts: { ref: DispatchRef; hostId: string; edge: EdgeClient; progressIntervalMs: number; onStale: () => void; onDelivered: (sentAt: number) => void; log: Logger }) {
+    this.ref = { job_id: opts.ref.job_id, attempt: opts.ref.attempt, lease_id: opts.ref.lease_id };
+    this.hostId = opts.hostId;
+    this.edge = opts.edge;
+    this.progressIntervalMs = opts.progressIntervalMs;
+    this.onStale = opts.onStale;
+    this.onDelivered = opts.onDelivered;
+    this.log = opts.log;
+  }
+
+  started(promptId: string): void {
+    if (this.startedSent || this.terminalQueued) return;
+    this.startedSent = true;
+    void this.enqueue({ type: "job.started", prompt_id: promptId }, false);
+  }
+
+  progress(value: number, max: number, node: string | null): void {
+    if (this.terminalQueued || this.closed) return;
+    this.latestProgress = { value: Math.max(0, value), max: Math.max(0, max), node: node === null ? null : node.slice(0, 64) };
+    const wait = this.lastProgressAt + this.progressIntervalMs - Date.now();
+    if (wait <= 0) this.flushProgress();
+    else this.progressTimer ??= setTimeout(() => this.flushProgress(), wait);
+  }
+
+  terminal(body: TerminalBody): Promise<Delivery> {
+    this.terminalQueued = true;
+    this.clearProgress();
+    // Unsent progress would only be ignored after the terminal event: drop it now.
+    for (let i = this.queue.length - 1; i >= 1; i--) {
+      const p = this.queue[i]!;
+      if (p.progress) {
+        this.queue.splice(i, 1);
+        p.settle("closed");
+      }
+    }
+    return this.enqueue(body, false);
+  }
+
+  /** The job was dropped: send nothing more, stop any retry in flight. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearProgress();
+    this.abort.abort(new Error("job dropped"));
+    for (const p of this.queue.splice(0)) p.settle("closed");
+  }
+
+  private flushProgress(): void {
+    this.progressTimer = undefined;
+    const p = this.latestProgress;
+    if (!p || this.terminalQueued || this.closed) return;
+    this.latestProgress = undefined;
+    this.lastProgressAt = Date.now();
+    void this.enqueue({ type: "job.progress", progress: p }, true);
+  }
+
+  private clearProgress(): void {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    this.latestProgress = undefined;
+  }
+
+  private enqueue(body: Record<string, unknown>, progress: boolean): Promise<Delivery> {
+    if (this.closed) return Promise.resolve("closed");
+    // seq is given when the event is first sent, so events dropped unsent leave no gap.
+    const event = JobEvent.parse({ ...body, ...this.ref, host_id: this.hostId, seq: 0, at: Date.now() });
+    return new Promise<Delivery>((settle) => {
+      this.queue.push({ event, progress, settle });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const item = this.queue[0]!;
+        item.event.seq = this.seq++;
+        const sentAt = Date.now();
+        const result = await this.edge.postJson("event", edgePaths.events(this.hostId), item.event, (json) => EventReply.safeParse(json).data, {
+          signal: this.abort.signal,
+          ...(item.progress ? { attempts: 1 } : {}),
+        });
+        if (this.queue[0] === item) this.queue.shift();
+        if (result.ok) {
+          this.onDelivered(sentAt);
+          item.settle("delivered");
+          continue;
+        }
+        if (result.reason === "stale") {
+          item.settle("stale");
+          this.log.warn("job_stale", { seq: item.event.seq, type: item.event.type });
+          this.close();
+          this.onStale();
+          return;
+        }
+        if (result.reason === "aborted") {
+          item.settle("closed");
+          continue;
+        }
+        this.log.warn("event_not_delivered", { seq: item.event.seq, type: item.event.type, reason: result.reason, detail: "detail" in result ? result.detail : undefined });
+        item.settle(result.reason);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}

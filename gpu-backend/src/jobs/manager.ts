@@ -1,0 +1,194 @@
+/**
+ * The jobs this host holds, keyed by job id, and every way the edge can act on them: dispatch,
+ * cancel, heartbeat replies (renew, cancel, revoke), lease expiry, and hand-back on drain.
+ *
+ * Dispatch rules (the edge relies on them):
+ * - idempotent on (job_id, attempt, lease_id): a repeat — of a held job or of one that already
+ *   finished here — is answered `duplicate` and never runs twice;
+ * - a newer attempt of a held job replaces it (the old attempt is dropped silently: deleted or
+ *   interrupted in ComfyUI, nothing reported);
+ * - an older attempt, or the same attempt with another lease, is `stale`;
+ * - otherwise refused while draining, while ComfyUI is not ready, or when every slot is held.
+ */
+import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply } from "../../../src/protocol/messages.ts";
+import type { LinkState } from "../comfy/link.ts";
+import { within } from "../lib/async.ts";
+import { slotView, type SlotView } from "../slots.ts";
+import { Job, refKey } from "./job.ts";
+import { requestStop, runJob, type RunnerDeps } from "./runner.ts";
+
+export type DispatchDecision =
+  | { kind: "accepted" | "duplicate" | "replaced"; held: number }
+  | { kind: "full"; held: number }
+  | { kind: "stale"; detail: string }
+  | { kind: "draining" }
+  | { kind: "comfy_down"; state: LinkState };
+
+export type HostJobState = "preparing" | "queued" | "running" | "uploading";
+
+/** Clock skew allowed between the edge's lease expiry and ours before a job is given up. */
+const LEASE_SKEW_MS = 5_000;
+const REMEMBERED_JOBS = 2_000;
+
+export class JobManager {
+  private readonly jobs = new Map<string, Job>();
+  /** job id → last attempt seen and its key, for jobs no longer held (bounded, oldest forgotten). */
+  private readonly past = new Map<string, { attempt: number; key: string }>();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly deps: RunnerDeps;
+  private readonly slots: { slots: number; prefetch: number };
+  private readonly comfyState: () => LinkState;
+  draining = false;
+
+  constructor(deps: RunnerDeps, slots: { slots: number; prefetch: number }, comfyState: () => LinkState) {
+    this.deps = deps;
+    this.slots = slots;
+    this.comfyState = comfyState;
+  }
+
+  get held(): number {
+    return this.jobs.size;
+  }
+
+  /** Jobs that occupy a slot: a job only reporting its result no longer needs ComfyUI. */
+  get busy(): number {
+    let n = 0;
+    for (const job of this.jobs.values()) if (job.state !== "reporting" && job.state !== "done") n++;
+    return n;
+  }
+
+  view(): SlotView {
+    return slotView(this.slots, this.busy, this.draining);
+  }
+
+  list(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  dispatch(req: DispatchRequest): DispatchDecision {
+    const existing = this.jobs.get(req.job_id);
+    const past = this.past.get(req.job_id);
+    if (existing?.sameRef(req) || past?.key === refKey(req)) return { kind: "duplicate", held: this.jobs.size };
+    const newest = Math.max(existing?.ref.attempt ?? 0, past?.attempt ?? 0);
+    if (req.attempt <= newest) return { kind: "stale", detail: `attempt ${req.attempt} is not newer than attempt ${newest} seen here for this job` };
+    if (this.draining) return { kind: "draining" };
+    const state = this.comfyState();
+    if (state !== "ready") return { kind: "comfy_down", state };
+    if (existing) {
+      this.deps.log.info("job_replaced", { job_id: req.job_id, old_attempt: existing.ref.attempt, attempt: req.attempt });
+      this.jobs.delete(req.job_id);
+      requestStop(existing, { kind: "drop", why: `replaced by attempt ${req.attempt}` }, this.deps);
+    } else if (this.busy >= this.view().capacity) {
+      // The edge frees a slot when it applies a terminal event, maybe before our reply to it
+      // returned: jobs that are only reporting do not count, so its next dispatch is not refused.
+      return { kind: "full", held: this.jobs.size };
+    }
+    this.start(new Job(req));
+    return { kind: existing ? "replaced" : "accepted", held: this.jobs.size };
+  }
+
+  cancel(req: CancelRequest): "accepted" | "unknown" {
+    const job = this.jobs.get(req.job_id);
+    if (!job?.sameRef(req)) return "unknown";
+    requestStop(job, req.reason === "lease_revoked" ? { kind: "drop", why: "lease revoked (cancel)" } : { kind: "cancel", reason: req.reason }, this.deps);
+    return "accepted";
+  }
+
+  applyHeartbeatReply(reply: HeartbeatReply): void {
+    for (const r of reply.renewed) {
+      const job = this.find(r);
+      if (job) job.leaseExpiresAt = r.lease_expires_at;
+    }
+    for (const r of reply.cancel) {
+      const job = this.find(r);
+      if (job) requestStop(job, { kind: "cancel", reason: "user" }, this.deps);
+    }
+    for (const r of reply.revoked) {
+      const job = this.find(r);
+      if (job) requestStop(job, { kind: "drop", why: "lease revoked (heartbeat)" }, this.deps);
+    }
+  }
+
+  /** Jobs whose lease ran out are the edge's to re-dispatch: stop spending GPU time on them. */
+  expireLeases(now = Date.now()): void {
+    for (const job of this.jobs.values()) {
+      if (now > job.leaseExpiresAt + LEASE_SKEW_MS) requestStop(job, { kind: "drop", why: "lease expired" }, this.deps);
+    }
+  }
+
+  /** What the heartbeat reports: every job the edge still expects us to work on. */
+  heartbeatJobs(): Array<DispatchRef & { state: HostJobState }> {
+    return this.list()
+      .filter((job) => job.stop?.kind !== "drop")
+      .map((job) => ({ ...job.ref, state: job.state === "preparing" || job.state === "queued" || job.state === "running" ? job.state : "uploading" }));
+  }
+
+  /**
+   * Drain, first step: hand back every job that has not started executing. A queued prompt is
+   * deleted from ComfyUI first, and handed back only if it really is gone (not just started,
+   * not just finished) — a job that started meanwhile is left to finish.
+   */
+  async handBackUnstarted(): Promise<void> {
+    await Promise.all(
+      this.list().map(async (job) => {
+        if (job.state === "preparing" && !job.submitted) return void requestStop(job, { kind: "handback" }, this.deps);
+        if (job.state !== "queued") return;
+        // Marked before the delete: the tracker's poll may see the prompt vanish before we do.
+        job.handingBack = true;
+        try {
+          await this.deps.comfy.deleteQueued([job.promptId]);
+          const queue = await this.deps.comfy.queue();
+          const inQueue = [...queue.queue_running, ...queue.queue_pending].some((i) => i.promptId === job.promptId);
+          if (inQueue) job.handingBack = false;
+          else if (!(await this.deps.comfy.history(job.promptId))) requestStop(job, { kind: "handback" }, this.deps);
+        } catch (err) {
+          this.deps.log.warn("handback_check_failed", { job_id: job.ref.job_id, error: err as Error });
+        }
+      }),
+    );
+  }
+
+  /** Drain, last step: the grace period is over; interrupt and hand back whatever is left. */
+  handBackAll(): void {
+    for (const job of this.jobs.values()) requestStop(job, { kind: "handback" }, this.deps);
+  }
+
+  /** Resolves when no job is held (or after `ms`, with false). */
+  async waitIdle(ms: number): Promise<boolean> {
+    if (this.jobs.size === 0) return true;
+    let waiter: () => void = () => {};
+    const idle = new Promise<true>((resolve) => {
+      waiter = () => resolve(true);
+      this.idleWaiters.add(waiter);
+    });
+    const result = await within(idle, ms, false);
+    this.idleWaiters.delete(waiter);
+    return result;
+  }
+
+  private find(ref: DispatchRef): Job | undefined {
+    const job = this.jobs.get(ref.job_id);
+    return job?.sameRef(ref) ? job : undefined;
+  }
+
+  private start(job: Job): void {
+    this.jobs.set(job.ref.job_id, job);
+    this.deps.log.info("job_accepted", { job_id: job.ref.job_id, attempt: job.ref.attempt, inputs: job.request.inputs.length });
+    void runJob(job, this.deps)
+      .catch((err: unknown) => this.deps.log.error("job_runner_failed", { job_id: job.ref.job_id, error: err as Error }))
+      .finally(() => {
+        if (this.jobs.get(job.ref.job_id) === job) this.jobs.delete(job.ref.job_id);
+        this.remember(job);
+        job.finished.resolve();
+        if (this.jobs.size === 0) for (const w of this.idleWaiters) w();
+      });
+  }
+
+  private remember(job: Job): void {
+    const prior = this.past.get(job.ref.job_id);
+    if (prior && prior.attempt > job.ref.attempt) return;
+    this.past.delete(job.ref.job_id);
+    this.past.set(job.ref.job_id, { attempt: job.ref.attempt, key: job.key });
+    if (this.past.size > REMEMBERED_JOBS) this.past.delete(this.past.keys().next().value!);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Runs one job attempt end to end: prepare (inputs) → submit (`POST /prompt` with our prompt_id
+ * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll) → collect
+ * (`/view` of every output file in the history entry) → upload (each output to the edge) →
+ * report (exactly one terminal event, after every upload succeeded).
+ *
+ * Stop decisions (job.ts) are applied by `requestStop`: before submission the runner just stops;
+ * after it, the prompt is deleted from ComfyUI's queue and, if it is running, interrupted by
+ * prompt id — repeatedly, since an interrupt can only land on a running prompt — until ComfyUI
+ * confirms it is gone. Only then is the decision reported, so a cancelled job never leaves work
+ * running behind the edge's back.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { JobFailure, OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { ComfyError, type ComfyClient } from "../comfy/client.ts";
+import type { ComfyLink } from "../comfy/link.ts";
+import type { PromptEnd, PromptTracker } from "../comfy/prompt-tracker.ts";
+import type { Config } from "../config.ts";
+import type { EdgeClient } from "../edge/client.ts";
+import { within } from "../lib/async.ts";
+import { sha256Hex } from "../lib/hash.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { JobEvents, type TerminalBody } from "./events.ts";
+import { prepareInputs } from "./inputs.ts";
+import type { Job, StopDecision } from "./job.ts";
+import { classifyHistory, invalidWorkflow } from "./outcome.ts";
+import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
+import { rewriteWorkflow } from "./workflow.ts";
+
+export interface RunnerDeps {
+  cfg: Pick<Config, "hostId" | "progressIntervalMs" | "cancelRetryMs" | "maxInputBytes" | "maxOutputBytes" | "transferTimeoutMs" | "comfyInputDir" | "comfyOutputDir">;
+  comfy: ComfyClient;
+  link: Pick<ComfyLink, "outputNodes">;
+  tracker: PromptTracker;
+  edge: EdgeClient;
+  clientId: string;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export type Outcome =
+  | { kind: "succeeded"; outputs: OutputDescriptor[] }
+  | { kind: "failed"; failure: JobFailure }
+  | { kind: "cancelled" }
+  | { kind: "dropped"; why: string };
+
+const MAX_OUTPUTS = 256;
+
+interface RunState {
+  events: JobEvents;
+  deadline: NodeJS.Timeout | undefined;
+  stopping: boolean;
+  /** ComfyUI executed the prompt (a history entry exists), so `job.started` must precede the end. */
+  executed: boolean;
+}
+
+const runStates = new WeakMap<Job, RunState>();
+
+/** Applies a stop decision to a job in whatever state it is (see job.ts for the decisions). */
+export function requestStop(job: Job, decision: StopDecision, deps: RunnerDeps): void {
+  if (!job.decide(decision)) return;
+  const rs = runStates.get(job);
+  deps.log.info("job_stop_requested", { job_id: job.ref.job_id, attempt: job.ref.attempt, decision: decision.kind, state: job.state });
+  if (decision.kind === "drop") rs?.events.close();
+  if (rs && job.submitted && !job.ended.settled) void stopPrompt(job, rs, deps);
+}
+
+export async function runJob(job: Job, deps: RunnerDeps): Promise<Outcome> {
+  const log = deps.log.child({ job_id: job.ref.job_id, attempt: job.ref.attempt });
+  const rs: RunState = {
+    events: new JobEvents({
+      ref: job.ref,
+      hostId: deps.cfg.hostId,
+      edge: deps.edge,
+      progressIntervalMs: deps.cfg.progressIntervalMs,
+      log,
+      onStale: () => requestStop(job, { kind: "drop", why: "stale lease (409)" }, deps),
+      onDelivered: (sentAt) => (job.leaseExpiresAt = Math.max(job.leaseExpiresAt, sentAt + job.request.lease_ttl_ms)),
+    }),
+    deadline: undefined,
+    stopping: false,
+    executed: false,
+  };
+  runStates.set(job, rs);
+  if (job.stop?.kind === "drop") rs.events.close();
+  let outcome: Outcome;
+  try {
+    outcome = await execute(job, rs, deps, log);
+  } catch (err) {
+    log.error("job_internal_error", { error: err as Error, stack: (err as Error).stack });
+    outcome = job.stop?.kind === "drop" ? { kind: "dropped", why: job.stop.why } : failed("host_error", `gpu-backend error: ${(err as Error).message}`);
+  } finally {
+    if (rs.deadline) clearTimeout(rs.deadline);
+    deps.tracker.unwatch(job.promptId);
+  }
+  job.state = "reporting";
+  await report(job, rs, outcome, log, deps);
+  job.state = "done";
+  cleanupFiles(job, deps, log);
+  return outcome;
+}
+
+async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): Promise<Outcome> {
+  if (job.stop) return fromStop(job);
+
+  const inputs = await prepareInputs(job, { edge: deps.edge, comfy: deps.comfy, maxInputBytes: deps.cfg.maxInputBytes, transferTimeoutMs: deps.cfg.transferTimeoutMs });
+  if (!inputs.ok && "stale" in inputs) requestStop(job, { kind: "drop", why: "stale lease (409) on input" }, deps);
+  if (job.stop) return fromStop(job);
+  if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
+
+  const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.outputNodes);
+  if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
+
+  deps.tracker.watch(job.promptId, {
+    onStarted: () => onStarted(job, rs, deps),
+    onProgress: (value, max, node) => rs.events.progress(value, max, node),
+    onEnded: (end) => job.ended.resolve(end),
+  });
+  let posted;
+  try {
+    posted = await deps.comfy.postPrompt({ prompt: rewritten.prompt, prompt_id: job.promptId, client_id: deps.clientId });
+  } catch (err) {
+    deps.tracker.unwatch(job.promptId);
+    // The POST may have reached ComfyUI before the connection failed: make sure it never runs.
+    void deps.comfy.deleteQueued([job.promptId]).catch(() => {});
+    void deps.comfy.interrupt(job.promptId).catch(() => {});
+    if (job.stop) return fromStop(job);
+    return failed("host_error", `ComfyUI did not take the prompt: ${(err as Error).message}`, err instanceof ComfyError ? { kind: err.kind } : undefined);
+  }
+  if (!posted.ok) {
+    deps.tracker.unwatch(job.promptId);
+    log.info("job_invalid_workflow", { status: posted.status });
+    return { kind: "failed", failure: invalidWorkflow(posted.error, posted.nodeErrors) };
+  }
+  if (posted.promptId !== job.promptId) throw new Error(`ComfyUI replaced our prompt_id (${posted.promptId}): this ComfyUI version is not supported`);
+  job.submitted = true;
+  if (job.state === "preparing") job.state = "queued";
+  deps.tracker.markSubmitted(job.promptId);
+  // A 200 with node_errors runs only the valid outputs: a partial result is not what was asked for.
+  if (Object.keys(posted.nodeErrors).length > 0) requestStop(job, { kind: "reject", failure: invalidWorkflow(undefined, posted.nodeErrors) }, deps);
+  if (job.stop) void stopPrompt(job, rs, deps);
+
+  const end: PromptEnd = await job.ended.promise;
+  if (rs.deadline) clearTimeout(rs.deadline);
+  rs.executed = end.kind === "finished";
+  if (job.stop) return fromStop(job);
+  switch (end.kind) {
+    case "vanished":
+      if (job.handingBack) return failed("host_draining", "the host is shutting down; the job was handed back before it started");
+      return failed("host_error", "the prompt vanished from ComfyUI (restarted?)");
+    case "comfy_lost":
+      return failed("host_error", `ComfyUI was lost while the job was in it (${end.reason})`);
+    case "finished":
+      break;
+  }
+  const result = classifyHistory(end.entry);
+  if (result.kind === "failed") return { kind: "failed", failure: result.failure };
+  if (result.kind === "interrupted") return failed("host_error", "the prompt was interrupted by something other than this host");
+
+  job.state = "uploading";
+  const { files, skippedCached } = listOutputFiles(end.entry);
+  if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
+  if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);
+  const used = new Set<string>();
+  const outputs: OutputDescriptor[] = [];
+  for (const file of files) {
+    if (job.stop) return fromStop(job);
+    let got;
+    try {
+      got = await deps.comfy.view(file.ref, deps.cfg.maxOutputBytes, deps.cfg.transferTimeoutMs);
+    } catch (err) {
+      const tooBig = err instanceof ComfyError && err.status === 413;
+      return failed(tooBig ? "output_upload_failed" : "host_error", `output ${file.ref.filename}: ${(err as Error).message}`);
+    }
+    const name = outputName(file.ref.filename, used);
+    const contentType = contentTypeOf(file.ref.filename, got.contentType);
+    const nodeId = file.nodeId.slice(0, 64);
+    const kind = file.kind.slice(0, 64);
+    const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind }, got.bytes, { signal: job.abort.signal });
+    if (!put.ok) {
+      if (put.reason === "stale") requestStop(job, { kind: "drop", why: "stale lease (409) on output" }, deps);
+      if (job.stop) return fromStop(job);
+      return failed("output_upload_failed", `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`);
+    }
+    outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
+  }
+  if (job.stop) return fromStop(job);
+  return { kind: "succeeded", outputs };
+}
+
+function onStarted(job: Job, rs: RunState, deps: RunnerDeps): void {
+  if (job.startedAt !== undefined) return;
+  job.startedAt = Date.now();
+  if (job.state === "preparing" || job.state === "queued") job.state = "running";
+  deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
+  rs.events.started(job.promptId);
+  rs.deadline = setTimeout(() => requestStop(job, { kind: "deadline" }, deps), job.request.deadline_ms);
+  rs.deadline.unref();
+}
+
+/** Delete from the queue; interrupt if running; repeat until ComfyUI confirms the prompt ended. */
+async function stopPrompt(job: Job, rs: RunState, deps: RunnerDeps): Promise<void> {
+  if (rs.stopping) return;
+  rs.stopping = true;
+  while (!job.ended.settled) {
+    try {
+      await deps.comfy.deleteQueued([job.promptId]);
+      const queue = await deps.comfy.queue();
+      if (queue.queue_running.some((i) => i.promptId === job.promptId)) await deps.comfy.interrupt(job.promptId);
+      // Deleting a queued prompt produces no event at all: the tracker's check sees it vanish.
+      else if (!queue.queue_pending.some((i) => i.promptId === job.promptId)) void deps.tracker.checkNow();
+    } catch (err) {
+      deps.log.debug("job_stop_retry", { job_id: job.ref.job_id, error: err as Error });
+    }
+    await within(job.ended.promise, deps.cfg.cancelRetryMs, undefined);
+  }
+}
+
+function fromStop(job: Job): Outcome {
+  const stop = job.stop!;
+  switch (stop.kind) {
+    case "cancel":
+      return { kind: "cancelled" };
+    case "deadline":
+      return failed("timeout", `the job ran longer than its deadline of ${job.request.deadline_ms} ms and was interrupted`);
+    case "handback":
+      return failed("host_draining", "the host is shutting down; the job was handed back");
+    case "reject":
+      return { kind: "failed", failure: stop.failure };
+    case "drop":
+      return { kind: "dropped", why: stop.why };
+  }
+}
+
+function failed(code: JobFailure["code"], message: string, details?: unknown): Outcome {
+  return { kind: "failed", failure: { code, message: message.slice(0, 3_900), ...(details === undefined ? {} : { details }) } };
+}
+
+/** ComfyUI's details can be huge (node_errors of a big workflow): keep events a sane size. */
+const MAX_DETAILS_CHARS = 64 * 1024;
+function boundedFailure(failure: JobFailure): JobFailure {
+  if (failure.details === undefined) return failure;
+  const text = JSON.stringify(failure.details);
+  if (text.length <= MAX_DETAILS_CHARS) return failure;
+  return { ...failure, details: { truncated: true, original_chars: text.length, preview: text.slice(0, MAX_DETAILS_CHARS - 1024) } };
+}
+
+async function report(job: Job, rs: RunState, outcome: Outcome, log: Logger, deps: RunnerDeps): Promise<void> {
+  const labels = outcome.kind === "failed" ? { outcome: "failed", code: outcome.failure.code } : { outcome: outcome.kind, code: "" };
+  deps.metrics.jobsTotal.inc(labels);
+  deps.metrics.jobDuration.observe({ outcome: outcome.kind }, (Date.now() - job.acceptedAt) / 1000);
+  if (job.startedAt !== undefined) deps.metrics.executionDuration.observe((Date.now() - job.startedAt) / 1000);
+  if (outcome.kind === "dropped") {
+    rs.events.close();
+    log.info("job_dropped", { why: outcome.why });
+    return;
+  }
+  // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
+  // WebSocket missed execution_start.
+  if (rs.executed) rs.events.started(job.promptId);
+  const body: TerminalBody =
+    outcome.kind === "succeeded"
+      ? { type: "job.succeeded", outputs: outcome.outputs }
+      : outcome.kind === "failed"
+        ? { type: "job.failed", error: boundedFailure(outcome.failure) }
+        : { type: "job.cancelled" };
+  const delivery = await rs.events.terminal(body);
+  log.info("job_finished", {
+    outcome: outcome.kind,
+    ...(outcome.kind === "failed" ? { code: outcome.failure.code, message: outcome.failure.message.slice(0, 300) } : {}),
+    ...(outcome.kind === "succeeded" ? { outputs: outcome.outputs.length } : {}),
+    delivery,
+  });
+}
+
+/** ComfyUI has no API to delete files: when its folders are configured, the job's are removed. */
+function cleanupFiles(job: Job, deps: RunnerDeps, log: Logger): void {
+  if (!job.ended.settled && job.submitted) return; // still in ComfyUI's hands
+  for (const dir of [deps.cfg.comfyInputDir, deps.cfg.comfyOutputDir]) {
+    if (!dir) continue;
+    try {
+      rmSync(join(dir, job.namespace), { recursive: true, force: true });
+    } catch (err) {
+      log.warn("job_cleanup_failed", { error: err as Error });
+    }
+  }
+}

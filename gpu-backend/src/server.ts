@@ -1,0 +1,147 @@
+/**
+ * The host API the edge calls, plus `/health` and `/metrics`:
+ *   POST /v1/jobs                 DispatchRequest → 202 DispatchReply
+ *   POST /v1/jobs/{job_id}/cancel CancelRequest   → 202 {accepted: true}
+ *   GET  /health                  200 when jobs can be taken, else 503 (both with the reasons)
+ *   GET  /metrics                 Prometheus text
+ * Every /v1 request is checked with `verifyEdgeRequest` against the pinned JWKS and this host's
+ * id, over the exact method, path and body bytes; anything else is a 401 problem before the body
+ * is even parsed. The order is fixed: size (413) → signature (401) → JSON (400) → schema (422) →
+ * host state (409/503).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { JSONWebKeySet } from "jose";
+import type { z } from "zod";
+import { verifyEdgeRequest } from "../../src/protocol/edge-signing.ts";
+import { CancelRequest, DispatchRequest } from "../../src/protocol/messages.ts";
+import { hostPaths } from "../../src/protocol/paths.ts";
+import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
+import type { JobManager } from "./jobs/manager.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { sendJson, sendProblem } from "./problems.ts";
+
+export interface ServerDeps {
+  hostId: string;
+  jwks: JSONWebKeySet;
+  maxBodyBytes: number;
+  manager: JobManager;
+  metrics: Metrics;
+  log: Logger;
+  health: () => { ok: boolean; body: Record<string, unknown> };
+}
+
+const CANCEL_PATH = /^\/v1\/jobs\/([^/]+)\/cancel$/;
+
+export function createHostServer(deps: ServerDeps): Server {
+  const replay = new MemoryReplayGuard();
+  const server = createServer((req, res) => {
+    handle(req, res, deps, replay).catch((err: unknown) => {
+      deps.log.error("request_failed", { error: err as Error, stack: (err as Error).stack });
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000; // longer than a tunnel's idle timeout, so it never races a reuse
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, replay: MemoryReplayGuard): Promise<void> {
+  const rawPath = req.url ?? "/";
+  const pathname = rawPath.split("?")[0]!;
+  const method = req.method ?? "GET";
+
+  if (pathname === "/health") {
+    if (method !== "GET") return sendProblem(res, "method-not-allowed", "use GET", {}, { Allow: "GET" });
+    const health = deps.health();
+    return sendJson(res, health.ok ? 200 : 503, health.body);
+  }
+  if (pathname === "/metrics") {
+    if (method !== "GET") return sendProblem(res, "method-not-allowed", "use GET", {}, { Allow: "GET" });
+    const text = await deps.metrics.registry.metrics();
+    res.writeHead(200, { "Content-Type": deps.metrics.registry.contentType });
+    return void res.end(text);
+  }
+
+  const cancelMatch = CANCEL_PATH.exec(pathname);
+  const route = pathname === hostPaths.dispatch ? "dispatch" : cancelMatch ? "cancel" : undefined;
+  if (!route) return sendProblem(res, "not-found", `no route ${pathname}`);
+  if (method !== "POST") return sendProblem(res, "method-not-allowed", "use POST", {}, { Allow: "POST" });
+
+  const body = await readBody(req, deps.maxBodyBytes);
+  if (body === undefined) return sendProblem(res, "payload-too-large", `the body is larger than ${deps.maxBodyBytes} bytes`);
+
+  const verdict = await verifyEdgeRequest(deps.jwks, req.headers.authorization, { hostId: deps.hostId, method, path: rawPath, body }, replay);
+  if (!verdict.ok) {
+    deps.metrics.authRejected.inc({ reason: verdict.reason });
+    deps.log.warn("auth_failed", { reason: verdict.reason, path: pathname });
+    return sendProblem(res, "unauthenticated", "a valid edge signature for this request is required", {}, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    return sendProblem(res, "malformed-json", "the body is not valid JSON");
+  }
+
+  if (route === "dispatch") {
+    const parsed = parse(DispatchRequest, json);
+    if (!parsed.ok) return sendProblem(res, "validation-failed", "the body is not a DispatchRequest", { errors: parsed.errors });
+    const decision = deps.manager.dispatch(parsed.value);
+    deps.metrics.dispatches.inc({ result: decision.kind });
+    deps.log.info("dispatch", { job_id: parsed.value.job_id, attempt: parsed.value.attempt, result: decision.kind });
+    switch (decision.kind) {
+      case "accepted":
+      case "duplicate":
+      case "replaced":
+        return sendJson(res, 202, { accepted: true, held: decision.held });
+      case "full":
+        return sendProblem(res, "host-full", `all ${deps.manager.view().capacity} slots are held`, { held: decision.held });
+      case "stale":
+        return sendProblem(res, "stale-dispatch", decision.detail);
+      case "draining":
+        return sendProblem(res, "host-draining", "the host is draining and takes no new jobs", {}, { "Retry-After": "30" });
+      case "comfy_down":
+        return sendProblem(res, "comfy-unavailable", `ComfyUI is ${decision.state}`, { comfy: decision.state }, { "Retry-After": "5" });
+    }
+  }
+
+  const parsed = parse(CancelRequest, json);
+  if (!parsed.ok) return sendProblem(res, "validation-failed", "the body is not a CancelRequest", { errors: parsed.errors });
+  const pathJobId = decodeURIComponent(cancelMatch![1]!);
+  if (parsed.value.job_id !== pathJobId) {
+    return sendProblem(res, "validation-failed", "job_id in the body differs from the path", { errors: [{ pointer: "/job_id", detail: "must equal the job id in the path" }] });
+  }
+  const result = deps.manager.cancel(parsed.value);
+  deps.log.info("cancel", { job_id: parsed.value.job_id, attempt: parsed.value.attempt, reason: parsed.value.reason, result });
+  if (result === "unknown") return sendProblem(res, "unknown-job", "this host does not hold that job attempt and lease");
+  return sendJson(res, 202, { accepted: true });
+}
+
+function parse<S extends z.ZodType>(schema: S, json: unknown): { ok: true; value: z.output<S> } | { ok: false; errors: Array<{ pointer: string; detail: string }> } {
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, errors: result.error.issues.slice(0, 20).map((i) => ({ pointer: `/${i.path.map(String).join("/")}`, detail: i.message })) };
+}
+
+/** The whole body, or undefined once it passes `max` (the rest is drained, not stored). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    if (Number.isFinite(declared) && declared > max) {
+      req.resume();
+      return resolve(undefined);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    req.on("data", (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > max) over = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,94 @@
+// The happy path through real processes: dispatch → inputs → ComfyUI → outputs uploaded → one
+// job.succeeded, with progress on the way and every event in seq order.
+import { describe, it } from "vitest";
+import { sha256 } from "../support/fake-edge.ts";
+import { startHarness } from "../support/harness.ts";
+import { invert, minimal, multiOutput, png, sampler } from "../support/workflows.ts";
+
+describe("a job that succeeds", () => {
+  it("reports started, progress and succeeded, uploading the output before reporting it", async ({ expect }) => {
+    const { edge, service, emulator } = await startHarness();
+    const req = edge.newJob(sampler(6, 10));
+    const reply = await edge.dispatch(service.url, req);
+    expect(reply.status).toBe(202);
+    expect(reply.json).toEqual({ accepted: true, held: 1 });
+
+    const terminal = await edge.waitForTerminal(req.job_id);
+    expect(terminal.type).toBe("job.succeeded");
+    const events = edge.eventsFor(req.job_id, { appliedOnly: true });
+    expect(events.map((e) => e.type)).toEqual(["job.started", ...Array(events.length - 2).fill("job.progress"), "job.succeeded"]);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    const progress = events.filter((e) => e.type === "job.progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ progress: { max: 6, node: "2" } });
+
+    if (terminal.type !== "job.succeeded") throw new Error("unreachable");
+    expect(terminal.outputs).toHaveLength(1);
+    const [out] = terminal.outputs;
+    const stored = edge.outputs.get(req.job_id)?.get(out!.name);
+    expect(stored?.contentType).toBe("image/png");
+    expect(stored?.manifest).toMatchObject({ method: "PUT", node_id: "3", kind: "images", size: stored!.bytes.length });
+    expect(out).toMatchObject({ content_type: "image/png", node_id: "3", kind: "images", size: stored!.bytes.length, sha256: sha256(stored!.bytes) });
+    // The bytes are ComfyUI's file, from the job's own namespace.
+    const started = events[0]!;
+    if (started.type !== "job.started") throw new Error("unreachable");
+    const history = (await (await fetch(`${emulator.url}/history/${started.prompt_id}`)).json()) as Record<string, { outputs: Record<string, { images: Array<{ filename: string; subfolder: string }> }> }>;
+    const image = history[started.prompt_id]!.outputs["3"]!.images[0]!;
+    expect(image.subfolder).toMatch(/^saas\/job_[a-z0-9_-]+-a1-[0-9a-f]{8}$/);
+    expect(image.filename).toBe("sampled_00001_.png");
+    const viewed = Buffer.from(await (await fetch(`${emulator.url}/view?filename=${image.filename}&subfolder=${encodeURIComponent(image.subfolder)}`)).arrayBuffer());
+    expect(viewed.equals(stored!.bytes)).toBe(true);
+    expect(edge.arrivals.filter((a) => a.includes(req.job_id) && !a.includes("job.progress"))).toEqual([
+      `event ${req.job_id} job.started`,
+      `output ${req.job_id}/${out!.name}`,
+      `event ${req.job_id} job.succeeded`,
+    ]);
+    await expect.poll(() => service.manager.held).toBe(0);
+  });
+
+  it("collects every output of any node and key, including a non-image file", async ({ expect }) => {
+    const { edge, service } = await startHarness();
+    const req = edge.newJob(multiOutput());
+    expect((await edge.dispatch(service.url, req)).status).toBe(202);
+    const terminal = await edge.waitForTerminal(req.job_id);
+    if (terminal.type !== "job.succeeded") throw new Error(`expected success, got ${JSON.stringify(terminal)}`);
+    const byKind = terminal.outputs.map((o) => `${o.node_id}/${o.kind}/${o.content_type}`).sort();
+    expect(byKind).toEqual(["2/images/image/png", "2/images/image/png", "3/images/image/png", "3/images/image/png", "5/audio/audio/x-wav"]);
+    const names = terminal.outputs.map((o) => o.name);
+    expect(new Set(names).size).toBe(5);
+    const wav = terminal.outputs.find((o) => o.kind === "audio")!;
+    expect(wav.name).toMatch(/^ComfyUI_00001_\.wav$/);
+    expect(edge.outputs.get(req.job_id)?.get(wav.name)?.bytes.subarray(0, 4).toString("latin1")).toBe("RIFF");
+    for (const o of terminal.outputs) expect(edge.outputs.get(req.job_id)?.get(o.name)?.bytes.length).toBe(o.size);
+  });
+
+  it("fetches inputs from the edge only, uploads them to ComfyUI and wires them into LoadImage", async ({ expect }) => {
+    const { edge, service } = await startHarness();
+    const base = edge.newJob(invert());
+    const input = edge.addInput(base.job_id, "in1", png(4, 3, [10, 20, 30]), { node_id: "1", input_name: "image" }, "../../etc/photo.png");
+    const req = { ...base, inputs: [input] };
+    expect((await edge.dispatch(service.url, req)).status).toBe(202);
+    const terminal = await edge.waitForTerminal(req.job_id);
+    if (terminal.type !== "job.succeeded") throw new Error(`expected success, got ${JSON.stringify(terminal)}`);
+    expect(edge.inputFetches).toEqual([`${req.job_id}/in1`]);
+    const out = edge.outputs.get(req.job_id)!.get(terminal.outputs[0]!.name)!;
+    // ImageInvert of (10,20,30) is (245,235,225): the uploaded input really was what ran.
+    const { decodePng } = await import("../../emulator/media/png.ts");
+    const img = decodePng(out.bytes);
+    expect([img.width, img.height]).toEqual([4, 3]);
+    expect(Array.from(img.data.subarray(0, 3))).toEqual([245, 235, 225]);
+  });
+
+  it("is idempotent on (job, attempt, lease): a repeated dispatch does not run twice", async ({ expect }) => {
+    const { edge, service } = await startHarness();
+    const req = edge.newJob(minimal("once"));
+    const [a, b] = await Promise.all([edge.dispatch(service.url, req), edge.dispatch(service.url, req)]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    await edge.waitForTerminal(req.job_id);
+    const again = await edge.dispatch(service.url, req);
+    expect(again.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(edge.eventsFor(req.job_id).filter((e) => e.type === "job.started")).toHaveLength(1);
+    expect(edge.terminalsFor(req.job_id)).toHaveLength(1);
+  });
+});

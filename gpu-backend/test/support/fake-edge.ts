@@ -1,0 +1,344 @@
+/**
+ * A fake edge for tests and the benchmark: a real HTTP server on 127.0.0.1 that checks every host
+ * request with `src/protocol` (Standard Webhooks signature, manifest naming the request's own
+ * method and path, lease fencing, body size and SHA-256), serves inputs, stores outputs, records
+ * events and heartbeats, and sends dispatches and cancels signed with `signEdgeRequest`.
+ *
+ * It behaves like the real edge on the points the host relies on: an event for an attempt/lease
+ * that is not current gets 409; an event not newer (by seq) than the last applied is answered
+ * 200 `{applied: false}`. Faults (5xx, lost replies) can be injected per route.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createHash, randomUUID } from "node:crypto";
+import { generateEdgeSigningKey, signEdgeRequest, type EdgeSigningKey } from "../../../src/protocol/edge-signing.ts";
+import { MANIFEST_HEADER, verifyHostPayload } from "../../../src/protocol/host-signing.ts";
+import { CancelRequest, DispatchRequest, Heartbeat, JobEvent, RequestManifest, type HeartbeatReply, type InputRef } from "../../../src/protocol/messages.ts";
+import { hostPaths } from "../../../src/protocol/paths.ts";
+import { newSecret } from "../../../src/protocol/standard-webhooks.ts";
+import type { JSONWebKeySet } from "jose";
+
+export interface RecordedEvent {
+  event: JobEvent;
+  applied: boolean;
+  status: number;
+}
+
+export interface StoredOutput {
+  bytes: Buffer;
+  contentType: string;
+  manifest: RequestManifest;
+}
+
+type Route = "heartbeat" | "events" | "input" | "output";
+
+interface Fault {
+  route: Route;
+  status: number;
+  remaining: number;
+  /** Process the request normally, then answer with the fault status (a lost reply). */
+  afterApply: boolean;
+  when?: (body: unknown) => boolean;
+}
+
+export class FakeEdge {
+  readonly hostId: string;
+  readonly secret: string;
+  readonly key: EdgeSigningKey;
+  readonly jwks: JSONWebKeySet;
+  url = "";
+  readonly events: RecordedEvent[] = [];
+  readonly heartbeats: Heartbeat[] = [];
+  readonly outputs = new Map<string, Map<string, StoredOutput>>();
+  readonly inputs = new Map<string, { bytes: Buffer; contentType: string }>();
+  readonly inputFetches: string[] = [];
+  readonly rejected: Array<{ route: string; reason: string }> = [];
+  /** Order in which outputs were stored and events applied: `output <job>/<name>`, `event <job> <type>`. */
+  readonly arrivals: string[] = [];
+  /** The current (attempt, lease) of each job: anything else is fenced off with 409. */
+  readonly leases = new Map<string, { attempt: number; lease_id: string }>();
+  /** Sent in the next heartbeat reply, then cleared. */
+  pendingCancel: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
+  pendingRevoke: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
+  onEvent: ((event: JobEvent) => void) | undefined;
+  /** Requests received per route (faults included). */
+  readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0 };
+  /** When false, heartbeat replies renew no lease (events are still accepted). */
+  renewLeases = true;
+  private readonly lastSeq = new Map<string, number>();
+  private readonly faults: Fault[] = [];
+  private readonly waiters = new Set<() => void>();
+  private server: Server | undefined;
+
+  private constructor(hostId: string, secret: string, key: EdgeSigningKey, jwks: JSONWebKeySet) {
+    this.hostId = hostId;
+    this.secret = secret;
+    this.key = key;
+    this.jwks = jwks;
+  }
+
+  static async start(opts: { hostId?: string } = {}): Promise<FakeEdge> {
+    const { key, jwks } = await generateEdgeSigningKey("test-edge-key");
+    const edge = new FakeEdge(opts.hostId ?? "gpu-test", newSecret(), key, jwks);
+    edge.server = createServer((req, res) => {
+      edge.handle(req, res).catch((err: unknown) => {
+        res.writeHead(500).end(String(err));
+      });
+    });
+    await new Promise<void>((resolve) => edge.server!.listen(0, "127.0.0.1", resolve));
+    edge.url = `http://127.0.0.1:${(edge.server.address() as AddressInfo).port}`;
+    return edge;
+  }
+
+  /** The host-side configuration this edge expects (merge into the service config). */
+  hostEnv(): Record<string, string> {
+    return { HOST_ID: this.hostId, EDGE_URL: this.url, HOST_SECRET: this.secret, EDGE_JWKS: JSON.stringify(this.jwks) };
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    await new Promise<void>((resolve) => {
+      this.server!.close(() => resolve());
+      this.server!.closeAllConnections();
+    });
+  }
+
+  // ===== edge → host =====
+
+  /** A dispatch for a new job (attempt 1 unless given) whose lease becomes current here. */
+  newJob(workflow: Record<string, unknown>, opts: Partial<DispatchRequest> = {}): DispatchRequest {
+    const req = DispatchRequest.parse({
+      job_id: `job_${randomUUID().slice(0, 12)}`,
+      attempt: 1,
+      lease_id: `lease_${randomUUID().slice(0, 12)}`,
+      tenant_id: "tenant_test",
+      workflow,
+      inputs: [],
+      deadline_ms: 60_000,
+      lease_ttl_ms: 60_000,
+      ...opts,
+    });
+    this.leases.set(req.job_id, { attempt: req.attempt, lease_id: req.lease_id });
+    return req;
+  }
+
+  /** The same job again with attempt + 1 and a new lease (the old one is fenced off). */
+  nextAttempt(req: DispatchRequest): DispatchRequest {
+    const next = { ...req, attempt: req.attempt + 1, lease_id: `lease_${randomUUID().slice(0, 12)}` };
+    this.leases.set(next.job_id, { attempt: next.attempt, lease_id: next.lease_id });
+    return next;
+  }
+
+  addInput(jobId: string, id: string, bytes: Buffer, target: { node_id: string; input_name: string }, filename = "input.png", contentType = "image/png"): InputRef {
+    this.inputs.set(`${jobId}/${id}`, { bytes, contentType });
+    return { id, node_id: target.node_id, input_name: target.input_name, filename, content_type: contentType, size: bytes.length, sha256: sha256(bytes) };
+  }
+
+  dispatch(hostUrl: string, req: DispatchRequest): Promise<HostReply> {
+    return this.signedPost(hostUrl, hostPaths.dispatch, JSON.stringify(req));
+  }
+
+  cancel(hostUrl: string, req: { job_id: string; attempt: number; lease_id: string }, reason: CancelRequest["reason"] = "user"): Promise<HostReply> {
+    return this.signedPost(hostUrl, hostPaths.cancel(req.job_id), JSON.stringify({ job_id: req.job_id, attempt: req.attempt, lease_id: req.lease_id, reason }));
+  }
+
+  /** POST with a signature made for (`sign` overrides) this exact request. */
+  async signedPost(hostUrl: string, path: string, body: string, sign: { hostId?: string; path?: string; method?: string; body?: string; now?: number; key?: EdgeSigningKey } = {}): Promise<HostReply> {
+    const token = await signEdgeRequest(sign.key ?? this.key, { hostId: sign.hostId ?? this.hostId, method: sign.method ?? "POST", path: sign.path ?? path, body: sign.body ?? body }, sign.now);
+    return post(hostUrl, path, body, { Authorization: `Bearer ${token}` });
+  }
+
+  // ===== inspection =====
+
+  /** Injects `times` answers of `status` on a route (afterApply: the request takes effect first). */
+  fail(route: Route, status: number, times = 1, opts: { afterApply?: boolean; when?: (body: unknown) => boolean } = {}): void {
+    this.faults.push({ route, status, remaining: times, afterApply: opts.afterApply ?? false, ...(opts.when ? { when: opts.when } : {}) });
+  }
+
+  eventsFor(jobId: string, opts: { appliedOnly?: boolean } = {}): JobEvent[] {
+    return this.events.filter((e) => e.event.job_id === jobId && (!opts.appliedOnly || e.applied)).map((e) => e.event);
+  }
+
+  terminalsFor(jobId: string): JobEvent[] {
+    return this.eventsFor(jobId, { appliedOnly: true }).filter((e) => e.type === "job.succeeded" || e.type === "job.failed" || e.type === "job.cancelled");
+  }
+
+  /** Waits for the job's (first applied) terminal event. */
+  async waitForTerminal(jobId: string, timeoutMs = 10_000): Promise<JobEvent> {
+    return this.waitUntil(() => this.terminalsFor(jobId)[0], timeoutMs, `a terminal event for ${jobId}`);
+  }
+
+  waitForEvent(pred: (e: JobEvent) => boolean, timeoutMs = 10_000, what = "an event"): Promise<JobEvent> {
+    return this.waitUntil(() => this.events.find((e) => e.applied && pred(e.event))?.event, timeoutMs, what);
+  }
+
+  waitForHeartbeat(pred: (h: Heartbeat) => boolean, timeoutMs = 10_000): Promise<Heartbeat> {
+    return this.waitUntil(() => this.heartbeats.findLast(pred), timeoutMs, "a heartbeat");
+  }
+
+  waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = probe();
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events: ${JSON.stringify(this.events.map((e) => `${e.event.job_id}#${e.event.seq} ${e.event.type}${e.applied ? "" : " (dup)"}`))}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  // ===== host → edge =====
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://edge.invalid");
+    const body = await readAll(req);
+    const m = /^\/v1\/hosts\/([^/]+)\/(heartbeat|events|jobs\/([^/]+)\/(inputs|outputs)\/([^/]+))$/.exec(url.pathname);
+    if (!m) return reply(res, 404, { error: "no route" });
+    const [, hostId, kind, jobIdRaw, sub, nameRaw] = m;
+    const route: Route = kind === "heartbeat" ? "heartbeat" : kind === "events" ? "events" : sub === "inputs" ? "input" : "output";
+    const expectMethod = route === "input" ? "GET" : route === "output" ? "PUT" : "POST";
+    if (req.method !== expectMethod) return reply(res, 405, { error: "method" });
+    this.requests[route]++;
+    if (hostId !== this.hostId) return this.refuse(res, route, 403, "wrong host in path");
+
+    // Signature: over the body for POSTs, over the manifest header otherwise.
+    const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
+    const signedText = route === "heartbeat" || route === "events" ? body.toString("utf8") : (req.headers[MANIFEST_HEADER] as string | undefined) ?? "";
+    const verdict = await verifyHostPayload([this.secret], headers, signedText);
+    if (!verdict.ok) return this.refuse(res, route, 401, `signature: ${verdict.reason}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(signedText);
+    } catch {
+      return this.refuse(res, route, 400, "signed payload is not JSON");
+    }
+    const fault = this.takeFault(route, json);
+    if (fault && !fault.afterApply) return reply(res, fault.status, { error: "injected fault" });
+
+    const answer = (status: number, value: unknown, raw?: { bytes: Buffer; contentType: string }) => {
+      if (fault) return reply(res, fault.status, { error: "injected fault (after apply)" });
+      if (raw) {
+        res.writeHead(status, { "Content-Type": raw.contentType, "Content-Length": raw.bytes.length });
+        return void res.end(raw.bytes);
+      }
+      return reply(res, status, value);
+    };
+
+    if (route === "heartbeat") {
+      const hb = Heartbeat.safeParse(json);
+      if (!hb.success || hb.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad heartbeat");
+      this.heartbeats.push(hb.data);
+      const out: HeartbeatReply = { renewed: [], cancel: this.pendingCancel, revoked: this.pendingRevoke };
+      this.pendingCancel = [];
+      this.pendingRevoke = [];
+      for (const j of hb.data.jobs) if (this.renewLeases && this.isCurrent(j)) out.renewed.push({ job_id: j.job_id, attempt: j.attempt, lease_id: j.lease_id, lease_expires_at: Date.now() + 60_000 });
+      this.notify();
+      return answer(200, out);
+    }
+
+    if (route === "events") {
+      const ev = JobEvent.safeParse(json);
+      if (!ev.success || ev.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad event");
+      const event = ev.data;
+      if (!this.isCurrent(event)) {
+        this.events.push({ event, applied: false, status: 409 });
+        this.notify();
+        return reply(res, 409, { type: "stale" });
+      }
+      const seqKey = `${event.job_id}/${event.attempt}`;
+      const applied = event.seq > (this.lastSeq.get(seqKey) ?? -1);
+      if (applied) this.lastSeq.set(seqKey, event.seq);
+      this.events.push({ event, applied, status: 200 });
+      if (applied) this.arrivals.push(`event ${event.job_id} ${event.type}`);
+      if (applied) this.onEvent?.(event);
+      this.notify();
+      return answer(200, { applied });
+    }
+
+    // input / output: the manifest must name this very request.
+    const manifest = RequestManifest.safeParse(json);
+    if (!manifest.success) return this.refuse(res, route, 400, "bad manifest");
+    const man = manifest.data;
+    const jobId = decodeURIComponent(jobIdRaw!);
+    if (man.method !== req.method || man.path !== url.pathname || man.host_id !== this.hostId || man.job_id !== jobId) return this.refuse(res, route, 401, "manifest does not match the request");
+    if (!this.isCurrent(man)) return reply(res, 409, { type: "stale" });
+    const name = decodeURIComponent(nameRaw!);
+    if (route === "input") {
+      const input = this.inputs.get(`${jobId}/${name}`);
+      if (!input) return reply(res, 404, { error: "no such input" });
+      this.inputFetches.push(`${jobId}/${name}`);
+      return answer(200, undefined, input);
+    }
+    if (man.size !== body.length || man.sha256 !== sha256(body) || man.content_type !== req.headers["content-type"]) return this.refuse(res, route, 400, "body does not match the manifest");
+    let files = this.outputs.get(jobId);
+    if (!files) this.outputs.set(jobId, (files = new Map()));
+    files.set(name, { bytes: body, contentType: man.content_type ?? "", manifest: man });
+    this.arrivals.push(`output ${jobId}/${name}`);
+    this.notify();
+    return answer(201, { stored: true });
+  }
+
+  private isCurrent(ref: { job_id: string; attempt: number; lease_id: string }): boolean {
+    const lease = this.leases.get(ref.job_id);
+    return lease !== undefined && lease.attempt === ref.attempt && lease.lease_id === ref.lease_id;
+  }
+
+  private takeFault(route: Route, body: unknown): Fault | undefined {
+    const fault = this.faults.find((f) => f.route === route && f.remaining > 0 && (!f.when || f.when(body)));
+    if (fault) fault.remaining--;
+    return fault;
+  }
+
+  private refuse(res: ServerResponse, route: string, status: number, reason: string): void {
+    this.rejected.push({ route, reason });
+    reply(res, status, { error: reason });
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+export interface HostReply {
+  status: number;
+  json: Record<string, unknown>;
+  headers: Headers;
+}
+
+export async function post(hostUrl: string, path: string, body: string, headers: Record<string, string> = {}): Promise<HostReply> {
+  const res = await fetch(`${hostUrl}${path}`, { method: "POST", body, headers: { "Content-Type": "application/json", ...headers }, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { text };
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+export function sha256(bytes: Buffer | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function reply(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value ?? {});
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}

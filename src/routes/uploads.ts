@@ -1,0 +1,134 @@
+/**
+ * `POST /v1/uploads`: stores an image for later use as `upload:<id>` in an image loader's input.
+ * The body is the file itself (`Content-Type: image/…`) or `multipart/form-data` with a `file`
+ * field. The bytes decide what it is (never the declared type): PNG, JPEG, WebP or GIF within the
+ * size and pixel limits, else a 422 that says why.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { authenticate } from "../auth/authenticate.ts";
+import { createDb } from "../db/client.ts";
+import { insertUpload } from "../db/uploads.ts";
+import { ProblemError } from "../http/problem.ts";
+import { imageRefusal } from "../inputs/resolve.ts";
+import { newId } from "../lib/ids.ts";
+import { vetImage } from "../ssrf/index.ts";
+import { commonProblems } from "./problem.schemas.ts";
+import { newRouter, userSecurity } from "./router.ts";
+
+const UploadSchema = z
+  .object({
+    id: z.string().openapi({ example: "upl_7k2m4q9xw3hb5zc8rd6t" }),
+    ref: z.string().openapi({ description: "Put this in a LoadImage node's `image` input.", example: "upload:upl_7k2m4q9xw3hb5zc8rd6t" }),
+    content_type: z.string(),
+    size: z.number().int(),
+    width: z.number().int(),
+    height: z.number().int(),
+    sha256: z.string(),
+    expires_at: z.string(),
+  })
+  .openapi("Upload");
+
+const uploadRoute = createRoute({
+  method: "post",
+  path: "/v1/uploads",
+  summary: "Upload an input image",
+  tags: ["jobs"],
+  security: userSecurity,
+  middleware: [authenticate],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "image/*": { schema: z.string().openapi({ format: "binary" }) },
+        // Checked by hand below (a File is not a zod string); the schema is for the document.
+        "multipart/form-data": { schema: z.object({ file: z.any().optional().openapi({ type: "string", format: "binary" }) }) },
+      },
+    },
+  },
+  responses: { 201: { description: "Stored", content: { "application/json": { schema: UploadSchema } } }, ...commonProblems },
+});
+
+async function readCapped(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (!body) throw new ProblemError("validation-failed", "The upload has no body.");
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw new ProblemError("payload-too-large", `Uploads are limited to ${max} bytes.`, { extensions: { max_bytes: max } });
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export const uploadRoutes = newRouter().openapi(uploadRoute, async (c) => {
+  const { config, principal } = c.var;
+  const max = config.IMAGE_INPUT_MAX_BYTES;
+  const declared = Number(c.req.header("Content-Length") ?? "0");
+  if (declared > max + 64 * 1024) throw new ProblemError("payload-too-large", `Uploads are limited to ${max} bytes.`, { extensions: { max_bytes: max } });
+  const type = (c.req.header("Content-Type") ?? "").toLowerCase();
+  let bytes: Uint8Array<ArrayBuffer>;
+  if (type.startsWith("multipart/form-data")) {
+    let form: FormData;
+    try {
+      // Already parsed (and cached) by the route's form validator.
+      form = await c.req.formData();
+    } catch {
+      throw new ProblemError("validation-failed", "The multipart body could not be read.");
+    }
+    const file = form.get("file");
+    if (!file || typeof file === "string") throw new ProblemError("validation-failed", "Send the image in a multipart field named `file`.");
+    if (file.size > max) throw new ProblemError("payload-too-large", `Uploads are limited to ${max} bytes.`, { extensions: { max_bytes: max } });
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } else if (type.startsWith("image/")) {
+    bytes = await readCapped(c.req.raw.body, max);
+  } else {
+    throw new ProblemError("unsupported-media-type", "Send the image as the body with `Content-Type: image/png` (or jpeg, webp, gif), or as multipart/form-data field `file`.");
+  }
+  const image = await vetImage(bytes, { maxBytes: max, maxPixels: config.IMAGE_INPUT_MAX_PIXELS });
+  if (!image.ok) throw imageRefusal("/", image.reason, image.detail);
+
+  const id = newId("upl");
+  const now = Date.now();
+  const key = `uploads/${principal.tenantId}/${id}`;
+  await c.env.BLOBS.put(key, image.bytes, { httpMetadata: { contentType: image.contentType }, sha256: image.sha256 });
+  const row = {
+    id,
+    tenantId: principal.tenantId,
+    userId: principal.userId,
+    r2Key: key,
+    contentType: image.contentType,
+    size: image.bytes.length,
+    sha256: image.sha256,
+    width: image.width,
+    height: image.height,
+    createdAt: now,
+    expiresAt: now + config.UPLOAD_TTL_SECONDS * 1000,
+  };
+  await insertUpload(createDb(c.env.DB), row);
+  c.var.log.info("upload_stored", { upload_id: id, tenant_id: principal.tenantId, size: row.size });
+  return c.json(
+    {
+      id,
+      ref: `upload:${id}`,
+      content_type: row.contentType,
+      size: row.size,
+      width: row.width,
+      height: row.height,
+      sha256: row.sha256,
+      expires_at: new Date(row.expiresAt).toISOString(),
+    },
+    201,
+  );
+});

@@ -1,0 +1,169 @@
+// End to end on real processes: wrangler dev, two gpu-backends, two ComfyUI emulators. Jobs run,
+// outputs download, many tenants share the pool fairly, cancels and ComfyUI's own errors surface,
+// and every admission slot is freed at the end.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { deflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { Client, EMPTY_TO_SAVE, pngSize, SLOW, type Tenant } from "./support/client.ts";
+
+let stack: LocalStack;
+let api: Client;
+let images: http.Server;
+const tenants: Tenant[] = [];
+
+/** A real RGB PNG (what a user's image server would serve). */
+function png(width: number, height: number): Buffer {
+  const crc = (buf: Buffer) => {
+    let c = ~0;
+    for (const b of buf) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const rows = Buffer.alloc((width * 3 + 1) * height, 0x40);
+  for (let y = 0; y < height; y++) rows[y * (width * 3 + 1)] = 0;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+beforeAll(async () => {
+  // Stands in for a user's image server; reachable only because it is allow-listed (dev/test).
+  images = http.createServer((req, res) => {
+    if (req.url === "/photo.png") res.writeHead(200, { "content-type": "image/png" }).end(png(48, 40));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
+  const imagePort = (images.address() as AddressInfo).port;
+  stack = await startLocalStack({ hosts: 2, emulatorArgs: ["--step-ms", "20"], allowHosts: [`127.0.0.1:${imagePort}`] });
+  api = new Client(stack);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await new Promise<void>((r) => images?.close(() => r()));
+});
+
+const invert = (image: string) => ({
+  "1": { class_type: "LoadImage", inputs: { image } },
+  "2": { class_type: "ImageInvert", inputs: { image: ["1", 0] } },
+  "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: "inverted" } },
+});
+
+async function tenant(limits: Record<string, number> = {}) {
+  const t = await api.tenant(limits);
+  tenants.push(t);
+  return t;
+}
+
+describe("jobs on two GPU hosts", () => {
+  it("a job succeeds and its PNG downloads with the requested dimensions", async ({ expect }) => {
+    const t = await tenant();
+    const job = await api.submitOk(t, "alice", EMPTY_TO_SAVE(320, 200, 0xff0000, "dims"));
+    const done = await api.waitForEnd(t, "alice", job.id);
+    expect(done).toMatchObject({ status: "succeeded", attempt: 1, error: null });
+    expect(done.outputs).toHaveLength(1);
+    const res = await fetch(done.outputs[0].url);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(pngSize(new Uint8Array(await res.arrayBuffer()))).toEqual([320, 200]);
+  });
+
+  it("60 jobs from 6 tenants all succeed, and no tenant waits behind another's backlog", async ({ expect }) => {
+    const ts = await Promise.all(Array.from({ length: 6 }, () => tenant({ max_active_jobs_per_user: 30, max_active_jobs_per_tenant: 30 })));
+    // Tenant 0 queues a backlog of 30 at once; the five others then queue 6 each. Fair dispatch
+    // means every other tenant's first job starts long before tenant 0's backlog is through.
+    const submitted: { t: Tenant; id: string; i: number }[] = [];
+    const backlog = await Promise.all(Array.from({ length: 30 }, async () => ({ t: ts[0]!, id: (await api.submitOk(ts[0]!, "u", SLOW(5, 40))).id, i: 0 })));
+    submitted.push(...backlog);
+    const rest = await Promise.all(
+      ts.slice(1).flatMap((t, k) => Array.from({ length: 6 }, async () => ({ t, id: (await api.submitOk(t, "u", SLOW(5, 40))).id, i: k + 1 }))),
+    );
+    submitted.push(...rest);
+    const byTenant = await Promise.all(ts.map((t) => api.waitForAllEnded(t, "u", submitted.filter((s) => s.t === t).map((s) => s.id))));
+    const ends = submitted.map((s) => ({ ...s, job: byTenant[ts.indexOf(s.t)]!.get(s.id)! }));
+    expect(ends.filter((e) => e.job.status === "succeeded")).toHaveLength(60);
+    const started = (k: number) => ends.filter((e) => e.i === k).map((e) => Date.parse(e.job.started_at)).sort((a, b) => a - b);
+    const backlogHalf = started(0)[14]!;
+    for (let k = 1; k < 6; k++) expect(started(k)[0]!, `tenant ${k}'s first job`).toBeLessThan(backlogHalf);
+  });
+
+  it("cancels a queued job at once and a running job once its host stops it", async ({ expect }) => {
+    const t = await tenant();
+    // Fill both hosts (one running + one prepared ahead each) so the next job queues.
+    const blockers = await Promise.all(Array.from({ length: 4 }, () => api.submitOk(t, "blocker", SLOW(30, 50))));
+    const queued = await api.submitOk(t, "c", EMPTY_TO_SAVE());
+    expect(queued.status).toBe("queued");
+    const cancelQueued = await api.cancel(t, "c", queued.id);
+    expect(await cancelQueued.json()).toMatchObject({ status: "cancelled" });
+
+    const running = await api.waitFor(t, "blocker", blockers[0]!.id, (j) => j.status === "running" && (j.progress?.value ?? 0) > 0);
+    expect(running.status).toBe("running");
+    const res = (await (await api.cancel(t, "blocker", running.id)).json()) as Record<string, unknown>;
+    expect(res).toMatchObject({ status: "running", cancel_requested_at: expect.any(String) });
+    expect(await api.waitForEnd(t, "blocker", running.id)).toMatchObject({ status: "cancelled" });
+    for (const b of blockers.slice(1)) await api.cancel(t, "blocker", b.id);
+    for (const b of blockers.slice(1)) expect((await api.waitForEnd(t, "blocker", b.id)).status).toBe("cancelled");
+  });
+
+  it("reports an invalid workflow with ComfyUI's own details, and an execution error", async ({ expect }) => {
+    const t = await tenant();
+    const bad = await api.submitOk(t, "v", {
+      "1": { class_type: "EmptyImage", inputs: { width: 0, height: 64, batch_size: 1, color: 0 } },
+      "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "bad" } },
+    });
+    const failed = await api.waitForEnd(t, "v", bad.id);
+    expect(failed).toMatchObject({ status: "failed", attempt: 1, error: { code: "invalid_workflow" } });
+    expect(JSON.stringify(failed.error.details)).toMatch(/value_smaller_than_min/);
+
+    const boom = await api.submitOk(t, "v", {
+      "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+      "2": { class_type: "RaiseErrorEmu", inputs: { image: ["1", 0], message: "boom", exception_type: "ValueError" } },
+      "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: "x" } },
+    });
+    const err = await api.waitForEnd(t, "v", boom.id);
+    expect(err).toMatchObject({ status: "failed", attempt: 1, error: { code: "execution_error" } });
+    expect(JSON.stringify(err.error)).toMatch(/ValueError/);
+  });
+
+  it.for([
+    ["a data: URI", () => `data:image/png;base64,${png(30, 20).toString("base64")}`, [30, 20]],
+    ["a URL on an allow-listed server", () => `http://127.0.0.1:${(images.address() as AddressInfo).port}/photo.png`, [48, 40]],
+  ] as const)("runs a workflow whose input image is %s", async ([, image, dims], { expect }) => {
+    const t = await tenant();
+    const job = await api.submitOk(t, "alice", invert(image()));
+    const done = await api.waitForEnd(t, "alice", job.id);
+    expect(done).toMatchObject({ status: "succeeded" });
+    const out = new Uint8Array(await (await fetch(done.outputs[0].url)).arrayBuffer());
+    expect(pngSize(out)).toEqual(dims);
+  });
+
+  it("refuses an unsafe input URL before anything runs", async ({ expect }) => {
+    const t = await tenant();
+    const res = await api.submit(t, "alice", invert("http://169.254.169.254/latest/meta-data/iam"));
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ type: "https://comfyui-saas.dev/problems/unsafe-source-url", reason: "private-address" });
+  });
+
+  it("ends with every admission slot free", async ({ expect }) => {
+    for (const t of tenants) {
+      for (const user of ["alice", "u", "c", "blocker", "v"]) {
+        const usage = await api.usage(t, user);
+        expect(usage.user_active_jobs, `${t.id}/${user}`).toBe(0);
+      }
+      expect((await api.usage(t, "alice")).tenant_active_jobs).toBe(0);
+    }
+  });
+});
