@@ -55,7 +55,10 @@ export interface HostStatus {
   url: string;
   slots: number;
   capacity: number;
+  /** Jobs dispatched to it and not yet ended. */
   assigned: number;
+  /** Of those, the ones still holding a GPU slot (not yet past ComfyUI). */
+  gpu_held: number;
   live: boolean;
   draining: boolean;
   comfy: string;
@@ -139,7 +142,7 @@ export class Dispatcher extends DurableObject<Env> {
     return {
       hosts,
       live_hosts: usable.length,
-      free_slots: usable.reduce((n, h) => n + freeSlots(h, h.assigned), 0),
+      free_slots: usable.reduce((n, h) => n + freeSlots(h, h.gpu_held), 0),
       queue_depth: depth,
       oldest_queued_at: oldest,
       running: this.store.assignedCount(),
@@ -153,6 +156,7 @@ export class Dispatcher extends DurableObject<Env> {
       slots: h.slots,
       capacity: h.capacity,
       assigned: this.store.assignmentsOf(h.id).length,
+      gpu_held: this.store.gpuHeld(h.id),
       live: h.last_heartbeat_at !== null && h.last_heartbeat_at >= now - cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
       draining: h.draining === 1,
       comfy: h.comfy,
@@ -233,6 +237,7 @@ export class Dispatcher extends DurableObject<Env> {
       this.store.renew(a.job_id, a.attempt, until);
       reply.renewed.push({ ...ref, lease_expires_at: until });
       if (a.cancel_requested) reply.cancel.push(ref);
+      if (j.state === "uploading") this.store.releaseGpu(a.job_id, a.attempt);
     }
     // A job this host accepted well before the heartbeat was sent but no longer reports was lost
     // (the gpu-backend restarted): requeue it now instead of waiting for its lease.
@@ -261,6 +266,10 @@ export class Dispatcher extends DurableObject<Env> {
 
     switch (ev.type) {
       case "job.started":
+        break;
+      case "job.executed":
+        // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.
+        if (this.store.releaseGpu(ev.job_id, ev.attempt)) this.pump();
         break;
       case "job.progress":
         await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
@@ -333,6 +342,7 @@ export class Dispatcher extends DurableObject<Env> {
         last_seq: -1,
         enqueued_at: job.enqueued_at,
         queue_deadline_at: job.queue_deadline_at,
+        gpu_released: 0,
       };
       this.store.dequeue(job.job_id);
       this.store.assign(a);

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS assignments (
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   last_seq INTEGER NOT NULL DEFAULT -1,
   enqueued_at INTEGER NOT NULL,
-  queue_deadline_at INTEGER NOT NULL
+  queue_deadline_at INTEGER NOT NULL,
+  gpu_released INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
 CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
@@ -103,6 +104,8 @@ export interface AssignmentRow {
   last_seq: number;
   enqueued_at: number;
   queue_deadline_at: number;
+  /** 1 once the host said ComfyUI is done with it (uploading): it no longer holds a GPU slot. */
+  gpu_released: number;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -121,6 +124,9 @@ export class DispatcherStore {
   constructor(sql: SqlStorage) {
     this.sql = sql;
     sql.exec(SCHEMA);
+    // Objects created before `gpu_released` existed get the column (CREATE IF NOT EXISTS skips it).
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('assignments')").toArray().map((c) => c.name);
+    if (!columns.includes("gpu_released")) sql.exec("ALTER TABLE assignments ADD COLUMN gpu_released INTEGER NOT NULL DEFAULT 0");
   }
 
   private all<T>(query: string, ...params: unknown[]): T[] {
@@ -184,7 +190,7 @@ export class DispatcherStore {
     // Same rule as freeSlots(), in SQL so the choice is one query.
     return this.first<HostRow & { free: number }>(
       `SELECT * FROM (
-         SELECT h.*, min(h.capacity, h.slots + ${PREFETCH_ALLOWANCE}) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id) AS free
+         SELECT h.*, min(h.capacity, h.slots + ${PREFETCH_ALLOWANCE}) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id AND a.gpu_released = 0) AS free
            FROM hosts h
           WHERE h.last_heartbeat_at >= ? AND h.draining = 0 AND h.comfy = 'ready' AND h.unavailable_until <= ?
             AND (? = '' OR h.lock_hash = ?))
@@ -287,8 +293,8 @@ export class DispatcherStore {
   assign(a: AssignmentRow): void {
     this.sql.exec(
       `INSERT INTO assignments (job_id, tenant_id, user_id, host_id, attempt, lease_id, lease_expires_at, deadline_at, dispatched_at,
-                                accepted, cancel_requested, last_seq, enqueued_at, queue_deadline_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, -1, ?, ?)`,
+                                accepted, cancel_requested, last_seq, enqueued_at, queue_deadline_at, gpu_released)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, -1, ?, ?, 0)`,
       a.job_id,
       a.tenant_id,
       a.user_id,
@@ -316,6 +322,15 @@ export class DispatcherStore {
       ref.lease_id,
       hostId,
     );
+  }
+
+  /** Jobs on a host that still hold one of its GPU slots (not yet past ComfyUI). */
+  gpuHeld(hostId: string): number {
+    return this.first<{ n: number }>("SELECT count(*) AS n FROM assignments WHERE host_id = ? AND gpu_released = 0", hostId)!.n;
+  }
+
+  releaseGpu(jobId: string, attempt: number): boolean {
+    return this.sql.exec("UPDATE assignments SET gpu_released = 1 WHERE job_id = ? AND attempt = ? AND gpu_released = 0", jobId, attempt).rowsWritten > 0;
   }
 
   assignmentsOf(hostId: string): AssignmentRow[] {

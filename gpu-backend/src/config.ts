@@ -195,8 +195,8 @@ export const settings = {
   },
   PREFETCH: {
     kind: "var",
-    schema: int(1, 0, 32),
-    doc: "Jobs accepted beyond SLOTS. Their inputs are fetched and uploaded and they are queued in ComfyUI while earlier jobs run, so the GPU does not idle between jobs. 0 = one dispatch round-trip of idle time between jobs.",
+    schema: int(2, 0, 32),
+    doc: "Jobs accepted beyond SLOTS. Their inputs are fetched and uploaded and they are queued in ComfyUI while earlier jobs run, so the GPU does not idle between jobs (2 kept a 250 ms-per-job stream ≥ 0.97 busy in bench/dispatch.ts; 1 gave 0.95). 0 = one dispatch round-trip of idle time between jobs. The edge allows at most 2 beyond SLOTS.",
   },
   HEARTBEAT_INTERVAL_MS: { kind: "var", schema: ms(10_000, 100), doc: "How often the host heartbeats to the edge (keep it well under the edge's lease TTL)." },
   STUCK_TIMEOUT_MS: {

@@ -138,6 +138,12 @@ export const JobEvent = z.discriminatedUnion("type", [
     type: z.literal("job.progress"),
     progress: z.object({ value: z.number().min(0), max: z.number().min(0), node: z.string().max(64).nullable() }),
   }),
+  /**
+   * ComfyUI finished the prompt; outputs are being collected and uploaded. The GPU is free for
+   * the next job from here on, so the edge stops counting this job against the host's slots.
+   * Best effort (never retried): a heartbeat listing the job as `uploading` has the same effect.
+   */
+  eventBase.extend({ type: z.literal("job.executed") }),
   eventBase.extend({ type: z.literal("job.succeeded"), outputs: z.array(OutputDescriptor).max(256) }),
   eventBase.extend({ type: z.literal("job.failed"), error: JobFailure }),
   eventBase.extend({ type: z.literal("job.cancelled") }),

@@ -115,6 +115,28 @@ describe("a job's life", () => {
   });
 });
 
+describe("keeping the GPU busy", () => {
+  it("job.executed frees the host's GPU slot at once, so the next job is dispatched while outputs upload", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await registerFakeHost(1);
+    hosts.push(host);
+    await heartbeat(host, { capacity: 1, free_slots: 1 });
+    const first = await submitOk(t.key, "gpu");
+    const second = await submitOk(t.key, "gpu");
+    const [d1] = await waitForDispatches(host, 1);
+    expect(d1!.job_id).toBe(first.id);
+    expect(await waitForDispatches(host, 2, 300)).toHaveLength(1);
+    await sendEvent(host, eventFor(host, d1!, "job.executed"));
+    const [, d2] = await waitForDispatches(host, 2);
+    expect(d2!.job_id).toBe(second.id);
+    // The first job is still running (uploading) until its success arrives.
+    expect((await getJob(t.key, "gpu", first.id)).status).toBe("running");
+    await sendEvent(host, eventFor(host, d1!, "job.succeeded", { outputs: [] }));
+    await sendEvent(host, eventFor(host, d2!, "job.cancelled"));
+    expect((await getJob(t.key, "gpu", first.id)).status).toBe("succeeded");
+  });
+});
+
 describe("fencing", () => {
   it("refuses events, uploads and input downloads naming a lease or attempt that is not current", async ({ expect }) => {
     const t = await createTenant();

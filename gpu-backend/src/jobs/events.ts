@@ -6,7 +6,8 @@
  *   once.
  * - Events go one at a time, in order. Progress is throttled (the latest value wins, trailing
  *   value sent after the interval) and never retried: a lost progress update is harmless and must
- *   not hold up the terminal event behind a retry budget.
+ *   not hold up the terminal event behind a retry budget. `job.executed` (the prompt is over, the
+ *   GPU is free) is sent the same way; the heartbeat's `uploading` state backs it up.
  * - A terminal event discards unsent progress. Its delivery result is returned so the runner knows
  *   when the job is really over.
  * - A 409 means this attempt/lease is no longer current (fencing): nothing more is sent and the
@@ -68,6 +69,13 @@ export class JobEvents {
     const wait = this.lastProgressAt + this.progressIntervalMs - Date.now();
     if (wait <= 0) this.flushProgress();
     else this.progressTimer ??= setTimeout(() => this.flushProgress(), wait);
+  }
+
+  /** The prompt is over in ComfyUI (outputs still to upload): the edge may refill the GPU now. */
+  executed(): void {
+    if (this.terminalQueued || this.closed) return;
+    this.clearProgress();
+    void this.enqueue({ type: "job.executed" }, true);
   }
 
   terminal(body: TerminalBody): Promise<Delivery> {

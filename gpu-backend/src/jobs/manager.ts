@@ -24,6 +24,9 @@ export type DispatchDecision =
   | { kind: "draining" }
   | { kind: "comfy_down"; state: LinkState };
 
+/** Jobs held at once (uploads in flight included) stay under this multiple of the capacity. */
+const MAX_HELD_FACTOR = 3;
+
 export type HostJobState = "preparing" | "queued" | "running" | "uploading";
 
 /** Clock skew allowed between the edge's lease expiry and ours before a job is given up. */
@@ -50,10 +53,14 @@ export class JobManager {
     return this.jobs.size;
   }
 
-  /** Jobs that occupy a slot: a job only reporting its result no longer needs ComfyUI. */
+  /**
+   * Jobs that occupy a slot: those preparing, queued or running in ComfyUI. Once its prompt is
+   * over a job only uploads and reports, which does not need the GPU (and the edge has been told
+   * with `job.executed`), so the next job can already be queued behind the running one.
+   */
   get busy(): number {
     let n = 0;
-    for (const job of this.jobs.values()) if (job.state !== "reporting" && job.state !== "done") n++;
+    for (const job of this.jobs.values()) if (job.state === "preparing" || job.state === "queued" || job.state === "running") n++;
     return n;
   }
 
@@ -78,7 +85,7 @@ export class JobManager {
       this.deps.log.info("job_replaced", { job_id: req.job_id, old_attempt: existing.ref.attempt, attempt: req.attempt });
       this.jobs.delete(req.job_id);
       requestStop(existing, { kind: "drop", why: `replaced by attempt ${req.attempt}` }, this.deps);
-    } else if (this.busy >= this.view().capacity) {
+    } else if (this.busy >= this.view().capacity || this.jobs.size >= MAX_HELD_FACTOR * this.view().capacity) {
       // The edge frees a slot when it applies a terminal event, maybe before our reply to it
       // returned: jobs that are only reporting do not count, so its next dispatch is not refused.
       return { kind: "full", held: this.jobs.size };

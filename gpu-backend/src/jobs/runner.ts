@@ -160,6 +160,8 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
   if (result.kind === "interrupted") return failed("host_error", "the prompt was interrupted by something other than this host");
 
   job.state = "uploading";
+  // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
+  rs.events.executed();
   const { files, skippedCached } = listOutputFiles(end.entry);
   if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
   if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);

@@ -38,7 +38,7 @@ describe("leases and fencing", () => {
     expect(await comfyQueue(h.emulator)).toEqual({ running: [], pending: [] });
     expect(h.edge.terminalsFor(running.job_id)).toEqual([]);
     expect(h.edge.terminalsFor(queued.job_id)).toEqual([]);
-    const hb = await h.edge.waitForHeartbeat((b) => b.jobs.length === 0 && b.free_slots === 2);
+    const hb = await h.edge.waitForHeartbeat((b) => b.jobs.length === 0 && b.free_slots === 3);
     expect(hb.jobs).toEqual([]);
   });
 

@@ -44,7 +44,7 @@ describe("heartbeat", () => {
     const h = await startHarness();
     const health = await fetch(`${h.service.url}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: "ok", comfy: "ready", draining: false, capacity: 2, held: 0, free_slots: 2, lock_hash: h.service.lockHash });
+    expect(await health.json()).toMatchObject({ status: "ok", comfy: "ready", draining: false, capacity: 3, held: 0, free_slots: 3, lock_hash: h.service.lockHash });
     const req = h.edge.newJob(sampler(2, 1));
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForTerminal(req.job_id);

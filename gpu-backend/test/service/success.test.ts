@@ -16,7 +16,8 @@ describe("a job that succeeds", () => {
     const terminal = await edge.waitForTerminal(req.job_id);
     expect(terminal.type).toBe("job.succeeded");
     const events = edge.eventsFor(req.job_id, { appliedOnly: true });
-    expect(events.map((e) => e.type)).toEqual(["job.started", ...Array(events.length - 2).fill("job.progress"), "job.succeeded"]);
+    // job.executed (the GPU is free) comes after the last progress and before the uploads' result.
+    expect(events.map((e) => e.type)).toEqual(["job.started", ...Array(events.length - 3).fill("job.progress"), "job.executed", "job.succeeded"]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
     const progress = events.filter((e) => e.type === "job.progress");
     expect(progress.length).toBeGreaterThan(0);
@@ -40,6 +41,7 @@ describe("a job that succeeds", () => {
     expect(viewed.equals(stored!.bytes)).toBe(true);
     expect(edge.arrivals.filter((a) => a.includes(req.job_id) && !a.includes("job.progress"))).toEqual([
       `event ${req.job_id} job.started`,
+      `event ${req.job_id} job.executed`,
       `output ${req.job_id}/${out!.name}`,
       `event ${req.job_id} job.succeeded`,
     ]);

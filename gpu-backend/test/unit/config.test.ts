@@ -17,7 +17,7 @@ describe("config", () => {
   it("applies the safe, cheap defaults", async ({ expect }) => {
     const loaded = loadConfig(await valid());
     if (!loaded.ok) throw new Error(loaded.problems.join("; "));
-    expect(loaded.config).toMatchObject({ listenHost: "127.0.0.1", port: 8288, comfyUrl: "http://127.0.0.1:8188", slots: 1, prefetch: 1, comfyCommand: undefined, comfyArgs: [], logLevel: "info" });
+    expect(loaded.config).toMatchObject({ listenHost: "127.0.0.1", port: 8288, comfyUrl: "http://127.0.0.1:8188", slots: 1, prefetch: 2, comfyCommand: undefined, comfyArgs: [], logLevel: "info" });
     expect(loaded.config.hostSecrets).toHaveLength(1);
     expect(loaded.config.lockFile).toMatch(/gpu-backend\/locks\/emulator\.lock\.json$/);
   });
