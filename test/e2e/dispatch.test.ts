@@ -101,9 +101,12 @@ describe("jobs on two GPU hosts", () => {
   });
 
   it("cancels a queued job at once and a running job once its host stops it", async ({ expect }) => {
-    const t = await tenant();
-    // Fill both hosts (one running + one prepared ahead each) so the next job queues.
-    const blockers = await Promise.all(Array.from({ length: 4 }, () => api.submitOk(t, "blocker", SLOW(30, 50))));
+    const t = await tenant({ max_active_jobs_per_user: 20 });
+    // Fill every slot of both hosts (running + prepared ahead) so the next job queues.
+    const health = (await (await fetch(`${stack.edge.url}/health`)).json()) as { components: { pools: { default: { free_slots: number } } } };
+    const slots = health.components.pools.default.free_slots;
+    expect(slots).toBeGreaterThan(0);
+    const blockers = await Promise.all(Array.from({ length: slots }, () => api.submitOk(t, "blocker", SLOW(30, 50))));
     const queued = await api.submitOk(t, "c", EMPTY_TO_SAVE());
     expect(queued.status).toBe("queued");
     const cancelQueued = await api.cancel(t, "c", queued.id);
