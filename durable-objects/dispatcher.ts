@@ -133,6 +133,11 @@ export class Dispatcher extends DurableObject<Env> {
     return jobs.length;
   }
 
+  /** Called by the cron: re-arms the alarm (queue, leases, reconciliation) if it was lost. */
+  keepTicking(): void {
+    this.schedule();
+  }
+
   status(): PoolStatus {
     const cfg = this.config();
     const now = Date.now();

@@ -4,10 +4,17 @@
  * → Dispatcher (queue, lease) → a GPU host → src/routes/host-api.ts (events, outputs to R2).
  */
 import { createApp } from "./app.ts";
+import type { Env } from "./env.ts";
+import { scheduled } from "./scheduled.ts";
 
 export { Dispatcher } from "../durable-objects/dispatcher.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
 export { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";
 export { WebhookSweeper } from "../durable-objects/webhook-sweeper.ts";
 
-export default createApp();
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  scheduled,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,24 @@
+/**
+ * The Worker's cron (wrangler.toml `[triggers]`): a heartbeat for the background machinery that
+ * otherwise only wakes itself. It makes sure the webhook sweeper's alarm is set (it normally
+ * starts with the first delivery, which a lost hand-off could prevent) and that every pool's
+ * Dispatcher keeps its reconciliation alarm, so nothing waits for a request to be noticed.
+ */
+import type { Env } from "./env.ts";
+import { createLogger, describeError } from "./lib/log.ts";
+
+export async function scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const log = createLogger("info", { component: "cron" });
+  const pools = new Set(["default"]);
+  try {
+    const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
+    for (const r of rows.results) pools.add(r.pool);
+  } catch (err) {
+    log.error("cron_pools_unreadable", describeError(err));
+  }
+  const results = await Promise.allSettled([
+    env.WEBHOOK_SWEEPER.getByName("global").start(),
+    ...[...pools].map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
+  ]);
+  for (const r of results) if (r.status === "rejected") log.error("cron_step_failed", describeError(r.reason));
+}
