@@ -279,35 +279,22 @@ export class Dispatcher extends DurableObject<Env> {
       case "job.progress":
         await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
         break;
-      case "job.succeeded": {
-        // Free the slot and refill it before the D1 writes: the next dispatch overlaps them.
-        this.store.unassign(ev.job_id, ev.attempt);
-        this.pump();
-        const row = await finish(db, ev.job_id, "succeeded", { now, from: ["running"], attempt: ev.attempt });
-        if (row) await afterTerminal(this.env, row, this.log());
+      case "job.succeeded":
+        await this.end(ev, "succeeded");
         break;
-      }
       case "job.failed": {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
         const a2 = this.store.assignment(ev.job_id) ?? a;
         if (retryable && !a2.cancel_requested && a2.attempt < cfg.MAX_ATTEMPTS) {
           await this.requeueJob(a2, `host reported ${ev.error.code}`);
         } else {
-          this.store.unassign(ev.job_id, ev.attempt);
-          this.pump();
-          const error: JobError = { code: ev.error.code, message: ev.error.message, ...(ev.error.details !== undefined ? { details: ev.error.details } : {}) };
-          const row = await finish(db, ev.job_id, "failed", { now, from: ["running"], attempt: ev.attempt, error });
-          if (row) await afterTerminal(this.env, row, this.log());
+          await this.end(ev, "failed", { code: ev.error.code, message: ev.error.message, ...(ev.error.details !== undefined ? { details: ev.error.details } : {}) });
         }
         break;
       }
-      case "job.cancelled": {
-        this.store.unassign(ev.job_id, ev.attempt);
-        this.pump();
-        const row = await finish(db, ev.job_id, "cancelled", { now, from: ["running"], attempt: ev.attempt });
-        if (row) await afterTerminal(this.env, row, this.log());
+      case "job.cancelled":
+        await this.end(ev, "cancelled");
         break;
-      }
     }
     this.pump();
     return "applied";
@@ -452,20 +439,23 @@ export class Dispatcher extends DurableObject<Env> {
   /** The host lost the job (lease expired, host gone): cancel it, retry it or fail it. */
   private async lost(a: AssignmentRow, why: string): Promise<void> {
     const cfg = this.config();
-    const now = Date.now();
     if (this.store.host(a.host_id)) this.background(this.sendCancel(a, "lease_revoked"));
-    if (a.cancel_requested) {
-      if (!this.store.unassign(a.job_id, a.attempt)) return;
-      const row = await finish(createDb(this.env.DB), a.job_id, "cancelled", { now, from: ["running"], attempt: a.attempt });
-      if (row) await afterTerminal(this.env, row, this.log());
-    } else if (a.attempt < cfg.MAX_ATTEMPTS) {
-      await this.requeueJob(a, why);
-    } else {
-      if (!this.store.unassign(a.job_id, a.attempt)) return;
-      const error = { code: "host_lost", message: `The GPU host stopped answering (${why}) on all ${a.attempt} attempts.` };
-      const row = await finish(createDb(this.env.DB), a.job_id, "failed", { now, from: ["running"], attempt: a.attempt, error });
-      if (row) await afterTerminal(this.env, row, this.log());
-    }
+    if (a.cancel_requested) await this.end(a, "cancelled");
+    else if (a.attempt < cfg.MAX_ATTEMPTS) await this.requeueJob(a, why);
+    else await this.end(a, "failed", { code: "host_lost", message: `The GPU host stopped answering (${why}) on all ${a.attempt} attempts.` });
+  }
+
+  /**
+   * Ends a dispatched job with a terminal state: its slot is freed and refilled first (the next
+   * dispatch overlaps the D1 writes), then the compare-and-set and, if it won, its effects.
+   * False when the assignment was already gone (someone else ended or moved it).
+   */
+  private async end(ref: { job_id: string; attempt: number }, to: "succeeded" | "failed" | "cancelled", error?: JobError): Promise<boolean> {
+    if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
+    this.pump();
+    const row = await finish(createDb(this.env.DB), ref.job_id, to, { now: Date.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
+    if (row) await afterTerminal(this.env, row, this.log());
+    return true;
   }
 
   // ===== Time
@@ -481,11 +471,8 @@ export class Dispatcher extends DurableObject<Env> {
       if (row) await afterTerminal(this.env, row, this.log());
     }
     for (const a of this.store.pastDeadline(now)) {
-      if (!this.store.unassign(a.job_id, a.attempt)) continue;
-      this.background(this.sendCancel(a, "timeout"));
-      const error = { code: "timeout", message: `The job ran longer than ${cfg.JOB_TIMEOUT_SECONDS} s.` };
-      const row = await finish(db, a.job_id, "failed", { now, from: ["running"], attempt: a.attempt, error });
-      if (row) await afterTerminal(this.env, row, this.log());
+      const ended = await this.end(a, "failed", { code: "timeout", message: `The job ran longer than ${cfg.JOB_TIMEOUT_SECONDS} s.` });
+      if (ended) this.background(this.sendCancel(a, "timeout"));
     }
     for (const a of this.store.expiredLeases(now)) await this.lost(a, "lease expired");
     if (now - this.lastReconcile >= RECONCILE_EVERY_MS) {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { newEdgeSigningKey } from "./edge-key.ts";
-import { freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
+import { captureOutput, freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
 
 export interface StackHost {
   id: string;
@@ -120,7 +120,6 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
         detached: true,
         stdio: ["ignore", opts.inheritOutput ? "inherit" : "ignore", opts.inheritOutput ? "inherit" : "ignore"],
       });
-      let backendOutput = "";
       const backend = spawn(process.execPath, [join(ROOT, "gpu-backend/src/main.ts")], {
         cwd: join(ROOT, "gpu-backend"),
         detached: true,
@@ -137,13 +136,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
           ...opts.backendEnv,
         },
       });
-      const keep = (d: Buffer) => {
-        backendOutput += d.toString();
-        if (backendOutput.length > 2_000_000) backendOutput = backendOutput.slice(-1_000_000);
-        if (opts.inheritOutput) process.stdout.write(d);
-      };
-      backend.stdout?.on("data", keep);
-      backend.stderr?.on("data", keep);
+      const backendOutput = captureOutput(backend, opts.inheritOutput ?? false);
       hosts.push({
         id,
         port,
@@ -152,7 +145,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
         backend,
         emulator,
         signalBackend: (signal) => groupKill(backend, signal),
-        backendLogs: () => backendOutput,
+        backendLogs: backendOutput,
         backendExited: () => exited(backend),
       });
     }

@@ -21,6 +21,19 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
+/** Keeps the last ~1-2 MB of a child's stdout and stderr (optionally echoing them); returns a reader. */
+export function captureOutput(child: ChildProcess, echo: boolean): () => string {
+  let output = "";
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+    if (echo) process.stdout.write(d);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return () => output;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -73,14 +86,7 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
   // By default an empty env file keeps a developer's .dev.vars out of the run: tests pass every value.
   args.push("--env-file", opts.envFile ?? "/dev/null");
   const child: ChildProcess = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const keep = (d: Buffer) => {
-    output += d.toString();
-    if (output.length > 2_000_000) output = output.slice(-1_000_000);
-    if (opts.inheritOutput) process.stdout.write(d);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  const output = captureOutput(child, opts.inheritOutput ?? false);
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -105,16 +111,16 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       await stop();
-      throw new Error(`wrangler dev exited early:\n${output}`);
+      throw new Error(`wrangler dev exited early:\n${output()}`);
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200 || res.status === 503) return { url, port, stateDir, d1, logs: () => output, stop };
+      if (res.status === 200 || res.status === 503) return { url, port, stateDir, d1, logs: output, stop };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev not ready within the timeout:\n${output}`);
+  throw new Error(`wrangler dev not ready within the timeout:\n${output()}`);
 }

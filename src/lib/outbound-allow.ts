@@ -22,15 +22,23 @@ export function isAllowListed(url: URL, allow: Set<string>): boolean {
   return (url.protocol === "http:" || url.protocol === "https:") && allow.has(hostPort(url));
 }
 
-/** Null when the URL may be used, else why not (a sentence for a problem detail). */
-export function checkConfiguredUrl(raw: string, allow: Set<string>): string | null {
+/** The checks every admin-configured URL gets: absolute, no credentials in it. */
+function parseConfigured(raw: string): { url: URL } | { why: string } {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return "is not a valid absolute URL";
+    return { why: "is not a valid absolute URL" };
   }
-  if (url.username || url.password) return "must not contain a user name or password";
+  if (url.username || url.password) return { why: "must not contain a user name or password" };
+  return { url };
+}
+
+/** Null when the URL may be used, else why not (a sentence for a problem detail). */
+export function checkConfiguredUrl(raw: string, allow: Set<string>): string | null {
+  const parsed = parseConfigured(raw);
+  if ("why" in parsed) return parsed.why;
+  const { url } = parsed;
   if (isAllowListed(url, allow)) return null;
   if (url.protocol !== "https:") return "must use https";
   return null;
@@ -42,13 +50,9 @@ export function checkConfiguredUrl(raw: string, allow: Set<string>): string | nu
  * 127.0.0.1 without opening OUTBOUND_ALLOW_HOSTS (which exists for user-supplied URLs).
  */
 export function checkHostUrl(raw: string, production: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "is not a valid absolute URL";
-  }
-  if (url.username || url.password) return "must not contain a user name or password";
+  const parsed = parseConfigured(raw);
+  if ("why" in parsed) return parsed.why;
+  const { url } = parsed;
   if (url.search || url.hash) return "must not have a query or fragment";
   const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
   if (!production && loopback && (url.protocol === "http:" || url.protocol === "https:")) return null;

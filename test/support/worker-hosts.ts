@@ -1,6 +1,6 @@
 // Plays a GPU host inside workerd tests: registers through the admin API and sends heartbeats
 // and events signed exactly as gpu-backend does (src/protocol).
-import { inject } from "vitest";
+import { afterEach, beforeEach, inject } from "vitest";
 import { sha256 as sha256Bytes, toHex } from "../../src/protocol/encoding.ts";
 import { signHostManifest, signHostPayload } from "../../src/protocol/host-signing.ts";
 import type { DispatchRef, DispatchRequest, Heartbeat, JobEvent, OutputDescriptor, RequestManifest } from "../../src/protocol/messages.ts";
@@ -117,4 +117,30 @@ export function eventFor<T extends JobEvent["type"]>(host: TestHost, d: Dispatch
 
 export function resetSeqs(): void {
   seqs = new Map();
+}
+
+/**
+ * For test files that play GPU hosts: event sequence numbers restart before each test, and the
+ * test's hosts are removed after it, so the next test's jobs cannot land on them. `track` adopts
+ * a host registered by hand; `liveHost` registers, tracks and heartbeats one.
+ */
+export function useTestHosts(): { track(host: TestHost): TestHost; liveHost(slots?: number): Promise<TestHost> } {
+  const hosts: TestHost[] = [];
+  beforeEach(() => resetSeqs());
+  afterEach(async () => {
+    for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
+  });
+  const track = (host: TestHost) => {
+    hosts.push(host);
+    return host;
+  };
+  return {
+    track,
+    async liveHost(slots = 1) {
+      const host = track(await registerFakeHost(slots));
+      const res = await heartbeat(host);
+      if (res.status !== 200) throw new Error(`heartbeat ${res.status} ${await res.text()}`);
+      return host;
+    },
+  };
 }

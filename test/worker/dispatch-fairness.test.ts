@@ -2,15 +2,11 @@
 // job by at most one job per slot; queue positions say so; cancels work queued and running.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, it } from "vitest";
-import { adminCall, call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, received, registerFakeHost, resetSeqs, sendEvent, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
+import { describe, it } from "vitest";
+import { call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
+import { eventFor, heartbeat, received, registerFakeHost, sendEvent, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
 
-const hosts: TestHost[] = [];
-beforeEach(() => resetSeqs());
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
-});
+const { track } = useTestHosts();
 
 const view = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
 const cancel = (key: string, user: string, id: string) => call(`/v1/jobs/${id}`, { method: "DELETE", headers: userHeaders(key, user) });
@@ -30,7 +26,7 @@ describe("fairness", () => {
 
     // One slot (capacity 1): jobs go one at a time.
     const host = await registerFakeHost(1);
-    hosts.push(host);
+    track(host);
     await heartbeat(host, { capacity: 1, free_slots: 1 });
     const [d1] = await waitForDispatches(host, 1);
     expect(d1!.job_id).toBe(backlog[0]!.id);
@@ -69,7 +65,7 @@ describe("cancel", () => {
   it("a running job shows cancel_requested_at, its host is told, and it ends when the host confirms", async ({ expect }) => {
     const t = await createTenant();
     const host = await registerFakeHost(1);
-    hosts.push(host);
+    track(host);
     await heartbeat(host);
     const j = await submitOk(t.key, "u");
     const [d] = await waitForDispatches(host, 1);
@@ -94,7 +90,7 @@ describe("cancel", () => {
   it("a running job whose host never confirms the cancel ends cancelled when its lease runs out (not retried)", async ({ expect }) => {
     const t = await createTenant();
     const host = await registerFakeHost(1);
-    hosts.push(host);
+    track(host);
     await heartbeat(host);
     const j = await submitOk(t.key, "u");
     await waitForDispatches(host, 1);

@@ -1,7 +1,7 @@
 // A job's whole life through the Dispatcher against a (fake) GPU host: a dispatch signed for that
 // host, events, outputs uploaded to R2, success, download by owner and by signed URL; and fencing.
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { verifyEdgeRequest } from "../../src/protocol/edge-signing.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
@@ -12,27 +12,14 @@ import {
   outputDescriptor,
   received,
   registerFakeHost,
-  resetSeqs,
   sendEvent,
   uploadOutput,
   waitForDispatches,
-  type TestHost,
+  useTestHosts,
 } from "../support/worker-hosts.ts";
 
-const hosts: TestHost[] = [];
-beforeEach(() => resetSeqs());
-afterEach(async () => {
-  // Each test's hosts leave with it, so the next test's jobs cannot land on them.
-  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
-});
+const { liveHost, track } = useTestHosts();
 
-async function liveHost(slots = 1): Promise<TestHost> {
-  const host = await registerFakeHost(slots);
-  hosts.push(host);
-  const res = await heartbeat(host);
-  if (res.status !== 200) throw new Error(`heartbeat ${res.status} ${await res.text()}`);
-  return host;
-}
 
 const getJob = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
 
@@ -119,7 +106,7 @@ describe("keeping the GPU busy", () => {
   it("job.executed frees the host's GPU slot at once, so the next job is dispatched while outputs upload", async ({ expect }) => {
     const t = await createTenant();
     const host = await registerFakeHost(1);
-    hosts.push(host);
+    track(host);
     await heartbeat(host, { capacity: 1, free_slots: 1 });
     const first = await submitOk(t.key, "gpu");
     const second = await submitOk(t.key, "gpu");

@@ -3,22 +3,12 @@
 // jobs, and every ending frees the tenant's slot. Time is moved by backdating the Dispatcher's rows.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { adminCall, call, createTenant, expectProblem, submitOk, userHeaders } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, registerFakeHost, resetSeqs, sendEvent, setDispatchStatus, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
+import { eventFor, heartbeat, sendEvent, setDispatchStatus, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
 
-const hosts: TestHost[] = [];
-beforeEach(() => resetSeqs());
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
-});
+const { liveHost } = useTestHosts();
 
-async function liveHost(slots = 1): Promise<TestHost> {
-  const host = await registerFakeHost(slots);
-  hosts.push(host);
-  await heartbeat(host);
-  return host;
-}
 
 const dispatcher = () => env.DISPATCHER.getByName("default");
 const sql = (query: string, ...params: unknown[]) =>

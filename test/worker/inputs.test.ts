@@ -2,18 +2,14 @@
 // `upload:<id>` is checked by its bytes, stored in R2 and handed to the host by the edge, which
 // serves it only to the host holding the job's current lease. Refusals are 422s that say why.
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, inject, it } from "vitest";
+import { describe, inject, it } from "vitest";
 import { signHostManifest } from "../../src/protocol/host-signing.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
 import { makePng, PYTHON_JPEG, SMALL_PNG } from "../support/ssrf-images.ts";
-import { adminCall, call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, registerFakeHost, resetSeqs, sendEvent, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
+import { call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
+import { eventFor, sendEvent, waitForDispatches, useTestHosts, type TestHost } from "../support/worker-hosts.ts";
 
-const hosts: TestHost[] = [];
-beforeEach(() => resetSeqs());
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
-});
+const { liveHost } = useTestHosts();
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const withImage = (image: string) => ({
@@ -40,9 +36,7 @@ describe("accepted inputs reach the host through the edge", () => {
     ["a URL", ssrf("/img/jpeg"), PYTHON_JPEG, "image/jpeg"],
   ] as const)("%s", async ([, image, bytes, type], { expect }) => {
     const t = await createTenant();
-    const host = await registerFakeHost(1);
-    hosts.push(host);
-    await heartbeat(host);
+    const host = await liveHost();
     const res = await submit(t, "u", withImage(image));
     expect(res.status).toBe(202);
     const job = (await res.json()) as { id: string };

@@ -1,36 +1,23 @@
 // Webhooks over a job's whole life on a (fake) GPU host: job.running when it is dispatched,
 // job.succeeded with output URLs that download, only the subscribed events, and a 410 Gone that
 // stops every later delivery of the job until a redelivery switches it back on.
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
-import { adminCall, call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
+import { call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
 import {
   eventFor,
-  heartbeat,
   outputDescriptor,
-  registerFakeHost,
-  resetSeqs,
   sendEvent,
   uploadOutput,
   waitForDispatches,
+  useTestHosts,
   type TestHost,
 } from "../support/worker-hosts.ts";
 import { getJob, receiver, redeliver, submitWithWebhook, waitForLog, type Json } from "../support/webhook-worker.ts";
 import type { DispatchRequest } from "../../src/protocol/messages.ts";
 
-const hosts: TestHost[] = [];
-beforeEach(() => resetSeqs());
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await adminCall(`/v1/admin/hosts/${h.id}`, { method: "DELETE" });
-});
+const { liveHost } = useTestHosts();
 
-async function liveHost(): Promise<TestHost> {
-  const host = await registerFakeHost(1);
-  hosts.push(host);
-  const res = await heartbeat(host);
-  if (res.status !== 200) throw new Error(`heartbeat ${res.status} ${await res.text()}`);
-  return host;
-}
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9, 9]);
 

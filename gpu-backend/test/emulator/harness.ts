@@ -5,6 +5,7 @@
 import { onTestFinished } from "vitest";
 import WebSocket from "ws";
 import { startEmulator, type EmulatorHandle, type StartOptions } from "../../emulator/index.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 export type WsMessage = { type: string; data: Record<string, unknown> };
 
@@ -60,21 +61,7 @@ export class WsRecorder {
   }
 
   waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = probe();
-        if (found === undefined) return;
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.listeners.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.messages.map((m) => m.type))}`));
-      }, timeoutMs);
-      this.listeners.add(check);
-      check();
-    });
+    return waitUntil(this.listeners, probe, timeoutMs, what, () => `got ${JSON.stringify(this.messages.map((m) => m.type))}`);
   }
 
   /** Messages about one prompt (plus the `status` broadcasts in between), in arrival order. */

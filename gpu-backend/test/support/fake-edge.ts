@@ -17,6 +17,7 @@ import { CancelRequest, DispatchRequest, Heartbeat, JobEvent, RequestManifest, t
 import { hostPaths } from "../../../src/protocol/paths.ts";
 import { newSecret } from "../../../src/protocol/standard-webhooks.ts";
 import type { JSONWebKeySet } from "jose";
+import { waitUntil } from "./wait-until.ts";
 
 export interface RecordedEvent {
   event: JobEvent;
@@ -177,21 +178,7 @@ export class FakeEdge {
   }
 
   waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = probe();
-        if (found === undefined) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events: ${JSON.stringify(this.events.map((e) => `${e.event.job_id}#${e.event.seq} ${e.event.type}${e.applied ? "" : " (dup)"}`))}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+    return waitUntil(this.waiters, probe, timeoutMs, what, () => `events: ${JSON.stringify(this.events.map((e) => `${e.event.job_id}#${e.event.seq} ${e.event.type}${e.applied ? "" : " (dup)"}`))}`);
   }
 
   // ===== host → edge =====
