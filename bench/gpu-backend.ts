@@ -17,7 +17,7 @@ import { loadConfig } from "../gpu-backend/src/config.ts";
 import { createLogger } from "../gpu-backend/src/log.ts";
 import { FakeEdge } from "../gpu-backend/test/support/fake-edge.ts";
 import type { JobEvent } from "../src/protocol/messages.ts";
-import { startEmulatorProcess, type EmulatorProcess } from "./lib/emulator-process.ts";
+import { startEmulatorProcess, type EmulatorProcess } from "../scripts/lib/emulator-process.ts";
 import { summarize } from "./lib/stats.ts";
 
 const JOBS_FAST = Number(process.env.BENCH_JOBS ?? 100);

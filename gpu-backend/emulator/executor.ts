@@ -288,6 +288,7 @@ export class PromptExecutor {
       },
       sleep: (ms) => rt.lifecycle.sleep(ms),
       crash: (exitCode) => rt.lifecycle.crash(exitCode ?? rt.config.crashExitCode),
+      gateOpen: (name) => rt.openGates.has(name),
     };
   }
 

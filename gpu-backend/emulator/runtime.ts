@@ -32,6 +32,8 @@ export interface Runtime {
   counters: { number: number; nodesStarted: number };
   /** The TCP port actually bound (differs from `config.port` when that is 0). */
   boundPort: number;
+  /** Names of the GateEmu gates opened so far (tests open them through the in-process handle). */
+  openGates: Set<string>;
   log(line: string): void;
 }
 

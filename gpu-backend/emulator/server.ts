@@ -48,6 +48,10 @@ export interface EmulatorHandle {
   ready: Promise<void>;
   /** Resolves with the exit code if the emulated process crashes. */
   crashed: Promise<number>;
+  /** Open WebSocket connections, as the server sees them (tests wait on it instead of sleeping). */
+  wsConnections(): number;
+  /** Lets every GateEmu node named `name` finish, now and later (tests end a job when they choose). */
+  openGate(name: string): void;
   /** Stops everything, closes connections, wipes the temp dir (and the base dir it created). */
   close(): Promise<void>;
 }
@@ -67,6 +71,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   rt.session = { clientId: null, lastNodeId: null, lastPromptId: null };
   rt.counters = { number: 0, nodesStarted: 0 };
   rt.boundPort = 0;
+  rt.openGates = new Set();
   rt.queue = new PromptQueue(() => rt.hub.send("status", { status: queueInfo(rt) }, null));
   rt.hub = new WsHub({
     queueInfo: () => queueInfo(rt),
@@ -150,7 +155,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       cleanupDirs(dirs);
     })());
 
-  return { url, wsUrl: `ws://${hostForUrl}:${rt.boundPort}/ws`, host: config.host, port: rt.boundPort, config, dirs, ready, crashed, close };
+  return { url, wsUrl: `ws://${hostForUrl}:${rt.boundPort}/ws`, host: config.host, port: rt.boundPort, config, dirs, ready, crashed, wsConnections: () => rt.hub.connections, openGate: (name) => void rt.openGates.add(name), close };
 }
 
 async function handleRequest(rt: Runtime, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {

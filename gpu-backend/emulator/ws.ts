@@ -98,6 +98,11 @@ export class WsHub {
     return this.metadata.get(sid)?.featureFlags[name] === true;
   }
 
+  /** Connections open on the server side (a closed one is gone once its "close" was handled). */
+  get connections(): number {
+    return this.all.size;
+  }
+
   /** Closes every connection (clean shutdown: 1001 going away). */
   closeAll(): void {
     for (const ws of this.all) ws.close(1001, "server shutdown");

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { newEdgeSigningKey } from "./edge-key.ts";
+import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process.ts";
 import { captureOutput, freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
 
 export interface StackHost {
@@ -13,7 +14,7 @@ export interface StackHost {
   emulatorPort: number;
   secret: string;
   backend: ChildProcess;
-  emulator: ChildProcess;
+  emulator: EmulatorProcess;
   /** Sends a signal to the gpu-backend's process group. */
   signalBackend(signal: NodeJS.Signals): void;
   backendLogs(): string;
@@ -73,13 +74,15 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
+/** Tries to start a host's gpu-backend this many times when the port picked for it was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
+
 export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
   const secrets = opts.secrets ?? {
     ADMIN_TOKEN: randomBytes(32).toString("hex"),
     DATA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     EDGE_SIGNING_KEY: newEdgeSigningKey("edge-local"),
   };
-  const ports = await Promise.all(Array.from({ length: opts.hosts }, async () => ({ backend: await freePort(), emulator: await freePort() })));
   // Hosts on loopback need no allow-list outside production (src/lib/outbound-allow.ts); only test
   // servers that stand in for user URLs do.
   const edge = await startWranglerDev(
@@ -93,33 +96,28 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
     });
 
   const hosts: StackHost[] = [];
+  const emulators: EmulatorProcess[] = [];
   const stop = async () => {
     for (const h of hosts) groupKill(h.backend, "SIGTERM");
     await Promise.race([Promise.all(hosts.map((h) => exited(h.backend))), new Promise((r) => setTimeout(r, 5_000))]);
-    for (const h of hosts) {
-      groupKill(h.backend, "SIGKILL");
-      groupKill(h.emulator, "SIGTERM");
-    }
-    await Promise.race([Promise.all(hosts.map((h) => exited(h.emulator))), new Promise((r) => setTimeout(r, 3_000))]);
-    for (const h of hosts) groupKill(h.emulator, "SIGKILL");
+    for (const h of hosts) groupKill(h.backend, "SIGKILL");
+    await Promise.all(emulators.map((e) => e.stop()));
     await edge.stop();
   };
 
-  try {
-    for (let i = 0; i < opts.hosts; i++) {
-      const id = `gpu-${i + 1}`;
-      const { backend: port, emulator: emulatorPort } = ports[i]!;
+  /**
+   * Registers host `id` and starts its gpu-backend on a free port. The host's URL must be known
+   * when it registers and its secret when it starts, so the port is picked first; if another
+   * process took it in between, the backend exits with EADDRINUSE and it is tried again.
+   */
+  const startBackend = async (id: string, comfyUrl: string) => {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
       // A re-used state folder (npm run dev) may already know this host: start it afresh.
       await admin(`/v1/admin/hosts/${id}`, { method: "DELETE" });
       const reg = await admin("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id, url: `http://127.0.0.1:${port}`, slots: 1 }) });
       if (reg.status !== 201) throw new Error(`registering ${id}: ${reg.status} ${await reg.text()}`);
       const { secret, edge_jwks } = (await reg.json()) as { secret: string; edge_jwks: unknown };
-
-      const emulator = spawn(process.execPath, [join(ROOT, "gpu-backend/emulator/main.ts"), "--port", String(emulatorPort), ...(opts.emulatorArgs ?? [])], {
-        cwd: ROOT,
-        detached: true,
-        stdio: ["ignore", opts.inheritOutput ? "inherit" : "ignore", opts.inheritOutput ? "inherit" : "ignore"],
-      });
       const backend = spawn(process.execPath, [join(ROOT, "gpu-backend/src/main.ts")], {
         cwd: join(ROOT, "gpu-backend"),
         detached: true,
@@ -131,21 +129,34 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
           HOST_SECRET: secret,
           EDGE_JWKS: JSON.stringify(edge_jwks),
           PORT: String(port),
-          COMFY_URL: `http://127.0.0.1:${emulatorPort}`,
+          COMFY_URL: comfyUrl,
           HEARTBEAT_INTERVAL_MS: "1000",
           ...opts.backendEnv,
         },
       });
-      const backendOutput = captureOutput(backend, opts.inheritOutput ?? false);
+      const output = captureOutput(backend, opts.inheritOutput ?? false);
+      const listening = await untilListening(backend, output);
+      if (listening === "listening") return { port, secret, backend, output };
+      if (listening === "port-taken" && attempt < PORT_ATTEMPTS) continue;
+      throw new Error(`gpu-backend ${id} did not start (${listening}):\n${output().slice(-4_000)}`);
+    }
+  };
+
+  try {
+    for (let i = 0; i < opts.hosts; i++) {
+      const id = `gpu-${i + 1}`;
+      const emulator = await startEmulatorProcess(opts.emulatorArgs ?? [], { echo: opts.inheritOutput ?? false });
+      emulators.push(emulator);
+      const { port, secret, backend, output } = await startBackend(id, emulator.url);
       hosts.push({
         id,
         port,
-        emulatorPort,
+        emulatorPort: emulator.port,
         secret,
         backend,
         emulator,
         signalBackend: (signal) => groupKill(backend, signal),
-        backendLogs: backendOutput,
+        backendLogs: output,
         backendExited: () => exited(backend),
       });
     }
@@ -164,4 +175,15 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`);
   }
   return { edge, adminToken: secrets.ADMIN_TOKEN, hosts, admin, stop };
+}
+
+/** Waits for gpu-backend's `service_started` log line, or its exit (bounded). */
+async function untilListening(child: ChildProcess, output: () => string): Promise<"listening" | "port-taken" | "exited" | "timed out"> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (output().includes('"event":"service_started"')) return "listening";
+    if (child.exitCode !== null || child.signalCode !== null) return /EADDRINUSE/.test(output()) ? "port-taken" : "exited";
+    if (Date.now() > deadline) return "timed out";
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -58,10 +58,12 @@ export interface WranglerDevOptions {
   inheritOutput?: boolean;
 }
 
+/** Tries this many ports when the one picked was taken by another process before wrangler bound it. */
+const PORT_ATTEMPTS = 3;
+
 export async function startWranglerDev(vars: Record<string, string>, opts: WranglerDevOptions = {}): Promise<WranglerDev> {
   const ownsState = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "comfyui-saas-e2e-"));
-  const port = opts.port ?? (await freePort());
   const d1 = (what: { command: string } | { file: string }) => {
     const arg = "command" in what ? ["--command", what.command] : ["--file", what.file];
     const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--yes", "--json", ...arg], {
@@ -74,13 +76,38 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
     const parsed = JSON.parse(r.stdout) as { results?: Record<string, unknown>[] }[];
     return parsed.flatMap((p) => p.results ?? []);
   };
+  const removeState = () => {
+    if (ownsState) rmSync(stateDir, { recursive: true, force: true });
+  };
   const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
     cwd: ROOT,
     env: baseEnv(),
     encoding: "utf8",
   });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr || migrate.stdout}`);
+  if (migrate.status !== 0) {
+    removeState();
+    throw new Error(`migrations failed: ${migrate.stderr || migrate.stdout}`);
+  }
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const launched = await launch(vars, opts, stateDir, port);
+    if ("stop" in launched) {
+      const stop = async () => {
+        await launched.stop();
+        removeState();
+      };
+      return { url: launched.url, port, stateDir, d1, logs: launched.logs, stop };
+    }
+    // A port picked by freePort() can be taken before wrangler binds it: pick another.
+    if (launched.portTaken && opts.port === undefined && attempt < PORT_ATTEMPTS) continue;
+    removeState();
+    throw new Error(launched.error);
+  }
+}
 
+type Launched = { url: string; logs: () => string; stop: () => Promise<void> } | { error: string; portTaken: boolean };
+
+async function launch(vars: Record<string, string>, opts: WranglerDevOptions, stateDir: string, port: number): Promise<Launched> {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   // By default an empty env file keeps a developer's .dev.vars out of the run: tests pass every value.
@@ -104,23 +131,22 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
         // exited on SIGTERM
       }
     }
-    if (ownsState) rmSync(stateDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       await stop();
-      throw new Error(`wrangler dev exited early:\n${output()}`);
+      return { error: `wrangler dev exited early:\n${output()}`, portTaken: /EADDRINUSE|address already in use/i.test(output()) };
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200 || res.status === 503) return { url, port, stateDir, d1, logs: output, stop };
+      if (res.status === 200 || res.status === 503) return { url, logs: output, stop };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev not ready within the timeout:\n${output()}`);
+  return { error: `wrangler dev not ready within the timeout:\n${output()}`, portTaken: false };
 }

@@ -69,6 +69,39 @@ async function tenant(limits: Record<string, number> = {}) {
   return t;
 }
 
+/** Long enough never to end by itself during a test: every blocker is cancelled by its test. */
+const BLOCKER = () => SLOW(600, 50);
+
+const freeSlots = async () =>
+  ((await (await fetch(`${stack.edge.url}/health`)).json()) as { components: { pools: { default: { free_slots: number } } } }).components.pools.default.free_slots;
+
+/**
+ * Takes every slot of every host (running + prepared ahead) with blockers of `t`/`user`, each
+ * dispatched, so anything submitted next stays queued until the test cancels a blocker.
+ */
+async function fillEverySlot(t: Tenant, user: string): Promise<Array<{ id: string }>> {
+  const blockers: Array<{ id: string }> = [];
+  for (let round = 0; round < 10; round++) {
+    const free = await freeSlots();
+    if (free === 0 && blockers.length > 0) return blockers;
+    const more = await Promise.all(Array.from({ length: Math.max(free, 1) }, () => api.submitOk(t, user, BLOCKER())));
+    blockers.push(...more);
+    for (const b of more) {
+      const j = await api.waitFor(t, user, b.id, (j) => j.status !== "queued");
+      if (j.status !== "running") throw new Error(`blocker ${b.id} is ${j.status}`);
+    }
+  }
+  throw new Error("the hosts never ran out of free slots");
+}
+
+async function cancelAll(t: Tenant, user: string, jobs: Array<{ id: string }>): Promise<void> {
+  for (const j of jobs) await api.cancel(t, user, j.id);
+  for (const j of jobs) {
+    const end = await api.waitForEnd(t, user, j.id);
+    if (end.status !== "cancelled") throw new Error(`blocker ${j.id} ended ${end.status}, not cancelled`);
+  }
+}
+
 describe("jobs on two GPU hosts", () => {
   it("a job succeeds and its PNG downloads with the requested dimensions", async ({ expect }) => {
     const t = await tenant();
@@ -83,8 +116,11 @@ describe("jobs on two GPU hosts", () => {
 
   it("60 jobs from 6 tenants all succeed, and no tenant waits behind another's backlog", async ({ expect }) => {
     const ts = await Promise.all(Array.from({ length: 6 }, () => tenant({ max_active_jobs_per_user: 30, max_active_jobs_per_tenant: 30 })));
-    // Tenant 0 queues a backlog of 30 at once; the five others then queue 6 each. Fair dispatch
-    // means every other tenant's first job starts long before tenant 0's backlog is through.
+    // Every slot is held while tenant 0 queues a backlog of 30 and the five others then queue 6
+    // each, so all 60 wait in the queue when dispatch resumes. Fair dispatch means every other
+    // tenant's first job starts long before tenant 0's backlog is through.
+    const gate = await tenant({ max_active_jobs_per_user: 20, max_active_jobs_per_tenant: 20 });
+    const blockers = await fillEverySlot(gate, "blocker");
     const submitted: { t: Tenant; id: string; i: number }[] = [];
     const backlog = await Promise.all(Array.from({ length: 30 }, async () => ({ t: ts[0]!, id: (await api.submitOk(ts[0]!, "u", SLOW(5, 40))).id, i: 0 })));
     submitted.push(...backlog);
@@ -92,6 +128,7 @@ describe("jobs on two GPU hosts", () => {
       ts.slice(1).flatMap((t, k) => Array.from({ length: 6 }, async () => ({ t, id: (await api.submitOk(t, "u", SLOW(5, 40))).id, i: k + 1 }))),
     );
     submitted.push(...rest);
+    await cancelAll(gate, "blocker", blockers);
     const byTenant = await Promise.all(ts.map((t) => api.waitForAllEnded(t, "u", submitted.filter((s) => s.t === t).map((s) => s.id))));
     const ends = submitted.map((s) => ({ ...s, job: byTenant[ts.indexOf(s.t)]!.get(s.id)! }));
     expect(ends.filter((e) => e.job.status === "succeeded")).toHaveLength(60);
@@ -102,11 +139,7 @@ describe("jobs on two GPU hosts", () => {
 
   it("cancels a queued job at once and a running job once its host stops it", async ({ expect }) => {
     const t = await tenant({ max_active_jobs_per_user: 20 });
-    // Fill every slot of both hosts (running + prepared ahead) so the next job queues.
-    const health = (await (await fetch(`${stack.edge.url}/health`)).json()) as { components: { pools: { default: { free_slots: number } } } };
-    const slots = health.components.pools.default.free_slots;
-    expect(slots).toBeGreaterThan(0);
-    const blockers = await Promise.all(Array.from({ length: slots }, () => api.submitOk(t, "blocker", SLOW(30, 50))));
+    const blockers = await fillEverySlot(t, "blocker");
     const queued = await api.submitOk(t, "c", EMPTY_TO_SAVE());
     expect(queued.status).toBe("queued");
     const cancelQueued = await api.cancel(t, "c", queued.id);
@@ -117,8 +150,7 @@ describe("jobs on two GPU hosts", () => {
     const res = (await (await api.cancel(t, "blocker", running.id)).json()) as Record<string, unknown>;
     expect(res).toMatchObject({ status: "running", cancel_requested_at: expect.any(String) });
     expect(await api.waitForEnd(t, "blocker", running.id)).toMatchObject({ status: "cancelled" });
-    for (const b of blockers.slice(1)) await api.cancel(t, "blocker", b.id);
-    for (const b of blockers.slice(1)) expect((await api.waitForEnd(t, "blocker", b.id)).status).toBe("cancelled");
+    await cancelAll(t, "blocker", blockers.slice(1));
   });
 
   it("reports an invalid workflow with ComfyUI's own details, and an execution error", async ({ expect }) => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
 import { freePort, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 import { receiverAt, type Behaviour, type ReceiverEndpoint } from "../support/webhook-receiver-client.ts";
+import { startTcpForwarder, type TcpForwarder } from "../support/tcp-forwarder.ts";
 import { startWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";
@@ -24,21 +25,21 @@ type Json = Record<string, any>;
 let dev: WranglerDev;
 let stopReceiver: () => Promise<void>;
 let receiver: ReturnType<typeof receiverAt>;
-/** Where the README's example receiver listens (its own process). */
-let readmePort: number;
+/** The allow-listed address in front of the README's example receiver (its own process, started later). */
+let readmeFront: TcpForwarder;
 
 beforeAll(async () => {
   const r = await startWebhookReceiver();
   stopReceiver = r.close;
   receiver = receiverAt(`http://127.0.0.1:${r.port}`);
-  readmePort = await freePort();
+  readmeFront = await startTcpForwarder();
   dev = await startWranglerDev({
     ENVIRONMENT: "development",
     LOG_LEVEL: "error",
     ADMIN_TOKEN,
     DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     EDGE_SIGNING_KEY: newEdgeSigningKey("edge-e2e"),
-    OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${r.port},127.0.0.1:${readmePort}`,
+    OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${r.port},127.0.0.1:${readmeFront.port}`,
     WEBHOOK_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
     WEBHOOK_RETRY_SCHEDULE: RETRIES,
   });
@@ -47,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dev?.stop();
   await stopReceiver?.();
+  await readmeFront?.close();
 });
 
 async function api(path: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
@@ -177,32 +179,42 @@ describe("webhook delivery end to end", () => {
     mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
     const dir = mkdtempSync(join(ROOT, ".wrangler", "readme-receiver-"));
     writeFileSync(join(dir, "receiver.mjs"), code!);
-    const child = spawn(process.execPath, [join(dir, "receiver.mjs")], {
-      env: { ...process.env, WEBHOOK_SECRET: t.secret, PORT: String(readmePort) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const url = `http://127.0.0.1:${readmeFront.port}/`;
+    const forged = async () => {
+      const res = await fetch(url, { method: "POST", body: "{}", headers: { "webhook-id": "msg_x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" } });
+      return res.status;
+    };
+    // The receiver listens on PORT, picked just before it starts; if someone took that port in
+    // between, it exits with EADDRINUSE and is started again on another.
+    let child: ReturnType<typeof spawn> | undefined;
     let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    let status = 0;
     try {
-      const url = `http://127.0.0.1:${readmePort}/`;
-      const forged = async () => {
-        const res = await fetch(url, { method: "POST", body: "{}", headers: { "webhook-id": "msg_x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" } });
-        return res.status;
-      };
-      let status = 0;
-      for (let i = 0; i < 100 && status === 0; i++) {
-        status = await forged().catch(() => 0);
-        if (status === 0) await new Promise((r) => setTimeout(r, 50));
+      for (let attempt = 1; attempt <= 3 && status === 0; attempt++) {
+        const port = await freePort();
+        readmeFront.target(port);
+        out = "";
+        const started = spawn(process.execPath, [join(dir, "receiver.mjs")], {
+          env: { ...process.env, WEBHOOK_SECRET: t.secret, PORT: String(port) },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        child = started;
+        started.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+        started.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+        for (let i = 0; i < 200 && status === 0 && started.exitCode === null; i++) {
+          status = await forged().catch(() => 0);
+          if (status === 0) await new Promise((r) => setTimeout(r, 50));
+        }
+        if (status === 0 && !/EADDRINUSE/.test(out)) break;
       }
-      expect(status).toBe(401);
+      expect(status, out).toBe(401);
       const id = await cancelledJob(t, { url });
       const deadline = Date.now() + 10_000;
       while (!out.includes(`job.cancelled ${id} cancelled`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain(`job.cancelled ${id} cancelled`);
       expect((await settled(t, id)).webhook_status).toBe("delivered");
     } finally {
-      child.kill();
+      child?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });

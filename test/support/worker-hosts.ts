@@ -1,5 +1,7 @@
 // Plays a GPU host inside workerd tests: registers through the admin API and sends heartbeats
 // and events signed exactly as gpu-backend does (src/protocol).
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, inject } from "vitest";
 import { sha256 as sha256Bytes, toHex } from "../../src/protocol/encoding.ts";
 import { signHostManifest, signHostPayload } from "../../src/protocol/host-signing.ts";
@@ -70,14 +72,42 @@ export async function dispatchesTo(host: TestHost): Promise<DispatchRequest[]> {
   return (await received(host)).filter((r) => r.path === "/v1/jobs").map((r) => JSON.parse(r.body) as DispatchRequest);
 }
 
-/** Waits (bounded) until the fake host has received `count` dispatches: dispatch runs after the RPC answers. */
-export async function waitForDispatches(host: TestHost, count: number, timeoutMs = 5_000): Promise<DispatchRequest[]> {
+/**
+ * Waits until the fake host has received `count` dispatches (dispatch runs after the RPC answers);
+ * the bound only ends a broken test, so it is generous for a loaded machine.
+ */
+export async function waitForDispatches(host: TestHost, count: number, timeoutMs = 20_000): Promise<DispatchRequest[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = await dispatchesTo(host);
     if (got.length >= count || Date.now() > deadline) return got;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Waits (bounded, generously) until the fake host has received a call to `path`; its JSON body. */
+export async function waitForCall(host: TestHost, path: string, timeoutMs = 20_000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await received(host)).find((c) => c.path === path);
+    if (found) return JSON.parse(found.body) as unknown;
+    if (Date.now() > deadline) throw new Error(`${host.id} received no call to ${path} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Where the pool's Dispatcher has the job right now: still waiting in its queue, or assigned to a
+ * host. Read inside the object (its storage is consistent between two of its calls), so "not
+ * dispatched" is a fact, not the absence of a dispatch within some wait.
+ */
+export async function dispatcherPlace(jobId: string, pool = "default"): Promise<"queued" | "assigned" | "absent"> {
+  return runInDurableObject(env.DISPATCHER.getByName(pool), (_instance, state) => {
+    const sql = state.storage.sql;
+    if (sql.exec("SELECT 1 FROM assignments WHERE job_id = ?", jobId).toArray().length > 0) return "assigned";
+    if (sql.exec("SELECT 1 FROM queue WHERE job_id = ?", jobId).toArray().length > 0) return "queued";
+    return "absent";
+  });
 }
 
 export async function setDispatchStatus(host: TestHost, status: number): Promise<void> {

@@ -5,7 +5,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { adminCall, call, createTenant, expectProblem, submitOk, userHeaders } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, sendEvent, setDispatchStatus, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
+import { eventFor, heartbeat, sendEvent, setDispatchStatus, waitForCall, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 
@@ -119,14 +119,7 @@ describe("time limits", () => {
     await sql("UPDATE assignments SET deadline_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
     await tick();
     expect(await job(t.key, "u", j.id)).toMatchObject({ status: "failed", error: { code: "timeout" } });
-    const { received } = await import("../support/worker-hosts.ts");
-    const deadline = Date.now() + 3_000;
-    let cancels: unknown[] = [];
-    while (cancels.length === 0 && Date.now() < deadline) {
-      cancels = (await received(h)).filter((r) => r.path === `/v1/jobs/${j.id}/cancel`).map((r) => JSON.parse(r.body));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(cancels[0]).toMatchObject({ job_id: j.id, attempt: 1, lease_id: d!.lease_id, reason: "timeout" });
+    expect(await waitForCall(h, `/v1/jobs/${j.id}/cancel`)).toMatchObject({ job_id: j.id, attempt: 1, lease_id: d!.lease_id, reason: "timeout" });
     await expectProblem(await sendEvent(h, eventFor(h, d!, "job.succeeded", { outputs: [] })), 409, "stale-lease");
   });
 });

@@ -4,7 +4,7 @@
  */
 import { emptyAudioEmu, saveAudioEmu } from "./audio-emu.ts";
 import { emptyImage } from "./empty-image.ts";
-import { crashEmu, delayEmu, hangEmu, oomEmu, raiseErrorEmu } from "./failures-emu.ts";
+import { crashEmu, delayEmu, gateEmu, hangEmu, oomEmu, raiseErrorEmu } from "./failures-emu.ts";
 import { imageInvert } from "./image-invert.ts";
 import { ksamplerEmu } from "./ksampler-emu.ts";
 import { loadImage } from "./load-image.ts";
@@ -26,6 +26,7 @@ export function createCatalog(): Catalog {
     raiseErrorEmu,
     oomEmu,
     hangEmu,
+    gateEmu,
     delayEmu,
     crashEmu,
   ];

@@ -10,6 +10,10 @@
  * - DelayEmu: busy for `ms` without checking the interrupt flag, like a VAE decode; an interrupt
  *   sent meanwhile lands at the next node boundary.
  * - CrashEmu: the emulated ComfyUI process dies mid-prompt (see `crash` in the README).
+ * - GateEmu: like HangEmu (optionally reporting progress every `step_ms`, like a sampler), until
+ *   the test driving an in-process emulator opens the gate `name` (`EmulatorHandle.openGate`);
+ *   then it passes its image through. Tests use it to hold a job "running" for exactly as long as
+ *   they need, instead of guessing a duration.
  */
 import { PyException, pyStr } from "../py/values.ts";
 import { EMULATOR_CATEGORY, EMULATOR_MODULE, EMULATOR_SOURCE } from "./ksampler-emu.ts";
@@ -24,6 +28,7 @@ function failureNode(
   description: string,
   required: Record<string, InputSpec>,
   run: NodeDefinition["run"],
+  optional: Record<string, InputSpec> = {},
 ): NodeDefinition {
   return {
     classType,
@@ -35,7 +40,7 @@ function failureNode(
     sourceFile: EMULATOR_SOURCE,
     outputNode: true,
     returnTypes: ["IMAGE"],
-    inputTypes: () => ({ required, optional: passthrough }),
+    inputTypes: () => ({ required, optional: { ...passthrough, ...optional } }),
     run,
   };
 }
@@ -78,6 +83,31 @@ export const hangEmu = failureNode(
     }
   },
 );
+
+export const gateEmu = failureNode(
+  "GateEmu",
+  "Gate (Emulator)",
+  "Emulator-only: waits until the gate `name` is opened by the test driving the emulator, reporting progress every `step_ms` if set; an interrupt stops it.",
+  { name: ["STRING", { default: "gate" }] },
+  async (inputs, ctx) => {
+    const name = pyStr(inputs.name);
+    const stepMs = typeof inputs.step_ms === "number" ? inputs.step_ms : 0;
+    const interruptible = inputs.interruptible !== false;
+    for (let step = 0; !ctx.gateOpen(name); step++) {
+      if (interruptible) ctx.throwIfInterrupted();
+      await ctx.sleep(stepMs > 0 ? stepMs : HANG_POLL_MS);
+      if (stepMs > 0 && interruptible) ctx.progress((step % GATE_PROGRESS_MAX) + 1, GATE_PROGRESS_MAX);
+    }
+    return { result: [inputs.image ?? null] };
+  },
+  {
+    step_ms: ["INT", { default: 0, min: 0, max: 60_000, tooltip: "Report a progress step this often while closed (0: silent)." }],
+    interruptible: ["BOOLEAN", { default: true, tooltip: "False: ignore interrupts until the gate opens, like a VAE decode (DelayEmu)." }],
+  },
+);
+
+/** GateEmu's progress bar wraps around at this many steps (it cannot know how long it will wait). */
+const GATE_PROGRESS_MAX = 100;
 
 export const delayEmu = failureNode(
   "DelayEmu",

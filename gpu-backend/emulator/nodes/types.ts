@@ -42,6 +42,8 @@ export interface NodeRunContext {
   sleep(ms: number): Promise<void>;
   /** Kills the emulated ComfyUI process right now (see `crash` in the README). */
   crash(exitCode?: number): never;
+  /** Whether the test driving this emulator opened the GateEmu gate `name` (`openGate`). */
+  gateOpen(name: string): boolean;
 }
 
 /** A preview the sampler hands to the progress hook: a flat colour of the given size. */

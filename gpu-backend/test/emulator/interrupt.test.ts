@@ -9,6 +9,11 @@ const samplerPrompt = (steps: number, stepMs: number) => ({
   "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: "s" } },
 });
 const hangPrompt = { "1": { class_type: "HangEmu", inputs: {} } };
+const gatePrompt = (name: string) => ({
+  "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+  "2": { class_type: "GateEmu", inputs: { image: ["1", 0], name, step_ms: 0 } },
+  "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: "gated" } },
+});
 
 describe("interrupt and cancel", () => {
   it("interrupts the running prompt by id between sampler steps", async ({ expect }) => {
@@ -35,11 +40,32 @@ describe("interrupt and cancel", () => {
   it("ignores an interrupt naming a prompt that is not running", async ({ expect }) => {
     const emulator = await startTestEmulator();
     const ws = await WsRecorder.connect(emulator, "c");
-    const promptId = await queuePrompt(emulator, samplerPrompt(10, 10), "c");
-    await ws.waitFor((m) => m.type === "progress");
+    // Held at the gate, so the interrupt surely arrives while the prompt runs.
+    const promptId = await queuePrompt(emulator, gatePrompt("g"), "c");
+    await ws.waitFor((m) => m.type === "executing" && m.data.node === "2");
     expect((await post(emulator, "/interrupt", { prompt_id: "someone-else" })).status).toBe(200);
+    emulator.openGate("g");
     await ws.waitForDone(promptId);
     expect(ws.messages.some((m) => m.type === "execution_success")).toBe(true);
+    expect(ws.messages.some((m) => m.type === "execution_interrupted")).toBe(false);
+  });
+
+  it("GateEmu holds its prompt until the gate opens, and an interrupt stops it like HangEmu", async ({ expect }) => {
+    const emulator = await startTestEmulator();
+    const ws = await WsRecorder.connect(emulator, "c");
+    const held = await queuePrompt(emulator, gatePrompt("stays-shut"), "c");
+    await ws.waitFor((m) => m.type === "executing" && m.data.node === "2" && m.data.prompt_id === held);
+    expect((await post(emulator, "/interrupt", { prompt_id: held })).status).toBe(200);
+    await ws.waitForDone(held);
+    expect(ws.messages.find((m) => m.type === "execution_interrupted")?.data).toMatchObject({ prompt_id: held, node_id: "2", node_type: "GateEmu", executed: ["1"] });
+
+    const opened = await queuePrompt(emulator, gatePrompt("opens"), "c");
+    await ws.waitFor((m) => m.type === "executing" && m.data.node === "2" && m.data.prompt_id === opened);
+    emulator.openGate("opens");
+    await ws.waitForDone(opened);
+    expect(ws.messages.some((m) => m.type === "execution_success" && m.data.prompt_id === opened)).toBe(true);
+    const entry = await waitForHistory(emulator, opened);
+    expect(Object.keys(entry.outputs as object)).toEqual(["3"]);
   });
 
   it("stops a hanging node with a global interrupt (empty body)", async ({ expect }) => {
@@ -59,13 +85,15 @@ describe("interrupt and cancel", () => {
     const promptId = await queuePrompt(
       emulator,
       {
-        "1": { class_type: "DelayEmu", inputs: { ms: 150 } },
+        // Like DelayEmu (no progress, interrupts unnoticed), but it finishes when the test says.
+        "1": { class_type: "GateEmu", inputs: { name: "decode", step_ms: 0, interruptible: false } },
         "2": { class_type: "RaiseErrorEmu", inputs: { image: ["1", 0], message: "not reached", exception_type: "RuntimeError" } },
       },
       "c",
     );
     await ws.waitFor((m) => m.type === "executing" && m.data.node === "1");
     await post(emulator, "/interrupt", {});
+    emulator.openGate("decode");
     await ws.waitForDone(promptId);
     expect(ws.messages.find((m) => m.type === "execution_interrupted")?.data).toMatchObject({ node_id: "2", executed: ["1"] });
     expect(ws.messages.some((m) => m.type === "execution_error")).toBe(false);

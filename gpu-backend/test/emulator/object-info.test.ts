@@ -49,7 +49,7 @@ describe("/object_info", () => {
     expect(all.ImageInvert).toMatchObject({ display_name: "Invert Image", output: ["IMAGE"], category: "image" });
     expect(all.LoadImage).toMatchObject({ output: ["IMAGE", "MASK"], input: { required: { image: [[], { image_upload: true }] } } });
     // Emulator-only nodes are marked as a custom node module.
-    for (const name of ["KSamplerEmu", "SaveAudioEmu", "RaiseErrorEmu", "OOMEmu", "HangEmu", "DelayEmu", "CrashEmu", "EmptyAudioEmu"]) {
+    for (const name of ["KSamplerEmu", "SaveAudioEmu", "RaiseErrorEmu", "OOMEmu", "HangEmu", "GateEmu", "DelayEmu", "CrashEmu", "EmptyAudioEmu"]) {
       expect(all[name]?.python_module).toBe("custom_nodes.comfyui-emulator");
     }
     for (const info of Object.values(all)) {

@@ -1,6 +1,7 @@
 // Per-client routing of WebSocket events (protocol reference §2.4): per-prompt events only to
 // the submitting client_id, `status` to everyone, nothing buffered, reconnect semantics.
 import { describe, it } from "vitest";
+import { waitFor } from "../support/harness.ts";
 import { WsRecorder, queuePrompt, startTestEmulator } from "./harness.ts";
 
 const sampler = (steps: number, stepMs = 1) => ({
@@ -52,7 +53,8 @@ describe("per-client routing", () => {
     await first.waitFor((m) => m.type === "progress");
     first.close();
     await first.waitForClose();
-    await new Promise((r) => setTimeout(r, 30)); // let the server notice the close
+    // The server must have handled the close before the reconnect, or it would unroute the new socket.
+    await waitFor(() => emulator.wsConnections() === 0, 5_000, "the server to drop the old socket");
 
     const second = await WsRecorder.connect(emulator, "client-a");
     // The greeting is followed by `executing` for the running node (without prompt_id).
@@ -72,7 +74,7 @@ describe("per-client routing", () => {
     const fresh = await WsRecorder.connect(emulator, "client-a");
     old.close();
     await old.waitForClose();
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => emulator.wsConnections() === 1, 5_000, "the server to drop the old socket");
     const watcher = await WsRecorder.connect(emulator, "watcher");
     const promptId = await queuePrompt(emulator, sampler(2), "client-a");
     // The prompt runs to the end (the watcher sees enqueue, dequeue and finish)…

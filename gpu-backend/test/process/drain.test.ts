@@ -5,7 +5,7 @@ import { startEmulator } from "../../emulator/index.ts";
 import { FakeEdge } from "../support/fake-edge.ts";
 import { TEST_ENV, waitFor } from "../support/harness.ts";
 import { spawnService } from "../support/spawn-service.ts";
-import { failing, minimal, sampler } from "../support/workflows.ts";
+import { failing, gated, minimal } from "../support/workflows.ts";
 
 async function world(env: Record<string, string>, onTestFinished: (fn: () => Promise<void>) => void) {
   const emulator = await startEmulator({ port: 0, stepMs: 5 });
@@ -22,8 +22,8 @@ async function world(env: Record<string, string>, onTestFinished: (fn: () => Pro
 
 describe("drain on SIGTERM", () => {
   it("hands back the queued job at once, lets the running one finish, refuses new work, exits 0", async ({ expect, onTestFinished }) => {
-    const { edge, service, url } = await world({ DRAIN_GRACE_MS: "10000" }, onTestFinished);
-    const running = edge.newJob(sampler(150, 10, "running"));
+    const { edge, service, url, emulator } = await world({ DRAIN_GRACE_MS: "10000" }, onTestFinished);
+    const running = edge.newJob(gated("running"));
     const queued = edge.newJob(minimal("queued"));
     await edge.dispatch(url, running);
     await edge.waitForEvent((e) => e.job_id === running.job_id && e.type === "job.started");
@@ -35,6 +35,8 @@ describe("drain on SIGTERM", () => {
     expect(handedBack).toMatchObject({ type: "job.failed", error: { code: "host_draining" } });
     const late = await edge.dispatch(url, edge.newJob(minimal("late")));
     expect([late.status, late.json.type]).toEqual([503, "https://comfyui-saas.dev/problems/host-draining"]);
+    // The running job is let finish within the grace period.
+    emulator.openGate("running");
     expect(await edge.waitForTerminal(running.job_id)).toMatchObject({ type: "job.succeeded" });
     expect(await service.exited).toBe(0);
     // The edge heard that the host was draining, and that it ended holding nothing.

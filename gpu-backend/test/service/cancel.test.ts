@@ -4,7 +4,7 @@
 import { describe, it } from "vitest";
 import type { JobEvent } from "../../../src/protocol/messages.ts";
 import { comfyHistory, comfyQueue, startHarness, waitFor } from "../support/harness.ts";
-import { minimal, sampler } from "../support/workflows.ts";
+import { gated, minimal } from "../support/workflows.ts";
 
 const promptIdOf = async (h: Awaited<ReturnType<typeof startHarness>>, jobId: string) => {
   const job = await waitFor(() => h.service.manager.list().find((j) => j.ref.job_id === jobId && j.submitted), 5_000, `${jobId} submitted`);
@@ -14,7 +14,7 @@ const promptIdOf = async (h: Awaited<ReturnType<typeof startHarness>>, jobId: st
 describe("cancel", () => {
   it("a job queued in ComfyUI is deleted from the queue and reported cancelled", async ({ expect }) => {
     const h = await startHarness();
-    const first = h.edge.newJob(sampler(200, 10, "first"));
+    const first = h.edge.newJob(gated("first"));
     const second = h.edge.newJob(minimal("second"));
     await h.edge.dispatch(h.service.url, first);
     await h.edge.waitForEvent((e) => e.job_id === first.job_id && e.type === "job.started");
@@ -30,14 +30,15 @@ describe("cancel", () => {
     const queue = await comfyQueue(h.emulator);
     expect(queue.pending).toEqual([]);
     expect(await comfyHistory(h.emulator, secondPrompt)).toBeUndefined();
-    // The running job was not touched.
+    // The running job was not touched (the cancelled one is let go once its report is answered).
+    await waitFor(() => h.service.manager.held === 1, 5_000, "the cancelled job let go");
     expect(h.edge.terminalsFor(first.job_id)).toEqual([]);
-    expect(h.service.manager.list().map((j) => j.ref.job_id)).toEqual([first.job_id]);
+    expect(h.service.manager.list().map((j) => [j.ref.job_id, j.state])).toEqual([[first.job_id, "running"]]);
   });
 
   it("a running job is interrupted by prompt id and reported cancelled once ComfyUI confirms", async ({ expect }) => {
     const h = await startHarness();
-    const req = h.edge.newJob(sampler(500, 10));
+    const req = h.edge.newJob(gated("running", { progressMs: 10 }));
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.progress");
     const promptId = await promptIdOf(h, req.job_id);
@@ -53,7 +54,7 @@ describe("cancel", () => {
 
   it("a cancel in the heartbeat reply works like the signed cancel", async ({ expect }) => {
     const h = await startHarness();
-    const req = h.edge.newJob(sampler(500, 10));
+    const req = h.edge.newJob(gated("running"));
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.started");
     h.edge.pendingCancel.push({ job_id: req.job_id, attempt: req.attempt, lease_id: req.lease_id });
@@ -63,7 +64,7 @@ describe("cancel", () => {
 
   it("refuses a cancel for a job, attempt or lease it does not hold (404 problem)", async ({ expect }) => {
     const h = await startHarness();
-    const req = h.edge.newJob(sampler(300, 10));
+    const req = h.edge.newJob(gated("held"));
     await h.edge.dispatch(h.service.url, req);
     const unknown = await h.edge.cancel(h.service.url, { ...req, lease_id: "lease_someone_else" });
     expect(unknown.status).toBe(404);

@@ -33,7 +33,8 @@ describe("deadline", () => {
 
   it("a hanging node trips stuck detection (reconnect + check) and then the deadline, not host_error", async ({ expect }) => {
     const h = await startHarness({ env: { STUCK_TIMEOUT_MS: "300" } });
-    const req = h.edge.newJob(failing("HangEmu"), { deadline_ms: 1_500 });
+    // The deadline is ten times the stuck timeout: stuck detection surely comes first.
+    const req = h.edge.newJob(failing("HangEmu"), { deadline_ms: 3_000 });
     await h.edge.dispatch(h.service.url, req);
     await waitFor(() => h.logs.some((l) => l.includes('"event":"prompt_stuck"')), 5_000, "stuck detection");
     await waitFor(() => h.logs.some((l) => l.includes('"event":"comfy_reconnected"')), 5_000, "WebSocket reconnect");

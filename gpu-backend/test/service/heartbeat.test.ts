@@ -3,8 +3,8 @@ import { describe, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { canonicalJson } from "../../src/locks.ts";
 import { createHash } from "node:crypto";
-import { comfyQueue, startHarness } from "../support/harness.ts";
-import { failing, sampler } from "../support/workflows.ts";
+import { comfyQueue, startHarness, waitFor } from "../support/harness.ts";
+import { failing, gated, sampler } from "../support/workflows.ts";
 
 describe("heartbeat", () => {
   it("reports host id, capacity, free slots, running jobs, version, ComfyUI state and the lock hash", async ({ expect }) => {
@@ -14,7 +14,7 @@ describe("heartbeat", () => {
     expect(idle).toMatchObject({ type: "host.heartbeat", host_id: h.edge.hostId, capacity: 3, free_slots: 3, draining: false, jobs: [], version: "0.1.0" });
     expect(idle.lock_hash).toBe(createHash("sha256").update(canonicalJson(lock)).digest("hex"));
 
-    const req = h.edge.newJob(sampler(200, 10));
+    const req = h.edge.newJob(gated("busy"));
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.started");
     const busy = await h.edge.waitForHeartbeat((b) => b.jobs.some((j) => j.state === "running"));
@@ -28,7 +28,8 @@ describe("heartbeat", () => {
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.started");
     await h.edge.waitForHeartbeat((b) => b.jobs.some((j) => j.job_id === req.job_id && j.state === "running"));
-    await new Promise((r) => setTimeout(r, 300)); // that heartbeat's reply renewed the lease (+60 s)
+    // A heartbeat reply renews the lease (the fake edge gives +60 s, far past the 2 s it started with).
+    await waitFor(() => h.service.manager.list().some((j) => j.ref.job_id === req.job_id && j.leaseExpiresAt > Date.now() + 30_000), 5_000, "the lease renewed");
     // Time passes (the lease check is called with a later clock instead of waiting for it).
     h.service.manager.expireLeases(Date.now() + 30_000);
     expect(h.service.manager.held).toBe(1);

@@ -3,12 +3,12 @@
 // small the gap is belongs to the benchmark; this pins the mechanism.)
 import { describe, it } from "vitest";
 import { comfyQueue, startHarness, waitFor } from "../support/harness.ts";
-import { invert, png, sampler } from "../support/workflows.ts";
+import { gated, invert, png } from "../support/workflows.ts";
 
 describe("prefetch", () => {
   it("queues the next job in ComfyUI, inputs uploaded, while the current one runs", async ({ expect }) => {
     const h = await startHarness({ env: { SLOTS: "1", PREFETCH: "1" } });
-    const first = h.edge.newJob(sampler(150, 10, "first"));
+    const first = h.edge.newJob(gated("first"));
     await h.edge.dispatch(h.service.url, first);
     await h.edge.waitForEvent((e) => e.job_id === first.job_id && e.type === "job.started");
     const base = h.edge.newJob(invert());
@@ -26,6 +26,7 @@ describe("prefetch", () => {
     expect(hb.jobs.map((j) => `${j.job_id === first.job_id ? "first" : "second"}:${j.state}`).sort()).toEqual(["first:running", "second:queued"]);
     expect(hb.free_slots).toBe(0);
 
+    h.emulator.openGate("first");
     expect((await h.edge.waitForTerminal(first.job_id)).type).toBe("job.succeeded");
     expect((await h.edge.waitForTerminal(second.job_id)).type).toBe("job.succeeded");
   });

@@ -39,13 +39,16 @@ describe("a job that succeeds", () => {
     expect(image.filename).toBe("sampled_00001_.png");
     const viewed = Buffer.from(await (await fetch(`${emulator.url}/view?filename=${image.filename}&subfolder=${encodeURIComponent(image.subfolder)}`)).arrayBuffer());
     expect(viewed.equals(stored!.bytes)).toBe(true);
-    expect(edge.arrivals.filter((a) => a.includes(req.job_id) && !a.includes("job.progress"))).toEqual([
-      `event ${req.job_id} job.started`,
-      `event ${req.job_id} job.executed`,
-      `output ${req.job_id}/${out!.name}`,
-      `event ${req.job_id} job.succeeded`,
-    ]);
-    await expect.poll(() => service.manager.held).toBe(0);
+    // What the design promises about arrivals, and nothing more: `job.executed` (the GPU is free)
+    // and the output upload run concurrently, so either may reach the edge first.
+    const arrivals = edge.arrivals.filter((a) => a.includes(req.job_id));
+    expect(arrivals[0]).toBe(`event ${req.job_id} job.started`);
+    expect(arrivals.at(-1)).toBe(`event ${req.job_id} job.succeeded`);
+    expect(arrivals.filter((a) => a === `output ${req.job_id}/${out!.name}`)).toHaveLength(1);
+    const lastProgress = arrivals.findLastIndex((a) => a.endsWith(" job.progress"));
+    expect(arrivals.indexOf(`event ${req.job_id} job.executed`)).toBeGreaterThan(lastProgress);
+    expect(arrivals.indexOf(`output ${req.job_id}/${out!.name}`)).toBeLessThan(arrivals.length - 1);
+    expect(await service.manager.waitIdle(10_000)).toBe(true);
   });
 
   it("collects every output of any node and key, including a non-image file", async ({ expect }) => {
@@ -87,9 +90,11 @@ describe("a job that succeeds", () => {
     const [a, b] = await Promise.all([edge.dispatch(service.url, req), edge.dispatch(service.url, req)]);
     expect([a.status, b.status]).toEqual([202, 202]);
     await edge.waitForTerminal(req.job_id);
+    expect(await service.manager.waitIdle(10_000)).toBe(true);
     const again = await edge.dispatch(service.url, req);
     expect(again.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 300));
+    // A dispatch that starts a run holds the job before it answers: nothing was started.
+    expect(service.manager.held).toBe(0);
     expect(edge.eventsFor(req.job_id).filter((e) => e.type === "job.started")).toHaveLength(1);
     expect(edge.terminalsFor(req.job_id)).toHaveLength(1);
   });

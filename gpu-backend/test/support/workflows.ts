@@ -20,6 +20,19 @@ export function sampler(steps: number, stepMs: number, prefix = "sampled"): Work
   };
 }
 
+/**
+ * EmptyImage "1" → GateEmu "2" → SaveImage "3": the job stays running until the test calls
+ * `emulator.openGate(gate)` (or interrupts it), so a test never has to guess how long "long
+ * enough" is. With `progressMs` the gate reports a progress step that often, like a sampler.
+ */
+export function gated(gate: string, opts: { prefix?: string; progressMs?: number } = {}): Workflow {
+  return {
+    "1": { class_type: "EmptyImage", inputs: { width: 16, height: 16, batch_size: 1, color: 0x654321 } },
+    "2": { class_type: "GateEmu", inputs: { image: ["1", 0], name: gate, step_ms: opts.progressMs ?? 0 } },
+    "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: opts.prefix ?? "gated" } },
+  };
+}
+
 /** A 2-image batch saved (2 files) and previewed (2 temp files), and a WAV file: five outputs from three nodes. */
 export function multiOutput(): Workflow {
   return {
