@@ -1,14 +1,14 @@
 /**
  * The edge Worker's HTTP app: middleware in the order a request meets it, then the routes.
  *
- *   request id → config + logger → body size cap → JSON content type → route
+ *   request id → config + logger → body size cap → JSON content type → JSON depth → route
  *   (route-level: auth → validation → handler) → problem+json for every error
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./env.ts";
-import { limitBody, requireJsonBody } from "./http/body.ts";
+import { limitBody, rejectDeepJson, requireJsonBody } from "./http/body.ts";
 import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { validationHook } from "./http/validation.ts";
@@ -33,6 +33,7 @@ export function createApp() {
   app.use("*", requestContext);
   app.use("*", limitBody);
   app.use("*", requireJsonBody);
+  app.use("*", rejectDeepJson);
 
   app.route("/", healthRoutes);
   app.route("/", jobRoutes);

@@ -6,6 +6,7 @@
  * when the committed files drift). Defaults are the safe, cheap choice for a new deployment.
  */
 import { z } from "zod";
+import { DEFAULT_DENIED_NODE_CLASSES, DEFAULT_FILE_INPUTS, isClassList, isFileInputList } from "../protocol/node-policy.ts";
 import { DEFAULT_DOH_ENDPOINT } from "../ssrf/dns.ts";
 import { DEFAULT_PORTS } from "../ssrf/url-policy.ts";
 import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from "../webhooks/schedule.ts";
@@ -120,10 +121,20 @@ export const settings = {
     schema: z.string().regex(/^([0-9a-f]{64})?$/, "must be empty or a 64-character hex SHA-256").default(""),
     doc: "When set, only hosts whose lock-file hash (ComfyUI, custom nodes, requirements, models) equals it receive work.",
   },
-  IMAGE_LOADER_NODES: {
+  FILE_INPUT_NODES: {
     kind: "var",
-    schema: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/, "must be a comma-separated list of node class names").default("LoadImage"),
-    doc: "Node classes whose `image` input may be a URL, a `data:` URI or `upload:<id>`; the edge stores the file and the host receives it.",
+    schema: z.string().refine(isFileInputList, "must be a comma-separated list of Class.input pairs").default(DEFAULT_FILE_INPUTS),
+    doc: "Loader inputs that name a file on the GPU host (`Class.input`, comma-separated). Such an input must be a URL, a `data:` URI or `upload:<id>`; the edge stores the file and the host places it. Anything else (a file name, a path, a ` [temp]` suffix, another scheme, a link) is refused with 422.",
+  },
+  DENIED_NODE_CLASSES: {
+    kind: "var",
+    schema: z.string().refine(isClassList, "must be a comma-separated list of node class names").default(DEFAULT_DENIED_NODE_CLASSES),
+    doc: "Node classes refused at submit (422 `node-class-not-allowed`): they write model files, read whole folders, or reach the network. GPU hosts enforce their own list and their lock file's allowed classes as well.",
+  },
+  MAX_WORKFLOW_BYTES: {
+    kind: "var",
+    schema: positiveInt(1_048_576, 16 * 1_048_576),
+    doc: "Largest serialized `workflow` (after `data:` inputs are taken out and stored); larger ones get 413. Big inputs belong in `POST /v1/uploads`.",
   },
   MAX_REQUEST_BODY_BYTES: {
     kind: "var",
@@ -150,6 +161,16 @@ export const settings = {
     schema: z.coerce.number().int().min(0).max(10).default(3),
     doc: "Redirects followed when fetching an image URL; each hop is checked again like the first.",
   },
+  UPLOADS_PER_DAY: {
+    kind: "var",
+    schema: positiveInt(2_000, 10_000_000),
+    doc: "Default number of `POST /v1/uploads` a tenant may store in any 24 hours (429 `uploads-per-day` beyond). A tenant's own limit overrides it.",
+  },
+  UPLOAD_BYTES_PER_DAY: {
+    kind: "var",
+    schema: positiveInt(4_294_967_296, 1_099_511_627_776),
+    doc: "Default number of bytes a tenant may upload in any 24 hours (429 `upload-bytes-per-day` beyond). A tenant's own limit overrides it.",
+  },
   UPLOAD_TTL_SECONDS: {
     kind: "var",
     schema: positiveInt(86_400, 30 * 86_400),
@@ -172,6 +193,14 @@ export const settings = {
     kind: "var",
     schema: positiveInt(104_857_600, 500 * 1_048_576),
     doc: "Largest single output file a GPU host may upload.",
+  },
+  OUTPUTS_BASE_URL: {
+    kind: "var",
+    schema: z
+      .string()
+      .default("")
+      .refine((v) => v === "" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(v), "must be empty or an origin such as https://files.example.com (no path)"),
+    doc: "Origin the signed output URLs point at, e.g. `https://files.example.com`: a second hostname routed to this Worker, so outputs never share an origin with the API or a console. Empty: the API's own origin.",
   },
   OUTPUT_URL_TTL_SECONDS: {
     kind: "var",

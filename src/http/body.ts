@@ -5,6 +5,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/node-policy.ts";
 import { ProblemError } from "./problem.ts";
 
 /** Routes whose bodies are files, not JSON: they check type and size themselves. */
@@ -57,6 +58,21 @@ export const requireJsonBody = createMiddleware<AppEnv>(async function requireJs
         type === "" ? "The body has no Content-Type; send it as `application/json`." : `Content-Type ${type.slice(0, 100)} is not supported here; send \`application/json\`.`,
       );
     }
+  }
+  await next();
+});
+
+/**
+ * A JSON body nested deeper than MAX_JSON_DEPTH is refused before it is parsed: no workflow needs
+ * it, and values nested thousands deep overflow recursive code later (serialisation for D1,
+ * `structuredClone` on the host) — which must never turn a bad request into a 5xx or a retry.
+ */
+export const rejectDeepJson = createMiddleware<AppEnv>(async function rejectDeepJson(c, next) {
+  if (isBinaryRoute(c.req.path) || !hasBody(c.req.raw) || !JSON_TYPE.test(c.req.header("Content-Type") ?? "")) return next();
+  // Cached by Hono: the route's validator parses this same text.
+  const text = await c.req.text();
+  if (jsonTextTooDeep(text, MAX_JSON_DEPTH)) {
+    throw new ProblemError("json-too-deep", `The body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; no request needs that.`, { extensions: { max_depth: MAX_JSON_DEPTH } });
   }
   await next();
 });

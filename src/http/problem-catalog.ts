@@ -73,6 +73,36 @@ export const problemCatalog = {
     title: "Invalid image input",
     doc: "An image input (URL, `data:` URI or upload) is not an acceptable image; `reason` says why (too-large, not-an-image, svg, too-many-pixels, bad-data-uri, upload-not-found).",
   },
+  "invalid-input": {
+    status: 422,
+    title: "File input refused",
+    doc: "A loader's file input (LoadImage `image`, LoadAudio `audio`, …) is not an `https://`/`http://` URL, a `data:` URI or `upload:<id>`. File names, paths, `..`, ` [input]`/` [output]`/` [temp]` suffixes, other schemes and links from other nodes are never accepted; `errors[].pointer` says which input.",
+  },
+  "node-class-not-allowed": {
+    status: 422,
+    title: "Node class not allowed",
+    doc: "The workflow uses a node class this service never runs (it reads or writes arbitrary files or the network, or writes model files); `errors[]` names each node.",
+  },
+  "json-too-deep": {
+    status: 400,
+    title: "JSON nested too deeply",
+    doc: "The body nests arrays or objects deeper than 64 levels. No workflow needs that; flatten the value.",
+  },
+  "workflow-too-large": {
+    status: 413,
+    title: "Workflow too large",
+    doc: "The serialized `workflow` is larger than `MAX_WORKFLOW_BYTES`. Send big inputs with `POST /v1/uploads` and reference them as `upload:<id>`.",
+  },
+  "uploads-per-day": {
+    status: 429,
+    title: "Too many uploads today",
+    doc: "The tenant stored `limit` uploads in the last 24 hours. `Retry-After` says when the oldest leaves the window.",
+  },
+  "upload-bytes-per-day": {
+    status: 429,
+    title: "Upload volume for today used up",
+    doc: "The tenant's uploads in the last 24 hours add up to `limit` bytes with this one. `Retry-After` says when enough leaves the window.",
+  },
   "invalid-cursor": {
     status: 400,
     title: "Invalid cursor",

@@ -14,7 +14,7 @@ import { ProblemError } from "../http/problem.ts";
 import { pointerToken } from "../jobs/workflow.ts";
 import { decodeImageDataUri, fetchImage, type ImageResult, type RefusalReason } from "../ssrf/index.ts";
 import { outboundOptions } from "../ssrf/from-config.ts";
-import { findImageInputs, MAX_INPUTS_PER_JOB, type FoundInput } from "./find.ts";
+import { MAX_INPUTS_PER_JOB, type FoundInput } from "./find.ts";
 
 const CONTENT_REASONS: ReadonlySet<RefusalReason> = new Set(["too-large", "not-an-image", "svg", "too-many-pixels", "bad-data-uri"]);
 
@@ -35,9 +35,15 @@ export interface InputOwner {
   userId: string;
 }
 
-export async function resolveInputs(env: Env, config: Config, owner: InputOwner, jobId: string, workflow: Record<string, unknown>): Promise<ResolvedInputs> {
-  const found = findImageInputs(workflow, new Set(config.IMAGE_LOADER_NODES.split(",")));
+/** `found`: the workflow's file inputs, already checked by `checkFileInputs`. */
+export async function resolveInputs(env: Env, config: Config, owner: InputOwner, jobId: string, workflow: Record<string, unknown>, found: FoundInput[]): Promise<ResolvedInputs> {
   if (found.length === 0) return { workflow, rows: [] };
+  for (const f of found) {
+    if (f.kind === "image") continue;
+    const pointer = `/workflow/${pointerToken(f.nodeId)}/inputs/${pointerToken(f.inputName)}`;
+    const detail = `${f.classType}.${f.inputName} takes a ${f.kind} file; only image inputs (LoadImage and the other image loaders) can be given as URL, data: URI or upload so far.`;
+    throw new ProblemError("invalid-input", `${pointer}: ${detail}`, { extensions: { errors: [{ pointer, detail }] } });
+  }
   if (found.length > MAX_INPUTS_PER_JOB) {
     throw new ProblemError("invalid-workflow", `A job may have at most ${MAX_INPUTS_PER_JOB} image inputs given as URL, data: URI or upload; this one has ${found.length}.`);
   }

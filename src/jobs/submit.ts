@@ -17,7 +17,10 @@ import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
 import { presentJob, type PresentContext } from "./present.ts";
 import { resolveInputs, type ResolvedInputs } from "../inputs/resolve.ts";
 import { jobView } from "./view.ts";
-import { checkWorkflow } from "./workflow.ts";
+import { checkWorkflow, pointerToken } from "./workflow.ts";
+import type { Config } from "../config/schema.ts";
+import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
+import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
 
 export interface SubmitContext extends PresentContext {
@@ -36,6 +39,7 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
   const { env, config, principal, log } = ctx;
   const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
+  const fileInputs = checkWorkflowPolicy(body.workflow, config);
   const key = parseIdempotencyKey(idempotencyHeader);
   // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
   const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
@@ -59,7 +63,7 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
   // row exists; a refused input gives back the slot.
   let inputs: ResolvedInputs;
   try {
-    inputs = await resolveInputs(env, config, principal, jobId, body.workflow);
+    inputs = await resolveInputs(env, config, principal, jobId, body.workflow, fileInputs);
   } catch (err) {
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw err;
@@ -108,6 +112,33 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
   log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, nodes: job.nodeCount });
   const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null, webhookGoneAt: null };
   return { job: jobView(row, { outputs: [], queuePosition }), replayed: false, headers };
+}
+
+/**
+ * What may run at all (src/protocol/node-policy.ts): no denied class, every file input a URL,
+ * `data:` URI or upload, and a workflow no larger than MAX_WORKFLOW_BYTES once its `data:` inputs
+ * are set aside (they are stored separately). Checked before admission: a refused workflow takes
+ * no slot and touches nothing.
+ */
+function checkWorkflowPolicy(workflow: Record<string, unknown>, config: Config): FoundInput[] {
+  const denied = deniedNodes(workflow, { denied: parseClassList(config.DENIED_NODE_CLASSES) });
+  if (denied.length > 0) {
+    const errors = denied.slice(0, 50).map((d) => ({ pointer: `/workflow/${pointerToken(d.nodeId)}/class_type`, detail: `${d.classType} is not allowed on this service` }));
+    throw new ProblemError("node-class-not-allowed", `Node ${denied[0]!.nodeId} is a ${denied[0]!.classType}, which this service never runs (it writes model files, reads whole folders or reaches the network); remove it.`, {
+      extensions: { errors },
+    });
+  }
+  const files = checkFileInputs(workflow, parseFileInputs(config.FILE_INPUT_NODES));
+  if (!files.ok) {
+    const first = files.errors[0]!;
+    throw new ProblemError("invalid-input", `${first.pointer} ${first.detail}.`, { extensions: { errors: files.errors } });
+  }
+  const inlined = files.found.reduce((n, f) => n + (f.source.kind === "data" ? f.source.uri.length : 0), 0);
+  const size = new TextEncoder().encode(JSON.stringify(workflow)).length - inlined;
+  if (size > config.MAX_WORKFLOW_BYTES) {
+    throw new ProblemError("workflow-too-large", `The workflow is ${size} bytes; the limit is ${config.MAX_WORKFLOW_BYTES}.`, { extensions: { max_bytes: config.MAX_WORKFLOW_BYTES } });
+  }
+  return files.found;
 }
 
 /** The webhook URL as the SSRF guard parsed it, or a 422 saying why it is refused. */
