@@ -9,11 +9,13 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
-        wrangler: { configPath: "./wrangler.toml" },
+        wrangler: { configPath: "./wrangler.toml", environment: "dev" },
         miniflare: {
           bindings: {
             ENVIRONMENT: "test",
             LOG_LEVEL: "error",
+            // Tests change hosts between calls; one test covers the cache with its own value.
+            HEALTH_CACHE_SECONDS: "0",
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),

@@ -69,11 +69,13 @@ export class TenantQuota extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec("DELETE FROM submissions WHERE at <= ?", now - WINDOW_MS);
 
+    // Keys are scoped to (tenant, user): another user's request with the same key is a new request.
+    const idemKey = req.idempotency ? `${req.userId}\n${req.idempotency.key}` : undefined;
     if (req.idempotency) {
       const row = this.sql
         .exec<{ fingerprint: string; job_id: string; expires_at: number }>(
           "SELECT fingerprint, job_id, expires_at FROM idempotency_keys WHERE key = ?",
-          req.idempotency.key,
+          idemKey,
         )
         .toArray()[0];
       if (row && row.expires_at > now) {
@@ -81,7 +83,7 @@ export class TenantQuota extends DurableObject<Env> {
         if (row.fingerprint !== req.idempotency.fingerprint) return { ok: false, reason: "idempotency-mismatch", usage };
         return { ok: false, reason: "idempotent-replay", jobId: row.job_id, usage };
       }
-      if (row) this.sql.exec("DELETE FROM idempotency_keys WHERE key = ?", req.idempotency.key);
+      if (row) this.sql.exec("DELETE FROM idempotency_keys WHERE key = ?", idemKey);
     }
 
     const usage = this.usageOf(req.userId, req.limits, now);
@@ -107,7 +109,7 @@ export class TenantQuota extends DurableObject<Env> {
     if (req.idempotency) {
       this.sql.exec(
         "INSERT INTO idempotency_keys (key, fingerprint, job_id, expires_at) VALUES (?, ?, ?, ?)",
-        req.idempotency.key,
+        idemKey,
         req.idempotency.fingerprint,
         req.jobId,
         now + IDEMPOTENCY_TTL_MS,

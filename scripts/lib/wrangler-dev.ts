@@ -66,7 +66,7 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "comfyui-saas-e2e-"));
   const d1 = (what: { command: string } | { file: string }) => {
     const arg = "command" in what ? ["--command", what.command] : ["--file", what.file];
-    const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--yes", "--json", ...arg], {
+    const r = spawnSync(WRANGLER, ["d1", "execute", "DB", "--local", "--env", "dev", "--persist-to", stateDir, "--yes", "--json", ...arg], {
       cwd: ROOT,
       env: baseEnv(),
       encoding: "utf8",
@@ -79,7 +79,7 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
   const removeState = () => {
     if (ownsState) rmSync(stateDir, { recursive: true, force: true });
   };
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--env", "dev", "--persist-to", stateDir], {
     cwd: ROOT,
     env: baseEnv(),
     encoding: "utf8",
@@ -108,7 +108,8 @@ export async function startWranglerDev(vars: Record<string, string>, opts: Wrang
 type Launched = { url: string; logs: () => string; stop: () => Promise<void> } | { error: string; portTaken: boolean };
 
 async function launch(vars: Record<string, string>, opts: WranglerDevOptions, stateDir: string, port: number): Promise<Launched> {
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+  // The dev environment: wrangler.toml's top level is production.
+  const args = ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   // By default an empty env file keeps a developer's .dev.vars out of the run: tests pass every value.
   args.push("--env-file", opts.envFile ?? "/dev/null");

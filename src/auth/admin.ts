@@ -8,6 +8,12 @@ import { ProblemError } from "../http/problem.ts";
 import { constantTimeEqual } from "../lib/crypto.ts";
 import { bearerToken, challenge } from "./bearer.ts";
 
+/** Whether the request carries the admin token (for routes that show more to operators). */
+export async function isAdmin(authorization: string | undefined, adminToken: string): Promise<boolean> {
+  const token = bearerToken(authorization);
+  return token.kind === "ok" && (await constantTimeEqual(token.value, adminToken));
+}
+
 export const requireAdmin = createMiddleware<AppEnv>(async function requireAdmin(c, next) {
   const token = bearerToken(c.req.header("Authorization"));
   if (token.kind !== "ok" || !(await constantTimeEqual(token.value, c.var.config.ADMIN_TOKEN))) {

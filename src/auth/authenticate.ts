@@ -20,9 +20,22 @@ import { effectiveLimits } from "../tenants/limits.ts";
 import { digestsEqual, sha256Hex } from "../lib/crypto.ts";
 import { looksLikeApiKey, parseApiKey } from "./api-key.ts";
 import { bearerToken, challenge } from "./bearer.ts";
-import { DEFAULT_JWT_ALGORITHMS, verifyTenantJwt } from "./jwt.ts";
+import { guardedFetch } from "../ssrf/index.ts";
+import { outboundOptions } from "../ssrf/from-config.ts";
+import { DEFAULT_JWT_ALGORITHMS, MAX_JWKS_BYTES, verifyTenantJwt, type JwksFetch } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 import { isValidUserId, USER_ID_PATTERN } from "./user-id.ts";
+
+const INVALID_JWT = "The JWT is not valid here: its issuer is not configured, or its signature does not verify.";
+const SAME_AS_UNKNOWN_ISSUER: ReadonlySet<string> = new Set(["bad_signature", "no_matching_key", "alg_not_allowed", "malformed"]);
+
+/** A tenant's JWKS URL is fetched through the outbound guard, capped in size and time. */
+function jwksFetcher(config: AppEnv["Variables"]["config"]): JwksFetch {
+  return async (url, signal) => {
+    const got = await guardedFetch(url, { ...outboundOptions(config), maxBytes: MAX_JWKS_BYTES, timeoutMs: 5_000, maxRedirects: 2, accept: "application/jwk-set+json, application/json", signal });
+    return got.ok ? { ok: true, bytes: got.bytes } : { ok: false, detail: got.detail };
+  };
+}
 
 function unauthenticated(detail: string, error?: "invalid_request" | "invalid_token"): ProblemError {
   return new ProblemError("unauthenticated", detail, {
@@ -87,7 +100,7 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
   const tenant = await findTenantByIssuer(db, iss);
   if (!tenant || !tenant.jwtAudience || (!tenant.jwtJwksUrl && !tenant.jwtPublicKey)) {
     vars.log.warn("auth_failed", { via: "jwt", reason: "unknown_issuer" });
-    throw unauthenticated("The JWT's issuer is not configured for any tenant.", "invalid_token");
+    throw unauthenticated(INVALID_JWT, "invalid_token");
   }
   const outcome = await verifyTenantJwt(
     token,
@@ -100,6 +113,7 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
       algorithms: tenant.jwtAlgorithms ?? DEFAULT_JWT_ALGORITHMS,
     },
     vars.config.JWT_CLOCK_TOLERANCE_SECONDS,
+    jwksFetcher(vars.config),
   );
   if (!outcome.ok) {
     vars.log.warn("auth_failed", { via: "jwt", reason: outcome.reason, tenant_id: tenant.id });
@@ -108,7 +122,9 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
         headers: { "Retry-After": "5" },
       });
     }
-    throw unauthenticated(outcome.detail, "invalid_token");
+    // Whether the issuer exists is not the caller's to learn: unknown issuer, unknown key and bad
+    // signature read the same. Expiry and claims are only checked once the signature verified.
+    throw unauthenticated(SAME_AS_UNKNOWN_ISSUER.has(outcome.reason) ? INVALID_JWT : outcome.detail, "invalid_token");
   }
   if (!isValidUserId(outcome.sub)) {
     throw unauthenticated("The JWT's `sub` is not a valid user id (1-128 of letters, digits, . _ : @ -).", "invalid_token");

@@ -9,6 +9,7 @@
  */
 import {
   createRemoteJWKSet,
+  customFetch,
   errors,
   importJWK,
   importSPKI,
@@ -42,15 +43,42 @@ export type JwtOutcome =
 
 type VerifyKey = JoseKey | KeyObject | JWK | Uint8Array;
 
+/** Largest JWKS document read from a tenant's issuer. */
+export const MAX_JWKS_BYTES = 64 * 1024;
+const JWKS_TIMEOUT_MS = 5_000;
+
+/**
+ * Fetches a tenant's JWKS URL. The URL is the tenant's to choose, so it goes through the same
+ * outbound guard as user URLs (public addresses only, redirects re-checked, time and size caps);
+ * symmetric (`oct`) keys in the set are dropped, so only asymmetric keys ever verify a token.
+ */
+export type JwksFetch = (url: string, signal: AbortSignal) => Promise<{ ok: true; bytes: Uint8Array } | { ok: false; detail: string }>;
+
 // Per-isolate caches: a remote key set refetches on its own schedule (and on an unknown `kid`),
 // imported static keys never change for a given (tenant, key, alg).
 const remoteSets = new Map<string, JWTVerifyGetKey>();
 const staticKeys = new Map<string, Promise<VerifyKey>>();
 
-function remoteSet(url: string): JWTVerifyGetKey {
+function remoteSet(url: string, fetchJwks: JwksFetch): JWTVerifyGetKey {
   let set = remoteSets.get(url);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    set = createRemoteJWKSet(new URL(url), {
+      timeoutDuration: JWKS_TIMEOUT_MS,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      [customFetch]: async (href, options) => {
+        const got = await fetchJwks(href, options.signal);
+        if (!got.ok) throw new errors.JWKSInvalid(`JWKS fetch refused: ${got.detail}`);
+        let jwks: { keys?: unknown };
+        try {
+          jwks = JSON.parse(new TextDecoder().decode(got.bytes)) as { keys?: unknown };
+        } catch {
+          throw new errors.JWKSInvalid("JWKS is not JSON");
+        }
+        const keys = Array.isArray(jwks.keys) ? jwks.keys.filter((k) => typeof k === "object" && k !== null && (k as { kty?: unknown }).kty !== "oct") : [];
+        return new Response(JSON.stringify({ keys }), { status: 200, headers: { "Content-Type": "application/json" } });
+      },
+    });
     remoteSets.set(url, set);
   }
   return set;
@@ -68,9 +96,9 @@ function staticKey(publicKey: string, alg: string): Promise<VerifyKey> {
   return key;
 }
 
-export async function verifyTenantJwt(token: string, cfg: TenantJwtConfig, clockToleranceSeconds: number): Promise<JwtOutcome> {
+export async function verifyTenantJwt(token: string, cfg: TenantJwtConfig, clockToleranceSeconds: number, fetchJwks: JwksFetch): Promise<JwtOutcome> {
   const getKey: JWTVerifyGetKey = cfg.jwksUrl
-    ? remoteSet(cfg.jwksUrl)
+    ? remoteSet(cfg.jwksUrl, fetchJwks)
     : async (header) => staticKey(cfg.publicKey ?? "", header.alg ?? "");
   try {
     const { payload } = await jwtVerify(token, getKey, {

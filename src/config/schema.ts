@@ -242,6 +242,11 @@ export const settings = {
       .refine((v) => parseSchedule(v) !== null, "must be a comma-separated list of delays such as 5s,5m,2h (each 1 s to 7 days, at most 20)"),
     doc: "Delays before each retry of a failed webhook delivery, after the immediate first attempt (±10 % jitter; a longer `Retry-After` wins). The default is the Standard Webhooks schedule, about three days in all; after the last retry the message is marked failed.",
   },
+  HEALTH_CACHE_SECONDS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(60).default(5),
+    doc: "The public `GET /health` answer is computed at most once per this many seconds per isolate (0: every time); with the admin token it is always fresh.",
+  },
   LOG_LEVEL: {
     kind: "var",
     schema: z.enum(["debug", "info", "warn", "error"]).default("info"),

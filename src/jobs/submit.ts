@@ -173,7 +173,7 @@ async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<s
       });
     }
     case "idempotency-mismatch":
-      throw new ProblemError("idempotency-key-reused", "This Idempotency-Key was already used with a different request body or user; use a new key.", {
+      throw new ProblemError("idempotency-key-reused", "This Idempotency-Key was already used by this user with a different request body; use a new key.", {
         headers,
       });
     case "idempotent-replay": {

@@ -1,9 +1,14 @@
 /**
  * `GET /health`: 200 when the service can take and run jobs (D1 answers and at least one pool has
  * a live GPU host), 503 with the reasons when it cannot.
- * Public (no credentials), cheap, and never reveals configuration values.
+ *
+ * Public, so it says little: `status` and, when down, reasons in general terms. Pools, hosts,
+ * queue depths and latencies are for operators: sent only with `Authorization: Bearer
+ * $ADMIN_TOKEN`. The public answer is computed at most once per HEALTH_CACHE_SECONDS per isolate,
+ * so hammering it cannot turn into D1 and Durable Object load.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { isAdmin } from "../auth/admin.ts";
 import type { Env } from "../env.ts";
 import { newRouter } from "./router.ts";
 
@@ -27,7 +32,11 @@ const PoolSchema = z.object({
 const HealthSchema = z
   .object({
     status: z.enum(["ok", "down"]),
-    components: z.object({ edge: ComponentSchema, database: ComponentSchema, pools: z.record(z.string(), PoolSchema) }),
+    reasons: z.array(z.string()).optional().openapi({ description: "When down: why, in general terms." }),
+    components: z
+      .object({ edge: ComponentSchema, database: ComponentSchema, pools: z.record(z.string(), PoolSchema) })
+      .optional()
+      .openapi({ description: "Only with the admin token." }),
   })
   .openapi("Health");
 
@@ -88,18 +97,40 @@ async function probePool(env: Env, pool: string): Promise<z.infer<typeof PoolSch
   }
 }
 
-export const healthRoutes = newRouter().openapi(health, async (c) => {
-  const database = await probeDatabase(c.env.DB);
+type Health = z.infer<typeof HealthSchema> & { components: NonNullable<z.infer<typeof HealthSchema>["components"]> };
+
+async function measure(env: Env): Promise<Health> {
+  const database = await probeDatabase(env.DB);
   let poolNames = ["default"];
   if (database.status === "ok") {
-    const rows = await c.env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
+    const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
     poolNames = [...new Set(["default", ...rows.results.map((r) => r.pool)])];
   }
-  const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(c.env, p)] as const)));
+  const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(env, p)] as const)));
   const poolsOk = Object.values(pools).some((p) => p.status === "ok");
   const status: "ok" | "down" = database.status === "ok" && poolsOk ? "ok" : "down";
-  if (status !== "ok") c.var.log.warn("health_down", { database: database.detail, pools: Object.fromEntries(Object.entries(pools).map(([k, v]) => [k, v.detail])) });
+  const reasons = [...(database.status === "ok" ? [] : ["the database is not answering"]), ...(poolsOk ? [] : ["no GPU host is ready to run jobs"])];
+  return { status, ...(reasons.length > 0 ? { reasons } : {}), components: { edge: { status: "ok" as const }, database, pools } };
+}
+
+let cached: { at: number; health: Promise<Health> } | undefined;
+
+/** The public answer, shared by every request of this isolate for HEALTH_CACHE_SECONDS. */
+function publicHealth(env: Env, ttlMs: number, now = Date.now()): Promise<Health> {
+  if (!cached || now - cached.at >= ttlMs) {
+    const health = measure(env);
+    cached = { at: now, health };
+    // A failed measurement is not kept.
+    health.catch(() => (cached = undefined));
+  }
+  return cached.health;
+}
+
+export const healthRoutes = newRouter().openapi(health, async (c) => {
+  const admin = await isAdmin(c.req.header("Authorization"), c.var.config.ADMIN_TOKEN);
+  const full = admin ? await measure(c.env) : await publicHealth(c.env, c.var.config.HEALTH_CACHE_SECONDS * 1000);
+  if (full.status !== "ok") c.var.log.warn("health_down", { database: full.components.database.detail, pools: Object.fromEntries(Object.entries(full.components.pools).map(([k, v]) => [k, v.detail])) });
   c.header("Cache-Control", "no-store");
-  const body = { status, components: { edge: { status: "ok" as const }, database, pools } };
-  return status === "ok" ? c.json(body, 200) : c.json(body, 503);
+  const body = admin ? full : { status: full.status, ...(full.reasons ? { reasons: full.reasons } : {}) };
+  return full.status === "ok" ? c.json(body, 200) : c.json(body, 503);
 });

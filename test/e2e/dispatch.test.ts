@@ -73,7 +73,7 @@ async function tenant(limits: Record<string, number> = {}) {
 const BLOCKER = () => SLOW(600, 50);
 
 const freeSlots = async () =>
-  ((await (await fetch(`${stack.edge.url}/health`)).json()) as { components: { pools: { default: { free_slots: number } } } }).components.pools.default.free_slots;
+  ((await (await stack.admin("/health")).json()) as { components: { pools: { default: { free_slots: number } } } }).components.pools.default.free_slots;
 
 /**
  * Takes every slot of every host (running + prepared ahead) with blockers of `t`/`user`, each

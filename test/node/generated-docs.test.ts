@@ -28,6 +28,14 @@ describe("generated files", () => {
     expect(example).toMatch(/^QUEUED_TIMEOUT_SECONDS=900$/m);
   });
 
+  it("makes wrangler.toml's top level the production environment and dev an explicit one", ({ expect }) => {
+    const toml = read("wrangler.toml");
+    const topVars = toml.slice(toml.indexOf("[vars]"), toml.indexOf("\n[", toml.indexOf("[vars]") + 1));
+    expect(topVars).toMatch(/^ENVIRONMENT = "production"$/m);
+    expect(toml).toMatch(/^\[env\.dev\]\nvars = \{ ENVIRONMENT = "development" \}$/m);
+    expect(toml).not.toMatch(/^\[env\.production\]/m);
+  });
+
   it("keeps wrangler.toml's [vars] to values the schema accepts", ({ expect }) => {
     const toml = read("wrangler.toml");
     const vars = [...toml.matchAll(/^([A-Z_]+) = "([^"]*)"$/gm)].map((m) => [m[1]!, m[2]!] as const);

@@ -146,12 +146,20 @@ describe("Idempotency-Key", () => {
     expect(res.headers.get("Retry-After")).toBe("1");
   });
 
-  it("the same key with a different body, or another user, is a 422", async () => {
+  it("the same key with a different body is a 422; another user's same key is a new request", async ({ expect }) => {
     const t = await createTenant();
     const key = { "Idempotency-Key": '"order-77"' };
-    await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u1"), ...key }));
+    const first = await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u1"), ...key }));
+    expect(first.status).toBe(202);
     await expectProblem(await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { x: 1 } }, { ...userHeaders(t.key, "u1"), ...key })), 422, "idempotency-key-reused");
-    await expectProblem(await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u2"), ...key })), 422, "idempotency-key-reused");
+    // Keys are scoped to (tenant, user): u2 did not send this request before.
+    const other = await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u2"), ...key }));
+    expect(other.status).toBe(202);
+    expect(other.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(((await other.json()) as { id: string }).id).not.toBe(((await first.json()) as { id: string }).id);
+    // And u2's own retry replays u2's job.
+    const again = await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u2"), ...key }));
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
   });
 
   it("treats key order in the body as the same request", async ({ expect }) => {

@@ -7,16 +7,16 @@ import { adminCall, call } from "../support/worker-helpers.ts";
 
 describe("health", () => {
   it("is 503 naming the reason while no GPU host is live, 200 once one heartbeats", async ({ expect }) => {
-    const before = await call("/health");
+    const before = await adminCall("/health");
     expect(before.status).toBe(503);
     expect(before.headers.get("Cache-Control")).toBe("no-store");
     const down = (await before.json()) as any;
-    expect(down).toMatchObject({ status: "down", components: { edge: { status: "ok" }, database: { status: "ok" }, pools: { default: { status: "down" } } } });
+    expect(down).toMatchObject({ status: "down", reasons: ["no GPU host is ready to run jobs"], components: { edge: { status: "ok" }, database: { status: "ok" }, pools: { default: { status: "down" } } } });
     expect(down.components.pools.default.detail).toMatch(/no GPU host/);
 
     const host = await registerHost();
     expect((await heartbeat(host)).status).toBe(200);
-    const after = await call("/health");
+    const after = await adminCall("/health");
     expect(after.status).toBe(200);
     const up = (await after.json()) as any;
     expect(up.components.database.latency_ms).toBeGreaterThanOrEqual(0);
@@ -27,6 +27,31 @@ describe("health", () => {
     expect((await call("/health")).status).toBe(503);
     await adminCall(`/v1/admin/hosts/${host.id}/resume`, { method: "POST" });
     expect((await call("/health")).status).toBe(200);
+    await adminCall(`/v1/admin/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("tells the public only the status and general reasons; pools and hosts need the admin token", async ({ expect }) => {
+    const res = await call("/health");
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(res.status === 200 ? ["status"] : ["reasons", "status"]);
+    const wrongToken = (await (await call("/health", { headers: { Authorization: "Bearer not-the-admin-token-0123456789abcdef" } })).json()) as Record<string, unknown>;
+    expect(wrongToken.components).toBeUndefined();
+    const admin = (await (await adminCall("/health")).json()) as Record<string, unknown>;
+    expect(admin.components).toMatchObject({ edge: { status: "ok" }, database: { status: "ok" } });
+  });
+
+  it("computes the public answer at most once per HEALTH_CACHE_SECONDS; the admin view is always fresh", async ({ expect }) => {
+    const app = createApp();
+    const get = (ttl: string, headers: Record<string, string> = {}) => app.request("/health", { headers }, { ...env, HEALTH_CACHE_SECONDS: ttl });
+    // A fresh measurement (ttl 0), then served from the cache while the pool changes underneath.
+    expect((await get("0")).status).toBe(503);
+    const host = await registerHost();
+    expect((await heartbeat(host)).status).toBe(200);
+    expect((await get("60")).status).toBe(503);
+    const fresh = await get("60", { Authorization: `Bearer ${env.ADMIN_TOKEN}` });
+    expect(fresh.status).toBe(200);
+    expect((await get("0")).status).toBe(200);
+    await adminCall(`/v1/admin/hosts/${host.id}`, { method: "DELETE" });
   });
 
   it("is 503 with the reason when D1 fails", async ({ expect }) => {
@@ -40,7 +65,7 @@ describe("health", () => {
     const original = console.warn;
     console.warn = () => {};
     try {
-      const res = await createApp().request("/health", {}, { ...env, DB: down });
+      const res = await createApp().request("/health", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }, { ...env, DB: down });
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ status: "down", components: { database: { status: "down", detail: "D1_ERROR: database unavailable" } } });
     } finally {
