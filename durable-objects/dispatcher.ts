@@ -31,6 +31,7 @@ import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { JOB_ERROR_CODES, type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
+import { publicFailure } from "../src/protocol/public-error.ts";
 import { callHost } from "./dispatcher/host-client.ts";
 import { DispatcherStore, freeSlots, type AssignmentRow, type HostRow } from "./dispatcher/store.ts";
 
@@ -288,7 +289,10 @@ export class Dispatcher extends DurableObject<Env> {
         if (retryable && !a2.cancel_requested && a2.attempt < cfg.MAX_ATTEMPTS) {
           await this.requeueJob(a2, `host reported ${ev.error.code}`);
         } else {
-          await this.end(ev, "failed", { code: ev.error.code, message: ev.error.message, ...(ev.error.details !== undefined ? { details: ev.error.details } : {}) });
+          // Hosts are the least trusted tier: what a tenant reads of the error is cleaned here too.
+          const hostUrl = this.store.host(ev.host_id)?.url;
+          const clean = publicFailure(ev.error, { hostNames: [ev.host_id, ...(hostUrl ? [hostnameOf(hostUrl)] : [])] });
+          await this.end(ev, "failed", { code: clean.code, message: clean.message, ...(clean.details !== undefined ? { details: clean.details } : {}) });
         }
         break;
       }
@@ -528,5 +532,13 @@ export class Dispatcher extends DurableObject<Env> {
     void this.ctx.storage.getAlarm().then((current) => {
       if (current === null || current > target || current < now) return this.ctx.storage.setAlarm(target);
     });
+  }
+}
+
+function hostnameOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
   }
 }

@@ -16,7 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { jobStatuses } from "../src/db/jobs.ts";
 import { createDb } from "../src/db/client.ts";
 import type { Env } from "../src/env.ts";
-import type { AdmitRequest, AdmitResult, Usage, UsageLimits } from "../src/admission/types.ts";
+import type { AdmitRequest, AdmitResult, UploadReserveRequest, UploadReserveResult, UploadUsage, Usage, UsageLimits } from "../src/admission/types.ts";
 
 /** How long an admitted job may take to appear in D1 (D1 queries time out at 30 s). */
 export const PENDING_LEASE_MS = 120_000;
@@ -24,6 +24,8 @@ export const PENDING_LEASE_MS = 120_000;
 export const ACTIVE_LEASE_MS = 300_000;
 export const WINDOW_MS = 60_000;
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** The upload quota's window: count and bytes of the tenant's uploads in the last 24 hours. */
+export const UPLOAD_WINDOW_MS = 24 * 3600 * 1000;
 /** Retry hint for the active-job caps: a slot frees when some job ends, which we cannot predict. */
 export const ACTIVE_RETRY_AFTER_SECONDS = 5;
 
@@ -49,6 +51,12 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency_keys (expires_at);
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id TEXT PRIMARY KEY,
+  at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_at ON uploads (at);
 `;
 
 export class TenantQuota extends DurableObject<Env> {
@@ -140,6 +148,36 @@ export class TenantQuota extends DurableObject<Env> {
       this.sql.exec("DELETE FROM idempotency_keys WHERE job_id = ?", jobId);
     }
     return freed;
+  }
+
+  /**
+   * Check and reserve an upload of `bytes` against the 24 h count and byte limits, in one
+   * synchronous section like `admit`, so concurrent uploads cannot pass the limits together.
+   */
+  reserveUpload(req: UploadReserveRequest): UploadReserveResult {
+    const now = Date.now();
+    const usage = this.uploadUsage(req.limits, now);
+    if (usage.count >= req.limits.uploads_per_day) {
+      return { ok: false, reason: "uploads-per-day", limit: req.limits.uploads_per_day, current: usage.count, retryAfter: usage.reset_seconds, usage };
+    }
+    if (usage.bytes + req.bytes > req.limits.upload_bytes_per_day) {
+      // Enough leaves the window when the oldest uploads do; the oldest one is the earliest hint.
+      return { ok: false, reason: "upload-bytes-per-day", limit: req.limits.upload_bytes_per_day, current: usage.bytes, retryAfter: Math.max(1, usage.reset_seconds), usage };
+    }
+    this.sql.exec("INSERT INTO uploads (upload_id, at, bytes) VALUES (?, ?, ?)", req.uploadId, now, req.bytes);
+    return { ok: true, usage: { ...usage, count: usage.count + 1, bytes: usage.bytes + req.bytes, reset_seconds: usage.count === 0 ? UPLOAD_WINDOW_MS / 1000 : usage.reset_seconds } };
+  }
+
+  /** Gives back an upload's reservation when it was not stored after all. */
+  releaseUpload(uploadId: string): boolean {
+    return this.sql.exec("DELETE FROM uploads WHERE upload_id = ?", uploadId).rowsWritten > 0;
+  }
+
+  private uploadUsage(limits: UploadReserveRequest["limits"], now: number): UploadUsage {
+    this.sql.exec("DELETE FROM uploads WHERE at <= ?", now - UPLOAD_WINDOW_MS);
+    const row = this.sql.exec<{ n: number; bytes: number | null; oldest: number | null }>("SELECT count(*) AS n, sum(bytes) AS bytes, min(at) AS oldest FROM uploads").one();
+    const resetMs = row.oldest === null ? 0 : row.oldest + UPLOAD_WINDOW_MS - now;
+    return { count: row.n, bytes: row.bytes ?? 0, reset_seconds: row.oldest === null ? 0 : Math.max(1, Math.ceil(resetMs / 1000)), limits };
   }
 
   usage(userId: string, limits: UsageLimits): Usage {

@@ -10,6 +10,31 @@ export type HostCall =
   | { ok: false; kind: "refused" | "rejected" | "unreachable"; status?: number; detail: string };
 
 const TIMEOUT_MS = 10_000;
+/** Dispatch and cancel replies are a few hundred bytes; anything longer is cut here. */
+export const MAX_REPLY_BYTES = 16 * 1024;
+
+async function readText(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (total < max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.length;
+  }
+  await reader.cancel().catch(() => {});
+  const all = new Uint8Array(Math.min(total, max));
+  let at = 0;
+  for (const c of chunks) {
+    const part = c.subarray(0, all.length - at);
+    all.set(part, at);
+    at += part.length;
+    if (at >= all.length) break;
+  }
+  return new TextDecoder().decode(all);
+}
 
 export async function callHost(key: EdgeSigningKey, host: { id: string; url: string }, method: "POST", path: string, payload: unknown): Promise<HostCall> {
   const body = JSON.stringify(payload);
@@ -27,7 +52,8 @@ export async function callHost(key: EdgeSigningKey, host: { id: string; url: str
   } catch (err) {
     return { ok: false, kind: "unreachable", detail: err instanceof Error ? err.message : String(err) };
   }
-  const text = await res.text();
+  // A host's reply is read only up to a small cap: it is the least trusted tier.
+  const text = await readText(res, MAX_REPLY_BYTES);
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);

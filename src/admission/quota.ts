@@ -7,7 +7,7 @@ import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Limits } from "../tenants/limits.ts";
-import type { AdmitRequest, AdmitResult, Usage } from "./types.ts";
+import type { AdmitRequest, AdmitResult, UploadReserveRequest, UploadReserveResult, Usage } from "./types.ts";
 
 const quotaOf = (env: Env, tenantId: string) => env.TENANT_QUOTA.getByName(tenantId);
 
@@ -46,5 +46,24 @@ export async function releaseJobSlot(env: Env, tenantId: string, jobId: string, 
     log.debug("slot_released", { tenant_id: tenantId, job_id: jobId, freed });
   } catch (err) {
     log.warn("slot_release_deferred", { tenant_id: tenantId, job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** Checks and reserves an upload against the tenant's 24 h quota; fails closed (503) like admission. */
+export async function reserveUpload(env: Env, tenantId: string, req: UploadReserveRequest, log: Logger): Promise<UploadReserveResult> {
+  try {
+    return await quotaOf(env, tenantId).reserveUpload(req);
+  } catch (err) {
+    log.error("admission_unavailable", { tenant_id: tenantId, error_message: err instanceof Error ? err.message : String(err) });
+    throw new ProblemError("unavailable", "Upload admission is temporarily unavailable; nothing was stored. Retry shortly.", { headers: { "Retry-After": "2" } });
+  }
+}
+
+/** Gives an upload's reservation back (it was not stored). Best effort: the window forgets it in 24 h anyway. */
+export async function releaseUpload(env: Env, tenantId: string, uploadId: string, log: Logger): Promise<void> {
+  try {
+    await quotaOf(env, tenantId).releaseUpload(uploadId);
+  } catch (err) {
+    log.warn("upload_release_deferred", { tenant_id: tenantId, upload_id: uploadId, error_message: err instanceof Error ? err.message : String(err) });
   }
 }

@@ -28,3 +28,24 @@ export type AdmitResult =
   | { ok: false; reason: LimitName; limit: number; current: number; retryAfter: number; usage: Usage }
   | { ok: false; reason: "idempotent-replay"; jobId: string; usage: Usage }
   | { ok: false; reason: "idempotency-mismatch"; usage: Usage };
+
+// ===== Uploads: a sliding 24 h window of count and bytes per tenant =====
+
+export interface UploadReserveRequest {
+  uploadId: string;
+  bytes: number;
+  limits: Pick<Limits, "uploads_per_day" | "upload_bytes_per_day">;
+}
+
+export interface UploadUsage {
+  /** Uploads stored in the last 24 hours, and their bytes. */
+  count: number;
+  bytes: number;
+  /** Seconds until the oldest upload leaves the window (≥ 1; 0 when there is none). */
+  reset_seconds: number;
+  limits: Pick<Limits, "uploads_per_day" | "upload_bytes_per_day">;
+}
+
+export type UploadReserveResult =
+  | { ok: true; usage: UploadUsage }
+  | { ok: false; reason: "uploads-per-day" | "upload-bytes-per-day"; limit: number; current: number; retryAfter: number; usage: UploadUsage };

@@ -16,6 +16,8 @@ export async function findApiKey(db: Db, id: string) {
       maxActiveJobsPerUser: tenants.maxActiveJobsPerUser,
       maxActiveJobsPerTenant: tenants.maxActiveJobsPerTenant,
       requestsPerMinute: tenants.requestsPerMinute,
+      uploadsPerDay: tenants.uploadsPerDay,
+      uploadBytesPerDay: tenants.uploadBytesPerDay,
     })
     .from(apiKeys)
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))

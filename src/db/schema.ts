@@ -19,6 +19,8 @@ export const tenants = sqliteTable(
     maxActiveJobsPerUser: integer("max_active_jobs_per_user"),
     maxActiveJobsPerTenant: integer("max_active_jobs_per_tenant"),
     requestsPerMinute: integer("requests_per_minute"),
+    uploadsPerDay: integer("uploads_per_day"),
+    uploadBytesPerDay: integer("upload_bytes_per_day"),
     // JWT issuer trusted for this tenant's end-users (optional; API keys always work).
     jwtIssuer: text("jwt_issuer"),
     jwtAudience: text("jwt_audience"),

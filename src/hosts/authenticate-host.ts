@@ -24,6 +24,9 @@ export type HostApiEnv = {
   };
 };
 
+/** Largest heartbeat or event body (256 outputs with their descriptors fit many times over). */
+export const MAX_HOST_MESSAGE_CHARS = 512 * 1024;
+
 const refuse = () => new ProblemError("unauthenticated", "The request is not validly signed by a registered GPU host.");
 
 export const authenticateHost = createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
@@ -39,6 +42,8 @@ export const authenticateHost = createMiddleware<HostApiEnv>(async function auth
   let manifest: RequestManifest | null = null;
   if (method === "POST") {
     signedText = await c.req.text();
+    // Heartbeats and events are small; a host is the least trusted tier, so bound what it sends.
+    if (signedText.length > MAX_HOST_MESSAGE_CHARS) throw new ProblemError("payload-too-large", `Host messages are limited to ${MAX_HOST_MESSAGE_CHARS} characters.`);
   } else {
     signedText = c.req.header(MANIFEST_HEADER) ?? "";
     let parsed: unknown;

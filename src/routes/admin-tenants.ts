@@ -95,6 +95,8 @@ function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): Tenan
   if (limits.max_active_jobs_per_user !== undefined) out.maxActiveJobsPerUser = limits.max_active_jobs_per_user;
   if (limits.max_active_jobs_per_tenant !== undefined) out.maxActiveJobsPerTenant = limits.max_active_jobs_per_tenant;
   if (limits.requests_per_minute !== undefined) out.requestsPerMinute = limits.requests_per_minute;
+  if (limits.uploads_per_day !== undefined) out.uploadsPerDay = limits.uploads_per_day;
+  if (limits.upload_bytes_per_day !== undefined) out.uploadBytesPerDay = limits.upload_bytes_per_day;
   return out;
 }
 

@@ -9,6 +9,8 @@ export const LimitsInput = z
     max_active_jobs_per_user: limit(10_000, "Active (queued + running) jobs one end-user may have.").nullable().optional(),
     max_active_jobs_per_tenant: limit(1_000_000, "Active jobs the whole tenant may have.").nullable().optional(),
     requests_per_minute: limit(1_000_000, "Job submissions the tenant may make in any 60 s window.").nullable().optional(),
+    uploads_per_day: limit(10_000_000, "Uploads (`POST /v1/uploads`) the tenant may store in any 24 h.").nullable().optional(),
+    upload_bytes_per_day: limit(1_099_511_627_776, "Bytes the tenant may upload in any 24 h.").nullable().optional(),
   })
   .strict()
   .openapi("LimitsInput", { description: "Omit a field to keep it; null resets it to the deployment default." });
@@ -18,6 +20,8 @@ export const LimitsSchema = z
     max_active_jobs_per_user: z.number().int(),
     max_active_jobs_per_tenant: z.number().int(),
     requests_per_minute: z.number().int(),
+    uploads_per_day: z.number().int(),
+    upload_bytes_per_day: z.number().int(),
   })
   .openapi("Limits", { description: "Effective limits (tenant overrides, else deployment defaults)." });
 
@@ -50,6 +54,8 @@ export const TenantSchema = z
       max_active_jobs_per_user: z.number().int().nullable(),
       max_active_jobs_per_tenant: z.number().int().nullable(),
       requests_per_minute: z.number().int().nullable(),
+      uploads_per_day: z.number().int().nullable(),
+      upload_bytes_per_day: z.number().int().nullable(),
     }),
     jwt: z
       .object({

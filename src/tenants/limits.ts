@@ -6,14 +6,18 @@ export interface Limits {
   max_active_jobs_per_user: number;
   max_active_jobs_per_tenant: number;
   requests_per_minute: number;
+  uploads_per_day: number;
+  upload_bytes_per_day: number;
 }
 
-type LimitColumns = Pick<TenantRow, "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute">;
+type LimitColumns = Pick<TenantRow, "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute" | "uploadsPerDay" | "uploadBytesPerDay">;
 
 export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
   return {
     max_active_jobs_per_user: tenant.maxActiveJobsPerUser ?? config.MAX_ACTIVE_JOBS_PER_USER,
     max_active_jobs_per_tenant: tenant.maxActiveJobsPerTenant ?? config.MAX_ACTIVE_JOBS_PER_TENANT,
     requests_per_minute: tenant.requestsPerMinute ?? config.REQUESTS_PER_MINUTE,
+    uploads_per_day: tenant.uploadsPerDay ?? config.UPLOADS_PER_DAY,
+    upload_bytes_per_day: tenant.uploadBytesPerDay ?? config.UPLOAD_BYTES_PER_DAY,
   };
 }

@@ -15,6 +15,8 @@ export function tenantView(row: TenantRow, config: Config) {
       max_active_jobs_per_user: row.maxActiveJobsPerUser,
       max_active_jobs_per_tenant: row.maxActiveJobsPerTenant,
       requests_per_minute: row.requestsPerMinute,
+      uploads_per_day: row.uploadsPerDay,
+      upload_bytes_per_day: row.uploadBytesPerDay,
     },
     jwt:
       row.jwtIssuer && row.jwtAudience
