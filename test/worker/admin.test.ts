@@ -27,7 +27,7 @@ describe("tenants", () => {
     const t = (await res.json()) as Record<string, any>;
     expect(t.id).toMatch(/^ten_[a-z2-7]{20}$/);
     expect(res.headers.get("Location")).toBe(`/v1/admin/tenants/${t.id}`);
-    expect(t.limits).toEqual({ max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120 });
+    expect(t.limits).toEqual({ max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120, uploads_per_day: 2_000, upload_bytes_per_day: 4_294_967_296 });
     expect(t.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(atob(t.webhook_secret.slice(6)).length).toBe(32);
 

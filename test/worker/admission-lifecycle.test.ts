@@ -85,7 +85,7 @@ describe("lease reconciliation", () => {
   it("frees a reservation whose job row was never written", async ({ expect }) => {
     const t = await createTenant();
     const stub = env.TENANT_QUOTA.getByName(t.id);
-    const limits = { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120 };
+    const limits = { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120, uploads_per_day: 100, upload_bytes_per_day: 1e9 };
     const admitted = await stub.admit({ jobId: "job_neverwrittenxxxxxxx", userId: "ghost", limits });
     expect(admitted.ok).toBe(true);
     expect((await usage(t.key, "ghost")).user_active_jobs).toBe(1);
@@ -137,7 +137,7 @@ describe("Idempotency-Key", () => {
     const t = await createTenant();
     const stub = env.TENANT_QUOTA.getByName(t.id);
     // Admitted but not yet written: exactly the window a concurrent duplicate can hit.
-    const limits = { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120 };
+    const limits = { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120, uploads_per_day: 100, upload_bytes_per_day: 1e9 };
     const { requestFingerprint } = await import("../../src/admission/idempotency-key.ts");
     const fingerprint = await requestFingerprint("inflight", { workflow: WORKFLOW });
     await stub.admit({ jobId: "job_inflightxxxxxxxxxxx", userId: "inflight", limits, idempotency: { key: "k-1", fingerprint } });

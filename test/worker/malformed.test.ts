@@ -98,7 +98,7 @@ const cases: Case[] = [
     status: 415,
     slug: "unsupported-media-type",
   },
-  { name: "deeply nested metadata", send: () => postJson({ workflow: WORKFLOW, metadata: { d: deep(2000) } }), status: 422, slug: "validation-failed" },
+  { name: "deeply nested metadata", send: () => postJson({ workflow: WORKFLOW, metadata: { d: deep(2000) } }), status: 400, slug: "json-too-deep" },
   { name: "limit=0", send: () => call("/v1/jobs?limit=0", { headers: auth() }), status: 400, slug: "invalid-query", pointer: "/limit" },
   { name: "limit=1000", send: () => call("/v1/jobs?limit=1000", { headers: auth() }), status: 400, slug: "invalid-query" },
   { name: "limit=abc", send: () => call("/v1/jobs?limit=abc", { headers: auth() }), status: 400, slug: "invalid-query" },
