@@ -13,6 +13,8 @@ const START_TIMEOUT_MS = 15_000;
 export interface EmulatorProcess {
   url: string;
   port: number;
+  /** ComfyUI's base directory: `input/`, `output/` and `temp/` live under it. */
+  baseDir: string;
   child: ChildProcess;
   output(): string;
   /** Stops it (SIGTERM, then SIGKILL after 3 s) and removes its temp base folder. */
@@ -49,7 +51,7 @@ export async function startEmulatorProcess(args: string[], opts: EmulatorProcess
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const m = /To see the GUI go to: (http:\/\/\S+)/.exec(output());
-    if (m?.[1]) return { url: m[1], port: Number(new URL(m[1]).port), child, output, stop };
+    if (m?.[1]) return { url: m[1], port: Number(new URL(m[1]).port), baseDir: base, child, output, stop };
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`the ComfyUI emulator did not start:\n${output().slice(-4_000)}`);
