@@ -200,7 +200,7 @@ export const settings = {
       .string()
       .default("")
       .refine((v) => v === "" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(v), "must be empty or an origin such as https://files.example.com (no path)"),
-    doc: "Origin the signed output URLs point at, e.g. `https://files.example.com`: a second hostname routed to this Worker, so outputs never share an origin with the API or a console. Empty: the API's own origin.",
+    doc: "Origin of the signed output URLs in job views and webhook payloads, e.g. `https://files.example.com`: a second hostname routed to this Worker, so an output never shares an origin with the API or a console (README, Deploy). Empty: the API's own origin.",
   },
   OUTPUT_URL_TTL_SECONDS: {
     kind: "var",

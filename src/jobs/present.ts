@@ -1,6 +1,8 @@
 /**
  * Builds the public job representation with what lives outside the job row: the outputs of the
- * succeeding attempt (with fresh signed URLs) and, for queued jobs, the position in the pool's queue.
+ * succeeding attempt (with fresh signed URLs, on OUTPUTS_BASE_URL when set) and, for queued jobs,
+ * the position in the pool's queue. Job views and webhook payloads are both built here, so this
+ * is the one place output URLs are minted.
  */
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
@@ -17,11 +19,14 @@ export interface PresentContext {
   env: Env;
   config: Config;
   log: Logger;
-  /** Origin (and base path) the API is served from, for absolute output URLs. */
+  /** Origin (and base path) the API is served from, for absolute output URLs unless OUTPUTS_BASE_URL is set. */
   baseUrl: string;
 }
 
 async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRow[]): Promise<JobView["outputs"]> {
+  // Downloads come from OUTPUTS_BASE_URL when set: a separate origin, so even an output that got
+  // past every other guard could never act in the API's or a console's origin.
+  const origin = ctx.config.OUTPUTS_BASE_URL || ctx.baseUrl;
   return Promise.all(
     rows.map(async (o) => ({
       name: o.name,
@@ -29,7 +34,7 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
       size: o.size,
       sha256: o.sha256,
       kind: o.kind,
-      url: await signedOutputUrl(ctx.baseUrl, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, ctx.config.DATA_ENCRYPTION_KEY),
+      url: await signedOutputUrl(origin, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, ctx.config.DATA_ENCRYPTION_KEY),
     })),
   );
 }

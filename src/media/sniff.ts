@@ -25,7 +25,8 @@ export type Sniffed =
   | { kind: "svg" }
   | { kind: "other"; what: string | null };
 
-function formatOf(b: Uint8Array): ImageFormat | null {
+/** The raster format named by the file's signature alone (no header is read). */
+export function imageFormatOf(b: Uint8Array): ImageFormat | null {
   if (startsWith(b, PNG_SIGNATURE)) return "png";
   if (startsWith(b, JPEG_SIGNATURE)) return "jpeg";
   if (GIF_SIGNATURES.some((s) => startsWith(b, s))) return "gif";
@@ -63,7 +64,7 @@ function otherFormat(b: Uint8Array): string | null {
 }
 
 export function sniffImage(b: Uint8Array): Sniffed {
-  const format = formatOf(b);
+  const format = imageFormatOf(b);
   if (format) return { kind: "image", format, read: READERS[format](b) };
   if (detectMarkup(b) === "svg") return { kind: "svg" };
   return { kind: "other", what: otherFormat(b) };

@@ -1,14 +1,16 @@
 /**
  * The API GPU hosts call (src/protocol): heartbeats, job events, input downloads and output
- * uploads. Internal: not in the public OpenAPI document. Every call is signed by the host and
- * fenced by the Dispatcher: a host that no longer holds a job's current (attempt, lease) gets 409
- * and must drop the job.
+ * uploads (stored under the type their bytes are, never the one the host declares). Internal: not
+ * in the public OpenAPI document. Every call is signed by the host and fenced by the Dispatcher: a
+ * host that no longer holds a job's current (attempt, lease) gets 409 and must drop the job.
  */
 import { Hono } from "hono";
 import { createDb } from "../db/client.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
+import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
+import { peekHead, type Peeked } from "../outputs/peek-head.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { Heartbeat, JobEvent, type DispatchRef, type EventReply } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
@@ -90,12 +92,26 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
     if (!check.ok) throw stale(m);
     const key = `jobs/${check.tenantId}/${m.job_id}/a${m.attempt}/outputs/${name}`;
-    const body = c.req.raw.body;
-    if (!body) throw new ProblemError("validation-failed", "The upload has no body.");
+    const raw = c.req.raw.body;
+    if (!raw) throw new ProblemError("validation-failed", "The upload has no body.");
+    let peeked: Peeked;
+    try {
+      peeked = await peekHead(raw, OUTPUT_SNIFF_BYTES);
+    } catch {
+      throw new ProblemError("validation-failed", "The upload's body could not be read.");
+    }
+    // The type is what the bytes are (src/media/output-type.ts), never what the host declares:
+    // the D1 row, R2's metadata, job views and webhooks all carry the sniffed type.
+    const type = sniffOutput(peeked.head, { declaredType: m.content_type, complete: peeked.ended || peeked.head.length >= m.size });
+    if (!type.allowed) {
+      c.var.log.info("output_not_allowlisted", { host_id: host.id, job_id: m.job_id, name, declared_type: m.content_type, looks_like: type.what });
+    }
     let stored: R2Object | null;
     try {
-      // R2 checks the SHA-256 the host signed: a body that differs is refused, not stored.
-      stored = await c.env.BLOBS.put(key, body, { httpMetadata: { contentType: m.content_type }, sha256: m.sha256 });
+      // R2 needs a stream's length up front; FixedLengthStream also errors (so nothing is stored)
+      // when the body is longer or shorter than the signed size. R2 checks the signed SHA-256.
+      const body = peeked.body.pipeThrough(new FixedLengthStream(m.size));
+      stored = await c.env.BLOBS.put(key, body, { httpMetadata: { contentType: type.contentType }, sha256: m.sha256 });
     } catch (err) {
       c.var.log.warn("output_rejected", { host_id: host.id, job_id: m.job_id, name, error_message: err instanceof Error ? err.message : String(err) });
       throw new ProblemError("validation-failed", "The uploaded bytes do not match the signed size and SHA-256.");
@@ -109,7 +125,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       jobId: m.job_id,
       attempt: m.attempt,
       name,
-      contentType: m.content_type,
+      contentType: type.contentType,
       size: m.size,
       sha256: m.sha256,
       r2Key: key,

@@ -1,5 +1,6 @@
 /**
- * `GET /v1/jobs/{id}/outputs/{name}`: an output's bytes, streamed from R2 with its content type.
+ * `GET /v1/jobs/{id}/outputs/{name}`: an output's bytes, streamed from R2 with its sniffed content
+ * type, and headers that keep any output from running script (src/outputs/response-headers.ts).
  * Either the owner's credentials or a valid short-lived signature (`expires` + `signature`, as in
  * the job's `outputs[].url`) grants access; anything else is a 401 or a 404 that says nothing
  * about whether the job exists.
@@ -13,6 +14,7 @@ import { outputOf } from "../db/outputs.ts";
 import type { JobRow } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
+import { contentDisposition, outputSecurityHeaders, servedType } from "../outputs/response-headers.ts";
 import { verifyOutputSignature } from "../outputs/signed-url.ts";
 import { commonProblems, notFoundProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -49,10 +51,14 @@ const downloadRoute = createRoute({
   method: "get",
   path: "/v1/jobs/{id}/outputs/{name}",
   summary: "Download an output",
-  description: "With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS).",
+  description:
+    "With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS). " +
+    "The type is read from the bytes: PNG, JPEG, WebP, GIF, MP4, WebM, WAV, MP3, FLAC, Ogg, JSON and plain text are served inline with that type, " +
+    "anything else as an `application/octet-stream` attachment; every answer carries `Content-Security-Policy: default-src 'none'; sandbox` and `X-Content-Type-Options: nosniff`.",
   tags: ["jobs"],
   security: [...userSecurity, {}],
-  middleware: [outputAccess],
+  // Security headers first, so that they are on every answer, a refused link's 401 included.
+  middleware: [outputSecurityHeaders, outputAccess],
   request: { params: Params, query: Query },
   responses: {
     200: { description: "The file", content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
@@ -72,15 +78,15 @@ export const outputRoutes = newRouter().openapi(downloadRoute, async (c) => {
   if (!output) throw missing();
   const object = await c.env.BLOBS.get(output.r2Key);
   if (!object) throw missing();
+  const served = servedType(output.contentType);
   return new Response(object.body, {
     status: 200,
     headers: {
-      "Content-Type": output.contentType,
+      "Content-Type": served.contentType,
       "Content-Length": String(object.size),
-      "Content-Disposition": `inline; filename="${output.name}"`,
+      "Content-Disposition": contentDisposition(served.disposition, output.name),
       ETag: `"${output.sha256}"`,
       "Cache-Control": "private, max-age=300",
-      "X-Content-Type-Options": "nosniff",
     },
   }) as never;
 });
