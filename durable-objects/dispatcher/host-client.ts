@@ -13,7 +13,7 @@ const TIMEOUT_MS = 10_000;
 /** Dispatch and cancel replies are a few hundred bytes; anything longer is cut here. */
 export const MAX_REPLY_BYTES = 16 * 1024;
 
-async function readText(res: Response, max: number): Promise<string> {
+export async function readText(res: Response, max: number): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -27,7 +27,7 @@ export interface CleanOptions {
 const POSIX_PATH = /(?<![\w:/.~-])\/(?:[^\s/'"`<>|:;,()[\]{}]+\/)*([^\s/'"`<>|:;,()[\]{}]*)/g;
 const WINDOWS_PATH = /\b[A-Za-z]:\\(?:[^\s\\'"`<>|:;,()[\]{}]+\\)*([^\s\\'"`<>|:;,()[\]{}]*)/g;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g;
-const IPV6 = /(?<![\w:])\[?(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]?(?![\w:])/gi;
+const IPV6 = /\[(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]|(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])/gi;
 
 /** One string with paths reduced to file names and host names and addresses hidden. */
 export function cleanText(text: string, opts: CleanOptions = {}): string {
