@@ -44,6 +44,8 @@ export class Job {
   handingBack = false;
   startedAt: number | undefined;
   leaseExpiresAt: number;
+  /** Files its prompt wrote (absolute paths, from ComfyUI's reports): deleted with the job, kept from the sweep while it is held. */
+  readonly files = new Set<string>();
   /** Aborted by any stop decision: interrupts input downloads, uploads and event retries. */
   readonly abort = new AbortController();
   /** Resolved once ComfyUI is done with the prompt (finished, vanished or lost). */

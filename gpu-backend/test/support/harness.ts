@@ -57,11 +57,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     console.log(`--- gpu-backend log (last 80 lines) ---\n${logs.slice(-80).join("\n")}`);
   });
   await opts.beforeService?.(emulator);
-  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url, ...TEST_ENV, ...opts.env });
+  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url, ...comfyDirsEnv(emulator), ...TEST_ENV, ...opts.env });
   if (!loaded.ok) throw new Error(`test config invalid: ${loaded.problems.join("; ")}`);
   service = await startService(loaded.config, { log: createLogger("debug", (line) => logs.push(line)) });
   await waitFor(() => service!.link.state === "ready", 10_000, "ComfyUI ready");
   return { emulator, edge, service, logs };
+}
+
+/** The service's view of the emulator's folders (per-job folders need them). */
+export function comfyDirsEnv(emulator: Pick<EmulatorHandle, "dirs">): Record<string, string> {
+  const { base, input, output, temp } = emulator.dirs;
+  return { COMFY_BASE_DIR: base, COMFY_INPUT_DIR: input, COMFY_OUTPUT_DIR: output, COMFY_TEMP_DIR: temp };
 }
 
 /** Polls `probe` until it returns something other than undefined/false (bounded). */

@@ -10,7 +10,7 @@ import { spawnService } from "../support/spawn-service.ts";
 
 const valid = async () => {
   const { jwks } = await generateEdgeSigningKey("k1");
-  return { HOST_ID: "gpu-1", EDGE_URL: "https://edge.example.com", HOST_SECRET: newSecret(), EDGE_JWKS: JSON.stringify(jwks) };
+  return { HOST_ID: "gpu-1", EDGE_URL: "https://edge.example.com", HOST_SECRET: newSecret(), EDGE_JWKS: JSON.stringify(jwks), COMFY_BASE_DIR: "/opt/comfyui" };
 };
 
 describe("config", () => {
@@ -25,7 +25,7 @@ describe("config", () => {
   it("requires the secrets and names every problem without echoing values", async ({ expect }) => {
     const loaded = loadConfig({});
     if (loaded.ok) throw new Error("accepted an empty environment");
-    expect(loaded.problems.map((p) => p.split(":")[0])).toEqual(["HOST_ID", "EDGE_URL", "HOST_SECRET", "EDGE_JWKS"]);
+    expect(loaded.problems.map((p) => p.split(":")[0])).toEqual(["HOST_ID", "EDGE_URL", "HOST_SECRET", "EDGE_JWKS", "COMFY_BASE_DIR"]);
 
     const secret = "whsec_dG9vLXNob3J0";
     const bad = loadConfig({ ...(await valid()), HOST_SECRET: secret, EDGE_URL: "http://edge.example.com", COMFY_URL: "http://10.0.0.5:8188", SLOTS: "0" });
