@@ -43,6 +43,15 @@ describe("config", () => {
     expect(rotating.ok && rotating.config.hostSecrets.length).toBe(3);
   });
 
+  it("always knows ComfyUI's folders: input/output/temp under COMFY_BASE_DIR unless overridden, temp apart from the others", async ({ expect }) => {
+    const loaded = loadConfig({ ...(await valid()), COMFY_OUTPUT_DIR: "/data/out" });
+    if (!loaded.ok) throw new Error(loaded.problems.join("; "));
+    expect(loaded.config.comfyDirs).toEqual({ base: "/opt/comfyui", input: "/opt/comfyui/input", output: "/data/out", temp: "/opt/comfyui/temp" });
+    expect(loadConfig({ ...(await valid()), COMFY_BASE_DIR: "comfy" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_BASE_DIR: must be an absolute path/)] });
+    expect(loadConfig({ ...(await valid()), COMFY_TEMP_DIR: "/opt/comfyui/input/tmp" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_TEMP_DIR: .*input folder/)] });
+    expect(loadConfig({ ...(await valid()), FILE_INPUT_NODES: "LoadImage" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^FILE_INPUT_NODES/)] });
+  });
+
   it("allows plain http to the edge only on loopback, and requires an origin", async ({ expect }) => {
     expect(loadConfig({ ...(await valid()), EDGE_URL: "http://127.0.0.1:8787" }).ok).toBe(true);
     expect(loadConfig({ ...(await valid()), EDGE_URL: "https://edge.example.com/api" }).ok).toBe(false);
