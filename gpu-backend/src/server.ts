@@ -6,10 +6,11 @@
  *   GET  /metrics                 Prometheus text
  * Every /v1 request is checked against the pinned JWKS and this host's id, over the exact
  * method, path and body bytes, in two steps: the token (signature, host, method, path, expiry)
- * from the headers alone, before a single byte of the body is read — an unsigned request cannot
- * make the host buffer megabytes, and is answered (and its connection closed) while the client is
- * still sending — then, with the body read up to MAX_DISPATCH_BYTES, its hash and the replay
- * guard (claimed only by the exact signed body: see `verifyEdgeBody`). The order is fixed:
+ * from the headers alone, before the body is read — an unsigned request is answered while the
+ * client is still sending, at most 64 KiB of its body is discarded, and its connection is closed
+ * (it can never make the host buffer megabytes) — then, with the body read up to
+ * MAX_DISPATCH_BYTES, its hash and the replay guard (claimed only by the exact signed body: see
+ * `verifyEdgeBody`). The order is fixed:
  * token (401) → size (413) → body hash / replay (401) → JSON (400) → nesting depth (422) →
  * schema (422) → deadline above MAX_JOB_DEADLINE_MS (422) → host state (409/503).
  */
@@ -75,20 +76,24 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   if (!route) return sendProblem(res, "not-found", `no route ${pathname}`);
   if (method !== "POST") return sendProblem(res, "method-not-allowed", "use POST", {}, { Allow: "POST" });
 
-  // A refusal sent before the body is read closes the connection instead of draining it.
-  const unread = { Connection: "close" };
-  const refuse = (reason: EdgeFailure, read: boolean) => {
+  const refuse = (reason: EdgeFailure) => {
     deps.metrics.authRejected.inc({ reason });
     deps.log.warn("auth_failed", { reason, path: pathname });
-    return sendProblem(res, "unauthenticated", "a valid edge signature for this request is required", {}, { "WWW-Authenticate": 'Bearer error="invalid_token"', ...(read ? {} : unread) });
+    return sendProblem(res, "unauthenticated", "a valid edge signature for this request is required", {}, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
   };
   const token = await verifyEdgeToken(deps.jwks, req.headers.authorization, { hostId: deps.hostId, method, path: rawPath });
-  if (!token.ok) return refuse(token.reason, false);
+  if (!token.ok) {
+    lingerThenClose(req);
+    return refuse(token.reason);
+  }
 
   const body = await readBody(req, deps.maxBodyBytes);
-  if (body === undefined) return sendProblem(res, "payload-too-large", `the body is larger than ${deps.maxBodyBytes} bytes`, {}, unread);
+  if (body === undefined) {
+    lingerThenClose(req);
+    return sendProblem(res, "payload-too-large", `the body is larger than ${deps.maxBodyBytes} bytes`);
+  }
   const verdict = await verifyEdgeBody(token.token, body, replay);
-  if (!verdict.ok) return refuse(verdict.reason, true);
+  if (!verdict.ok) return refuse(verdict.reason);
 
   let json: unknown;
   try {
@@ -149,8 +154,8 @@ function parse<S extends z.ZodType>(schema: S, json: unknown): { ok: true; value
 }
 
 /**
- * The whole body, or undefined as soon as it is known to pass `max` (declared or counted). Then
- * reading stops: the caller answers 413 with `Connection: close`, so the rest is never read.
+ * The whole body, or undefined as soon as it is known to pass `max` (declared or counted); then
+ * reading stops (the caller answers 413 and `lingerThenClose`s).
  */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
@@ -169,4 +174,30 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** What is discarded of a refused request's unread body before its connection is closed. */
+const LINGER_BYTES = 64 * 1024;
+const LINGER_MS = 5_000;
+
+/**
+ * For a request answered without reading its body: discard at most LINGER_BYTES of it (within
+ * LINGER_MS), then close the connection. A client that sent a small body reads the answer and
+ * keeps its connection; one sending more is cut off instead of being read to the end (closing at
+ * once, with its bytes still arriving, could reset the connection before it read the answer).
+ */
+function lingerThenClose(req: IncomingMessage): void {
+  let seen = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > LINGER_BYTES) close();
+  });
+  req.on("end", () => clearTimeout(timer));
+  req.resume();
 }
