@@ -3,7 +3,8 @@
  * gpu-backend — which always knows the folders (COMFY_BASE_DIR) — removes them itself:
  * - the job's namespace folder in `input/`, `output/` and `temp/` (inputs are uploaded there and
  *   every `filename_prefix` points there);
- * - every file its prompt reported (history entry, `executed` events) of type `output` or `temp`:
+ * - every file its prompt wrote, as its history entry reports (type `output` or `temp`, nodes
+ *   served from cache left out — they repeat another prompt's files):
  *   PreviewImage and the other preview nodes cannot be pointed at a subfolder and write into the
  *   root of `temp/`, under a prefix ComfyUI reuses across prompts.
  * A reported file is resolved inside its own folder or not at all, so nothing ComfyUI (or a

@@ -78,7 +78,7 @@ export class JobManager {
   /** What the sweep must leave alone: the folders and files of every job not yet over. */
   heldFiles(): Held {
     const jobs = [...this.live];
-    return { namespaces: new Set(jobs.map((j) => j.namespace)), files: new Set(jobs.flatMap((j) => [...j.files])) };
+    return { namespaces: new Set(jobs.map((j) => j.namespace)), files: new Set(jobs.flatMap((j) => [...j.files, ...j.seenFiles])) };
   }
 
   dispatch(req: DispatchRequest): DispatchDecision {

@@ -140,7 +140,7 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
     onProgress: (value, max, node) => rs.events.progress(value, max, node),
     // Files are known (and kept from the sweep) as soon as ComfyUI reports them.
     onExecuted: (ui) => {
-      for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.files.add(f);
+      for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
     },
     onEnded: (end) => job.ended.resolve(end),
   });

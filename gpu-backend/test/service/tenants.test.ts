@@ -41,7 +41,7 @@ describe("two tenants on one host", () => {
     const [aInput, aOutput, aPreview] = await waitFor(
       () => {
         const files = [filesUnder(join(input, "saas"))[0], filesUnder(join(output, "saas"))[0], filesUnder(temp)[0]];
-        return files.every((f) => f !== undefined) ? (files as string[]) : undefined;
+        return files.every((f) => f !== undefined) ? (files as [string, string, string]) : undefined;
       },
       10_000,
       "tenant A's input, output and preview on disk",
