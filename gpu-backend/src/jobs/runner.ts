@@ -110,7 +110,7 @@ export async function runJob(job: Job, deps: RunnerDeps): Promise<Outcome> {
     deps.tracker.unwatch(job.promptId);
   }
   // The job's files go before the edge hears the result: once it has, nothing of the job is left.
-  await cleanupFiles(job, rs, deps, log);
+  await cleanupFiles(job, rs, deps, log).catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
   job.state = "reporting";
   await report(job, rs, outcome, log, deps);
   job.state = "done";
