@@ -37,7 +37,7 @@ const line = (value: Record<string, unknown>) => console.log(JSON.stringify({ be
 
 async function withBackend<T>(emulator: EmulatorProcess, env: Record<string, string>, fn: (edge: FakeEdge, service: ServiceHandle) => Promise<T>): Promise<T> {
   const edge = await FakeEdge.start({ hostId: "gpu-bench" });
-  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: emulator.url, PORT: "0", PROGRESS_INTERVAL_MS: "500", LOG_LEVEL: "error", ...env });
+  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: emulator.url, COMFY_BASE_DIR: emulator.baseDir, PORT: "0", PROGRESS_INTERVAL_MS: "500", LOG_LEVEL: "error", ...env });
   if (!loaded.ok) throw new Error(loaded.problems.join("; "));
   const service = await startService(loaded.config, { log: createLogger("error") });
   try {

@@ -112,8 +112,15 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const result = await runOnce(args, join(dir, `run-${run}.json`));
       const failed: string[] = [];
+      const why: Record<string, string> = {};
       for (const file of result.report?.testResults ?? []) {
-        for (const t of file.assertionResults) if (t.status === "failed") failed.push(`${relative(file.name)} > ${t.fullName}`);
+        for (const t of file.assertionResults) {
+          if (t.status !== "failed") continue;
+          const name = `${relative(file.name)} > ${t.fullName}`;
+          failed.push(name);
+          // The first lines of the failure, so a rare one can be understood from this log alone.
+          why[name] = (t.failureMessages ?? []).join("\n").split("\n").slice(0, 12).join("\n").slice(0, 2_000);
+        }
         // A file that failed to load or whose hooks failed has no failed assertion of its own.
         if (file.assertionResults.every((t) => t.status !== "failed") && file.message) failed.push(`${relative(file.name)} (file: ${file.message.split("\n")[0]})`);
       }
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
       const ok = result.code === 0 && failed.length === 0;
       if (ok) passedRuns++;
       for (const f of failed) failures.set(f, (failures.get(f) ?? 0) + 1);
-      console.log(JSON.stringify({ run, ok, tests: result.report?.numTotalTests ?? 0, passed: result.report?.numPassedTests ?? 0, failed, seconds: Math.round((Date.now() - t0) / 1000) }));
+      console.log(JSON.stringify({ run, ok, tests: result.report?.numTotalTests ?? 0, passed: result.report?.numPassedTests ?? 0, failed, seconds: Math.round((Date.now() - t0) / 1000), ...(failed.length > 0 ? { why } : {}) }));
       if (!ok && !result.report) console.error(result.output.slice(-4_000));
     }
   } finally {

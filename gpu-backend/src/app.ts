@@ -7,9 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { mergeFileInputs } from "../../src/protocol/node-policy.ts";
 import { ComfyClient } from "./comfy/client.ts";
 import { WsFollower } from "./comfy/follower.ts";
-import { ComfyLink } from "./comfy/link.ts";
+import { checkInputFolder } from "./comfy/folders.ts";
+import { ComfyLink, type ComfyCatalog } from "./comfy/link.ts";
 import { clearOrphans, clientIdPrefix } from "./comfy/orphans.ts";
 import { PromptTracker } from "./comfy/prompt-tracker.ts";
 import type { Config } from "./config.ts";
@@ -17,8 +20,10 @@ import { drain, type DrainResult } from "./drain.ts";
 import { EdgeClient } from "./edge/client.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
 import { JobManager } from "./jobs/manager.ts";
+import type { WorkflowRules } from "./jobs/policy.ts";
 import { requestStop, type RunnerDeps } from "./jobs/runner.ts";
-import { loadLock, verifyOnDisk } from "./locks.ts";
+import { Sweeper, type SweepResult } from "./jobs/sweeper.ts";
+import { allowedNodeClasses, loadLock, verifyOnDisk } from "./locks.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createHostServer } from "./server.ts";
@@ -53,6 +58,8 @@ export interface ServiceHandle {
   metrics: Metrics;
   heartbeat: HeartbeatLoop;
   supervisor: Supervisor | undefined;
+  /** One sweep of leftovers in ComfyUI's folders now (it also runs at start and every SWEEP_INTERVAL_MS). */
+  sweep(now?: number): Promise<SweepResult>;
   drain(): Promise<DrainResult>;
   /** Stops everything at once; held jobs are dropped without a report (tests, fatal errors). */
   close(): Promise<void>;
@@ -66,7 +73,9 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     const problems = await verifyOnDisk(lock.lock, cfg.comfyDir, cfg.lockVerifyModels);
     if (problems.length > 0) throw new StartupError(`${cfg.comfyDir} does not match the lock file`, problems);
   }
-  log.info("lock_verified", { lock_file: cfg.lockFile, lock_hash: lock.hash, target: lock.lock.target, on_disk: Boolean(cfg.comfyDir) });
+  const allowed = allowedNodeClasses(lock.lock);
+  if (!allowed.ok) throw new StartupError(`lock file ${cfg.lockFile} does not say which node classes may run`, [allowed.problem]);
+  log.info("lock_verified", { lock_file: cfg.lockFile, lock_hash: lock.hash, target: lock.lock.target, on_disk: Boolean(cfg.comfyDir), allowed_node_classes: allowed.classes.size, allowed_from: allowed.source });
 
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   metrics.capacity.set(cfg.slots + cfg.prefetch);
@@ -83,6 +92,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     log,
     lostTimeoutMs: cfg.comfyLostTimeoutMs,
     requestTimeoutMs: cfg.comfyRequestTimeoutMs,
+    verify: () => checkInputFolder(comfy, cfg.comfyDirs.input),
     hooks: {
       // First contact: clear what an earlier process left behind. After a reconnect or a
       // recovery, events may have been missed: re-check every prompt.
@@ -111,8 +121,21 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   }
 
   const edge = new EdgeClient(cfg, log, (kind, result) => metrics.edgeRequests.inc({ kind, result }));
-  const deps: RunnerDeps = { cfg, comfy, link, tracker, edge, clientId, log, metrics };
+  // The policy's rules follow the ComfyUI connected: its upload inputs and API nodes come from
+  // its /object_info, re-read on every (re)start.
+  let rules: { catalog: ComfyCatalog; rules: WorkflowRules } | undefined;
+  const currentRules = (): WorkflowRules => {
+    const catalog = link!.catalog;
+    if (rules?.catalog !== catalog) {
+      rules = { catalog, rules: { fileInputs: mergeFileInputs(cfg.fileInputs, catalog.uploadInputs), denied: cfg.deniedNodeClasses, allowed: allowed.classes, objectInfo: catalog.modules } };
+    }
+    return rules.rules;
+  };
+  const machine = hostname();
+  const hostNames = [...new Set([machine, machine.split(".")[0]!, cfg.hostId])].filter((n) => n.length >= 3);
+  const deps: RunnerDeps = { cfg, comfy, link, rules: currentRules, hostNames, tracker, edge, clientId, log, metrics };
   const manager = new JobManager(deps, cfg, () => link!.state);
+  const sweeper = new Sweeper({ dirs: cfg.comfyDirs, maxAgeMs: cfg.maxJobDeadlineMs, intervalMs: cfg.sweepIntervalMs, held: () => manager.heldFiles(), log });
   const heartbeat = new HeartbeatLoop({ hostId: cfg.hostId, version: VERSION, lockHash: lock.hash, intervalMs: cfg.heartbeatIntervalMs, edge, manager, link, log });
   const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);
   jobsGauge.unref();
@@ -121,13 +144,14 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     hostId: cfg.hostId,
     jwks: cfg.edgeJwks,
     maxBodyBytes: cfg.maxDispatchBytes,
+    maxJobDeadlineMs: cfg.maxJobDeadlineMs,
     manager,
     metrics,
     log,
     health: () => {
       const slots = manager.view();
       const ok = link!.state === "ready" && !manager.draining;
-      const reasons = [...(link!.state !== "ready" ? [`comfy ${link!.state}`] : []), ...(manager.draining ? ["draining"] : [])];
+      const reasons = [...(link!.state !== "ready" ? [`comfy ${link!.state}`] : []), ...(link!.problem ? [link!.problem] : []), ...(manager.draining ? ["draining"] : [])];
       return {
         ok,
         body: {
@@ -147,6 +171,8 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
       };
     },
   });
+  // Leftovers of an earlier process go before the first job can arrive.
+  await sweeper.sweep();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(cfg.port, cfg.listenHost, () => {
@@ -161,7 +187,8 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   link.start();
   tracker.start();
   heartbeat.start();
-  log.info("service_started", { host_id: cfg.hostId, url: `http://${host}:${port}`, comfy_url: cfg.comfyUrl, supervised: Boolean(supervisor), capacity: cfg.slots + cfg.prefetch, version: VERSION });
+  sweeper.start();
+  log.info("service_started", { host_id: cfg.hostId, url: `http://${host}:${port}`, comfy_url: cfg.comfyUrl, comfy_dirs: cfg.comfyDirs, supervised: Boolean(supervisor), capacity: cfg.slots + cfg.prefetch, version: VERSION });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -172,6 +199,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
       await manager.waitIdle(2_000);
       heartbeat.stop();
       tracker.stop();
+      sweeper.stop();
       clearInterval(jobsGauge);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -192,6 +220,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     metrics,
     heartbeat,
     supervisor,
+    sweep: (now) => sweeper.sweep(now),
     drain: () => drain({ manager, heartbeat, graceMs: cfg.drainGraceMs, log }),
     close,
   };

@@ -8,11 +8,12 @@
  * them refuses to start instead of running unauthenticated.
  */
 import { isIP } from "node:net";
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { HOST_ID } from "../../src/protocol/messages.ts";
+import { DEFAULT_DENIED_NODE_CLASSES, DEFAULT_FILE_INPUTS, isClassList, isFileInputList, parseClassList, parseFileInputs, type FileInputs } from "../../src/protocol/node-policy.ts";
 import { secretBytes } from "../../src/protocol/standard-webhooks.ts";
 
 export type SettingKind = "var" | "secret";
@@ -41,6 +42,13 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .refine((v) => isAbsolute(v), "must be an absolute path")
+  .transform((v) => resolve(v));
+const optionalAbsolutePath = optionalString.pipe(z.string().refine((v) => isAbsolute(v), "must be an absolute path").transform((v) => resolve(v)).optional());
 
 const webhookSecret = z.string().refine((v) => {
   if (!v.startsWith("whsec_")) return false;
@@ -169,15 +177,46 @@ export const settings = {
     schema: optionalString,
     doc: "ComfyUI's checkout. When set, the lock file is also checked on disk at start: ComfyUI and custom-node git commits, model files' size and SHA-256.",
   },
+  COMFY_BASE_DIR: {
+    kind: "var",
+    schema: absolutePath,
+    doc: "ComfyUI's base directory, as its `--base-directory` (without that flag: the ComfyUI checkout). Its `input/`, `output/` and `temp/` folders hold each job's own subfolders and previews, which gpu-backend deletes when the job ends and sweeps when left over (ComfyUI has no API for it). Required: per-job folders cannot be turned off.",
+    example: "/opt/comfyui",
+  },
   COMFY_INPUT_DIR: {
     kind: "var",
-    schema: optionalString,
-    doc: "ComfyUI's input directory. When set, each job's uploaded inputs are deleted after the job (ComfyUI has no API for it).",
+    schema: optionalAbsolutePath,
+    doc: "ComfyUI's input folder when it is not `COMFY_BASE_DIR/input` (ComfyUI's `--input-directory`).",
   },
   COMFY_OUTPUT_DIR: {
     kind: "var",
-    schema: optionalString,
-    doc: "ComfyUI's output directory. When set, each job's output folder is deleted once its outputs are uploaded.",
+    schema: optionalAbsolutePath,
+    doc: "ComfyUI's output folder when it is not `COMFY_BASE_DIR/output` (ComfyUI's `--output-directory`).",
+  },
+  COMFY_TEMP_DIR: {
+    kind: "var",
+    schema: optionalAbsolutePath,
+    doc: "ComfyUI's temp folder (previews) when it is not `COMFY_BASE_DIR/temp` (ComfyUI's `--temp-directory`, which ComfyUI uses as the parent of `temp/`: give the `temp` folder itself here). Must not be or contain the input or output folder: old files in it are swept.",
+  },
+  FILE_INPUT_NODES: {
+    kind: "var",
+    schema: z.string().refine(isFileInputList, "must be a comma-separated list of Class.input pairs").default(DEFAULT_FILE_INPUTS),
+    doc: "Inputs that name a file on this host (`Class.input`, comma-separated), on top of every input ComfyUI's `/object_info` marks as an upload (`image_upload` …). Each must be filled by an input the edge sent (the host places the file and sets the name); any other value (a file name, a path, a ` [temp]` suffix, a link) fails the job with `invalid_workflow` before ComfyUI sees it.",
+  },
+  DENIED_NODE_CLASSES: {
+    kind: "var",
+    schema: z.string().refine(isClassList, "must be a comma-separated list of node class names").default(DEFAULT_DENIED_NODE_CLASSES),
+    doc: "Node classes never run here (they write model files, read whole folders or send images elsewhere), on top of ComfyUI's API nodes and any class outside the lock file's allowed set. A workflow using one fails with `invalid_workflow`.",
+  },
+  MAX_JOB_DEADLINE_MS: {
+    kind: "var",
+    schema: ms(3_600_000, 1_000),
+    doc: "Longest `deadline_ms` a dispatch may ask for (longer: 422). Also the age past which files left in ComfyUI's folders by no held job are swept. Keep it at or above the edge's JOB_TIMEOUT_SECONDS.",
+  },
+  SWEEP_INTERVAL_MS: {
+    kind: "var",
+    schema: ms(300_000, 1_000),
+    doc: "How often leftovers are swept from the per-job folders and ComfyUI's temp folder (also once at start): anything older than MAX_JOB_DEADLINE_MS that no held job owns.",
   },
   COMFY_START_TIMEOUT_MS: { kind: "var", schema: ms(300_000), doc: "How long a started ComfyUI may take to answer `/system_stats` before it is killed and started again." },
   COMFY_RESTART_BACKOFF_MS: { kind: "var", schema: ms(1_000), doc: "First delay before restarting a ComfyUI that died; doubles per quick failure." },
@@ -261,8 +300,13 @@ export interface Config {
   comfyArgs: string[];
   comfyCwd: string | undefined;
   comfyDir: string | undefined;
-  comfyInputDir: string | undefined;
-  comfyOutputDir: string | undefined;
+  /** ComfyUI's folders (absolute): every job gets its own subfolder in each. */
+  comfyDirs: ComfyDirs;
+  /** FILE_INPUT_NODES (object_info's upload inputs are added when ComfyUI is read). */
+  fileInputs: FileInputs;
+  deniedNodeClasses: ReadonlySet<string>;
+  maxJobDeadlineMs: number;
+  sweepIntervalMs: number;
   comfyStartTimeoutMs: number;
   comfyRestartBackoffMs: number;
   comfyRestartBackoffMaxMs: number;
@@ -289,6 +333,19 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
+export interface ComfyDirs {
+  base: string;
+  input: string;
+  output: string;
+  temp: string;
+}
+
+/** Inside (or equal to) `parent`. */
+function within(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /**
@@ -308,6 +365,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const v = values as { [K in SettingName]: Out<K> };
   if (v.COMFY_RESTART_BACKOFF_MAX_MS < v.COMFY_RESTART_BACKOFF_MS) problems.push("COMFY_RESTART_BACKOFF_MAX_MS: must not be below COMFY_RESTART_BACKOFF_MS");
   if (v.COMFY_ARGS.length > 0 && v.COMFY_COMMAND === undefined) problems.push("COMFY_ARGS: set without COMFY_COMMAND");
+  const comfyDirs: ComfyDirs = {
+    base: v.COMFY_BASE_DIR,
+    input: v.COMFY_INPUT_DIR ?? resolve(v.COMFY_BASE_DIR, "input"),
+    output: v.COMFY_OUTPUT_DIR ?? resolve(v.COMFY_BASE_DIR, "output"),
+    temp: v.COMFY_TEMP_DIR ?? resolve(v.COMFY_BASE_DIR, "temp"),
+  };
+  for (const other of ["input", "output"] as const) {
+    if (within(comfyDirs[other], comfyDirs.temp) || within(comfyDirs.temp, comfyDirs[other])) problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
+  }
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -323,8 +389,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       comfyArgs: v.COMFY_ARGS,
       comfyCwd: v.COMFY_CWD,
       comfyDir: v.COMFY_DIR,
-      comfyInputDir: v.COMFY_INPUT_DIR,
-      comfyOutputDir: v.COMFY_OUTPUT_DIR,
+      comfyDirs,
+      fileInputs: parseFileInputs(v.FILE_INPUT_NODES),
+      deniedNodeClasses: parseClassList(v.DENIED_NODE_CLASSES),
+      maxJobDeadlineMs: v.MAX_JOB_DEADLINE_MS,
+      sweepIntervalMs: v.SWEEP_INTERVAL_MS,
       comfyStartTimeoutMs: v.COMFY_START_TIMEOUT_MS,
       comfyRestartBackoffMs: v.COMFY_RESTART_BACKOFF_MS,
       comfyRestartBackoffMaxMs: v.COMFY_RESTART_BACKOFF_MAX_MS,

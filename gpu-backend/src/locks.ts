@@ -7,6 +7,11 @@
  *   --require-hashes`), and torch, torchvision and torchaudio must be among them;
  * - models: name, https URL that contains the revision, 40-character revision, SHA-256, size and
  *   the path under ComfyUI's folder.
+ * - node classes: what ComfyUI may run for a job. By default the classes ComfyUI core ships at
+ *   the locked commit (bundled as data in `locks/core-classes/<commit>.json`, derived from that
+ *   release's `/object_info`) plus `extra_node_classes` (the custom nodes' classes); or an
+ *   explicit `allowed_node_classes`. A lock whose commit has no bundled list and that names no
+ *   explicit list is refused at start: the host would not know what it may run.
  * `lockHash` is the SHA-256 of the canonical JSON (keys sorted, no whitespace) of the parsed lock;
  * heartbeats report it so the edge can refuse hosts built from another lock. `verifyOnDisk`
  * compares a ComfyUI checkout with the lock (git commits, model sizes and hashes).
@@ -15,6 +20,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { sha256Hex } from "./lib/hash.ts";
@@ -27,6 +33,8 @@ const relativePath = z
   .string()
   .min(1)
   .refine((p) => !isAbsolute(p) && !normalize(p).startsWith("..") && !p.includes("\\"), "must be a relative path inside the ComfyUI folder");
+// Custom nodes' class names may hold spaces, brackets, anything printable.
+const className = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, "must be a node class name (no control characters)");
 const dirName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain folder name");
 
 export const REQUIRED_PYTHON_PACKAGES = ["torch", "torchvision", "torchaudio"] as const;
@@ -49,6 +57,10 @@ export const LockFile = z
     models: z
       .array(z.object({ name: z.string().min(1), url: httpsUrl, revision: commit, sha256, size: z.number().int().positive(), path: relativePath }).strict())
       .default([]),
+    /** Classes allowed on top of ComfyUI core's at the locked commit (the custom nodes' classes). */
+    extra_node_classes: z.array(className).max(10_000).optional(),
+    /** Every class allowed, instead of core's plus `extra_node_classes`. */
+    allowed_node_classes: z.array(className).min(1).max(10_000).optional(),
   })
   .strict()
   .superRefine((lock, ctx) => {
@@ -60,6 +72,7 @@ export const LockFile = z
     lock.models.forEach((m, i) => {
       if (!m.url.includes(m.revision)) ctx.addIssue({ code: "custom", path: ["models", i, "url"], message: "must contain the pinned revision (a URL to a branch can change under us)" });
     });
+    if (lock.extra_node_classes && lock.allowed_node_classes) ctx.addIssue({ code: "custom", path: ["allowed_node_classes"], message: "give either allowed_node_classes or extra_node_classes, not both" });
     const seen = new Set<string>();
     lock.models.forEach((m, i) => {
       if (seen.has(m.path)) ctx.addIssue({ code: "custom", path: ["models", i, "path"], message: "two models share this path" });
@@ -103,6 +116,54 @@ export function loadLock(path: string): LockResult {
     return { ok: false, problems: [`cannot read ${path}: ${(err as Error).message}`] };
   }
   return parseLock(text);
+}
+
+/** Bundled lists of ComfyUI core's node classes, one file per ComfyUI commit. */
+export const CORE_CLASSES_DIR = fileURLToPath(new URL("../locks/core-classes/", import.meta.url));
+
+export const CoreClasses = z
+  .object({
+    comfyui_commit: commit,
+    comfyui_version: z.string().min(1),
+    /** Where the list comes from (which `/object_info`, started how). */
+    source: z.string().min(1),
+    classes: z.array(className).min(1),
+  })
+  .strict();
+export type CoreClasses = z.output<typeof CoreClasses>;
+
+export function coreClassesPath(comfyCommit: string, dir = CORE_CLASSES_DIR): string {
+  return join(dir, `${comfyCommit}.json`);
+}
+
+export type AllowedClasses = { ok: true; classes: ReadonlySet<string>; source: "explicit" | "core+extra" } | { ok: false; problem: string };
+
+/**
+ * The node classes the lock lets this host run (the deny-list and API nodes are taken out
+ * separately, at check time): `allowed_node_classes` when given, else the bundled core list of
+ * the locked commit plus `extra_node_classes`.
+ */
+export function allowedNodeClasses(lock: LockFile, dir = CORE_CLASSES_DIR): AllowedClasses {
+  if (lock.allowed_node_classes) return { ok: true, classes: new Set(lock.allowed_node_classes), source: "explicit" };
+  const path = coreClassesPath(lock.comfyui.commit, dir);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return {
+      ok: false,
+      problem: `no bundled list of ComfyUI core node classes for commit ${lock.comfyui.commit} (expected ${path}; make one with \`npm run locks:core-classes -w gpu-backend\`), and the lock names no allowed_node_classes`,
+    };
+  }
+  let parsed;
+  try {
+    parsed = CoreClasses.safeParse(JSON.parse(text));
+  } catch (err) {
+    return { ok: false, problem: `${path}: not JSON (${(err as Error).message})` };
+  }
+  if (!parsed.success) return { ok: false, problem: `${path}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}` };
+  if (parsed.data.comfyui_commit !== lock.comfyui.commit) return { ok: false, problem: `${path} lists the classes of commit ${parsed.data.comfyui_commit}, not ${lock.comfyui.commit}` };
+  return { ok: true, classes: new Set([...parsed.data.classes, ...(lock.extra_node_classes ?? [])]), source: "core+extra" };
 }
 
 const run = promisify(execFile);

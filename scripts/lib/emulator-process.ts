@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { captureOutput, ROOT } from "./wrangler-dev.ts";
 
 const MAIN = join(ROOT, "gpu-backend/emulator/main.ts");
@@ -13,7 +13,7 @@ const START_TIMEOUT_MS = 15_000;
 export interface EmulatorProcess {
   url: string;
   port: number;
-  /** ComfyUI's base directory: `input/`, `output/` and `temp/` live under it. */
+  /** Its `--base-dir`: ComfyUI's input/, output/ and temp/ live under it (gpu-backend's COMFY_BASE_DIR). */
   baseDir: string;
   child: ChildProcess;
   output(): string;
@@ -30,7 +30,7 @@ export interface EmulatorProcessOptions {
 
 export async function startEmulatorProcess(args: string[], opts: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   const ownBase = opts.baseDir === undefined;
-  const base = opts.baseDir ?? mkdtempSync(join(tmpdir(), "comfyui-emulator-"));
+  const base = resolve(opts.baseDir ?? mkdtempSync(join(tmpdir(), "comfyui-emulator-")));
   // Its own process group, so stop() reaches anything it started.
   const child = spawn(process.execPath, [MAIN, "--port", "0", "--base-dir", base, ...args], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output = captureOutput(child, opts.echo ?? false);

@@ -110,7 +110,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
    * when it registers and its secret when it starts, so the port is picked first; if another
    * process took it in between, the backend exits with EADDRINUSE and it is tried again.
    */
-  const startBackend = async (id: string, comfyUrl: string) => {
+  const startBackend = async (id: string, comfyUrl: string, comfyBaseDir: string) => {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       // A re-used state folder (npm run dev) may already know this host: start it afresh.
@@ -130,6 +130,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
           EDGE_JWKS: JSON.stringify(edge_jwks),
           PORT: String(port),
           COMFY_URL: comfyUrl,
+          COMFY_BASE_DIR: comfyBaseDir,
           HEARTBEAT_INTERVAL_MS: "1000",
           ...opts.backendEnv,
         },
@@ -147,7 +148,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
       const id = `gpu-${i + 1}`;
       const emulator = await startEmulatorProcess(opts.emulatorArgs ?? [], { echo: opts.inheritOutput ?? false });
       emulators.push(emulator);
-      const { port, secret, backend, output } = await startBackend(id, emulator.url);
+      const { port, secret, backend, output } = await startBackend(id, emulator.url, emulator.baseDir);
       hosts.push({
         id,
         port,

@@ -6,6 +6,10 @@
  * and a random `jti` the host remembers until `exp` (replay protection). Hosts hold only public
  * keys (a pinned JWKS), so a compromised host cannot mint commands for itself or any other host;
  * keys rotate by `kid`.
+ *
+ * Verification has two steps so a host can refuse a bad request before reading its body:
+ * `verifyEdgeToken` (headers only) then `verifyEdgeBody` (body hash, then the replay claim);
+ * `verifyEdgeRequest` runs both for a body already in hand.
  */
 import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
 import { sha256, toBase64Url } from "./encoding.ts";
@@ -56,24 +60,27 @@ export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestPar
     .sign(await cryptoKey);
 }
 
-export type EdgeVerdict =
-  | { ok: true; jti: string }
-  | {
-      ok: false;
-      reason: "missing" | "malformed" | "bad_signature" | "expired" | "wrong_host" | "wrong_request" | "body_mismatch" | "replayed" | "invalid_claims";
-    };
+export type EdgeFailure = "missing" | "malformed" | "bad_signature" | "expired" | "wrong_host" | "wrong_request" | "body_mismatch" | "replayed" | "invalid_claims";
+
+export type EdgeVerdict = { ok: true; jti: string } | { ok: false; reason: EdgeFailure };
+
+/** A token whose signature, issuer, host, method, path and lifetime checked out; its body is not yet known. */
+export interface VerifiedEdgeToken {
+  jti: string;
+  /** Expiry (epoch seconds). */
+  exp: number;
+  /** base64url SHA-256 the body must have. */
+  bsha: string;
+}
+
+export type EdgeTokenVerdict = { ok: true; token: VerifiedEdgeToken } | { ok: false; reason: EdgeFailure };
 
 /**
- * Verifies a request the host received. `authorization` is the raw header value. The replay guard
- * is claimed last, so a forged or mis-addressed token never fills it.
+ * Step 1 of verifying a request, from its headers alone: signature, issuer, host, method, path and
+ * lifetime. A host runs it before reading the body, so an unsigned or mis-addressed request never
+ * makes it buffer megabytes.
  */
-export async function verifyEdgeRequest(
-  jwks: JSONWebKeySet,
-  authorization: string | undefined,
-  req: SignedRequestParts,
-  replay: ReplayGuard,
-  now = Date.now(),
-): Promise<EdgeVerdict> {
+export async function verifyEdgeToken(jwks: JSONWebKeySet, authorization: string | undefined, req: Omit<SignedRequestParts, "body">, now = Date.now()): Promise<EdgeTokenVerdict> {
   const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? "");
   if (!authorization) return { ok: false, reason: "missing" };
   if (!m) return { ok: false, reason: "malformed" };
@@ -99,9 +106,37 @@ export async function verifyEdgeRequest(
     return { ok: false, reason: "invalid_claims" };
   }
   if (payload.htm !== req.method.toUpperCase() || payload.htu !== req.path) return { ok: false, reason: "wrong_request" };
-  if (payload.bsha !== (await bodyHash(req.body))) return { ok: false, reason: "body_mismatch" };
-  if (!replay.claim(String(payload.jti), (payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000, now)) return { ok: false, reason: "replayed" };
-  return { ok: true, jti: String(payload.jti) };
+  if (typeof payload.bsha !== "string" || typeof payload.jti !== "string") return { ok: false, reason: "invalid_claims" };
+  return { ok: true, token: { jti: payload.jti, exp: payload.exp, bsha: payload.bsha } };
+}
+
+/**
+ * Step 2, once the (bounded) body is read: the body hash, then the replay guard. The token id is
+ * claimed only by a request that carries the exact signed body: someone who saw a token cannot
+ * burn it with a garbage body and so make the edge's real request fail as a replay. The price is
+ * that a holder of a valid token (bound to this host, method and path, at most ~65 s) can make
+ * the host read up to its body cap more than once — never act twice.
+ */
+export async function verifyEdgeBody(token: VerifiedEdgeToken, body: string | Uint8Array, replay: ReplayGuard, now = Date.now()): Promise<EdgeVerdict> {
+  if (token.bsha !== (await bodyHash(body))) return { ok: false, reason: "body_mismatch" };
+  if (!replay.claim(token.jti, (token.exp + CLOCK_TOLERANCE_SECONDS) * 1000, now)) return { ok: false, reason: "replayed" };
+  return { ok: true, jti: token.jti };
+}
+
+/**
+ * Both steps at once, for a request whose body is already in hand. The replay guard is claimed
+ * last, so a forged or mis-addressed token never fills it.
+ */
+export async function verifyEdgeRequest(
+  jwks: JSONWebKeySet,
+  authorization: string | undefined,
+  req: SignedRequestParts,
+  replay: ReplayGuard,
+  now = Date.now(),
+): Promise<EdgeVerdict> {
+  const verdict = await verifyEdgeToken(jwks, authorization, req, now);
+  if (!verdict.ok) return verdict;
+  return verifyEdgeBody(verdict.token, req.body, replay, now);
 }
 
 /** A fresh Ed25519 signing key and the public JWKS hosts pin (for setup scripts and tests). */

@@ -26,7 +26,7 @@ export type DispatchRef = z.infer<typeof DispatchRef>;
 // ===== Job failure codes (one table for both sides) =====
 
 export const JOB_ERROR_CODES = {
-  invalid_workflow: { retryable: false, doc: "ComfyUI refused the prompt (400 or node_errors); details carry its errors" },
+  invalid_workflow: { retryable: false, doc: "The workflow was refused: by the host's policy (a node class not allowed, a file input the host did not place) or by ComfyUI (400 or node_errors); details carry the errors" },
   execution_error: { retryable: false, doc: "A node raised during execution" },
   out_of_memory: { retryable: false, doc: "The GPU ran out of memory" },
   timeout: { retryable: false, doc: "The job ran past its deadline and was interrupted" },

@@ -1,7 +1,7 @@
 // Edge → host signatures: a token is good for one request, to one host, once, for a minute.
 import { SignJWT, generateKeyPair } from "jose";
 import { beforeAll, describe, it } from "vitest";
-import { EDGE_ISSUER, EDGE_TOKEN_TYPE, generateEdgeSigningKey, signEdgeRequest, verifyEdgeRequest, type EdgeSigningKey } from "../../src/protocol/edge-signing.ts";
+import { EDGE_ISSUER, EDGE_TOKEN_TYPE, generateEdgeSigningKey, signEdgeRequest, verifyEdgeBody, verifyEdgeRequest, verifyEdgeToken, type EdgeSigningKey } from "../../src/protocol/edge-signing.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
 import type { JSONWebKeySet } from "jose";
 
@@ -31,6 +31,20 @@ describe("edge request signatures", () => {
     ["another body", { body: '{"job_id":"job_2"}' }, "body_mismatch"],
   ] as const)("refuse %s", async ([, over, reason], { expect }) => {
     expect(await verify(await signEdgeRequest(key, req), over)).toEqual({ ok: false, reason });
+  });
+
+  it("verify in two steps: the token from the headers alone, then the body; a wrong body does not burn the token", async ({ expect }) => {
+    const guard = new MemoryReplayGuard();
+    const token = await signEdgeRequest(key, req);
+    const { body: _body, ...headersOnly } = req;
+    const step1 = await verifyEdgeToken(jwks, `Bearer ${token}`, headersOnly);
+    if (!step1.ok) throw new Error(step1.reason);
+    expect(await verifyEdgeToken(jwks, `Bearer ${token}`, { ...headersOnly, hostId: "gpu-2" })).toEqual({ ok: false, reason: "wrong_host" });
+    // Someone who saw the token sends another body: refused, and the edge's own request still works once.
+    expect(await verifyEdgeBody(step1.token, '{"job_id":"job_2"}', guard)).toEqual({ ok: false, reason: "body_mismatch" });
+    expect(guard.size).toBe(0);
+    expect((await verifyEdgeBody(step1.token, req.body, guard)).ok).toBe(true);
+    expect(await verifyEdgeBody(step1.token, req.body, guard)).toEqual({ ok: false, reason: "replayed" });
   });
 
   it("refuse an expired token", async ({ expect }) => {

@@ -1,14 +1,17 @@
 /**
  * Whether ComfyUI is usable, and the loop that keeps it that way: probe `/system_stats` until it
  * answers (ComfyUI binds its port only after loading every node, so the first answer means
- * ready), open the WebSocket, read `/object_info` (which classes are output nodes), then follow;
- * when the socket closes, reconnect at once, and if that fails go back to probing.
+ * ready), open the WebSocket, read `/object_info` (which classes are output nodes, which inputs
+ * take uploaded files, which classes are API nodes), check that ComfyUI's folders are the ones
+ * configured (`verify`), then follow; when the socket closes, reconnect at once, and if that
+ * fails go back to probing.
  *
  * States: `starting` (never ready yet, or restarted by the supervisor) → `ready` ⇄ `down`.
  * Hooks tell the job side what happened: `ready` (first time, after being down, or after a
  * reconnect: events may have been missed, so the tracker re-checks every prompt) and `lost`
  * (ComfyUI's queue is gone or unreachable too long: its prompts will never report).
  */
+import { fileInputsFromObjectInfo, type FileInputs, type ObjectInfoEntry } from "../../../src/protocol/node-policy.ts";
 import type { Logger } from "../log.ts";
 import { sleep } from "../lib/async.ts";
 import type { ComfyClient } from "./client.ts";
@@ -25,23 +28,53 @@ export interface LinkHooks {
 
 const PROBE_MIN_MS = 100;
 const PROBE_MAX_MS = 2_000;
+/** A ComfyUI whose folders are not the configured ones is retried this often (and logged each time). */
+const MISCONFIGURED_RETRY_MS = 10_000;
+
+/** What gpu-backend needs to know of ComfyUI's node classes, from `/object_info`. */
+export interface ComfyCatalog {
+  /** Class types whose nodes are output nodes. */
+  outputNodes: ReadonlySet<string>;
+  /** Inputs marked as file uploads (`image_upload` …): file inputs, whatever the config says. */
+  uploadInputs: FileInputs;
+  /** Each class's `python_module` (API nodes are told apart by it). */
+  modules: Readonly<Record<string, ObjectInfoEntry>>;
+}
+
+export function catalogOf(info: Readonly<Record<string, ObjectInfoEntry & { output_node?: boolean }>>): ComfyCatalog {
+  const modules: Record<string, ObjectInfoEntry> = {};
+  for (const [name, entry] of Object.entries(info)) if (typeof entry.python_module === "string") modules[name] = { python_module: entry.python_module };
+  return {
+    outputNodes: new Set(Object.entries(info).filter(([, n]) => n.output_node).map(([name]) => name)),
+    uploadInputs: fileInputsFromObjectInfo(info),
+    modules,
+  };
+}
 
 export class ComfyLink {
   state: LinkState = "starting";
-  /** Class types whose nodes are output nodes (from `/object_info`). */
-  outputNodes = new Set<string>();
+  /** From the last `/object_info` read (empty until ComfyUI was first ready). */
+  catalog: ComfyCatalog = { outputNodes: new Set(), uploadInputs: new Map(), modules: {} };
+  /** Why ComfyUI, though it answers, is not used (its folders are not the configured ones). */
+  problem: string | undefined;
   private readonly client: ComfyClient;
   private readonly follower: WsFollower;
   private readonly hooks: LinkHooks;
   private readonly log: Logger;
   private readonly lostTimeoutMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly verify: (() => Promise<string | undefined>) | undefined;
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
   private everReady = false;
   private lostTimer: NodeJS.Timeout | undefined;
 
-  constructor(opts: { client: ComfyClient; follower: WsFollower; hooks: LinkHooks; log: Logger; lostTimeoutMs: number; requestTimeoutMs: number }) {
+  /**
+   * `verify` runs before each ready (first contact, recovery): a problem string keeps ComfyUI
+   * from being used (logged, retried); a throw counts as a failed connect.
+   */
+  constructor(opts: { client: ComfyClient; follower: WsFollower; hooks: LinkHooks; log: Logger; lostTimeoutMs: number; requestTimeoutMs: number; verify?: () => Promise<string | undefined> }) {
+    this.verify = opts.verify;
     this.client = opts.client;
     this.follower = opts.follower;
     this.hooks = opts.hooks;
@@ -93,7 +126,15 @@ export class ComfyLink {
       try {
         await this.follower.connect(this.requestTimeoutMs);
         const info = await this.client.objectInfo();
-        this.outputNodes = new Set(Object.entries(info).filter(([, n]) => n.output_node).map(([name]) => name));
+        this.catalog = catalogOf(info as Record<string, ObjectInfoEntry & { output_node: boolean }>);
+        const problem = await this.verify?.();
+        this.problem = problem;
+        if (problem !== undefined) {
+          this.log.error("comfy_misconfigured", { problem });
+          await this.follower.close();
+          await sleep(MISCONFIGURED_RETRY_MS, this.stopController.signal).catch(() => {});
+          continue;
+        }
       } catch (err) {
         this.log.warn("comfy_connect_failed", { error: err as Error });
         await this.follower.close();
@@ -105,7 +146,7 @@ export class ComfyLink {
       this.everReady = true;
       this.clearLostTimer();
       this.setState("ready");
-      this.log.info("comfy_ready", { kind, output_node_classes: this.outputNodes.size });
+      this.log.info("comfy_ready", { kind, classes: Object.keys(this.catalog.modules).length, output_node_classes: this.catalog.outputNodes.size });
       this.hooks.onReady(kind);
       await this.follow();
       if (this.stopped) break;

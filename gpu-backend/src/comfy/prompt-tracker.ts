@@ -23,6 +23,8 @@ export type PromptEnd =
 export interface PromptHooks {
   onStarted(): void;
   onProgress(value: number, max: number, node: string | null): void;
+  /** A node's UI output (`executed`), e.g. the files it wrote. Best effort: the history entry is the authority. */
+  onExecuted?(ui: Record<string, unknown>): void;
   onEnded(end: PromptEnd): void;
 }
 
@@ -108,6 +110,11 @@ export class PromptTracker {
         if (message.data.node === null) void this.fetchEnd(promptId);
         else this.markStarted(w);
         break;
+      case "executed": {
+        const ui = message.data.output;
+        if (typeof ui === "object" && ui !== null && !Array.isArray(ui)) w.hooks.onExecuted?.(ui as Record<string, unknown>);
+        break;
+      }
       default:
         break;
     }

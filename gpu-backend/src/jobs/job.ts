@@ -44,6 +44,10 @@ export class Job {
   handingBack = false;
   startedAt: number | undefined;
   leaseExpiresAt: number;
+  /** Files its prompt wrote, from the history entry (cached nodes left out): deleted with the job. */
+  readonly files = new Set<string>();
+  /** Files ComfyUI reported while the prompt ran (`executed`): kept from the sweep while the job is held, never deleted on their word alone (a cached node repeats another prompt's files). */
+  readonly seenFiles = new Set<string>();
   /** Aborted by any stop decision: interrupts input downloads, uploads and event retries. */
   readonly abort = new AbortController();
   /** Resolved once ComfyUI is done with the prompt (finished, vanished or lost). */

@@ -15,6 +15,7 @@ import type { LinkState } from "../comfy/link.ts";
 import { within } from "../lib/async.ts";
 import { slotView, type SlotView } from "../slots.ts";
 import { Job, refKey } from "./job.ts";
+import type { Held } from "./sweeper.ts";
 import { requestStop, runJob, type RunnerDeps } from "./runner.ts";
 
 export type DispatchDecision =
@@ -37,6 +38,8 @@ export class JobManager {
   private readonly jobs = new Map<string, Job>();
   /** job id → last attempt seen and its key, for jobs no longer held (bounded, oldest forgotten). */
   private readonly past = new Map<string, { attempt: number; key: string }>();
+  /** Every job whose runner has not returned, replaced attempts still stopping included. */
+  private readonly live = new Set<Job>();
   private readonly idleWaiters = new Set<() => void>();
   private readonly deps: RunnerDeps;
   private readonly slots: { slots: number; prefetch: number };
@@ -70,6 +73,12 @@ export class JobManager {
 
   list(): Job[] {
     return [...this.jobs.values()];
+  }
+
+  /** What the sweep must leave alone: the folders and files of every job not yet over. */
+  heldFiles(): Held {
+    const jobs = [...this.live];
+    return { namespaces: new Set(jobs.map((j) => j.namespace)), files: new Set(jobs.flatMap((j) => [...j.files, ...j.seenFiles])) };
   }
 
   dispatch(req: DispatchRequest): DispatchDecision {
@@ -180,10 +189,12 @@ export class JobManager {
 
   private start(job: Job): void {
     this.jobs.set(job.ref.job_id, job);
+    this.live.add(job);
     this.deps.log.info("job_accepted", { job_id: job.ref.job_id, attempt: job.ref.attempt, inputs: job.request.inputs.length });
     void runJob(job, this.deps)
       .catch((err: unknown) => this.deps.log.error("job_runner_failed", { job_id: job.ref.job_id, error: err as Error }))
       .finally(() => {
+        this.live.delete(job);
         if (this.jobs.get(job.ref.job_id) === job) this.jobs.delete(job.ref.job_id);
         this.remember(job);
         job.finished.resolve();

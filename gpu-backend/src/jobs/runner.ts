@@ -9,12 +9,17 @@
  * prompt id — repeatedly, since an interrupt can only land on a running prompt — until ComfyUI
  * confirms it is gone. Only then is the decision reported, so a cancelled job never leaves work
  * running behind the edge's back.
+ *
+ * Before anything reaches ComfyUI the workflow passes the host's policy (policy.ts: allowed node
+ * classes, file inputs only the files the host placed). Once ComfyUI is done with the prompt and
+ * the outputs are uploaded — or the job ends any other way — every file of the job is deleted
+ * (files.ts), before the terminal event is sent. Failures are reported through `publicFailure`
+ * (no tracebacks, paths or host names); the full error goes to the log with the job id.
  */
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import type { JobFailure, OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { publicFailure } from "../../../src/protocol/public-error.ts";
 import { ComfyError, type ComfyClient } from "../comfy/client.ts";
-import type { ComfyLink } from "../comfy/link.ts";
+import type { ComfyCatalog } from "../comfy/link.ts";
 import type { PromptEnd, PromptTracker } from "../comfy/prompt-tracker.ts";
 import type { Config } from "../config.ts";
 import type { EdgeClient } from "../edge/client.ts";
@@ -23,16 +28,22 @@ import { sha256Hex } from "../lib/hash.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { JobEvents, type TerminalBody } from "./events.ts";
+import { filesOfEntry, filesOfUi, removeJobFiles } from "./files.ts";
 import { prepareInputs } from "./inputs.ts";
 import type { Job, StopDecision } from "./job.ts";
 import { classifyHistory, invalidWorkflow } from "./outcome.ts";
 import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
+import { checkWorkflow, type WorkflowRules } from "./policy.ts";
 import { rewriteWorkflow } from "./workflow.ts";
 
 export interface RunnerDeps {
-  cfg: Pick<Config, "hostId" | "progressIntervalMs" | "cancelRetryMs" | "maxInputBytes" | "maxOutputBytes" | "transferTimeoutMs" | "comfyInputDir" | "comfyOutputDir">;
+  cfg: Pick<Config, "hostId" | "progressIntervalMs" | "cancelRetryMs" | "maxInputBytes" | "maxOutputBytes" | "transferTimeoutMs" | "comfyDirs">;
   comfy: ComfyClient;
-  link: Pick<ComfyLink, "outputNodes">;
+  link: { catalog: ComfyCatalog };
+  /** The policy rules for the ComfyUI currently connected. */
+  rules: () => WorkflowRules;
+  /** Names of this machine, hidden from the errors tenants see. */
+  hostNames: readonly string[];
   tracker: PromptTracker;
   edge: EdgeClient;
   clientId: string;
@@ -54,6 +65,8 @@ interface RunState {
   stopping: boolean;
   /** ComfyUI executed the prompt (a history entry exists), so `job.started` must precede the end. */
   executed: boolean;
+  /** How the prompt ended in ComfyUI, once it did. */
+  end: PromptEnd | undefined;
 }
 
 const runStates = new WeakMap<Job, RunState>();
@@ -82,6 +95,7 @@ export async function runJob(job: Job, deps: RunnerDeps): Promise<Outcome> {
     deadline: undefined,
     stopping: false,
     executed: false,
+    end: undefined,
   };
   runStates.set(job, rs);
   if (job.stop?.kind === "drop") rs.events.close();
@@ -95,27 +109,39 @@ export async function runJob(job: Job, deps: RunnerDeps): Promise<Outcome> {
     if (rs.deadline) clearTimeout(rs.deadline);
     deps.tracker.unwatch(job.promptId);
   }
+  // The job's files go before the edge hears the result: once it has, nothing of the job is left.
+  await cleanupFiles(job, rs, deps, log).catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
   job.state = "reporting";
   await report(job, rs, outcome, log, deps);
   job.state = "done";
-  cleanupFiles(job, deps, log);
   return outcome;
 }
 
 async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): Promise<Outcome> {
   if (job.stop) return fromStop(job);
 
+  // Before any input is fetched or anything reaches ComfyUI.
+  const verdict = checkWorkflow(job.request, deps.rules());
+  if (!verdict.ok) {
+    log.info("job_refused_by_policy", { details: verdict.failure.details });
+    return { kind: "failed", failure: verdict.failure };
+  }
+
   const inputs = await prepareInputs(job, { edge: deps.edge, comfy: deps.comfy, maxInputBytes: deps.cfg.maxInputBytes, transferTimeoutMs: deps.cfg.transferTimeoutMs });
   if (!inputs.ok && "stale" in inputs) requestStop(job, { kind: "drop", why: "stale lease (409) on input" }, deps);
   if (job.stop) return fromStop(job);
   if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
 
-  const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.outputNodes);
+  const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.catalog.outputNodes);
   if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
 
   deps.tracker.watch(job.promptId, {
     onStarted: () => onStarted(job, rs, deps),
     onProgress: (value, max, node) => rs.events.progress(value, max, node),
+    // Files are known (and kept from the sweep) as soon as ComfyUI reports them.
+    onExecuted: (ui) => {
+      for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
+    },
     onEnded: (end) => job.ended.resolve(end),
   });
   let posted;
@@ -143,6 +169,8 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
   if (job.stop) void stopPrompt(job, rs, deps);
 
   const end: PromptEnd = await job.ended.promise;
+  rs.end = end;
+  if (end.kind === "finished") for (const f of filesOfEntry(deps.cfg.comfyDirs, end.entry)) job.files.add(f);
   if (rs.deadline) clearTimeout(rs.deadline);
   rs.executed = end.kind === "finished";
   if (job.stop) return fromStop(job);
@@ -240,7 +268,7 @@ function failed(code: JobFailure["code"], message: string, details?: unknown): O
   return { kind: "failed", failure: { code, message: message.slice(0, 3_900), ...(details === undefined ? {} : { details }) } };
 }
 
-/** ComfyUI's details can be huge (node_errors of a big workflow): keep events a sane size. */
+/** ComfyUI's details can be huge (node_errors of a big workflow): keep log lines a sane size. */
 const MAX_DETAILS_CHARS = 64 * 1024;
 function boundedFailure(failure: JobFailure): JobFailure {
   if (failure.details === undefined) return failure;
@@ -262,11 +290,13 @@ async function report(job: Job, rs: RunState, outcome: Outcome, log: Logger, dep
   // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
   // WebSocket missed execution_start.
   if (rs.executed) rs.events.started(job.promptId);
+  // The whole error (traceback, paths) stays here; the edge gets the public version.
+  if (outcome.kind === "failed") log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
   const body: TerminalBody =
     outcome.kind === "succeeded"
       ? { type: "job.succeeded", outputs: outcome.outputs }
       : outcome.kind === "failed"
-        ? { type: "job.failed", error: boundedFailure(outcome.failure) }
+        ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }) }
         : { type: "job.cancelled" };
   const delivery = await rs.events.terminal(body);
   log.info("job_finished", {
@@ -277,15 +307,22 @@ async function report(job: Job, rs: RunState, outcome: Outcome, log: Logger, dep
   });
 }
 
-/** ComfyUI has no API to delete files: when its folders are configured, the job's are removed. */
-function cleanupFiles(job: Job, deps: RunnerDeps, log: Logger): void {
-  if (!job.ended.settled && job.submitted) return; // still in ComfyUI's hands
-  for (const dir of [deps.cfg.comfyInputDir, deps.cfg.comfyOutputDir]) {
-    if (!dir) continue;
+/**
+ * Deletes every file of the job (its namespace folders, the files its prompt reported) once
+ * ComfyUI is done with it. Without a history entry (the prompt vanished, ComfyUI was lost) the
+ * entry is asked for once more; whatever stays unknown is left to the sweep.
+ */
+async function cleanupFiles(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): Promise<void> {
+  if (job.submitted && !job.ended.settled) return; // still in ComfyUI's hands: the sweep gets it later
+  if (job.submitted && rs.end?.kind !== "finished") {
     try {
-      rmSync(join(dir, job.namespace), { recursive: true, force: true });
+      const entry = await deps.comfy.history(job.promptId);
+      if (entry) for (const f of filesOfEntry(deps.cfg.comfyDirs, entry)) job.files.add(f);
     } catch (err) {
-      log.warn("job_cleanup_failed", { error: err as Error });
+      log.debug("job_cleanup_history_unavailable", { error: err as Error });
     }
   }
+  const failures = await removeJobFiles(deps.cfg.comfyDirs, job.namespace, job.files);
+  if (failures.length > 0) log.warn("job_cleanup_failed", { failures: failures.slice(0, 10) });
+  else log.debug("job_files_removed", { files: job.files.size });
 }

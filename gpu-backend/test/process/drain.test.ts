@@ -3,7 +3,7 @@
 import { describe, it } from "vitest";
 import { startEmulator } from "../../emulator/index.ts";
 import { FakeEdge } from "../support/fake-edge.ts";
-import { TEST_ENV, waitFor } from "../support/harness.ts";
+import { comfyDirsEnv, TEST_ENV, waitFor } from "../support/harness.ts";
 import { spawnService } from "../support/spawn-service.ts";
 import { failing, gated, minimal } from "../support/workflows.ts";
 
@@ -14,7 +14,7 @@ async function world(env: Record<string, string>, onTestFinished: (fn: () => Pro
     await edge.close();
     await emulator.close();
   });
-  const service = spawnService({ ...edge.hostEnv(), ...TEST_ENV, LOG_LEVEL: "info", COMFY_URL: emulator.url, ...env });
+  const service = spawnService({ ...edge.hostEnv(), ...TEST_ENV, LOG_LEVEL: "info", COMFY_URL: emulator.url, ...comfyDirsEnv(emulator), ...env });
   const url = await service.url();
   await waitFor(async () => (await fetch(`${url}/health`)).status === 200, 10_000, "service healthy");
   return { emulator, edge, service, url };

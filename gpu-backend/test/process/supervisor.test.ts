@@ -38,6 +38,7 @@ async function supervised(env: Record<string, string>, onTestFinished: (fn: () =
     ...edge.hostEnv(),
     ...TEST_ENV,
     COMFY_URL: `http://127.0.0.1:${port}`,
+    COMFY_BASE_DIR: base,
     COMFY_COMMAND: process.execPath,
     COMFY_ARGS: JSON.stringify([EMULATOR_MAIN, "--port", String(port), "--step-ms", "5", "--base-dir", base]),
     COMFY_RESTART_BACKOFF_MS: "100",

@@ -53,11 +53,13 @@ describe("edge request signatures", () => {
     expectUnauthenticated(await h.edge.signedPost(h.service.url, hostPaths.cancel(req.job_id), body, { path: hostPaths.cancel("job_other") }), expect);
   });
 
-  it("checks size before the signature, then JSON, then the schema", async ({ expect }) => {
+  it("checks the signature, then the size, then JSON, then the schema", async ({ expect }) => {
     const h = await startHarness({ env: { MAX_DISPATCH_BYTES: "2048" } });
     const big = JSON.stringify({ pad: "x".repeat(4000) });
     const tooBig = await h.edge.signedPost(h.service.url, hostPaths.dispatch, big);
     expect(tooBig.status).toBe(413);
+    // Unsigned, the same body is refused for its signature, before its size is looked at.
+    expectUnauthenticated(await post(h.service.url, hostPaths.dispatch, big), expect);
     const notJson = await h.edge.signedPost(h.service.url, hostPaths.dispatch, "{nope");
     expect([notJson.status, notJson.json.type]).toEqual([400, "https://comfyui-saas.dev/problems/malformed-json"]);
     const badShape = await h.edge.signedPost(h.service.url, hostPaths.dispatch, JSON.stringify({ job_id: "j", attempt: 0 }));

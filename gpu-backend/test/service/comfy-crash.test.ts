@@ -25,8 +25,8 @@ describe("ComfyUI crash mid-job", () => {
     expect(refused.status).toBe(503);
     expect(refused.json.type).toBe("https://comfyui-saas.dev/problems/comfy-unavailable");
 
-    // "Restart": a fresh ComfyUI on the same port (empty queue, history and caches).
-    const restarted: EmulatorHandle = await startEmulator({ port: h.emulator.port, stepMs: 5 });
+    // "Restart": a fresh ComfyUI on the same port and folders (empty queue, history and caches).
+    const restarted: EmulatorHandle = await startEmulator({ port: h.emulator.port, stepMs: 5, baseDir: h.emulator.dirs.base });
     onTestFinished(() => restarted.close());
     await waitFor(() => h.service.link.state === "ready", 10_000, "link ready again");
     const next = h.edge.newJob(minimal("after"));
@@ -40,7 +40,7 @@ describe("ComfyUI crash mid-job", () => {
     const req = h.edge.newJob(failing("CrashEmu"));
     await h.edge.dispatch(h.service.url, req);
     await h.emulator.crashed;
-    const restarted = await startEmulator({ port: h.emulator.port, stepMs: 5 });
+    const restarted = await startEmulator({ port: h.emulator.port, stepMs: 5, baseDir: h.emulator.dirs.base });
     onTestFinished(() => restarted.close());
     const terminal = await h.edge.waitForTerminal(req.job_id);
     if (terminal.type !== "job.failed") throw new Error(`expected failure, got ${terminal.type}`);

@@ -4,6 +4,8 @@
  * exercises the config parser). Timings are shortened so failures show up in milliseconds, never
  * asserted. Everything is closed when the test ends; on failure the service log is printed.
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { onTestFailed, onTestFinished } from "vitest";
 import { startEmulator, type EmulatorHandle, type StartOptions } from "../../emulator/index.ts";
 import { startService, type ServiceHandle } from "../../src/app.ts";
@@ -57,11 +59,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     console.log(`--- gpu-backend log (last 80 lines) ---\n${logs.slice(-80).join("\n")}`);
   });
   await opts.beforeService?.(emulator);
-  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url, ...TEST_ENV, ...opts.env });
+  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url, ...comfyDirsEnv(emulator), ...TEST_ENV, ...opts.env });
   if (!loaded.ok) throw new Error(`test config invalid: ${loaded.problems.join("; ")}`);
   service = await startService(loaded.config, { log: createLogger("debug", (line) => logs.push(line)) });
   await waitFor(() => service!.link.state === "ready", 10_000, "ComfyUI ready");
   return { emulator, edge, service, logs };
+}
+
+/** The service's view of the emulator's folders (per-job folders need them). */
+export function comfyDirsEnv(emulator: Pick<EmulatorHandle, "dirs">): Record<string, string> {
+  const { base, input, output, temp } = emulator.dirs;
+  return { COMFY_BASE_DIR: base, COMFY_INPUT_DIR: input, COMFY_OUTPUT_DIR: output, COMFY_TEMP_DIR: temp };
 }
 
 /** Polls `probe` until it returns something other than undefined/false (bounded). */
@@ -85,4 +93,27 @@ export async function comfyQueue(emulator: EmulatorHandle): Promise<{ running: s
 export async function comfyHistory(emulator: EmulatorHandle, promptId: string): Promise<Record<string, unknown> | undefined> {
   const res = await fetch(`${emulator.url}/history/${promptId}`, { signal: AbortSignal.timeout(3000) });
   return ((await res.json()) as Record<string, Record<string, unknown>>)[promptId];
+}
+
+/** Every prompt ComfyUI ran (refused prompts never get an entry). */
+export async function comfyHistoryAll(emulator: EmulatorHandle): Promise<Record<string, Record<string, unknown>>> {
+  const res = await fetch(`${emulator.url}/history`, { signal: AbortSignal.timeout(3000) });
+  return (await res.json()) as Record<string, Record<string, unknown>>;
+}
+
+/**
+ * What jobs left in ComfyUI's folders: everything under the per-job roots (`<input|output|temp>/saas`)
+ * and every file at the top of `temp/` (previews), as paths relative to the base folder.
+ */
+export function jobLeftovers(emulator: Pick<EmulatorHandle, "dirs">): string[] {
+  const { base, input, output, temp } = emulator.dirs;
+  const under = (dir: string): string[] => {
+    try {
+      return (readdirSync(dir, { recursive: true }) as string[]).map((p) => join(dir, p));
+    } catch {
+      return [];
+    }
+  };
+  const found = [...under(join(input, "saas")), ...under(join(output, "saas")), ...under(join(temp, "saas")), ...readdirSync(temp).filter((n) => n !== "saas").map((n) => join(temp, n))];
+  return found.map((p) => p.slice(base.length + 1)).sort();
 }

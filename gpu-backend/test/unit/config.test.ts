@@ -10,7 +10,7 @@ import { spawnService } from "../support/spawn-service.ts";
 
 const valid = async () => {
   const { jwks } = await generateEdgeSigningKey("k1");
-  return { HOST_ID: "gpu-1", EDGE_URL: "https://edge.example.com", HOST_SECRET: newSecret(), EDGE_JWKS: JSON.stringify(jwks) };
+  return { HOST_ID: "gpu-1", EDGE_URL: "https://edge.example.com", HOST_SECRET: newSecret(), EDGE_JWKS: JSON.stringify(jwks), COMFY_BASE_DIR: "/opt/comfyui" };
 };
 
 describe("config", () => {
@@ -25,7 +25,7 @@ describe("config", () => {
   it("requires the secrets and names every problem without echoing values", async ({ expect }) => {
     const loaded = loadConfig({});
     if (loaded.ok) throw new Error("accepted an empty environment");
-    expect(loaded.problems.map((p) => p.split(":")[0])).toEqual(["HOST_ID", "EDGE_URL", "HOST_SECRET", "EDGE_JWKS"]);
+    expect(loaded.problems.map((p) => p.split(":")[0])).toEqual(["HOST_ID", "EDGE_URL", "HOST_SECRET", "EDGE_JWKS", "COMFY_BASE_DIR"]);
 
     const secret = "whsec_dG9vLXNob3J0";
     const bad = loadConfig({ ...(await valid()), HOST_SECRET: secret, EDGE_URL: "http://edge.example.com", COMFY_URL: "http://10.0.0.5:8188", SLOTS: "0" });
@@ -41,6 +41,15 @@ describe("config", () => {
     if (!leaked.ok) expect(leaked.problems[0]).toMatch(/^EDGE_JWKS: .*private key/);
     const rotating = loadConfig({ ...(await valid()), HOST_SECRET_PREVIOUS: `${newSecret()}, ${newSecret()}` });
     expect(rotating.ok && rotating.config.hostSecrets.length).toBe(3);
+  });
+
+  it("always knows ComfyUI's folders: input/output/temp under COMFY_BASE_DIR unless overridden, temp apart from the others", async ({ expect }) => {
+    const loaded = loadConfig({ ...(await valid()), COMFY_OUTPUT_DIR: "/data/out" });
+    if (!loaded.ok) throw new Error(loaded.problems.join("; "));
+    expect(loaded.config.comfyDirs).toEqual({ base: "/opt/comfyui", input: "/opt/comfyui/input", output: "/data/out", temp: "/opt/comfyui/temp" });
+    expect(loadConfig({ ...(await valid()), COMFY_BASE_DIR: "comfy" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_BASE_DIR: must be an absolute path/)] });
+    expect(loadConfig({ ...(await valid()), COMFY_TEMP_DIR: "/opt/comfyui/input/tmp" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_TEMP_DIR: .*input folder/)] });
+    expect(loadConfig({ ...(await valid()), FILE_INPUT_NODES: "LoadImage" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^FILE_INPUT_NODES/)] });
   });
 
   it("allows plain http to the edge only on loopback, and requires an origin", async ({ expect }) => {

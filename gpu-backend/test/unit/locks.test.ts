@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
-import { loadLock, parseLock, verifyOnDisk, type LockFile } from "../../src/locks.ts";
+import { createCatalog } from "../../emulator/nodes/catalog.ts";
+import { allowedNodeClasses, loadLock, parseLock, verifyOnDisk, type LockFile } from "../../src/locks.ts";
 import { fetchModel } from "../../src/model-fetch.ts";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -42,6 +43,36 @@ describe("lock files", () => {
     if (!r.ok) throw new Error(r.problems.join("; "));
     expect(r.lock.target).toBe("emulator");
     expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("the emulator lock allows ComfyUI core's classes at its commit plus the emulator's own", ({ expect }) => {
+    const r = loadLock(new URL("../../locks/emulator.lock.json", import.meta.url).pathname);
+    if (!r.ok) throw new Error(r.problems.join("; "));
+    const allowed = allowedNodeClasses(r.lock);
+    if (!allowed.ok) throw new Error(allowed.problem);
+    expect(allowed.source).toBe("core+extra");
+    // Every class the emulator has is allowed: its core ones are in the bundled list of a125cd84.
+    for (const [name, node] of createCatalog()) {
+      expect(allowed.classes.has(name), name).toBe(true);
+      expect(r.lock.extra_node_classes?.includes(name), name).toBe(node.pythonModule !== "nodes");
+    }
+    expect(allowed.classes.has("KSampler")).toBe(true);
+    expect(allowed.classes.has("NoSuchNode")).toBe(false);
+  });
+
+  it("node classes: an explicit list replaces core's; a commit without a bundled list and no explicit list is refused", ({ expect }) => {
+    const parse = (over: Record<string, unknown>) => {
+      const r = parseLock(JSON.stringify(comfyLock(over)));
+      if (!r.ok) throw new Error(r.problems.join("; "));
+      return r.lock;
+    };
+    expect(allowedNodeClasses(parse({ allowed_node_classes: ["LoadImage", "SaveImage"] }))).toMatchObject({ ok: true, source: "explicit", classes: new Set(["LoadImage", "SaveImage"]) });
+    const extra = allowedNodeClasses(parse({ extra_node_classes: ["Image Resize (rgthree)"] }));
+    expect(extra.ok && extra.classes.has("Image Resize (rgthree)") && extra.classes.has("LoadImage")).toBe(true);
+    const unknown = allowedNodeClasses(parse({ comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "e".repeat(40), version: "0.3.99" } }));
+    expect(unknown).toMatchObject({ ok: false, problem: expect.stringMatching(/no bundled list .* e{40}.* no allowed_node_classes/) });
+    expect(problemsOf(comfyLock({ allowed_node_classes: ["A"], extra_node_classes: ["B"] })).join("\n")).toMatch(/either allowed_node_classes or extra_node_classes/);
+    expect(problemsOf(comfyLock({ allowed_node_classes: [] })).join("\n")).toMatch(/allowed_node_classes/);
   });
 
   it("a fully pinned ComfyUI lock is valid", ({ expect }) => {
