@@ -8,8 +8,9 @@
  *   value sent after the interval) and never retried: a lost progress update is harmless and must
  *   not hold up the terminal event behind a retry budget. `job.executed` (the prompt is over, the
  *   GPU is free) is sent the same way; the heartbeat's `uploading` state backs it up.
- * - A terminal event discards unsent progress. Its delivery result is returned so the runner knows
- *   when the job is really over.
+ * - A terminal event discards unsent progress (and an unsent `job.executed`: the terminal event
+ *   frees the GPU slot at the edge anyway). Its delivery result is returned so the runner knows
+ *   when the job is really over. After `job.executed` no progress is sent: the prompt is over.
  * - A 409 means this attempt/lease is no longer current (fencing): nothing more is sent and the
  *   owner is told to drop the job.
  */
@@ -46,6 +47,7 @@ export class JobEvents {
   private readonly log: Logger;
   startedSent = false;
   terminalQueued = false;
+  private executedQueued = false;
 
   constructor(opts: { ref: DispatchRef; hostId: string; edge: EdgeClient; progressIntervalMs: number; onStale: () => void; onDelivered: (sentAt: number) => void; log: Logger }) {
     this.ref = { job_id: opts.ref.job_id, attempt: opts.ref.attempt, lease_id: opts.ref.lease_id };
@@ -64,7 +66,8 @@ export class JobEvents {
   }
 
   progress(value: number, max: number, node: string | null): void {
-    if (this.terminalQueued || this.closed) return;
+    // Once the prompt is over, a progress message still on its way from ComfyUI's WebSocket is stale.
+    if (this.terminalQueued || this.executedQueued || this.closed) return;
     this.latestProgress = { value: Math.max(0, value), max: Math.max(0, max), node: node === null ? null : node.slice(0, 64) };
     const wait = this.lastProgressAt + this.progressIntervalMs - Date.now();
     if (wait <= 0) this.flushProgress();
@@ -73,7 +76,8 @@ export class JobEvents {
 
   /** The prompt is over in ComfyUI (outputs still to upload): the edge may refill the GPU now. */
   executed(): void {
-    if (this.terminalQueued || this.closed) return;
+    if (this.terminalQueued || this.executedQueued || this.closed) return;
+    this.executedQueued = true;
     this.clearProgress();
     void this.enqueue({ type: "job.executed" }, true);
   }

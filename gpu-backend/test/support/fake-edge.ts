@@ -64,8 +64,12 @@ export class FakeEdge {
   onEvent: ((event: JobEvent) => void) | undefined;
   /** Requests received per route (faults included). */
   readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0 };
+  /** Event requests received per event type (faults and retries included). */
+  readonly eventRequests = new Map<string, number>();
   /** When false, heartbeat replies renew no lease (events are still accepted). */
   renewLeases = true;
+  /** While set, output uploads wait for it before they are stored (see holdUploads). */
+  private uploadGate: Promise<void> | undefined;
   private readonly lastSeq = new Map<string, number>();
   private readonly faults: Fault[] = [];
   private readonly waiters = new Set<() => void>();
@@ -149,6 +153,16 @@ export class FakeEdge {
     return post(hostUrl, path, body, { Authorization: `Bearer ${token}` });
   }
 
+  /** Output uploads wait until the returned function is called: holds a job in its upload phase. */
+  holdUploads(): () => void {
+    let release: () => void = () => {};
+    this.uploadGate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.uploadGate = undefined;
+      release();
+    };
+  }
+
   // ===== inspection =====
 
   /** Injects `times` answers of `status` on a route (afterApply: the request takes effect first). */
@@ -205,6 +219,10 @@ export class FakeEdge {
       json = JSON.parse(signedText);
     } catch {
       return this.refuse(res, route, 400, "signed payload is not JSON");
+    }
+    if (route === "events") {
+      const type = String((json as { type?: unknown }).type);
+      this.eventRequests.set(type, (this.eventRequests.get(type) ?? 0) + 1);
     }
     const fault = this.takeFault(route, json);
     if (fault && !fault.afterApply) return reply(res, fault.status, { error: "injected fault" });
@@ -264,6 +282,7 @@ export class FakeEdge {
       return answer(200, undefined, input);
     }
     if (man.size !== body.length || man.sha256 !== sha256(body) || man.content_type !== req.headers["content-type"]) return this.refuse(res, route, 400, "body does not match the manifest");
+    if (this.uploadGate) await this.uploadGate;
     let files = this.outputs.get(jobId);
     if (!files) this.outputs.set(jobId, (files = new Map()));
     files.set(name, { bytes: body, contentType: man.content_type ?? "", manifest: man });
