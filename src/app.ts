@@ -1,7 +1,7 @@
 /**
  * The edge Worker's HTTP app: middleware in the order a request meets it, then the routes.
  *
- *   request id → config + logger → body size cap → JSON content type → JSON depth → route
+ *   request id → config + logger → outputs origin (downloads only) → body size cap → JSON content type → JSON depth → route
  *   (route-level: auth → validation → handler) → problem+json for every error
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
@@ -9,6 +9,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./env.ts";
 import { limitBody, rejectDeepJson, requireJsonBody } from "./http/body.ts";
+import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { validationHook } from "./http/validation.ts";
@@ -31,6 +32,7 @@ export function createApp() {
 
   app.use("*", requestId({ headerName: "X-Request-ID" }));
   app.use("*", requestContext);
+  app.use("*", outputsOriginOnly);
   app.use("*", limitBody);
   app.use("*", requireJsonBody);
   app.use("*", rejectDeepJson);

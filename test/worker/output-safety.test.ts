@@ -239,6 +239,22 @@ describe("OUTPUTS_BASE_URL", () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(png);
   });
 
+  it("serves only output downloads on that hostname: the API answers 404 there", async ({ expect }) => {
+    const png = makePng(3, 3);
+    const { t, id } = await jobWith([{ name: "out.png", bytes: png, declared: "image/png" }]);
+    const app = createApp();
+    const url: string = ((await (await app.request(`${BASE}/v1/jobs/${id}`, { headers: userHeaders(t.key, "alice") }, filesEnv)).json()) as Json).outputs[0].url;
+    const download = await app.request(url, {}, filesEnv);
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(png);
+    for (const path of [`/v1/jobs/${id}`, "/v1/jobs", "/health", "/openapi.json", "/v1/admin/tenants"]) {
+      const res = await app.request(`${OUTPUTS_ORIGIN}${path}`, { headers: userHeaders(t.key, "alice") }, filesEnv);
+      expect(res.status, path).toBe(404);
+    }
+    // The API's own hostname keeps everything, downloads included.
+    expect((await app.request(`${BASE}/v1/jobs/${id}`, { headers: userHeaders(t.key, "alice") }, filesEnv)).status).toBe(200);
+  });
+
   it("puts the signed URLs of webhook payloads on that origin", async ({ expect }) => {
     const t = await createTenant();
     const ep = await receiver.endpoint([t.webhookSecret]);
