@@ -189,6 +189,8 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
 
   job.state = "uploading";
   // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
+  // job.started first, in case the WebSocket missed execution_start (the poll found the end).
+  rs.events.started(job.promptId);
   rs.events.executed();
   const { files, skippedCached } = listOutputFiles(end.entry);
   if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
