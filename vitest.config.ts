@@ -4,11 +4,6 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: [
-      "./vitest.workers.config.ts",
-      "./vitest.node.config.ts",
-      "./vitest.e2e.config.ts",
-      "./gpu-backend/vitest.config.ts",
-    ],
+    projects: ["./vitest.workers.config.ts", "./vitest.node.config.ts", "./vitest.e2e.config.ts", "./gpu-backend/vitest.config.ts"],
   },
 });

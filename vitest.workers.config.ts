@@ -20,7 +20,9 @@ export default defineConfig(async () => {
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),
             // The loopback servers started by test/support/global-setup.ts.
-            OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort"), inject("ssrfPort"), inject("webhookReceiverPort")].map((p) => `127.0.0.1:${p}`).join(","),
+            OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort"), inject("ssrfPort"), inject("webhookReceiverPort")]
+              .map((p) => `127.0.0.1:${p}`)
+              .join(","),
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -80,7 +80,17 @@ try {
 
   const submits = summarize([...accepted, ...refused]);
   const read = summarize(reads);
-  console.log(JSON.stringify({ bench: "admission", tenants: TENANTS, concurrent_per_tenant: PER_TENANT, rounds: ROUNDS, limit_violations: violations, under_admissions: underAdmissions, errors }));
+  console.log(
+    JSON.stringify({
+      bench: "admission",
+      tenants: TENANTS,
+      concurrent_per_tenant: PER_TENANT,
+      rounds: ROUNDS,
+      limit_violations: violations,
+      under_admissions: underAdmissions,
+      errors,
+    }),
+  );
   console.log(
     JSON.stringify({
       bench: "admission_throughput",

@@ -22,7 +22,11 @@ try {
 
   // Warm-up: one job through each host.
   const warm = await Promise.all([api.submitOk(t, "warm", workflow()), api.submitOk(t, "warm", workflow())]);
-  await api.waitForAllEnded(t, "warm", warm.map((j) => j.id));
+  await api.waitForAllEnded(
+    t,
+    "warm",
+    warm.map((j) => j.id),
+  );
 
   const ids: string[] = [];
   for (let i = 0; i < JOBS; i += 20) {
@@ -39,7 +43,10 @@ try {
   // (execution_start → execution_success) over the span from its first start to its last end.
   const utilisation = await Promise.all(
     stack.hosts.map(async (h) => {
-      const history = (await (await fetch(`http://127.0.0.1:${h.emulatorPort}/history`)).json()) as Record<string, { status: { messages: [string, { timestamp: number }][] } }>;
+      const history = (await (await fetch(`http://127.0.0.1:${h.emulatorPort}/history`)).json()) as Record<
+        string,
+        { status: { messages: [string, { timestamp: number }][] } }
+      >;
       const spans = Object.values(history)
         .map((e) => {
           const at = (kind: string) => e.status.messages.find(([k]) => k === kind)?.[1].timestamp;

@@ -37,7 +37,15 @@ const line = (value: Record<string, unknown>) => console.log(JSON.stringify({ be
 
 async function withBackend<T>(emulator: EmulatorProcess, env: Record<string, string>, fn: (edge: FakeEdge, service: ServiceHandle) => Promise<T>): Promise<T> {
   const edge = await FakeEdge.start({ hostId: "gpu-bench" });
-  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: emulator.url, COMFY_BASE_DIR: emulator.baseDir, PORT: "0", PROGRESS_INTERVAL_MS: "500", LOG_LEVEL: "error", ...env });
+  const loaded = loadConfig({
+    ...edge.hostEnv(),
+    COMFY_URL: emulator.url,
+    COMFY_BASE_DIR: emulator.baseDir,
+    PORT: "0",
+    PROGRESS_INTERVAL_MS: "500",
+    LOG_LEVEL: "error",
+    ...env,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join("; "));
   const service = await startService(loaded.config, { log: createLogger("error") });
   try {
@@ -84,11 +92,17 @@ async function direct(emulator: EmulatorProcess, n: number): Promise<number[]> {
       const promptId = crypto.randomUUID();
       const t0 = performance.now();
       const done = new Promise<void>((resolve) => waiters.set(promptId, resolve));
-      const res = await fetch(`${emulator.url}/prompt`, { method: "POST", body: JSON.stringify({ prompt: workflow(`direct/${promptId}`), prompt_id: promptId, client_id: clientId }) });
+      const res = await fetch(`${emulator.url}/prompt`, {
+        method: "POST",
+        body: JSON.stringify({ prompt: workflow(`direct/${promptId}`), prompt_id: promptId, client_id: clientId }),
+      });
       if (res.status !== 200) throw new Error(`POST /prompt → ${res.status}`);
       await res.arrayBuffer();
       await done;
-      const history = (await (await fetch(`${emulator.url}/history/${promptId}`)).json()) as Record<string, { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }>;
+      const history = (await (await fetch(`${emulator.url}/history/${promptId}`)).json()) as Record<
+        string,
+        { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }
+      >;
       const image = history[promptId]!.outputs["2"]!.images[0]!;
       const q = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
       await (await fetch(`${emulator.url}/view?${q.toString()}`)).arrayBuffer();
@@ -159,7 +173,10 @@ async function backlogDirect(emulator: EmulatorProcess): Promise<number[]> {
   for (let i = 0; i < BACKLOG; i++) {
     const promptId = crypto.randomUUID();
     ids.add(promptId);
-    const res = await fetch(`${emulator.url}/prompt`, { method: "POST", body: JSON.stringify({ prompt: workflow(`direct-backlog/${promptId}`), prompt_id: promptId, client_id: "bench-backlog" }) });
+    const res = await fetch(`${emulator.url}/prompt`, {
+      method: "POST",
+      body: JSON.stringify({ prompt: workflow(`direct-backlog/${promptId}`), prompt_id: promptId, client_id: "bench-backlog" }),
+    });
     await res.arrayBuffer();
   }
   for (let i = 0; i < 3000; i++) {
@@ -178,18 +195,42 @@ for (const nodeMs of [0, 200]) {
     const b = summarize(await viaBackend(emulator, n));
     line({ scenario: "per_job", node_ms: nodeMs, path: "direct", ...d });
     line({ scenario: "per_job", node_ms: nodeMs, path: "gpu-backend", ...b });
-    line({ scenario: "per_job_ratio", node_ms: nodeMs, p50_ratio: Math.round((b.p50_ms / d.p50_ms) * 100) / 100, p99_ratio: Math.round((b.p99_ms / d.p99_ms) * 100) / 100, p50_overhead_ms: Math.round((b.p50_ms - d.p50_ms) * 100) / 100 });
+    line({
+      scenario: "per_job_ratio",
+      node_ms: nodeMs,
+      p50_ratio: Math.round((b.p50_ms / d.p50_ms) * 100) / 100,
+      p99_ratio: Math.round((b.p99_ms / d.p99_ms) * 100) / 100,
+      p50_overhead_ms: Math.round((b.p50_ms - d.p50_ms) * 100) / 100,
+    });
 
     if (nodeMs === 200) {
       line({ scenario: "backlog_idle_gap", node_ms: nodeMs, path: "direct (ComfyUI's own gap)", jobs: BACKLOG, ...summarize(await backlogDirect(emulator)) });
       for (const prefetch of [1, 0]) {
         const { gaps, wallMs } = await backlogViaBackend(emulator, prefetch);
         const s = summarize(gaps);
-        line({ scenario: "backlog_idle_gap", node_ms: nodeMs, path: "gpu-backend", prefetch, jobs: BACKLOG, wall_ms: Math.round(wallMs), ...s, ...(prefetch === 1 ? { target_p99_ms: 20, met: s.p99_ms < 20 } : {}) });
+        line({
+          scenario: "backlog_idle_gap",
+          node_ms: nodeMs,
+          path: "gpu-backend",
+          prefetch,
+          jobs: BACKLOG,
+          wall_ms: Math.round(wallMs),
+          ...s,
+          ...(prefetch === 1 ? { target_p99_ms: 20, met: s.p99_ms < 20 } : {}),
+        });
       }
     } else {
       const { gaps, wallMs } = await backlogViaBackend(emulator, 1);
-      line({ scenario: "backlog_idle_gap", node_ms: nodeMs, path: "gpu-backend", prefetch: 1, jobs: BACKLOG, wall_ms: Math.round(wallMs), ...summarize(gaps), note: "zero-time prompts end before the refill dispatch lands; gaps here measure the dispatch loop, not ComfyUI" });
+      line({
+        scenario: "backlog_idle_gap",
+        node_ms: nodeMs,
+        path: "gpu-backend",
+        prefetch: 1,
+        jobs: BACKLOG,
+        wall_ms: Math.round(wallMs),
+        ...summarize(gaps),
+        note: "zero-time prompts end before the refill dispatch lands; gaps here measure the dispatch loop, not ComfyUI",
+      });
     }
   } finally {
     await emulator.stop();

@@ -97,13 +97,34 @@ export class TenantQuota extends DurableObject<Env> {
     const usage = this.usageOf(req.userId, req.limits, now);
     const { limits } = req;
     if (usage.user_active >= limits.max_active_jobs_per_user) {
-      return { ok: false, reason: "active-jobs-per-user", limit: limits.max_active_jobs_per_user, current: usage.user_active, retryAfter: ACTIVE_RETRY_AFTER_SECONDS, usage };
+      return {
+        ok: false,
+        reason: "active-jobs-per-user",
+        limit: limits.max_active_jobs_per_user,
+        current: usage.user_active,
+        retryAfter: ACTIVE_RETRY_AFTER_SECONDS,
+        usage,
+      };
     }
     if (usage.tenant_active >= limits.max_active_jobs_per_tenant) {
-      return { ok: false, reason: "active-jobs-per-tenant", limit: limits.max_active_jobs_per_tenant, current: usage.tenant_active, retryAfter: ACTIVE_RETRY_AFTER_SECONDS, usage };
+      return {
+        ok: false,
+        reason: "active-jobs-per-tenant",
+        limit: limits.max_active_jobs_per_tenant,
+        current: usage.tenant_active,
+        retryAfter: ACTIVE_RETRY_AFTER_SECONDS,
+        usage,
+      };
     }
     if (usage.window_used >= limits.requests_per_minute) {
-      return { ok: false, reason: "requests-per-minute", limit: limits.requests_per_minute, current: usage.window_used, retryAfter: usage.window_reset_seconds, usage };
+      return {
+        ok: false,
+        reason: "requests-per-minute",
+        limit: limits.requests_per_minute,
+        current: usage.window_used,
+        retryAfter: usage.window_reset_seconds,
+        usage,
+      };
     }
 
     this.sql.exec(
@@ -162,10 +183,25 @@ export class TenantQuota extends DurableObject<Env> {
     }
     if (usage.bytes + req.bytes > req.limits.upload_bytes_per_day) {
       // Enough leaves the window when the oldest uploads do; the oldest one is the earliest hint.
-      return { ok: false, reason: "upload-bytes-per-day", limit: req.limits.upload_bytes_per_day, current: usage.bytes, retryAfter: Math.max(1, usage.reset_seconds), usage };
+      return {
+        ok: false,
+        reason: "upload-bytes-per-day",
+        limit: req.limits.upload_bytes_per_day,
+        current: usage.bytes,
+        retryAfter: Math.max(1, usage.reset_seconds),
+        usage,
+      };
     }
     this.sql.exec("INSERT INTO uploads (upload_id, at, bytes) VALUES (?, ?, ?)", req.uploadId, now, req.bytes);
-    return { ok: true, usage: { ...usage, count: usage.count + 1, bytes: usage.bytes + req.bytes, reset_seconds: usage.count === 0 ? UPLOAD_WINDOW_MS / 1000 : usage.reset_seconds } };
+    return {
+      ok: true,
+      usage: {
+        ...usage,
+        count: usage.count + 1,
+        bytes: usage.bytes + req.bytes,
+        reset_seconds: usage.count === 0 ? UPLOAD_WINDOW_MS / 1000 : usage.reset_seconds,
+      },
+    };
   }
 
   /** Gives back an upload's reservation when it was not stored after all. */
@@ -175,7 +211,9 @@ export class TenantQuota extends DurableObject<Env> {
 
   private uploadUsage(limits: UploadReserveRequest["limits"], now: number): UploadUsage {
     this.sql.exec("DELETE FROM uploads WHERE at <= ?", now - UPLOAD_WINDOW_MS);
-    const row = this.sql.exec<{ n: number; bytes: number | null; oldest: number | null }>("SELECT count(*) AS n, sum(bytes) AS bytes, min(at) AS oldest FROM uploads").one();
+    const row = this.sql
+      .exec<{ n: number; bytes: number | null; oldest: number | null }>("SELECT count(*) AS n, sum(bytes) AS bytes, min(at) AS oldest FROM uploads")
+      .one();
     const resetMs = row.oldest === null ? 0 : row.oldest + UPLOAD_WINDOW_MS - now;
     return { count: row.n, bytes: row.bytes ?? 0, reset_seconds: row.oldest === null ? 0 : Math.max(1, Math.ceil(resetMs / 1000)), limits };
   }
@@ -202,11 +240,7 @@ export class TenantQuota extends DurableObject<Env> {
       for (const jobId of expired) {
         const status = statuses.get(jobId);
         if (status === "queued" || status === "running") {
-          this.sql.exec(
-            "UPDATE reservations SET state = 'active', lease_expires_at = ? WHERE job_id = ?",
-            checkedAt + ACTIVE_LEASE_MS,
-            jobId,
-          );
+          this.sql.exec("UPDATE reservations SET state = 'active', lease_expires_at = ? WHERE job_id = ?", checkedAt + ACTIVE_LEASE_MS, jobId);
         } else {
           // Terminal, or never written (the submit failed after admission): free the slot.
           this.release(jobId, { abandoned: status === undefined });

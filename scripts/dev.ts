@@ -55,7 +55,9 @@ if (state) {
 }
 if (!state) {
   const tenant = (await (await stack.admin("/v1/admin/tenants", { method: "POST", body: JSON.stringify({ name: "dev" }) })).json()) as { id: string };
-  const key = (await (await stack.admin(`/v1/admin/tenants/${tenant.id}/keys`, { method: "POST", body: JSON.stringify({ name: "dev" }) })).json()) as { key: string };
+  const key = (await (await stack.admin(`/v1/admin/tenants/${tenant.id}/keys`, { method: "POST", body: JSON.stringify({ name: "dev" }) })).json()) as {
+    key: string;
+  };
   state = { tenantId: tenant.id, apiKey: key.key };
   mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
   writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });

@@ -68,7 +68,12 @@ interface RunResult {
 function runOnce(args: Args, outFile: string): Promise<RunResult> {
   const argv = ["run", ...args.projects.flatMap((p) => ["--project", p]), "--reporter=json", `--outputFile=${outFile}`, ...args.files];
   return new Promise((resolve) => {
-    const child = spawn(VITEST, argv, { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(VITEST, argv, {
+      cwd: ROOT,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let output = "";
     const keep = (d: Buffer) => {
       output = (output + d.toString()).slice(-20_000);
@@ -122,19 +127,40 @@ async function main(): Promise<void> {
           why[name] = (t.failureMessages ?? []).join("\n").split("\n").slice(0, 12).join("\n").slice(0, 2_000);
         }
         // A file that failed to load or whose hooks failed has no failed assertion of its own.
-        if (file.assertionResults.every((t) => t.status !== "failed") && file.message) failed.push(`${relative(file.name)} (file: ${file.message.split("\n")[0]})`);
+        if (file.assertionResults.every((t) => t.status !== "failed") && file.message)
+          failed.push(`${relative(file.name)} (file: ${file.message.split("\n")[0]})`);
       }
       if (!result.report) failed.push(result.timedOut ? `(run timed out after ${RUN_TIMEOUT_MS} ms)` : `(no report; vitest exited ${result.code})`);
       const ok = result.code === 0 && failed.length === 0;
       if (ok) passedRuns++;
       for (const f of failed) failures.set(f, (failures.get(f) ?? 0) + 1);
-      console.log(JSON.stringify({ run, ok, tests: result.report?.numTotalTests ?? 0, passed: result.report?.numPassedTests ?? 0, failed, seconds: Math.round((Date.now() - t0) / 1000), ...(failed.length > 0 ? { why } : {}) }));
+      console.log(
+        JSON.stringify({
+          run,
+          ok,
+          tests: result.report?.numTotalTests ?? 0,
+          passed: result.report?.numPassedTests ?? 0,
+          failed,
+          seconds: Math.round((Date.now() - t0) / 1000),
+          ...(failed.length > 0 ? { why } : {}),
+        }),
+      );
       if (!ok && !result.report) console.error(result.output.slice(-4_000));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ summary: "test_flaky", projects: args.projects, files: args.files, runs: args.runs, passed_runs: passedRuns, failures: Object.fromEntries(failures), minutes: Math.round((Date.now() - started) / 6_000) / 10 }));
+  console.log(
+    JSON.stringify({
+      summary: "test_flaky",
+      projects: args.projects,
+      files: args.files,
+      runs: args.runs,
+      passed_runs: passedRuns,
+      failures: Object.fromEntries(failures),
+      minutes: Math.round((Date.now() - started) / 6_000) / 10,
+    }),
+  );
   process.exit(passedRuns === args.runs ? 0 : 1);
 }
 

@@ -125,7 +125,10 @@ export class DispatcherStore {
     this.sql = sql;
     sql.exec(SCHEMA);
     // Objects created before `gpu_released` existed get the column (CREATE IF NOT EXISTS skips it).
-    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('assignments')").toArray().map((c) => c.name);
+    const columns = sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('assignments')")
+      .toArray()
+      .map((c) => c.name);
     if (!columns.includes("gpu_released")) sql.exec("ALTER TABLE assignments ADD COLUMN gpu_released INTEGER NOT NULL DEFAULT 0");
   }
 

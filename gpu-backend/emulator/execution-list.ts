@@ -13,12 +13,7 @@ type Prompt = Record<string, { class_type: string; inputs?: Record<string, unkno
 
 /** `graph_utils.is_link`: `[str, int|float]` (Python's bool is an int too). */
 export function isLink(value: unknown): value is [string, number] {
-  return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    typeof value[0] === "string" &&
-    (typeof value[1] === "number" || typeof value[1] === "boolean")
-  );
+  return Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && (typeof value[1] === "number" || typeof value[1] === "boolean");
 }
 
 export class ExecutionList {

@@ -94,12 +94,16 @@ export class PromptExecutor {
       if (nodeId === undefined) {
         success = false;
         const [blamed = ""] = executeOutputs;
-        addMessage("execution_error", this.errorMessage(promptId, prompt, blamed, executed, currentOutputs, {
-          exception_message: "Dependency cycle detected",
-          exception_type: "graph.DependencyCycleError",
-          traceback: [],
-          current_inputs: [],
-        }), false);
+        addMessage(
+          "execution_error",
+          this.errorMessage(promptId, prompt, blamed, executed, currentOutputs, {
+            exception_message: "Dependency cycle detected",
+            exception_type: "graph.DependencyCycleError",
+            traceback: [],
+            current_inputs: [],
+          }),
+          false,
+        );
         break;
       }
       const outcome = await this.executeNode(prompt, nodeId, promptId, extraData, clientId, progress, executed);
@@ -195,7 +199,10 @@ export class PromptExecutor {
         this.cache.setUi(nodeId, { meta: { node_id: nodeId, display_node: nodeId, parent_node: null, real_node_id: nodeId }, output: ui });
         if (clientId !== null) rt.hub.send("executed", { node: nodeId, display_node: nodeId, output: ui, prompt_id: promptId }, clientId);
       }
-      this.cache.setOutputs(nodeId, (result.result ?? []).map((value) => [value]));
+      this.cache.setOutputs(
+        nodeId,
+        (result.result ?? []).map((value) => [value]),
+      );
     } catch (err) {
       if (err instanceof EmulatorStopped) throw err;
       if (err instanceof InterruptProcessingException) {

@@ -83,7 +83,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   addQueueRoutes(router);
   addFileRoutes(router);
   addInfoRoutes(router);
-  router.add("GET", "/ws", (ctx) => sendText(ctx.res, 400, "400: Bad Request\n\nNo WebSocket UPGRADE hdr: None\n Can \"Upgrade\" only to \"WebSocket\"."));
+  router.add("GET", "/ws", (ctx) => sendText(ctx.res, 400, '400: Bad Request\n\nNo WebSocket UPGRADE hdr: None\n Can "Upgrade" only to "WebSocket".'));
 
   const server = createServer((req, res) => void handleRequest(rt, router, req, res));
   server.on("upgrade", (req, socket, head) => handleUpgrade(rt, req, socket, head));
@@ -131,7 +131,10 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   };
   let ready: Promise<void>;
   if (config.startupDelayMs > 0) {
-    ready = lifecycle.sleep(config.startupDelayMs).then(() => listen().catch(abandon), () => undefined);
+    ready = lifecycle.sleep(config.startupDelayMs).then(
+      () => listen().catch(abandon),
+      () => undefined,
+    );
     ready.catch(() => {}); // the caller sees the rejection through `ready`; this only keeps it from being "unhandled"
   } else {
     await listen().catch(abandon);
@@ -155,7 +158,19 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       cleanupDirs(dirs);
     })());
 
-  return { url, wsUrl: `ws://${hostForUrl}:${rt.boundPort}/ws`, host: config.host, port: rt.boundPort, config, dirs, ready, crashed, wsConnections: () => rt.hub.connections, openGate: (name) => void rt.openGates.add(name), close };
+  return {
+    url,
+    wsUrl: `ws://${hostForUrl}:${rt.boundPort}/ws`,
+    host: config.host,
+    port: rt.boundPort,
+    config,
+    dirs,
+    ready,
+    crashed,
+    wsConnections: () => rt.hub.connections,
+    openGate: (name) => void rt.openGates.add(name),
+    close,
+  };
 }
 
 async function handleRequest(rt: Runtime, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -19,18 +19,7 @@
  */
 import type { Catalog } from "./nodes/catalog.ts";
 import type { CatalogContext, InputSpec, InputTypes, NodeDefinition } from "./nodes/types.ts";
-import {
-  PyException,
-  isPlainObject,
-  pyFloat,
-  pyFloatRepr,
-  pyInt,
-  pyKeyErrorText,
-  pyRepr,
-  pyStr,
-  pyTruthy,
-  pyTypeName,
-} from "./py/values.ts";
+import { PyException, isPlainObject, pyFloat, pyFloatRepr, pyInt, pyKeyErrorText, pyRepr, pyStr, pyTruthy, pyTypeName } from "./py/values.ts";
 import {
   VALIDATE_CUSTOM_FRAME,
   VALIDATE_INNER_FRAME,
@@ -395,4 +384,3 @@ function returnTypeAt(def: NodeDefinition, slot: unknown): string {
   if (index < 0 || type === undefined) throw new PyException("IndexError", "tuple index out of range", [VALIDATE_SLOT_FRAME]);
   return type;
 }
-

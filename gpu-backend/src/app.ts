@@ -75,7 +75,14 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   }
   const allowed = allowedNodeClasses(lock.lock);
   if (!allowed.ok) throw new StartupError(`lock file ${cfg.lockFile} does not say which node classes may run`, [allowed.problem]);
-  log.info("lock_verified", { lock_file: cfg.lockFile, lock_hash: lock.hash, target: lock.lock.target, on_disk: Boolean(cfg.comfyDir), allowed_node_classes: allowed.classes.size, allowed_from: allowed.source });
+  log.info("lock_verified", {
+    lock_file: cfg.lockFile,
+    lock_hash: lock.hash,
+    target: lock.lock.target,
+    on_disk: Boolean(cfg.comfyDir),
+    allowed_node_classes: allowed.classes.size,
+    allowed_from: allowed.source,
+  });
 
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   metrics.capacity.set(cfg.slots + cfg.prefetch);
@@ -127,7 +134,15 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const currentRules = (): WorkflowRules => {
     const catalog = link!.catalog;
     if (rules?.catalog !== catalog) {
-      rules = { catalog, rules: { fileInputs: mergeFileInputs(cfg.fileInputs, catalog.uploadInputs), denied: cfg.deniedNodeClasses, allowed: allowed.classes, objectInfo: catalog.modules } };
+      rules = {
+        catalog,
+        rules: {
+          fileInputs: mergeFileInputs(cfg.fileInputs, catalog.uploadInputs),
+          denied: cfg.deniedNodeClasses,
+          allowed: allowed.classes,
+          objectInfo: catalog.modules,
+        },
+      };
     }
     return rules.rules;
   };
@@ -136,7 +151,16 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const deps: RunnerDeps = { cfg, comfy, link, rules: currentRules, hostNames, tracker, edge, clientId, log, metrics };
   const manager = new JobManager(deps, cfg, () => link!.state);
   const sweeper = new Sweeper({ dirs: cfg.comfyDirs, maxAgeMs: cfg.maxJobDeadlineMs, intervalMs: cfg.sweepIntervalMs, held: () => manager.heldFiles(), log });
-  const heartbeat = new HeartbeatLoop({ hostId: cfg.hostId, version: VERSION, lockHash: lock.hash, intervalMs: cfg.heartbeatIntervalMs, edge, manager, link, log });
+  const heartbeat = new HeartbeatLoop({
+    hostId: cfg.hostId,
+    version: VERSION,
+    lockHash: lock.hash,
+    intervalMs: cfg.heartbeatIntervalMs,
+    edge,
+    manager,
+    link,
+    log,
+  });
   const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);
   jobsGauge.unref();
 
@@ -151,7 +175,11 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     health: () => {
       const slots = manager.view();
       const ok = link!.state === "ready" && !manager.draining;
-      const reasons = [...(link!.state !== "ready" ? [`comfy ${link!.state}`] : []), ...(link!.problem ? [link!.problem] : []), ...(manager.draining ? ["draining"] : [])];
+      const reasons = [
+        ...(link!.state !== "ready" ? [`comfy ${link!.state}`] : []),
+        ...(link!.problem ? [link!.problem] : []),
+        ...(manager.draining ? ["draining"] : []),
+      ];
       return {
         ok,
         body: {
@@ -188,7 +216,15 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   tracker.start();
   heartbeat.start();
   sweeper.start();
-  log.info("service_started", { host_id: cfg.hostId, url: `http://${host}:${port}`, comfy_url: cfg.comfyUrl, comfy_dirs: cfg.comfyDirs, supervised: Boolean(supervisor), capacity: cfg.slots + cfg.prefetch, version: VERSION });
+  log.info("service_started", {
+    host_id: cfg.hostId,
+    url: `http://${host}:${port}`,
+    comfy_url: cfg.comfyUrl,
+    comfy_dirs: cfg.comfyDirs,
+    supervised: Boolean(supervisor),
+    capacity: cfg.slots + cfg.prefetch,
+    version: VERSION,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>

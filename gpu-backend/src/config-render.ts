@@ -46,7 +46,14 @@ export function renderConfigDoc(): string {
   ];
   for (const [name, setting] of entries()) {
     const def = defaultOf(setting);
-    const shown = def === undefined ? (setting.kind === "secret" || name === "HOST_ID" || name === "EDGE_URL" ? "required" : "(unset)") : def === "" ? "(empty)" : `\`${def}\``;
+    const shown =
+      def === undefined
+        ? setting.kind === "secret" || name === "HOST_ID" || name === "EDGE_URL"
+          ? "required"
+          : "(unset)"
+        : def === ""
+          ? "(empty)"
+          : `\`${def}\``;
     out.push(`| \`${name}\` | ${setting.kind} | ${shown} | ${cell(setting.doc)} |`);
   }
   out.push("");

@@ -13,7 +13,15 @@ import { fileURLToPath } from "node:url";
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { HOST_ID } from "../../src/protocol/messages.ts";
-import { DEFAULT_DENIED_NODE_CLASSES, DEFAULT_FILE_INPUTS, isClassList, isFileInputList, parseClassList, parseFileInputs, type FileInputs } from "../../src/protocol/node-policy.ts";
+import {
+  DEFAULT_DENIED_NODE_CLASSES,
+  DEFAULT_FILE_INPUTS,
+  isClassList,
+  isFileInputList,
+  parseClassList,
+  parseFileInputs,
+  type FileInputs,
+} from "../../src/protocol/node-policy.ts";
 import { secretBytes } from "../../src/protocol/standard-webhooks.ts";
 
 export type SettingKind = "var" | "secret";
@@ -48,7 +56,13 @@ const absolutePath = z
   .min(1)
   .refine((v) => isAbsolute(v), "must be an absolute path")
   .transform((v) => resolve(v));
-const optionalAbsolutePath = optionalString.pipe(z.string().refine((v) => isAbsolute(v), "must be an absolute path").transform((v) => resolve(v)).optional());
+const optionalAbsolutePath = optionalString.pipe(
+  z
+    .string()
+    .refine((v) => isAbsolute(v), "must be an absolute path")
+    .transform((v) => resolve(v))
+    .optional(),
+);
 
 const webhookSecret = z.string().refine((v) => {
   if (!v.startsWith("whsec_")) return false;
@@ -64,7 +78,10 @@ const edgeUrl = z
   .url()
   .transform((v) => new URL(v))
   .refine((u) => u.protocol === "https:" || (u.protocol === "http:" && isLoopbackHost(u.hostname)), "must be https:// (plain http only to a loopback address)")
-  .refine((u) => (u.pathname === "/" || u.pathname === "") && u.search === "" && u.hash === "" && u.username === "" && u.password === "", "must be an origin only (no path, query, fragment or credentials)")
+  .refine(
+    (u) => (u.pathname === "/" || u.pathname === "") && u.search === "" && u.hash === "" && u.username === "" && u.password === "",
+    "must be an origin only (no path, query, fragment or credentials)",
+  )
   .transform((u) => u.origin);
 
 const comfyUrl = z
@@ -82,7 +99,7 @@ const jwksSchema = z
     try {
       return JSON.parse(v) as unknown;
     } catch {
-      ctx.addIssue({ code: "custom", message: "must be JSON (the edge's public JWKS, {\"keys\": [...]})" });
+      ctx.addIssue({ code: "custom", message: 'must be JSON (the edge\'s public JWKS, {"keys": [...]})' });
       return z.NEVER;
     }
   })
@@ -93,7 +110,7 @@ const jwksSchema = z
           z
             .object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string().min(1), kid: z.string().min(1) })
             .passthrough()
-            .refine((k) => !("d" in k), "contains a private key (\"d\"): pin only the public JWKS"),
+            .refine((k) => !("d" in k), 'contains a private key ("d"): pin only the public JWKS'),
         )
         .min(1, "must hold at least one key"),
     }),
@@ -111,7 +128,7 @@ const stringList = z
     } catch {
       // reported below
     }
-    ctx.addIssue({ code: "custom", message: "must be a JSON array of strings, e.g. [\"main.py\",\"--port\",\"8188\"]" });
+    ctx.addIssue({ code: "custom", message: 'must be a JSON array of strings, e.g. ["main.py","--port","8188"]' });
     return z.NEVER;
   });
 
@@ -139,7 +156,12 @@ export const settings = {
     schema: z
       .string()
       .optional()
-      .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
+      .transform((v) =>
+        (v ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+      )
       .pipe(z.array(webhookSecret)),
     doc: "During a secret rotation: comma-separated previous secrets. Requests carry one signature per secret, so the edge accepts them whichever it holds. Empty otherwise.",
     example: "",
@@ -148,7 +170,7 @@ export const settings = {
     kind: "secret",
     schema: jwksSchema,
     doc: "The edge's public signing keys (JWKS JSON), pinned: every edge → host request must carry an EdDSA JWT signed by one of them. Keys rotate by `kid` (pin old and new during a rotation).",
-    example: "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"…\",\"kid\":\"…\",\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
+    example: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"…","kid":"…","alg":"EdDSA","use":"sig"}]}',
   },
   LISTEN_HOST: {
     kind: "var",
@@ -169,7 +191,7 @@ export const settings = {
   COMFY_ARGS: {
     kind: "var",
     schema: stringList,
-    doc: "Arguments of COMFY_COMMAND as a JSON array of strings, e.g. `[\"main.py\",\"--listen\",\"127.0.0.1\",\"--port\",\"8188\",\"--disable-auto-launch\"]`.",
+    doc: 'Arguments of COMFY_COMMAND as a JSON array of strings, e.g. `["main.py","--listen","127.0.0.1","--port","8188","--disable-auto-launch"]`.',
   },
   COMFY_CWD: { kind: "var", schema: optionalString, doc: "Working directory of COMFY_COMMAND (default: COMFY_DIR, else the current directory)." },
   COMFY_DIR: {
@@ -218,10 +240,18 @@ export const settings = {
     schema: ms(300_000, 1_000),
     doc: "How often leftovers are swept from the per-job folders and ComfyUI's temp folder (also once at start): anything older than MAX_JOB_DEADLINE_MS that no held job owns.",
   },
-  COMFY_START_TIMEOUT_MS: { kind: "var", schema: ms(300_000), doc: "How long a started ComfyUI may take to answer `/system_stats` before it is killed and started again." },
+  COMFY_START_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(300_000),
+    doc: "How long a started ComfyUI may take to answer `/system_stats` before it is killed and started again.",
+  },
   COMFY_RESTART_BACKOFF_MS: { kind: "var", schema: ms(1_000), doc: "First delay before restarting a ComfyUI that died; doubles per quick failure." },
   COMFY_RESTART_BACKOFF_MAX_MS: { kind: "var", schema: ms(60_000), doc: "Longest delay between ComfyUI restarts." },
-  COMFY_REQUEST_TIMEOUT_MS: { kind: "var", schema: ms(10_000), doc: "Timeout of one HTTP request to ComfyUI other than a file transfer (see TRANSFER_TIMEOUT_MS)." },
+  COMFY_REQUEST_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(10_000),
+    doc: "Timeout of one HTTP request to ComfyUI other than a file transfer (see TRANSFER_TIMEOUT_MS).",
+  },
   COMFY_LOST_TIMEOUT_MS: {
     kind: "var",
     schema: ms(30_000),
@@ -269,8 +299,16 @@ export const settings = {
   EDGE_RETRY_BASE_MS: { kind: "var", schema: ms(250), doc: "First retry delay of host → edge requests; doubles per try, with jitter." },
   EDGE_RETRY_MAX_DELAY_MS: { kind: "var", schema: ms(10_000), doc: "Longest delay between two tries of a host → edge request." },
   MAX_DISPATCH_BYTES: { kind: "var", schema: int(5 * 1024 * 1024, 1024, 1024 ** 3), doc: "Largest edge request body accepted (413 above)." },
-  MAX_INPUT_BYTES: { kind: "var", schema: int(100 * 1024 * 1024, 1, 1024 ** 4), doc: "Largest input file downloaded from the edge (ComfyUI's own upload limit is 100 MB by default)." },
-  MAX_OUTPUT_BYTES: { kind: "var", schema: int(1024 ** 3, 1, 1024 ** 4), doc: "Largest single output file; a larger one fails the job with `output_upload_failed`." },
+  MAX_INPUT_BYTES: {
+    kind: "var",
+    schema: int(100 * 1024 * 1024, 1, 1024 ** 4),
+    doc: "Largest input file downloaded from the edge (ComfyUI's own upload limit is 100 MB by default).",
+  },
+  MAX_OUTPUT_BYTES: {
+    kind: "var",
+    schema: int(1024 ** 3, 1, 1024 ** 4),
+    doc: "Largest single output file; a larger one fails the job with `output_upload_failed`.",
+  },
   LOCK_FILE: {
     kind: "var",
     schema: z.string().min(1).default("locks/emulator.lock.json"),
@@ -372,7 +410,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     temp: v.COMFY_TEMP_DIR ?? resolve(v.COMFY_BASE_DIR, "temp"),
   };
   for (const other of ["input", "output"] as const) {
-    if (within(comfyDirs[other], comfyDirs.temp) || within(comfyDirs.temp, comfyDirs[other])) problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
+    if (within(comfyDirs[other], comfyDirs.temp) || within(comfyDirs.temp, comfyDirs[other]))
+      problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
   }
   if (problems.length > 0) return { ok: false, problems };
   return {

@@ -15,7 +15,16 @@ import type { Logger } from "./log.ts";
 export class HeartbeatLoop {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
-  private readonly opts: { hostId: string; version: string; lockHash: string; intervalMs: number; edge: EdgeClient; manager: JobManager; link: Pick<ComfyLink, "state">; log: Logger };
+  private readonly opts: {
+    hostId: string;
+    version: string;
+    lockHash: string;
+    intervalMs: number;
+    edge: EdgeClient;
+    manager: JobManager;
+    link: Pick<ComfyLink, "state">;
+    log: Logger;
+  };
   lastOkAt: number | undefined;
 
   constructor(opts: HeartbeatLoop["opts"]) {
@@ -60,9 +69,15 @@ export class HeartbeatLoop {
     const { manager, edge, log } = this.opts;
     manager.expireLeases();
     // One try: a failed heartbeat is superseded by the next tick's.
-    const result = await edge.postJson("heartbeat", edgePaths.heartbeat(this.opts.hostId), this.build(), (json) => HeartbeatReply.safeParse(json).data, { attempts: 1 });
+    const result = await edge.postJson("heartbeat", edgePaths.heartbeat(this.opts.hostId), this.build(), (json) => HeartbeatReply.safeParse(json).data, {
+      attempts: 1,
+    });
     if (!result.ok) {
-      log.warn("heartbeat_failed", { reason: result.reason, ...(result.reason === "rejected" ? { status: result.status } : {}), ...(result.reason === "unavailable" ? { detail: result.detail } : {}) });
+      log.warn("heartbeat_failed", {
+        reason: result.reason,
+        ...(result.reason === "rejected" ? { status: result.status } : {}),
+        ...(result.reason === "unavailable" ? { detail: result.detail } : {}),
+      });
       return;
     }
     this.lastOkAt = Date.now();

@@ -27,14 +27,21 @@ import { sha256Hex } from "./lib/hash.ts";
 
 const commit = z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-character lowercase commit SHA (not a branch, tag or 'latest')");
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256");
-const httpsUrl = z.string().url().refine((u) => u.startsWith("https://"), "must be an https:// URL");
+const httpsUrl = z
+  .string()
+  .url()
+  .refine((u) => u.startsWith("https://"), "must be an https:// URL");
 const exactVersion = z.string().regex(/^[0-9][0-9A-Za-z.+!_-]*$/, "must be one exact version (no ranges, no 'latest')");
 const relativePath = z
   .string()
   .min(1)
   .refine((p) => !isAbsolute(p) && !normalize(p).startsWith("..") && !p.includes("\\"), "must be a relative path inside the ComfyUI folder");
 // Custom nodes' class names may hold spaces, brackets, anything printable.
-const className = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, "must be a node class name (no control characters)");
+const className = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, "must be a node class name (no control characters)");
 const dirName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain folder name");
 
 export const REQUIRED_PYTHON_PACKAGES = ["torch", "torchvision", "torchaudio"] as const;
@@ -50,7 +57,15 @@ export const LockFile = z
     python: z
       .object({
         version: exactVersion,
-        requirements: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), version: exactVersion, hashes: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>")).min(1, "needs at least one hash") }).strict()),
+        requirements: z.array(
+          z
+            .object({
+              name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+              version: exactVersion,
+              hashes: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>")).min(1, "needs at least one hash"),
+            })
+            .strict(),
+        ),
       })
       .strict()
       .optional(),
@@ -67,12 +82,15 @@ export const LockFile = z
     if (lock.target === "comfyui") {
       if (!lock.python) ctx.addIssue({ code: "custom", path: ["python"], message: "a ComfyUI host must pin its Python requirements" });
       const names = new Set(lock.python?.requirements.map((r) => r.name.toLowerCase()) ?? []);
-      for (const pkg of REQUIRED_PYTHON_PACKAGES) if (lock.python && !names.has(pkg)) ctx.addIssue({ code: "custom", path: ["python", "requirements"], message: `${pkg} must be pinned` });
+      for (const pkg of REQUIRED_PYTHON_PACKAGES)
+        if (lock.python && !names.has(pkg)) ctx.addIssue({ code: "custom", path: ["python", "requirements"], message: `${pkg} must be pinned` });
     }
     lock.models.forEach((m, i) => {
-      if (!m.url.includes(m.revision)) ctx.addIssue({ code: "custom", path: ["models", i, "url"], message: "must contain the pinned revision (a URL to a branch can change under us)" });
+      if (!m.url.includes(m.revision))
+        ctx.addIssue({ code: "custom", path: ["models", i, "url"], message: "must contain the pinned revision (a URL to a branch can change under us)" });
     });
-    if (lock.extra_node_classes && lock.allowed_node_classes) ctx.addIssue({ code: "custom", path: ["allowed_node_classes"], message: "give either allowed_node_classes or extra_node_classes, not both" });
+    if (lock.extra_node_classes && lock.allowed_node_classes)
+      ctx.addIssue({ code: "custom", path: ["allowed_node_classes"], message: "give either allowed_node_classes or extra_node_classes, not both" });
     const seen = new Set<string>();
     lock.models.forEach((m, i) => {
       if (seen.has(m.path)) ctx.addIssue({ code: "custom", path: ["models", i, "path"], message: "two models share this path" });
@@ -162,7 +180,8 @@ export function allowedNodeClasses(lock: LockFile, dir = CORE_CLASSES_DIR): Allo
     return { ok: false, problem: `${path}: not JSON (${(err as Error).message})` };
   }
   if (!parsed.success) return { ok: false, problem: `${path}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}` };
-  if (parsed.data.comfyui_commit !== lock.comfyui.commit) return { ok: false, problem: `${path} lists the classes of commit ${parsed.data.comfyui_commit}, not ${lock.comfyui.commit}` };
+  if (parsed.data.comfyui_commit !== lock.comfyui.commit)
+    return { ok: false, problem: `${path} lists the classes of commit ${parsed.data.comfyui_commit}, not ${lock.comfyui.commit}` };
   return { ok: true, classes: new Set([...parsed.data.classes, ...(lock.extra_node_classes ?? [])]), source: "core+extra" };
 }
 

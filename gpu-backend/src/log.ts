@@ -14,7 +14,11 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(level: LogLevel, sink: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: LogLevel,
+  sink: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  base: Record<string, unknown> = {},
+): Logger {
   const write = (at: LogLevel, event: string, fields?: Record<string, unknown>) => {
     if (RANK[at] < RANK[level]) return;
     sink(JSON.stringify({ t: new Date().toISOString(), level: at, event, ...base, ...fields }, errorReplacer));

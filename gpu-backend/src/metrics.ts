@@ -10,18 +10,58 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const durationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
   return {
     registry,
-    jobsTotal: new Counter({ name: "gpu_backend_jobs_total", help: "Jobs that left the host, by outcome (succeeded, failed, cancelled, dropped) and failure code.", labelNames: ["outcome", "code"], registers: [registry] }),
-    jobDuration: new Histogram({ name: "gpu_backend_job_duration_seconds", help: "From dispatch accepted to terminal event, by outcome.", labelNames: ["outcome"], buckets: durationBuckets, registers: [registry] }),
-    executionDuration: new Histogram({ name: "gpu_backend_job_execution_seconds", help: "From ComfyUI's execution_start to the end of the job.", buckets: durationBuckets, registers: [registry] }),
-    queueWait: new Histogram({ name: "gpu_backend_queue_wait_seconds", help: "From dispatch accepted to ComfyUI's execution_start (input preparation plus ComfyUI queue).", buckets: durationBuckets, registers: [registry] }),
+    jobsTotal: new Counter({
+      name: "gpu_backend_jobs_total",
+      help: "Jobs that left the host, by outcome (succeeded, failed, cancelled, dropped) and failure code.",
+      labelNames: ["outcome", "code"],
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: "gpu_backend_job_duration_seconds",
+      help: "From dispatch accepted to terminal event, by outcome.",
+      labelNames: ["outcome"],
+      buckets: durationBuckets,
+      registers: [registry],
+    }),
+    executionDuration: new Histogram({
+      name: "gpu_backend_job_execution_seconds",
+      help: "From ComfyUI's execution_start to the end of the job.",
+      buckets: durationBuckets,
+      registers: [registry],
+    }),
+    queueWait: new Histogram({
+      name: "gpu_backend_queue_wait_seconds",
+      help: "From dispatch accepted to ComfyUI's execution_start (input preparation plus ComfyUI queue).",
+      buckets: durationBuckets,
+      registers: [registry],
+    }),
     comfyRestarts: new Counter({ name: "gpu_backend_comfy_restarts_total", help: "ComfyUI processes restarted by the supervisor.", registers: [registry] }),
     comfyUp: new Gauge({ name: "gpu_backend_comfy_up", help: "1 when ComfyUI is ready, else 0.", registers: [registry] }),
-    jobsHeld: new Gauge({ name: "gpu_backend_jobs_held", help: "Jobs the host holds (preparing, queued, running, uploading, reporting).", registers: [registry] }),
+    jobsHeld: new Gauge({
+      name: "gpu_backend_jobs_held",
+      help: "Jobs the host holds (preparing, queued, running, uploading, reporting).",
+      registers: [registry],
+    }),
     capacity: new Gauge({ name: "gpu_backend_capacity", help: "SLOTS + PREFETCH.", registers: [registry] }),
     draining: new Gauge({ name: "gpu_backend_draining", help: "1 while draining after SIGTERM.", registers: [registry] }),
-    dispatches: new Counter({ name: "gpu_backend_dispatches_total", help: "Dispatch requests by result (accepted, duplicate, full, stale, draining, comfy_down).", labelNames: ["result"], registers: [registry] }),
-    authRejected: new Counter({ name: "gpu_backend_auth_rejected_total", help: "Edge requests refused for their signature, by reason.", labelNames: ["reason"], registers: [registry] }),
-    edgeRequests: new Counter({ name: "gpu_backend_edge_requests_total", help: "Host → edge requests by kind and final result.", labelNames: ["kind", "result"], registers: [registry] }),
+    dispatches: new Counter({
+      name: "gpu_backend_dispatches_total",
+      help: "Dispatch requests by result (accepted, duplicate, full, stale, draining, comfy_down).",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    authRejected: new Counter({
+      name: "gpu_backend_auth_rejected_total",
+      help: "Edge requests refused for their signature, by reason.",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    edgeRequests: new Counter({
+      name: "gpu_backend_edge_requests_total",
+      help: "Host → edge requests by kind and final result.",
+      labelNames: ["kind", "result"],
+      registers: [registry],
+    }),
   };
 }
 

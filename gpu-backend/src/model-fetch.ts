@@ -20,7 +20,11 @@ export class ModelFetchError extends Error {
   }
 }
 
-export async function fetchModel(model: Pick<LockedModel, "name" | "url" | "sha256" | "size" | "path">, comfyDir: string, opts: { timeoutMs?: number } = {}): Promise<FetchOutcome> {
+export async function fetchModel(
+  model: Pick<LockedModel, "name" | "url" | "sha256" | "size" | "path">,
+  comfyDir: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<FetchOutcome> {
   const target = join(comfyDir, model.path);
   if (existsSync(target)) {
     if (statSync(target).size === model.size && (await fileSha256(target)) === model.sha256) return "present";
@@ -41,7 +45,8 @@ export async function fetchModel(model: Pick<LockedModel, "name" | "url" | "sha2
       signal: AbortSignal.timeout(opts.timeoutMs ?? 6 * 60 * 60 * 1000),
     });
     if (offset > 0 && res.status === 206) resumed = true;
-    else if (res.status === 200) offset = 0; // the server ignored the range: start over
+    else if (res.status === 200)
+      offset = 0; // the server ignored the range: start over
     else {
       await res.body?.cancel();
       throw new ModelFetchError(`${model.name}: GET ${new URL(model.url).host} → ${res.status}`);

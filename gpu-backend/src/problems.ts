@@ -22,7 +22,13 @@ export const hostProblems = {
 
 export type HostProblem = keyof typeof hostProblems;
 
-export function sendProblem(res: ServerResponse, slug: HostProblem, detail: string, extensions: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  res: ServerResponse,
+  slug: HostProblem,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): void {
   const kind = hostProblems[slug];
   const body = JSON.stringify({ ...extensions, type: `${PROBLEM_BASE}${slug}`, title: kind.title, status: kind.status, detail });
   res.writeHead(kind.status, { ...headers, "Content-Type": "application/problem+json", "Content-Length": Buffer.byteLength(body) });

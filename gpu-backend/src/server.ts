@@ -79,7 +79,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   const refuse = (reason: EdgeFailure) => {
     deps.metrics.authRejected.inc({ reason });
     deps.log.warn("auth_failed", { reason, path: pathname });
-    return sendProblem(res, "unauthenticated", "a valid edge signature for this request is required", {}, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    return sendProblem(
+      res,
+      "unauthenticated",
+      "a valid edge signature for this request is required",
+      {},
+      { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+    );
   };
   const token = await verifyEdgeToken(deps.jwks, req.headers.authorization, { hostId: deps.hostId, method, path: rawPath });
   if (!token.ok) {
@@ -105,7 +111,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   // thousands deep would overflow the stack in every attempt.
   if (valueTooDeep(json)) {
     const pointer = typeof json === "object" && json !== null && valueTooDeep((json as { workflow?: unknown }).workflow, MAX_JSON_DEPTH - 1) ? "/workflow" : "";
-    return sendProblem(res, "validation-failed", `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, { errors: [{ pointer, detail: `nested deeper than ${MAX_JSON_DEPTH} levels` }] });
+    return sendProblem(res, "validation-failed", `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, {
+      errors: [{ pointer, detail: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    });
   }
 
   if (route === "dispatch") {
@@ -139,7 +147,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   if (!parsed.ok) return sendProblem(res, "validation-failed", "the body is not a CancelRequest", { errors: parsed.errors });
   const pathJobId = decodeURIComponent(cancelMatch![1]!);
   if (parsed.value.job_id !== pathJobId) {
-    return sendProblem(res, "validation-failed", "job_id in the body differs from the path", { errors: [{ pointer: "/job_id", detail: "must equal the job id in the path" }] });
+    return sendProblem(res, "validation-failed", "job_id in the body differs from the path", {
+      errors: [{ pointer: "/job_id", detail: "must equal the job id in the path" }],
+    });
   }
   const result = deps.manager.cancel(parsed.value);
   deps.log.info("cancel", { job_id: parsed.value.job_id, attempt: parsed.value.attempt, reason: parsed.value.reason, result });
@@ -147,7 +157,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   return sendJson(res, 202, { accepted: true });
 }
 
-function parse<S extends z.ZodType>(schema: S, json: unknown): { ok: true; value: z.output<S> } | { ok: false; errors: Array<{ pointer: string; detail: string }> } {
+function parse<S extends z.ZodType>(
+  schema: S,
+  json: unknown,
+): { ok: true; value: z.output<S> } | { ok: false; errors: Array<{ pointer: string; detail: string }> } {
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, errors: result.error.issues.slice(0, 20).map((i) => ({ pointer: `/${i.path.map(String).join("/")}`, detail: i.message })) };

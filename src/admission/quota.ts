@@ -55,7 +55,9 @@ export async function reserveUpload(env: Env, tenantId: string, req: UploadReser
     return await quotaOf(env, tenantId).reserveUpload(req);
   } catch (err) {
     log.error("admission_unavailable", { tenant_id: tenantId, error_message: err instanceof Error ? err.message : String(err) });
-    throw new ProblemError("unavailable", "Upload admission is temporarily unavailable; nothing was stored. Retry shortly.", { headers: { "Retry-After": "2" } });
+    throw new ProblemError("unavailable", "Upload admission is temporarily unavailable; nothing was stored. Retry shortly.", {
+      headers: { "Retry-After": "2" },
+    });
   }
 }
 

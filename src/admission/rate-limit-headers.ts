@@ -26,7 +26,10 @@ export function uploadRateLimitHeaders(usage: UploadUsage): Record<string, strin
   const { limits } = usage;
   const t = usage.count === 0 ? 0 : usage.reset_seconds;
   return {
-    "RateLimit-Policy": [`"uploads-per-day";q=${limits.uploads_per_day};w=86400`, `"upload-bytes-per-day";q=${limits.upload_bytes_per_day};w=86400;qu="content-bytes"`].join(", "),
+    "RateLimit-Policy": [
+      `"uploads-per-day";q=${limits.uploads_per_day};w=86400`,
+      `"upload-bytes-per-day";q=${limits.upload_bytes_per_day};w=86400;qu="content-bytes"`,
+    ].join(", "),
     RateLimit: [
       `"uploads-per-day";r=${Math.max(0, limits.uploads_per_day - usage.count)};t=${t}`,
       `"upload-bytes-per-day";r=${Math.max(0, limits.upload_bytes_per_day - usage.bytes)};t=${t}`,

@@ -32,7 +32,14 @@ const SAME_AS_UNKNOWN_ISSUER: ReadonlySet<string> = new Set(["bad_signature", "n
 /** A tenant's JWKS URL is fetched through the outbound guard, capped in size and time. */
 function jwksFetcher(config: AppEnv["Variables"]["config"]): JwksFetch {
   return async (url, signal) => {
-    const got = await guardedFetch(url, { ...outboundOptions(config), maxBytes: MAX_JWKS_BYTES, timeoutMs: 5_000, maxRedirects: 2, accept: "application/jwk-set+json, application/json", signal });
+    const got = await guardedFetch(url, {
+      ...outboundOptions(config),
+      maxBytes: MAX_JWKS_BYTES,
+      timeoutMs: 5_000,
+      maxRedirects: 2,
+      accept: "application/jwk-set+json, application/json",
+      signal,
+    });
     return got.ok ? { ok: true, bytes: got.bytes } : { ok: false, detail: got.detail };
   };
 }
@@ -54,9 +61,7 @@ export const authenticate = createMiddleware<AppEnv>(async function authenticate
 
   const db = createDb(c.env.DB);
   const headerUser = c.req.header("X-User-ID");
-  const principal = looksLikeApiKey(token.value)
-    ? await viaApiKey(c.var, db, token.value, headerUser)
-    : await viaJwt(c.var, db, token.value, headerUser);
+  const principal = looksLikeApiKey(token.value) ? await viaApiKey(c.var, db, token.value, headerUser) : await viaJwt(c.var, db, token.value, headerUser);
   c.set("principal", principal);
   await next();
 });

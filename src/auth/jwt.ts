@@ -97,9 +97,7 @@ function staticKey(publicKey: string, alg: string): Promise<VerifyKey> {
 }
 
 export async function verifyTenantJwt(token: string, cfg: TenantJwtConfig, clockToleranceSeconds: number, fetchJwks: JwksFetch): Promise<JwtOutcome> {
-  const getKey: JWTVerifyGetKey = cfg.jwksUrl
-    ? remoteSet(cfg.jwksUrl, fetchJwks)
-    : async (header) => staticKey(cfg.publicKey ?? "", header.alg ?? "");
+  const getKey: JWTVerifyGetKey = cfg.jwksUrl ? remoteSet(cfg.jwksUrl, fetchJwks) : async (header) => staticKey(cfg.publicKey ?? "", header.alg ?? "");
   try {
     const { payload } = await jwtVerify(token, getKey, {
       issuer: cfg.issuer,
@@ -120,8 +118,7 @@ function classify(err: unknown): Extract<JwtOutcome, { ok: false }> {
     return { ok: false, reason: "claim_invalid", detail: `The token's "${err.claim}" claim is not valid: ${err.reason}.` };
   if (err instanceof errors.JOSEAlgNotAllowed)
     return { ok: false, reason: "alg_not_allowed", detail: "The token's signing algorithm is not one this tenant allows." };
-  if (err instanceof errors.JWSSignatureVerificationFailed)
-    return { ok: false, reason: "bad_signature", detail: "The token's signature does not verify." };
+  if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: "bad_signature", detail: "The token's signature does not verify." };
   if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
     return { ok: false, reason: "no_matching_key", detail: "No key of the tenant's issuer matches the token's key id." };
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || (err instanceof TypeError && /fetch/i.test(err.message)))

@@ -25,22 +25,18 @@ export interface Setting {
   example?: string;
 }
 
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback);
+const positiveInt = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** A binding is an object provided by the runtime; its absence is a deployment error. */
-const binding = (what: string) =>
-  z.custom<object>((v) => typeof v === "object" && v !== null, { message: `the ${what} binding is missing` });
+const binding = (what: string) => z.custom<object>((v) => typeof v === "object" && v !== null, { message: `the ${what} binding is missing` });
 
-const base64Key32 = z
-  .string()
-  .refine((v) => {
-    try {
-      return atob(v).length === 32;
-    } catch {
-      return false;
-    }
-  }, "must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)");
+const base64Key32 = z.string().refine((v) => {
+  try {
+    return atob(v).length === 32;
+  } catch {
+    return false;
+  }
+}, "must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)");
 
 /** An Ed25519 private key as a JWK with a `kid`: signs the edge's requests to GPU hosts. */
 const edgeSigningKey = z.string().refine((v) => {
@@ -118,7 +114,10 @@ export const settings = {
   },
   EXPECTED_LOCK_HASH: {
     kind: "var",
-    schema: z.string().regex(/^([0-9a-f]{64})?$/, "must be empty or a 64-character hex SHA-256").default(""),
+    schema: z
+      .string()
+      .regex(/^([0-9a-f]{64})?$/, "must be empty or a 64-character hex SHA-256")
+      .default(""),
     doc: "When set, only hosts whose lock-file hash (ComfyUI, custom nodes, requirements, models) equals it receive work.",
   },
   FILE_INPUT_NODES: {
@@ -223,10 +222,7 @@ export const settings = {
     schema: z
       .string()
       .default("")
-      .refine(
-        (v) => v === "" || v.split(",").every((h) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(h.trim())),
-        "must be a comma-separated list of host:port",
-      ),
+      .refine((v) => v === "" || v.split(",").every((h) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(h.trim())), "must be a comma-separated list of host:port"),
     doc: "Dev/test only: comma-separated `host:port` pairs (exact match) that outbound fetches may reach even though they are loopback or plain http, so local tests can serve JWKS and images. Must be empty in production.",
   },
   WEBHOOK_TIMEOUT_SECONDS: {

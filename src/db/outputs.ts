@@ -8,7 +8,11 @@ export async function inputsOf(db: Db, jobId: string): Promise<JobInputRow[]> {
 }
 
 export async function inputOf(db: Db, jobId: string, id: string): Promise<JobInputRow | undefined> {
-  return db.select().from(jobInputs).where(and(eq(jobInputs.jobId, jobId), eq(jobInputs.id, id))).get();
+  return db
+    .select()
+    .from(jobInputs)
+    .where(and(eq(jobInputs.jobId, jobId), eq(jobInputs.id, id)))
+    .get();
 }
 
 export async function upsertOutput(db: Db, row: JobOutputRow): Promise<void> {
@@ -39,7 +43,12 @@ export async function outputsOfMany(db: Db, jobs: { id: string; attempt: number 
     const rows = await db
       .select()
       .from(jobOutputs)
-      .where(inArray(jobOutputs.jobId, jobs.slice(i, i + 90).map((j) => j.id)))
+      .where(
+        inArray(
+          jobOutputs.jobId,
+          jobs.slice(i, i + 90).map((j) => j.id),
+        ),
+      )
       .orderBy(jobOutputs.name)
       .all();
     for (const r of rows) {

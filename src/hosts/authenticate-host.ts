@@ -43,7 +43,8 @@ export const authenticateHost = createMiddleware<HostApiEnv>(async function auth
   if (method === "POST") {
     signedText = await c.req.text();
     // Heartbeats and events are small; a host is the least trusted tier, so bound what it sends.
-    if (signedText.length > MAX_HOST_MESSAGE_CHARS) throw new ProblemError("payload-too-large", `Host messages are limited to ${MAX_HOST_MESSAGE_CHARS} characters.`);
+    if (signedText.length > MAX_HOST_MESSAGE_CHARS)
+      throw new ProblemError("payload-too-large", `Host messages are limited to ${MAX_HOST_MESSAGE_CHARS} characters.`);
   } else {
     signedText = c.req.header(MANIFEST_HEADER) ?? "";
     let parsed: unknown;

@@ -55,7 +55,9 @@ export const requireJsonBody = createMiddleware<AppEnv>(async function requireJs
     if (!JSON_TYPE.test(type)) {
       throw new ProblemError(
         "unsupported-media-type",
-        type === "" ? "The body has no Content-Type; send it as `application/json`." : `Content-Type ${type.slice(0, 100)} is not supported here; send \`application/json\`.`,
+        type === ""
+          ? "The body has no Content-Type; send it as `application/json`."
+          : `Content-Type ${type.slice(0, 100)} is not supported here; send \`application/json\`.`,
       );
     }
   }
@@ -72,7 +74,9 @@ export const rejectDeepJson = createMiddleware<AppEnv>(async function rejectDeep
   // Cached by Hono: the route's validator parses this same text.
   const text = await c.req.text();
   if (jsonTextTooDeep(text, MAX_JSON_DEPTH)) {
-    throw new ProblemError("json-too-deep", `The body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; no request needs that.`, { extensions: { max_depth: MAX_JSON_DEPTH } });
+    throw new ProblemError("json-too-deep", `The body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; no request needs that.`, {
+      extensions: { max_depth: MAX_JSON_DEPTH },
+    });
   }
   await next();
 });

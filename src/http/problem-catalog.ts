@@ -13,7 +13,7 @@ export interface ProblemKind {
 }
 
 export const problemCatalog = {
-  "unauthenticated": {
+  unauthenticated: {
     status: 401,
     title: "Authentication required",
     doc: "No credentials, or credentials that are malformed, unknown, revoked or expired. The `WWW-Authenticate` header says which.",
@@ -148,7 +148,7 @@ export const problemCatalog = {
     title: "Stale lease",
     doc: "GPU hosts only: the job's (attempt, lease) named in the call is no longer the current one; the host must drop the job.",
   },
-  "conflict": {
+  conflict: {
     status: 409,
     title: "Conflict",
     doc: "The change clashes with existing state (for example a JWT issuer already used by another tenant).",
@@ -168,12 +168,12 @@ export const problemCatalog = {
     title: "Last active webhook secret",
     doc: "A tenant always keeps at least one active webhook secret: add a new one (`POST …/webhook-secrets`) before retiring this one.",
   },
-  "misconfigured": {
+  misconfigured: {
     status: 503,
     title: "Service misconfigured",
     doc: "The deployment's configuration is invalid; `problems[]` names each setting. Operators: see docs/config.md.",
   },
-  "unavailable": {
+  unavailable: {
     status: 503,
     title: "Service unavailable",
     doc: "A dependency (database, quota object) did not answer; retry after `Retry-After` seconds. Nothing was written.",

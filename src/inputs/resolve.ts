@@ -36,7 +36,14 @@ export interface InputOwner {
 }
 
 /** `found`: the workflow's file inputs, already checked by `checkFileInputs`. */
-export async function resolveInputs(env: Env, config: Config, owner: InputOwner, jobId: string, workflow: Record<string, unknown>, found: FoundInput[]): Promise<ResolvedInputs> {
+export async function resolveInputs(
+  env: Env,
+  config: Config,
+  owner: InputOwner,
+  jobId: string,
+  workflow: Record<string, unknown>,
+  found: FoundInput[],
+): Promise<ResolvedInputs> {
   if (found.length === 0) return { workflow, rows: [] };
   for (const f of found) {
     if (f.kind === "image") continue;
@@ -45,7 +52,10 @@ export async function resolveInputs(env: Env, config: Config, owner: InputOwner,
     throw new ProblemError("invalid-input", `${pointer}: ${detail}`, { extensions: { errors: [{ pointer, detail }] } });
   }
   if (found.length > MAX_INPUTS_PER_JOB) {
-    throw new ProblemError("invalid-workflow", `A job may have at most ${MAX_INPUTS_PER_JOB} image inputs given as URL, data: URI or upload; this one has ${found.length}.`);
+    throw new ProblemError(
+      "invalid-workflow",
+      `A job may have at most ${MAX_INPUTS_PER_JOB} image inputs given as URL, data: URI or upload; this one has ${found.length}.`,
+    );
   }
   const stored: string[] = [];
   try {

@@ -58,9 +58,15 @@ async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<
 export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<JobView[]> {
   const succeeded = rows.filter((r) => r.status === "succeeded");
   const [outputs, positions, webhooks] = await Promise.all([
-    outputsOfMany(createDb(ctx.env.DB), succeeded.map((r) => ({ id: r.id, attempt: r.attempt }))),
+    outputsOfMany(
+      createDb(ctx.env.DB),
+      succeeded.map((r) => ({ id: r.id, attempt: r.attempt })),
+    ),
     queuePositions(ctx, rows),
-    latestMessages(createDb(ctx.env.DB), rows.filter((r) => r.webhookUrl !== null).map((r) => r.id)),
+    latestMessages(
+      createDb(ctx.env.DB),
+      rows.filter((r) => r.webhookUrl !== null).map((r) => r.id),
+    ),
   ]);
   return Promise.all(
     rows.map(async (r) =>

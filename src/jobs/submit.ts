@@ -123,10 +123,16 @@ export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJ
 function checkWorkflowPolicy(workflow: Record<string, unknown>, config: Config): FoundInput[] {
   const denied = deniedNodes(workflow, { denied: parseClassList(config.DENIED_NODE_CLASSES) });
   if (denied.length > 0) {
-    const errors = denied.slice(0, 50).map((d) => ({ pointer: `/workflow/${pointerToken(d.nodeId)}/class_type`, detail: `${d.classType} is not allowed on this service` }));
-    throw new ProblemError("node-class-not-allowed", `Node ${denied[0]!.nodeId} is a ${denied[0]!.classType}, which this service never runs (it writes model files, reads whole folders or reaches the network); remove it.`, {
-      extensions: { errors },
-    });
+    const errors = denied
+      .slice(0, 50)
+      .map((d) => ({ pointer: `/workflow/${pointerToken(d.nodeId)}/class_type`, detail: `${d.classType} is not allowed on this service` }));
+    throw new ProblemError(
+      "node-class-not-allowed",
+      `Node ${denied[0]!.nodeId} is a ${denied[0]!.classType}, which this service never runs (it writes model files, reads whole folders or reaches the network); remove it.`,
+      {
+        extensions: { errors },
+      },
+    );
   }
   const files = checkFileInputs(workflow, parseFileInputs(config.FILE_INPUT_NODES));
   if (!files.ok) {
@@ -136,7 +142,9 @@ function checkWorkflowPolicy(workflow: Record<string, unknown>, config: Config):
   const inlined = files.found.reduce((n, f) => n + (f.source.kind === "data" ? f.source.uri.length : 0), 0);
   const size = new TextEncoder().encode(JSON.stringify(workflow)).length - inlined;
   if (size > config.MAX_WORKFLOW_BYTES) {
-    throw new ProblemError("workflow-too-large", `The workflow is ${size} bytes; the limit is ${config.MAX_WORKFLOW_BYTES}.`, { extensions: { max_bytes: config.MAX_WORKFLOW_BYTES } });
+    throw new ProblemError("workflow-too-large", `The workflow is ${size} bytes; the limit is ${config.MAX_WORKFLOW_BYTES}.`, {
+      extensions: { max_bytes: config.MAX_WORKFLOW_BYTES },
+    });
   }
   return files.found;
 }
@@ -152,7 +160,9 @@ async function checkedWebhookUrl(ctx: SubmitContext, raw: string): Promise<strin
       ctx.log.warn("webhook_url_unverified", { tenant_id: ctx.principal.tenantId });
       return check.url;
     case false:
-      throw new ProblemError("unsafe-webhook-url", check.detail, { extensions: { reason: check.reason, errors: [{ pointer: "/webhook/url", detail: check.detail }] } });
+      throw new ProblemError("unsafe-webhook-url", check.detail, {
+        extensions: { reason: check.reason, errors: [{ pointer: "/webhook/url", detail: check.detail }] },
+      });
   }
 }
 

@@ -57,7 +57,7 @@ export function checkWorkflow(workflow: unknown, maxNodes: number, base = "/work
       continue;
     }
     if (typeof node.class_type !== "string" || node.class_type.length === 0 || node.class_type.length > 256) {
-      add(`${at}/class_type`, "must be a non-empty string (the node's class, e.g. \"SaveImage\")");
+      add(`${at}/class_type`, 'must be a non-empty string (the node\'s class, e.g. "SaveImage")');
     }
     if (!isObject(node.inputs)) {
       add(`${at}/inputs`, "must be an object of input values and links");

@@ -49,7 +49,7 @@ export const OPAQUE_CONTENT_TYPE = "application/octet-stream";
 
 export type OutputType =
   | { allowed: true; format: OutputFormat; contentType: (typeof OUTPUT_CONTENT_TYPES)[OutputFormat] }
-  | { allowed: false; contentType: typeof OPAQUE_CONTENT_TYPE; /** For logs: what it looked like. */ what: string };
+  | { allowed: false; contentType: typeof OPAQUE_CONTENT_TYPE /** For logs: what it looked like. */; what: string };
 
 export interface SniffOptions {
   /** The Content-Type the host declared; consulted only to tell JSON from plain text. */
@@ -70,7 +70,28 @@ const opaque = (what: string): OutputType => ({ allowed: false, contentType: OPA
 
 // ===== ISO base media (MP4)
 
-const MP4_BRANDS = new Set(["isom", "iso2", "iso3", "iso4", "iso5", "iso6", "iso7", "iso8", "iso9", "mp41", "mp42", "mp71", "avc1", "av01", "dash", "M4V ", "M4VH", "M4VP", "mmp4", "msnv"]);
+const MP4_BRANDS = new Set([
+  "isom",
+  "iso2",
+  "iso3",
+  "iso4",
+  "iso5",
+  "iso6",
+  "iso7",
+  "iso8",
+  "iso9",
+  "mp41",
+  "mp42",
+  "mp71",
+  "avc1",
+  "av01",
+  "dash",
+  "M4V ",
+  "M4VH",
+  "M4VP",
+  "mmp4",
+  "msnv",
+]);
 const NOT_VIDEO_BRANDS = new Set(["qt  ", "avif", "avis", "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "miaf"]);
 
 function isoMedia(b: Uint8Array): OutputType {

@@ -20,10 +20,7 @@ export const CONTENT_TYPES: Record<ImageFormat, string> = {
   webp: "image/webp",
 };
 
-export type Sniffed =
-  | { kind: "image"; format: ImageFormat; read: Dimensions }
-  | { kind: "svg" }
-  | { kind: "other"; what: string | null };
+export type Sniffed = { kind: "image"; format: ImageFormat; read: Dimensions } | { kind: "svg" } | { kind: "other"; what: string | null };
 
 /** The raster format named by the file's signature alone (no header is read). */
 export function imageFormatOf(b: Uint8Array): ImageFormat | null {

@@ -38,7 +38,14 @@ export async function signedOutputUrl(baseUrl: string, jobId: string, name: stri
   return `${baseUrl}${outputPath(jobId, name)}?expires=${expires}&signature=${toBase64Url(sig)}`;
 }
 
-export async function verifyOutputSignature(jobId: string, name: string, expires: string, signature: string, masterB64: string, now = Date.now()): Promise<boolean> {
+export async function verifyOutputSignature(
+  jobId: string,
+  name: string,
+  expires: string,
+  signature: string,
+  masterB64: string,
+  now = Date.now(),
+): Promise<boolean> {
   if (!/^\d{1,12}$/.test(expires) || !/^[A-Za-z0-9_-]{43}$/.test(signature)) return false;
   if (Number(expires) * 1000 < now) return false;
   let sig: Uint8Array<ArrayBuffer>;

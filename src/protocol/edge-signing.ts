@@ -60,7 +60,16 @@ export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestPar
     .sign(await cryptoKey);
 }
 
-export type EdgeFailure = "missing" | "malformed" | "bad_signature" | "expired" | "wrong_host" | "wrong_request" | "body_mismatch" | "replayed" | "invalid_claims";
+export type EdgeFailure =
+  | "missing"
+  | "malformed"
+  | "bad_signature"
+  | "expired"
+  | "wrong_host"
+  | "wrong_request"
+  | "body_mismatch"
+  | "replayed"
+  | "invalid_claims";
 
 export type EdgeVerdict = { ok: true; jti: string } | { ok: false; reason: EdgeFailure };
 
@@ -80,7 +89,12 @@ export type EdgeTokenVerdict = { ok: true; token: VerifiedEdgeToken } | { ok: fa
  * lifetime. A host runs it before reading the body, so an unsigned or mis-addressed request never
  * makes it buffer megabytes.
  */
-export async function verifyEdgeToken(jwks: JSONWebKeySet, authorization: string | undefined, req: Omit<SignedRequestParts, "body">, now = Date.now()): Promise<EdgeTokenVerdict> {
+export async function verifyEdgeToken(
+  jwks: JSONWebKeySet,
+  authorization: string | undefined,
+  req: Omit<SignedRequestParts, "body">,
+  now = Date.now(),
+): Promise<EdgeTokenVerdict> {
   const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? "");
   if (!authorization) return { ok: false, reason: "missing" };
   if (!m) return { ok: false, reason: "malformed" };

@@ -26,7 +26,10 @@ export type DispatchRef = z.infer<typeof DispatchRef>;
 // ===== Job failure codes (one table for both sides) =====
 
 export const JOB_ERROR_CODES = {
-  invalid_workflow: { retryable: false, doc: "The workflow was refused: by the host's policy (a node class not allowed, a file input the host did not place) or by ComfyUI (400 or node_errors); details carry the errors" },
+  invalid_workflow: {
+    retryable: false,
+    doc: "The workflow was refused: by the host's policy (a node class not allowed, a file input the host did not place) or by ComfyUI (400 or node_errors); details carry the errors",
+  },
   execution_error: { retryable: false, doc: "A node raised during execution" },
   out_of_memory: { retryable: false, doc: "The GPU ran out of memory" },
   timeout: { retryable: false, doc: "The job ran past its deadline and was interrupted" },
@@ -167,7 +170,10 @@ export const RequestManifest = DispatchRef.extend({
   /** For uploads: what the body must be (checked while it streams into storage). */
   content_type: z.string().max(128).optional(),
   size: z.number().int().min(0).optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** For uploads: the producing node and history key, as in OutputDescriptor. */
   node_id: z.string().max(64).optional(),
   kind: z.string().max(64).optional(),

@@ -171,7 +171,8 @@ export function deniedNodes(
     const classType = node.class_type;
     const module = rules.objectInfo?.[classType]?.python_module;
     if (rules.denied.has(classType)) out.push({ nodeId, classType, why: "denied" });
-    else if (typeof module === "string" && (module === API_NODE_MODULE || module.startsWith(`${API_NODE_MODULE}.`))) out.push({ nodeId, classType, why: "api-node" });
+    else if (typeof module === "string" && (module === API_NODE_MODULE || module.startsWith(`${API_NODE_MODULE}.`)))
+      out.push({ nodeId, classType, why: "api-node" });
     else if (rules.allowed && !rules.allowed.has(classType)) out.push({ nodeId, classType, why: "not-allowed" });
   }
   return out;
@@ -188,7 +189,8 @@ export function jsonTextTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;

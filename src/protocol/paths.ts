@@ -10,10 +10,8 @@ export const hostPaths = {
 export const edgePaths = {
   heartbeat: (hostId: string) => `/v1/hosts/${hostId}/heartbeat`,
   events: (hostId: string) => `/v1/hosts/${hostId}/events`,
-  input: (hostId: string, jobId: string, inputId: string) =>
-    `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
-  output: (hostId: string, jobId: string, name: string) =>
-    `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
+  input: (hostId: string, jobId: string, inputId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
+  output: (hostId: string, jobId: string, name: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
   /** Public keys hosts pin to verify the edge's requests. */
   jwks: "/v1/hosts/jwks.json",
 } as const;

@@ -22,9 +22,18 @@ import { adminSecurity, newRouter } from "./router.ts";
 const RegisterHostBody = z
   .object({
     id: hostId.openapi({ example: "gpu-a100-1" }),
-    url: z.string().max(2048).openapi({ description: "Where the edge reaches the host's gpu-backend: https with a hostname (a DNS record or a Cloudflare Tunnel).", example: "https://gpu-a100-1.example.com" }),
+    url: z
+      .string()
+      .max(2048)
+      .openapi({
+        description: "Where the edge reaches the host's gpu-backend: https with a hostname (a DNS record or a Cloudflare Tunnel).",
+        example: "https://gpu-a100-1.example.com",
+      }),
     slots: z.number().int().min(1).max(64).default(1).openapi({ description: "Jobs the host runs at once (one more is prepared ahead)." }),
-    pool: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/).default("default"),
+    pool: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/)
+      .default("default"),
   })
   .strict()
   .openapi("RegisterHost");
@@ -49,10 +58,17 @@ const HostSchema = z
 
 const RegisteredHostSchema = HostSchema.extend({
   secret: z.string().openapi({ description: "The host's signing secret (HOST_SECRET for gpu-backend). Shown only here." }),
-  edge_jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi({ description: "Public keys the host pins (EDGE_JWKS) to verify the edge." }),
+  edge_jwks: z
+    .object({ keys: z.array(z.record(z.string(), z.unknown())) })
+    .openapi({ description: "Public keys the host pins (EDGE_JWKS) to verify the edge." }),
 });
 
-const HostIdParam = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+const HostIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAdmin] };
 
@@ -159,7 +175,13 @@ export const adminHostRoutes = newRouter()
     const stub = c.env.DISPATCHER.getByName(row.pool);
     await stub.setDraining(id, true);
     c.var.log.info("host_draining", { host_id: id });
-    return c.json(hostView(row, (await stub.status()).hosts.find((h) => h.id === id)), 200);
+    return c.json(
+      hostView(
+        row,
+        (await stub.status()).hosts.find((h) => h.id === id),
+      ),
+      200,
+    );
   })
   .openapi(resumeRoute, async (c) => {
     const { id } = c.req.valid("param");
@@ -168,7 +190,13 @@ export const adminHostRoutes = newRouter()
     const stub = c.env.DISPATCHER.getByName(row.pool);
     await stub.registerHost({ id: row.id, url: row.url, slots: row.slots });
     await stub.setDraining(id, false);
-    return c.json(hostView(row, (await stub.status()).hosts.find((h) => h.id === id)), 200);
+    return c.json(
+      hostView(
+        row,
+        (await stub.status()).hosts.find((h) => h.id === id),
+      ),
+      200,
+    );
   })
   .openapi(removeRoute, async (c) => {
     const { id } = c.req.valid("param");
@@ -180,4 +208,3 @@ export const adminHostRoutes = newRouter()
     c.var.log.info("host_removed", { host_id: id, requeued });
     return c.json({ id, requeued }, 200);
   });
-

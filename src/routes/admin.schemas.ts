@@ -75,8 +75,18 @@ export const CreatedTenantSchema = TenantSchema.extend({
   webhook_secret: z.string().openapi({ description: "Standard Webhooks signing secret (whsec_…). Shown only in this response." }),
 }).openapi("CreatedTenant");
 
-export const TenantIdParam = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
-export const KeyIdParam = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+export const TenantIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+export const KeyIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 export const CreateKeyBody = z
   .object({ name: z.string().trim().min(1).max(200).optional() })

@@ -129,7 +129,11 @@ function publicHealth(env: Env, ttlMs: number, now = Date.now()): Promise<Health
 export const healthRoutes = newRouter().openapi(health, async (c) => {
   const admin = await isAdmin(c.req.header("Authorization"), c.var.config.ADMIN_TOKEN);
   const full = admin ? await measure(c.env) : await publicHealth(c.env, c.var.config.HEALTH_CACHE_SECONDS * 1000);
-  if (full.status !== "ok") c.var.log.warn("health_down", { database: full.components.database.detail, pools: Object.fromEntries(Object.entries(full.components.pools).map(([k, v]) => [k, v.detail])) });
+  if (full.status !== "ok")
+    c.var.log.warn("health_down", {
+      database: full.components.database.detail,
+      pools: Object.fromEntries(Object.entries(full.components.pools).map(([k, v]) => [k, v.detail])),
+    });
   c.header("Cache-Control", "no-store");
   const body = admin ? full : { status: full.status, ...(full.reasons ? { reasons: full.reasons } : {}) };
   return full.status === "ok" ? c.json(body, 200) : c.json(body, 503);

@@ -16,7 +16,10 @@ import { Heartbeat, JobEvent, type DispatchRef, type EventReply } from "../proto
 import { edgePaths } from "../protocol/paths.ts";
 import type { JWK } from "jose";
 
-function parseSigned<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } } }, text: string): T {
+function parseSigned<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } } },
+  text: string,
+): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -44,7 +47,10 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const host = c.var.host;
     const hb = parseSigned(Heartbeat, c.var.signedText);
     if (hb.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
-    const reply = await c.env.DISPATCHER.getByName(host.pool).heartbeat({ id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null }, hb);
+    const reply = await c.env.DISPATCHER.getByName(host.pool).heartbeat(
+      { id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null },
+      hb,
+    );
     return c.json(reply, 200);
   })
   .post("/v1/hosts/:host_id/events", authenticateHost, async (c) => {

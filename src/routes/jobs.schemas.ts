@@ -26,7 +26,7 @@ export const WebhookSchema = z
 export const SubmitJobBody = z
   .object({
     workflow: z.record(z.string(), z.unknown()).openapi({
-      description: "ComfyUI workflow in API format: node id → {class_type, inputs}. Links are [\"<node id>\", <output index>].",
+      description: 'ComfyUI workflow in API format: node id → {class_type, inputs}. Links are ["<node id>", <output index>].',
       example: {
         "1": { class_type: "EmptyImage", inputs: { width: 512, height: 512, batch_size: 1, color: 0 } },
         "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "out" } },
@@ -63,9 +63,22 @@ export const JobIdParam = z.object({
 
 export const ListJobsQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" } }),
-    cursor: z.string().max(128).optional().openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
-    status: z.enum(JOB_STATUSES).optional().openapi({ param: { name: "status", in: "query" } }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .openapi({ param: { name: "limit", in: "query" } }),
+    cursor: z
+      .string()
+      .max(128)
+      .optional()
+      .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
+    status: z
+      .enum(JOB_STATUSES)
+      .optional()
+      .openapi({ param: { name: "status", in: "query" } }),
   })
   .strict();
 
@@ -100,18 +113,13 @@ export const JobSchema = z
       .openapi({ description: "Why the job failed or was cancelled." }),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
-    webhook_status: z
-      .enum(WEBHOOK_STATUSES)
-      .nullable()
-      .openapi({
-        description:
-          "Where the job's webhook stands (null: no webhook): idle (nothing to send yet), pending, retrying, delivered, failed (retries exhausted) or gone (the receiver answered 410). Details: GET /v1/jobs/{id}/webhook-deliveries.",
-      }),
+    webhook_status: z.enum(WEBHOOK_STATUSES).nullable().openapi({
+      description:
+        "Where the job's webhook stands (null: no webhook): idle (nothing to send yet), pending, retrying, delivered, failed (retries exhausted) or gone (the receiver answered 410). Details: GET /v1/jobs/{id}/webhook-deliveries.",
+    }),
   })
   .openapi("Job");
 
-export const JobListSchema = z
-  .object({ data: z.array(JobSchema), next_cursor: z.string().nullable() })
-  .openapi("JobList");
+export const JobListSchema = z.object({ data: z.array(JobSchema), next_cursor: z.string().nullable() }).openapi("JobList");
 
 export type JobView = z.infer<typeof JobSchema>;

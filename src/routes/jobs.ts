@@ -33,7 +33,12 @@ const submitJobRoute = createRoute({
     headers: IdempotencyHeader,
     body: { required: true, content: { "application/json": { schema: SubmitJobBody } } },
   },
-  responses: { 202: jobJson("Accepted and queued (or the original job, for a replayed Idempotency-Key)"), ...commonProblems, ...conflictProblem, ...rateLimitedProblem },
+  responses: {
+    202: jobJson("Accepted and queued (or the original job, for a replayed Idempotency-Key)"),
+    ...commonProblems,
+    ...conflictProblem,
+    ...rateLimitedProblem,
+  },
 });
 
 const getJob = createRoute({

@@ -20,13 +20,27 @@ import { commonProblems, notFoundProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
 const Params = z.object({
-  id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }),
-  name: z.string().max(200).openapi({ param: { name: "name", in: "path" } }),
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+  name: z
+    .string()
+    .max(200)
+    .openapi({ param: { name: "name", in: "path" } }),
 });
 const Query = z
   .object({
-    expires: z.string().max(12).optional().openapi({ param: { name: "expires", in: "query" } }),
-    signature: z.string().max(64).optional().openapi({ param: { name: "signature", in: "query" } }),
+    expires: z
+      .string()
+      .max(12)
+      .optional()
+      .openapi({ param: { name: "expires", in: "query" } }),
+    signature: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ param: { name: "signature", in: "query" } }),
   })
   .strict();
 

@@ -123,7 +123,10 @@ export const uploadRoutes = newRouter().openapi(uploadRoute, async (c) => {
     bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.length > max) throw tooLarge(max);
   } else {
-    throw new ProblemError("unsupported-media-type", "Send the image as the body with `Content-Type: image/png` (or jpeg, webp, gif), or as multipart/form-data field `file`.");
+    throw new ProblemError(
+      "unsupported-media-type",
+      "Send the image as the body with `Content-Type: image/png` (or jpeg, webp, gif), or as multipart/form-data field `file`.",
+    );
   }
   const image = await vetImage(bytes, { maxBytes: max, maxPixels: config.IMAGE_INPUT_MAX_PIXELS });
   if (!image.ok) throw imageRefusal("/", image.reason, image.detail);

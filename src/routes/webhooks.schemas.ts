@@ -43,7 +43,13 @@ export const WebhookDeliveriesSchema = z
 
 export const DeliveriesQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(200).default(100).openapi({ param: { name: "limit", in: "query" } }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .default(100)
+      .openapi({ param: { name: "limit", in: "query" } }),
   })
   .strict();
 
@@ -62,6 +68,12 @@ export const CreatedWebhookSecretSchema = WebhookSecretSchema.extend({
 }).openapi("CreatedWebhookSecret");
 
 export const TenantSecretParams = z.object({
-  id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }),
-  secret_id: z.string().max(64).openapi({ param: { name: "secret_id", in: "path" } }),
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+  secret_id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "secret_id", in: "path" } }),
 });

@@ -68,11 +68,7 @@ const IPV4_BLOCKED: Block[] = [
 ];
 
 /** Within 2000::/3, the blocks that are not ordinary global unicast. */
-const IPV6_SPECIAL_IN_GLOBAL: Block[] = [
-  v6("2001:db8::/32", "documentation"),
-  v6("2001::/23", "IETF protocol assignments"),
-  v6("3fff::/20", "documentation"),
-];
+const IPV6_SPECIAL_IN_GLOBAL: Block[] = [v6("2001:db8::/32", "documentation"), v6("2001::/23", "IETF protocol assignments"), v6("3fff::/20", "documentation")];
 
 /** Outside 2000::/3 everything is blocked; these names only make the verdict readable. */
 const IPV6_NAMED: Block[] = [

@@ -8,16 +8,9 @@
  * stream when it stops early so the connection is released.
  */
 
-export type ReadResult =
-  | { ok: true; bytes: Uint8Array<ArrayBuffer> }
-  | { ok: false; reason: "too-large" }
-  | { ok: false; reason: "aborted" };
+export type ReadResult = { ok: true; bytes: Uint8Array<ArrayBuffer> } | { ok: false; reason: "too-large" } | { ok: false; reason: "aborted" };
 
-export async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  signal: AbortSignal,
-): Promise<ReadResult> {
+export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number, signal: AbortSignal): Promise<ReadResult> {
   if (!body) return { ok: true, bytes: new Uint8Array(0) };
   if (signal.aborted) {
     await body.cancel().catch(() => {});

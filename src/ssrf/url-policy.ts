@@ -32,10 +32,7 @@ export interface UrlPolicy {
 }
 
 /** Where the URL points, once the static rules pass. */
-export type UrlTarget =
-  | { kind: "ip"; address: string }
-  | { kind: "name"; name: string }
-  | { kind: "allow-listed"; hostPort: string };
+export type UrlTarget = { kind: "ip"; address: string } | { kind: "name"; name: string } | { kind: "allow-listed"; hostPort: string };
 
 export type PolicyVerdict = { ok: true; url: URL; target: UrlTarget } | Refusal<UrlRefusalReason>;
 

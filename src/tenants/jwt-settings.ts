@@ -22,7 +22,8 @@ export async function jwtColumns(input: TenantJwtInput, allowHostsSetting: strin
   } else if (input.public_key !== undefined) {
     if (typeof input.public_key === "object" && "d" in input.public_key) throw invalid("public_key", "is a private key; send only the public part");
     // A symmetric key would be a shared secret we store and anyone reading it could mint tokens with.
-    if (typeof input.public_key === "object" && input.public_key.kty === "oct") throw invalid("public_key", "is a symmetric (oct) key; only public keys of asymmetric algorithms are accepted");
+    if (typeof input.public_key === "object" && input.public_key.kty === "oct")
+      throw invalid("public_key", "is a symmetric (oct) key; only public keys of asymmetric algorithms are accepted");
     publicKey = typeof input.public_key === "string" ? input.public_key : JSON.stringify(input.public_key);
     const why = await checkPublicKey(publicKey, algorithms);
     if (why) throw invalid("public_key", why);

@@ -54,7 +54,8 @@ async function attempt(ctx: DeliverContext, msg: WebhookMessageRow, job: JobRow)
 function attemptError(result: SendResult): AttemptRecord["error"] {
   switch (result.kind) {
     case "response":
-      if (result.status >= 300 && result.status < 400) return { code: "redirect", message: `The receiver answered ${result.status}; redirects are not followed (deliver to the final URL).` };
+      if (result.status >= 300 && result.status < 400)
+        return { code: "redirect", message: `The receiver answered ${result.status}; redirects are not followed (deliver to the final URL).` };
       return null;
     case "timeout":
       return { code: "timeout", message: `No answer within ${result.afterMs / 1000} s.` };

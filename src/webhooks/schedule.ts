@@ -53,11 +53,7 @@ export type SendResult =
   /** Nothing was sent: the job's webhook is switched off after a 410, or the job is gone. */
   | { kind: "skipped"; reason: "gone" | "job_deleted" };
 
-export type Decision =
-  | { state: "delivered" }
-  | { state: "gone" }
-  | { state: "failed" }
-  | { state: "pending"; nextAttemptAt: number };
+export type Decision = { state: "delivered" } | { state: "gone" } | { state: "failed" } | { state: "pending"; nextAttemptAt: number };
 
 /**
  * `step` is how many scheduled attempts this message has had before this one (0 for the first);

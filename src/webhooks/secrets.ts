@@ -20,8 +20,7 @@ export async function listSecrets(db: Db, tenantId: string): Promise<WebhookSecr
   return db.select().from(webhookSecrets).where(eq(webhookSecrets.tenantId, tenantId)).orderBy(asc(webhookSecrets.createdAt), asc(webhookSecrets.id)).all();
 }
 
-const activeCount = (tenantId: string) =>
-  sql`(SELECT count(*) FROM webhook_secrets WHERE tenant_id = ${tenantId} AND retired_at IS NULL)`;
+const activeCount = (tenantId: string) => sql`(SELECT count(*) FROM webhook_secrets WHERE tenant_id = ${tenantId} AND retired_at IS NULL)`;
 
 /** Adds a secret unless the tenant already has MAX_ACTIVE_SECRETS active ones. */
 export async function addSecret(db: Db, row: { id: string; tenantId: string; ciphertext: string; now: number }): Promise<"added" | "too-many"> {
@@ -32,9 +31,7 @@ export async function addSecret(db: Db, row: { id: string; tenantId: string; cip
   return result.meta.changes === 1 ? "added" : "too-many";
 }
 
-export type RetireResult =
-  | { ok: true; row: WebhookSecretRow; alreadyRetired: boolean }
-  | { ok: false; reason: "not-found" | "last-active" };
+export type RetireResult = { ok: true; row: WebhookSecretRow; alreadyRetired: boolean } | { ok: false; reason: "not-found" | "last-active" };
 
 export async function retireSecret(db: Db, tenantId: string, secretId: string, now: number): Promise<RetireResult> {
   const own = and(eq(webhookSecrets.id, secretId), eq(webhookSecrets.tenantId, tenantId));

@@ -48,7 +48,10 @@ export async function saveOutcome(db: Db, msg: WebhookMessageRow, attempt: Attem
       updatedAt: Math.max(now, msg.updatedAt + 1),
     })
     .where(and(eq(webhookMessages.id, msg.id), eq(webhookMessages.updatedAt, msg.updatedAt)));
-  const gone = db.update(jobs).set({ webhookGoneAt: now }).where(and(eq(jobs.id, msg.jobId), isNull(jobs.webhookGoneAt)));
+  const gone = db
+    .update(jobs)
+    .set({ webhookGoneAt: now })
+    .where(and(eq(jobs.id, msg.jobId), isNull(jobs.webhookGoneAt)));
   if (attempt) {
     const log = db.insert(webhookAttempts).values({ id: `att_${randomBase32(20)}`, ...attempt });
     if (decision.state === "gone") await db.batch([log, update, gone]);

@@ -38,7 +38,12 @@ function png(width: number, height: number): Buffer {
   ihdr[9] = 2;
   const rows = Buffer.alloc((width * 3 + 1) * height, 0x40);
   for (let y = 0; y < height; y++) rows[y * (width * 3 + 1)] = 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 beforeAll(async () => {
@@ -129,10 +134,22 @@ describe("jobs on two GPU hosts", () => {
     );
     submitted.push(...rest);
     await cancelAll(gate, "blocker", blockers);
-    const byTenant = await Promise.all(ts.map((t) => api.waitForAllEnded(t, "u", submitted.filter((s) => s.t === t).map((s) => s.id))));
+    const byTenant = await Promise.all(
+      ts.map((t) =>
+        api.waitForAllEnded(
+          t,
+          "u",
+          submitted.filter((s) => s.t === t).map((s) => s.id),
+        ),
+      ),
+    );
     const ends = submitted.map((s) => ({ ...s, job: byTenant[ts.indexOf(s.t)]!.get(s.id)! }));
     expect(ends.filter((e) => e.job.status === "succeeded")).toHaveLength(60);
-    const started = (k: number) => ends.filter((e) => e.i === k).map((e) => Date.parse(e.job.started_at)).sort((a, b) => a - b);
+    const started = (k: number) =>
+      ends
+        .filter((e) => e.i === k)
+        .map((e) => Date.parse(e.job.started_at))
+        .sort((a, b) => a - b);
     const backlogHalf = started(0)[14]!;
     for (let k = 1; k < 6; k++) expect(started(k)[0]!, `tenant ${k}'s first job`).toBeLessThan(backlogHalf);
   });

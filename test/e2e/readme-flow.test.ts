@@ -34,9 +34,16 @@ describe("README walkthrough", () => {
       encoding: "utf8",
       timeout: 90_000,
     });
-    const lines = out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatchObject({ id: expect.stringMatching(/^job_/), status: "succeeded", outputs: [{ content_type: "image/png", name: expect.stringMatching(/\.png$/) }] });
+    expect(lines[0]).toMatchObject({
+      id: expect.stringMatching(/^job_/),
+      status: "succeeded",
+      outputs: [{ content_type: "image/png", name: expect.stringMatching(/\.png$/) }],
+    });
     expect(lines[1]).toEqual({ count: 1, next_cursor: null });
     expect(lines[2]).toEqual({ status: "running", cancel_requested: true });
     expect(lines[3]).toEqual({ status: "cancelled" });

@@ -32,7 +32,10 @@ describe("time limits", () => {
     const done = await api.waitForEnd(t, "d", job.id, 30_000);
     expect(done).toMatchObject({ status: "failed", attempt: 1, error: { code: "timeout" } });
     // Interrupted on the host, not run to its end: ComfyUI's history says so.
-    const history = (await (await fetch(`http://127.0.0.1:${stack.hosts[0]!.emulatorPort}/history`)).json()) as Record<string, { status: { messages: [string][] } }>;
+    const history = (await (await fetch(`http://127.0.0.1:${stack.hosts[0]!.emulatorPort}/history`)).json()) as Record<
+      string,
+      { status: { messages: [string][] } }
+    >;
     const runs = Object.values(history);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.status.messages.map(([m]) => m)).toContain("execution_interrupted");

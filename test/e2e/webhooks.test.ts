@@ -181,7 +181,11 @@ describe("webhook delivery end to end", () => {
     writeFileSync(join(dir, "receiver.mjs"), code!);
     const url = `http://127.0.0.1:${readmeFront.port}/`;
     const forged = async () => {
-      const res = await fetch(url, { method: "POST", body: "{}", headers: { "webhook-id": "msg_x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" } });
+      const res = await fetch(url, {
+        method: "POST",
+        body: "{}",
+        headers: { "webhook-id": "msg_x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" },
+      });
       return res.status;
     };
     // The receiver listens on PORT, picked just before it starts; if someone took that port in
@@ -221,7 +225,11 @@ describe("webhook delivery end to end", () => {
 
   it("refuses an unsafe webhook URL at submit", async ({ expect }) => {
     const t = await tenant();
-    const res = await api("/v1/jobs", { method: "POST", key: t.key, body: JSON.stringify({ workflow: WORKFLOW, webhook: { url: "https://169.254.169.254/latest" } }) });
+    const res = await api("/v1/jobs", {
+      method: "POST",
+      key: t.key,
+      body: JSON.stringify({ workflow: WORKFLOW, webhook: { url: "https://169.254.169.254/latest" } }),
+    });
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ type: "https://comfyui-saas.dev/problems/unsafe-webhook-url", reason: "private-address" });
   });

@@ -1,7 +1,16 @@
 // Edge → host signatures: a token is good for one request, to one host, once, for a minute.
 import { SignJWT, generateKeyPair } from "jose";
 import { beforeAll, describe, it } from "vitest";
-import { EDGE_ISSUER, EDGE_TOKEN_TYPE, generateEdgeSigningKey, signEdgeRequest, verifyEdgeBody, verifyEdgeRequest, verifyEdgeToken, type EdgeSigningKey } from "../../src/protocol/edge-signing.ts";
+import {
+  EDGE_ISSUER,
+  EDGE_TOKEN_TYPE,
+  generateEdgeSigningKey,
+  signEdgeRequest,
+  verifyEdgeBody,
+  verifyEdgeRequest,
+  verifyEdgeToken,
+  type EdgeSigningKey,
+} from "../../src/protocol/edge-signing.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
 import type { JSONWebKeySet } from "jose";
 

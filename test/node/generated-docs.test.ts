@@ -14,7 +14,7 @@ describe("generated files", () => {
     [".env.example", renderEnvExample],
     ["docs/config.md", renderConfigDoc],
     ["docs/problems.md", renderProblemsDoc],
-  ])("%s matches what the code generates (run `npm run config:gen`)", (path, render, ) => {
+  ])("%s matches what the code generates (run `npm run config:gen`)", (path, render) => {
     if (read(path) !== render()) throw new Error(`${path} is out of date: run npm run config:gen and commit it`);
   });
 

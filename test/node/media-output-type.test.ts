@@ -3,7 +3,14 @@
 // other containers and unknown bytes are opaque whatever the host declared; the edge cases the
 // module's header decides (PNG then HTML, ID3 before FLAC, a character cut by the head) hold.
 import { describe, it } from "vitest";
-import { isAllowListedType, OPAQUE_CONTENT_TYPE, OUTPUT_CONTENT_TYPES, OUTPUT_SNIFF_BYTES, sniffOutput, type OutputFormat } from "../../src/media/output-type.ts";
+import {
+  isAllowListedType,
+  OPAQUE_CONTENT_TYPE,
+  OUTPUT_CONTENT_TYPES,
+  OUTPUT_SNIFF_BYTES,
+  sniffOutput,
+  type OutputFormat,
+} from "../../src/media/output-type.ts";
 import {
   AVIF_SEQUENCE,
   ELF,

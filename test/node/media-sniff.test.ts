@@ -52,7 +52,21 @@ describe("accepted images report the format and dimensions in their headers", ()
     ["lossy WebP (VP8)", () => webpVp8(300, 200), "image/webp", 300, 200, 1],
     ["lossless WebP (VP8L)", () => webpVp8l(1024, 768), "image/webp", 1024, 768, 1],
     ["animated WebP (VP8X + 3 ANMF)", () => webpVp8x(64, 32, 3), "image/webp", 64, 32, 3],
-    ["animated GIF, 2 frames", () => makeGif([10, 10], [{ left: 0, top: 0, width: 10, height: 10 }, { left: 0, top: 0, width: 5, height: 5 }]), "image/gif", 10, 10, 2],
+    [
+      "animated GIF, 2 frames",
+      () =>
+        makeGif(
+          [10, 10],
+          [
+            { left: 0, top: 0, width: 10, height: 10 },
+            { left: 0, top: 0, width: 5, height: 5 },
+          ],
+        ),
+      "image/gif",
+      10,
+      10,
+      2,
+    ],
   ] as const)("%s", ([, make, contentType, width, height, frames], { expect }) => {
     expect(checkImage(make(), LIMIT)).toEqual({ ok: true, format: contentType.slice(6), contentType, width, height, frames });
   });
@@ -106,8 +120,22 @@ describe("broken headers are refused, never guessed", () => {
     ["PNG signature only", png.subarray(0, 8)],
     ["PNG cut inside IHDR", png.subarray(0, 24)],
     ["PNG with IHDR but no IDAT", makePng(4, 4, { noIdat: true })],
-    ["PNG with width 0", (() => { const p = makePng(4, 4); p.set([0, 0, 0, 0], 16); return p; })()],
-    ["PNG whose first chunk is not IHDR", (() => { const p = makePng(4, 4); p.set(text("tEXt"), 12); return p; })()],
+    [
+      "PNG with width 0",
+      (() => {
+        const p = makePng(4, 4);
+        p.set([0, 0, 0, 0], 16);
+        return p;
+      })(),
+    ],
+    [
+      "PNG whose first chunk is not IHDR",
+      (() => {
+        const p = makePng(4, 4);
+        p.set(text("tEXt"), 12);
+        return p;
+      })(),
+    ],
     ["JPEG SOI only", Uint8Array.of(0xff, 0xd8, 0xff)],
     ["JPEG cut before its frame header", PYTHON_JPEG.subarray(0, 0x90)],
     ["JPEG with height 0 (DNL)", jpegWithSize(16, 0)],
@@ -116,12 +144,33 @@ describe("broken headers are refused, never guessed", () => {
     ["GIF header only", PYTHON_GIF.subarray(0, 13)],
     ["GIF with no frame", makeGif([10, 10], [])],
     ["GIF whose only frame is 0×0 on a 0×0 screen", makeGif([0, 0], [{ left: 0, top: 0, width: 0, height: 0 }])],
-    ["WebP VP8 without start code", (() => { const w = webpVp8(10, 10); w[23] = 0; return w; })()],
+    [
+      "WebP VP8 without start code",
+      (() => {
+        const w = webpVp8(10, 10);
+        w[23] = 0;
+        return w;
+      })(),
+    ],
     ["WebP VP8 cut short", webpVp8(10, 10).subarray(0, 27)],
     ["WebP VP8 with width 0", webpVp8(0, 10)],
-    ["WebP VP8L without signature", (() => { const w = webpVp8l(10, 10); w[20] = 0; return w; })()],
+    [
+      "WebP VP8L without signature",
+      (() => {
+        const w = webpVp8l(10, 10);
+        w[20] = 0;
+        return w;
+      })(),
+    ],
     ["WebP VP8X cut short", webpVp8x(10, 10).subarray(0, 26)],
-    ["WebP with an unknown first chunk", (() => { const w = webpVp8(10, 10); w.set(text("VP8Z"), 12); return w; })()],
+    [
+      "WebP with an unknown first chunk",
+      (() => {
+        const w = webpVp8(10, 10);
+        w.set(text("VP8Z"), 12);
+        return w;
+      })(),
+    ],
   ] as const)("%s", ([, bytes], { expect }) => {
     expect(checkImage(bytes, LIMIT)).toMatchObject({ ok: false, reason: "not-an-image" });
   });

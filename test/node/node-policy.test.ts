@@ -15,7 +15,9 @@ import {
 } from "../../src/protocol/node-policy.ts";
 import { readText } from "../../durable-objects/dispatcher/host-client.ts";
 
-const recorded = JSON.parse(readFileSync(new URL("../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00_object_info_all.json", import.meta.url), "utf8")) as { json: Record<string, never> };
+const recorded = JSON.parse(
+  readFileSync(new URL("../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00_object_info_all.json", import.meta.url), "utf8"),
+) as { json: Record<string, never> };
 
 describe("file inputs", () => {
   it("the defaults cover every input real ComfyUI 0.3.64 marks as a file picker", ({ expect }) => {
@@ -41,11 +43,18 @@ describe("file inputs", () => {
 });
 
 describe("denied classes", () => {
-  const workflow = { "1": { class_type: "CheckpointSave", inputs: {} }, "2": { class_type: "OpenAIDalle3", inputs: {} }, "3": { class_type: "EmptyImage", inputs: {} }, "4": { class_type: "MyCustomNode", inputs: {} } };
+  const workflow = {
+    "1": { class_type: "CheckpointSave", inputs: {} },
+    "2": { class_type: "OpenAIDalle3", inputs: {} },
+    "3": { class_type: "EmptyImage", inputs: {} },
+    "4": { class_type: "MyCustomNode", inputs: {} },
+  };
 
   it("by name, by API-node module, and outside an allowed set", ({ expect }) => {
     const objectInfo = { OpenAIDalle3: { python_module: "comfy_api_nodes.nodes_openai" }, EmptyImage: { python_module: "nodes" } };
-    expect(deniedNodes(workflow, { denied: parseClassList("CheckpointSave"), allowed: new Set(["CheckpointSave", "OpenAIDalle3", "EmptyImage"]), objectInfo })).toEqual([
+    expect(
+      deniedNodes(workflow, { denied: parseClassList("CheckpointSave"), allowed: new Set(["CheckpointSave", "OpenAIDalle3", "EmptyImage"]), objectInfo }),
+    ).toEqual([
       { nodeId: "1", classType: "CheckpointSave", why: "denied" },
       { nodeId: "2", classType: "OpenAIDalle3", why: "api-node" },
       { nodeId: "4", classType: "MyCustomNode", why: "not-allowed" },

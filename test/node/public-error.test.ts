@@ -18,7 +18,9 @@ describe("cleanText", () => {
   });
 
   it("hides the host's names wherever they appear", ({ expect }) => {
-    expect(cleanText("GPU gpu-a100-7.internal.example out of memory on gpu-a100-7", { hostNames: ["gpu-a100-7.internal.example", "gpu-a100-7"] })).toBe("GPU [host] out of memory on [host]");
+    expect(cleanText("GPU gpu-a100-7.internal.example out of memory on gpu-a100-7", { hostNames: ["gpu-a100-7.internal.example", "gpu-a100-7"] })).toBe(
+      "GPU [host] out of memory on [host]",
+    );
   });
 
   it("bounds very long strings", ({ expect }) => {
@@ -52,14 +54,25 @@ describe("publicFailure", () => {
     const out = publicFailure({
       code: "invalid_workflow",
       message: "Prompt outputs failed validation",
-      details: { node_errors: { "1": { class_type: "LoadImage", errors: [{ type: "custom_validation_failed", message: "Custom validation failed for node", details: "image - Invalid image file: /srv/x.png" }] } } },
+      details: {
+        node_errors: {
+          "1": {
+            class_type: "LoadImage",
+            errors: [{ type: "custom_validation_failed", message: "Custom validation failed for node", details: "image - Invalid image file: /srv/x.png" }],
+          },
+        },
+      },
     });
     expect(JSON.stringify(out.details)).toContain("Invalid image file: x.png");
     expect(JSON.stringify(out.details)).not.toContain("/srv/");
   });
 
   it("replaces details past the size cap by a summary", ({ expect }) => {
-    const out = publicFailure({ code: "invalid_workflow", message: "m", details: { node_errors: Object.fromEntries(Array.from({ length: 90 }, (_, i) => [String(i), "y".repeat(1_900)])) } });
+    const out = publicFailure({
+      code: "invalid_workflow",
+      message: "m",
+      details: { node_errors: Object.fromEntries(Array.from({ length: 90 }, (_, i) => [String(i), "y".repeat(1_900)])) },
+    });
     expect(out.details).toEqual({ truncated: true, original_chars: expect.any(Number) });
     expect((out.details as { original_chars: number }).original_chars).toBeGreaterThan(MAX_PUBLIC_DETAILS_CHARS);
   });

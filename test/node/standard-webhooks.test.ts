@@ -4,7 +4,13 @@ import { Webhook } from "standardwebhooks";
 import { describe, it } from "vitest";
 import { newSecret, signatureHeader, signWebhook, verifyWebhook } from "../../src/protocol/standard-webhooks.ts";
 
-const A = { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", ts: 1614265330, body: '{"test": 2432232314}', sig: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=" };
+const A = {
+  secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+  ts: 1614265330,
+  body: '{"test": 2432232314}',
+  sig: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+};
 const B = {
   secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
   id: "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
@@ -16,11 +22,17 @@ const headers = (v: typeof A, sig = v.sig) => ({ "webhook-id": v.id, "webhook-ti
 const at = (v: typeof A) => v.ts * 1000;
 
 describe("published vectors", () => {
-  it.for([["A", A], ["B", B]] as const)("signs vector %s exactly", async ([, v], { expect }) => {
+  it.for([
+    ["A", A],
+    ["B", B],
+  ] as const)("signs vector %s exactly", async ([, v], { expect }) => {
     expect(await signatureHeader([v.secret], v.id, v.ts, v.body)).toBe(v.sig);
   });
 
-  it.for([["A", A], ["B", B]] as const)("verifies vector %s", async ([, v], { expect }) => {
+  it.for([
+    ["A", A],
+    ["B", B],
+  ] as const)("verifies vector %s", async ([, v], { expect }) => {
     expect(await verifyWebhook([v.secret], headers(v), v.body, { now: at(v) })).toEqual({ ok: true, id: v.id, timestamp: v.ts });
   });
 
@@ -49,7 +61,10 @@ describe("published vectors", () => {
   });
 
   it("rejects a non-numeric timestamp and missing headers", async ({ expect }) => {
-    expect(await verifyWebhook([A.secret], { ...headers(A), "webhook-timestamp": "hello" }, A.body, { now: at(A) })).toEqual({ ok: false, reason: "bad_timestamp" });
+    expect(await verifyWebhook([A.secret], { ...headers(A), "webhook-timestamp": "hello" }, A.body, { now: at(A) })).toEqual({
+      ok: false,
+      reason: "bad_timestamp",
+    });
     for (const drop of ["webhook-id", "webhook-timestamp", "webhook-signature"] as const) {
       const h: Record<string, string | undefined> = { ...headers(A) };
       delete h[drop];
@@ -85,7 +100,11 @@ describe("rotation and interop", () => {
     const wh = new Webhook(secret);
     const now = new Date();
     const sig = wh.sign("msg_interop", now, '{"a":1}');
-    const verdict = await verifyWebhook([secret], { "webhook-id": "msg_interop", "webhook-timestamp": String(Math.floor(now.getTime() / 1000)), "webhook-signature": sig }, '{"a":1}');
+    const verdict = await verifyWebhook(
+      [secret],
+      { "webhook-id": "msg_interop", "webhook-timestamp": String(Math.floor(now.getTime() / 1000)), "webhook-signature": sig },
+      '{"a":1}',
+    );
     expect(verdict.ok).toBe(true);
   });
 });

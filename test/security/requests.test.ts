@@ -21,7 +21,9 @@ afterAll(async () => {
 
 /** A submit body whose one node input is nested `depth` objects deep (as text: too deep to stringify). */
 function deepSubmit(depth: number): string {
-  const shape = { workflow: { ...EMPTY_TO_SAVE(), "3": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0, deep: "__DEEP__" } } } };
+  const shape = {
+    workflow: { ...EMPTY_TO_SAVE(), "3": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0, deep: "__DEEP__" } } },
+  };
   return JSON.stringify(shape).replace('"__DEEP__"', `${'{"v":'.repeat(depth)}1${"}".repeat(depth)}`);
 }
 
@@ -54,7 +56,13 @@ describe("bodies are bounded: a bad request is a 4xx, never a 5xx or a retry", (
         req.destroy();
       };
       const req = request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { ...api.headers(t, "u"), "Content-Type": "multipart/form-data; boundary=----x", "Transfer-Encoding": "chunked" } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: { ...api.headers(t, "u"), "Content-Type": "multipart/form-data; boundary=----x", "Transfer-Encoding": "chunked" },
+        },
         (res) => {
           res.resume();
           finish(res.statusCode ?? 0);
@@ -75,7 +83,11 @@ describe("bodies are bounded: a bad request is a 4xx, never a 5xx or a retry", (
     // The cap is 20 MiB; what sat in buffers between us and the Worker is far less than 44 MiB more.
     expect(sent).toBeLessThan(64 * 1024 * 1024);
     // Declared too large, the answer is a readable 413 before any body is sent.
-    const declared = await fetch(url, { method: "POST", headers: { ...api.headers(t, "u"), "Content-Type": "image/png", "Content-Length": String(total) }, body: new Uint8Array(0) }).catch(() => undefined);
+    const declared = await fetch(url, {
+      method: "POST",
+      headers: { ...api.headers(t, "u"), "Content-Type": "image/png", "Content-Length": String(total) },
+      body: new Uint8Array(0),
+    }).catch(() => undefined);
     if (declared) expect(declared.status).toBe(413);
   });
 });
@@ -87,7 +99,10 @@ describe("what tenants see carries no host internals", () => {
     const machine = hostname().length >= 3 ? hostname() : stack.hosts[0]!.id;
     const job = await api.submitOk(t, "u", {
       "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
-      "2": { class_type: "RaiseErrorEmu", inputs: { image: ["1", 0], message: `cannot open /opt/ComfyUI/models/private/key.pem on ${hostname()}`, exception_type: "FileNotFoundError" } },
+      "2": {
+        class_type: "RaiseErrorEmu",
+        inputs: { image: ["1", 0], message: `cannot open /opt/ComfyUI/models/private/key.pem on ${hostname()}`, exception_type: "FileNotFoundError" },
+      },
     });
     const done = await api.waitForEnd(t, "u", job.id);
     expect(done).toMatchObject({ status: "failed", error: { code: "execution_error" } });
@@ -113,7 +128,10 @@ describe("outputs cannot run script in anyone's origin", () => {
     const t = await api.tenant();
     const job = await api.waitForEnd(t, "u", (await api.submitOk(t, "u", EMPTY_TO_SAVE())).id);
     expect(job.status).toBe("succeeded");
-    for (const res of [await fetch(job.outputs[0].url), await fetch(`${stack.edge.url}/v1/jobs/${job.id}/outputs/${job.outputs[0].name}`, { headers: api.headers(t, "u") })]) {
+    for (const res of [
+      await fetch(job.outputs[0].url),
+      await fetch(`${stack.edge.url}/v1/jobs/${job.id}/outputs/${job.outputs[0].name}`, { headers: api.headers(t, "u") }),
+    ]) {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
@@ -127,7 +145,12 @@ describe("keys and tokens say no more than they must", () => {
   it("an Idempotency-Key belongs to one user: another user's same key is a new request", async ({ expect }) => {
     const t = await api.tenant();
     const headers = { "Idempotency-Key": '"shared-key-1"' };
-    const post = (user: string) => fetch(`${stack.edge.url}/v1/jobs`, { method: "POST", headers: { ...api.headers(t, user), ...headers }, body: JSON.stringify({ workflow: EMPTY_TO_SAVE() }) });
+    const post = (user: string) =>
+      fetch(`${stack.edge.url}/v1/jobs`, {
+        method: "POST",
+        headers: { ...api.headers(t, user), ...headers },
+        body: JSON.stringify({ workflow: EMPTY_TO_SAVE() }),
+      });
     const a = await post("alice");
     const b = await post("bob");
     expect([a.status, b.status]).toEqual([202, 202]);
@@ -138,9 +161,13 @@ describe("keys and tokens say no more than they must", () => {
     const issuer = `https://issuer-${crypto.randomUUID()}.example.com`;
     const real = await generateKeyPair("ES256", { extractable: true });
     const other = await generateKeyPair("ES256", { extractable: true });
-    const created = await stack.admin("/v1/admin/tenants", { method: "POST", body: JSON.stringify({ name: "jwt", jwt: { issuer, audience: "api", public_key: await exportSPKI(real.publicKey), algorithms: ["ES256"] } }) });
+    const created = await stack.admin("/v1/admin/tenants", {
+      method: "POST",
+      body: JSON.stringify({ name: "jwt", jwt: { issuer, audience: "api", public_key: await exportSPKI(real.publicKey), algorithms: ["ES256"] } }),
+    });
     expect(created.status).toBe(201);
-    const token = (iss: string, key: Parameters<SignJWT["sign"]>[0]) => new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "ES256" }).setIssuer(iss).setAudience("api").setExpirationTime("5m").sign(key);
+    const token = (iss: string, key: Parameters<SignJWT["sign"]>[0]) =>
+      new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "ES256" }).setIssuer(iss).setAudience("api").setExpirationTime("5m").sign(key);
     const detailOf = async (jwt: string) => {
       const res = await fetch(`${stack.edge.url}/v1/jobs`, { headers: { Authorization: `Bearer ${jwt}` } });
       expect(res.status).toBe(401);

@@ -114,7 +114,14 @@ export async function setDispatchStatus(host: TestHost, status: number): Promise
   await fetch(`${fakeBase()}/_status/${host.id}`, { method: "POST", body: JSON.stringify({ status }) });
 }
 
-export async function uploadOutput(host: TestHost, ref: DispatchRef, name: string, bytes: Uint8Array, contentType = "image/png", over: Partial<RequestManifest> = {}): Promise<Response> {
+export async function uploadOutput(
+  host: TestHost,
+  ref: DispatchRef,
+  name: string,
+  bytes: Uint8Array,
+  contentType = "image/png",
+  over: Partial<RequestManifest> = {},
+): Promise<Response> {
   const path = edgePaths.output(host.id, ref.job_id, name);
   const sha256 = toHex(await sha256Bytes(bytes));
   const headers = await signHostManifest([host.secret], {

@@ -27,7 +27,13 @@ describe("tenants", () => {
     const t = (await res.json()) as Record<string, any>;
     expect(t.id).toMatch(/^ten_[a-z2-7]{20}$/);
     expect(res.headers.get("Location")).toBe(`/v1/admin/tenants/${t.id}`);
-    expect(t.limits).toEqual({ max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120, uploads_per_day: 2_000, upload_bytes_per_day: 4_294_967_296 });
+    expect(t.limits).toEqual({
+      max_active_jobs_per_user: 5,
+      max_active_jobs_per_tenant: 50,
+      requests_per_minute: 120,
+      uploads_per_day: 2_000,
+      upload_bytes_per_day: 4_294_967_296,
+    });
     expect(t.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(atob(t.webhook_secret.slice(6)).length).toBe(32);
 
@@ -70,12 +76,15 @@ describe("tenants", () => {
     const pair = await generateKeyPair("ES256", { extractable: true });
     const base = { issuer: iss, audience: "a" };
     const httpJwks = await adminCall("/v1/admin/tenants", json({ name: "j", jwt: { ...base, jwks_url: "http://idp.example.com/jwks" } }));
-    expect(((await expectProblem(httpJwks, 422, "validation-failed")).detail as string)).toMatch(/https/);
+    expect((await expectProblem(httpJwks, 422, "validation-failed")).detail as string).toMatch(/https/);
     const both = await adminCall("/v1/admin/tenants", json({ name: "j", jwt: { ...base, jwks_url: "https://x/j", public_key: "k" } }));
     await expectProblem(both, 422, "validation-failed");
     const priv = await adminCall("/v1/admin/tenants", json({ name: "j", jwt: { ...base, public_key: await exportJWK(pair.privateKey) } }));
     await expectProblem(priv, 422, "validation-failed");
-    const junk = await adminCall("/v1/admin/tenants", json({ name: "j", jwt: { ...base, public_key: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----" } }));
+    const junk = await adminCall(
+      "/v1/admin/tenants",
+      json({ name: "j", jwt: { ...base, public_key: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----" } }),
+    );
     await expectProblem(junk, 422, "validation-failed");
     const hs = await adminCall("/v1/admin/tenants", json({ name: "j", jwt: { ...base, public_key: await exportJWK(pair.publicKey), algorithms: ["HS256"] } }));
     await expectProblem(hs, 422, "validation-failed");

@@ -5,7 +5,9 @@ import { adminCall, createKey, createTenant, json, submit, userHeaders, WORKFLOW
 
 async function burst(key: string, users: string[]): Promise<{ status: number; user: string; body: Record<string, unknown>; headers: Headers }[]> {
   const responses = await Promise.all(users.map((u) => submit(key, u)));
-  return Promise.all(responses.map(async (r, i) => ({ status: r.status, user: users[i]!, body: (await r.json()) as Record<string, unknown>, headers: r.headers })));
+  return Promise.all(
+    responses.map(async (r, i) => ({ status: r.status, user: users[i]!, body: (await r.json()) as Record<string, unknown>, headers: r.headers })),
+  );
 }
 
 describe("one user, limit 5", () => {
@@ -32,7 +34,10 @@ describe("several users of one tenant", () => {
   it("each user's cap holds exactly while they all burst together", async ({ expect }) => {
     const t = await createTenant({ limits: { max_active_jobs_per_user: 3, max_active_jobs_per_tenant: 1000 } });
     const users = ["u1", "u2", "u3", "u4", "u5", "u6"];
-    const results = await burst(t.key, users.flatMap((u) => Array(12).fill(u)));
+    const results = await burst(
+      t.key,
+      users.flatMap((u) => Array(12).fill(u)),
+    );
     for (const u of users) expect(results.filter((r) => r.user === u && r.status === 202).length, u).toBe(3);
     expect(results.filter((r) => r.status === 429).length).toBe(6 * 9);
   });
@@ -40,7 +45,10 @@ describe("several users of one tenant", () => {
   it("the tenant cap holds exactly when it is the lower one", async ({ expect }) => {
     const t = await createTenant({ limits: { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 12 } });
     const users = ["a", "b", "c", "d", "e"];
-    const results = await burst(t.key, users.flatMap((u) => Array(10).fill(u)));
+    const results = await burst(
+      t.key,
+      users.flatMap((u) => Array(10).fill(u)),
+    );
     const accepted = results.filter((r) => r.status === 202);
     expect(accepted.length).toBe(12);
     for (const u of users) expect(accepted.filter((r) => r.user === u).length).toBeLessThanOrEqual(5);
@@ -90,7 +98,10 @@ describe("rate-limit headers", () => {
     expect(third.status).toBe(429);
     expect(third.headers.get("RateLimit-Policy")).toContain('"active-jobs-per-user";q=2');
     expect(third.headers.get("RateLimit")).toMatch(/^"active-jobs-per-user";r=0, "active-jobs-per-tenant";r=38, "requests-per-minute";r=28;t=\d+$/);
-    const usage = (await (await (await import("../support/worker-helpers.ts")).call("/v1/usage", { headers: userHeaders(t.key, "h") })).json()) as Record<string, unknown>;
+    const usage = (await (await (await import("../support/worker-helpers.ts")).call("/v1/usage", { headers: userHeaders(t.key, "h") })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(usage).toMatchObject({ user_active_jobs: 2, tenant_active_jobs: 2, submissions_last_minute: 2, submissions_remaining: 28 });
   });
 });

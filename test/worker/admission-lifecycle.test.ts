@@ -7,7 +7,11 @@ import { createApp } from "../../src/app.ts";
 import { call, createTenant, expectProblem, json, submit, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 
 const usage = async (key: string, user: string) =>
-  (await (await call("/v1/usage", { headers: userHeaders(key, user) })).json()) as { user_active_jobs: number; tenant_active_jobs: number; submissions_last_minute: number };
+  (await (await call("/v1/usage", { headers: userHeaders(key, user) })).json()) as {
+    user_active_jobs: number;
+    tenant_active_jobs: number;
+    submissions_last_minute: number;
+  };
 const cancel = (key: string, user: string, id: string) => call(`/v1/jobs/${id}`, { method: "DELETE", headers: userHeaders(key, user) });
 
 describe("release", () => {
@@ -37,9 +41,10 @@ describe("a failed write after admission", () => {
     // Fault injection: a D1 binding whose batch (the job insert) fails, everything else real.
     const failingDb = new Proxy(env.DB, {
       get(target, prop) {
-        if (prop === "batch") return async () => {
-          throw new Error("D1_ERROR: injected insert failure");
-        };
+        if (prop === "batch")
+          return async () => {
+            throw new Error("D1_ERROR: injected insert failure");
+          };
         const value = Reflect.get(target, prop) as unknown;
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -47,11 +52,10 @@ describe("a failed write after admission", () => {
     const original = console.error;
     console.error = () => {};
     try {
-      const res = await createApp().request(
-        "/v1/jobs",
-        json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "f"), "Idempotency-Key": '"retry-me"' }),
-        { ...env, DB: failingDb },
-      );
+      const res = await createApp().request("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "f"), "Idempotency-Key": '"retry-me"' }), {
+        ...env,
+        DB: failingDb,
+      });
       await expectProblem(res, 503, "unavailable");
       expect(res.headers.get("Retry-After")).toBe("2");
     } finally {
@@ -118,9 +122,7 @@ describe("Idempotency-Key", () => {
     const responses = await Promise.all(Array.from({ length: 8 }, () => call("/v1/jobs", json({ workflow: WORKFLOW }, headers))));
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 202 || s === 409)).toBe(true);
-    const ids = new Set(
-      (await Promise.all(responses.filter((r) => r.status === 202).map((r) => r.json() as Promise<{ id: string }>))).map((b) => b.id),
-    );
+    const ids = new Set((await Promise.all(responses.filter((r) => r.status === 202).map((r) => r.json() as Promise<{ id: string }>))).map((b) => b.id));
     expect(ids.size).toBe(1);
     const count = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
     expect(count?.n).toBe(1);
@@ -151,7 +153,11 @@ describe("Idempotency-Key", () => {
     const key = { "Idempotency-Key": '"order-77"' };
     const first = await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u1"), ...key }));
     expect(first.status).toBe(202);
-    await expectProblem(await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { x: 1 } }, { ...userHeaders(t.key, "u1"), ...key })), 422, "idempotency-key-reused");
+    await expectProblem(
+      await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { x: 1 } }, { ...userHeaders(t.key, "u1"), ...key })),
+      422,
+      "idempotency-key-reused",
+    );
     // Keys are scoped to (tenant, user): u2 did not send this request before.
     const other = await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u2"), ...key }));
     expect(other.status).toBe(202);
@@ -187,13 +193,19 @@ describe("Idempotency-Key", () => {
     await runInDurableObject(env.TENANT_QUOTA.getByName(t.id), async (_i, state) => {
       state.storage.sql.exec("UPDATE idempotency_keys SET expires_at = ?", Date.now() - 1);
     });
-    const again = (await (await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { new: true } }, { ...userHeaders(t.key, "u"), ...key }))).json()) as { id: string };
+    const again = (await (await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { new: true } }, { ...userHeaders(t.key, "u"), ...key }))).json()) as {
+      id: string;
+    };
     expect(again.id).not.toBe(first.id);
   });
 
   it.each([['""'], ['"' + "x".repeat(256) + '"'], ['"bad\u0001"'], ['"a"b"']])("rejects a malformed key %j", async (value) => {
     const t = await createTenant();
-    await expectProblem(await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u"), "Idempotency-Key": value })), 400, "invalid-idempotency-key");
+    await expectProblem(
+      await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u"), "Idempotency-Key": value })),
+      400,
+      "invalid-idempotency-key",
+    );
   });
 });
 

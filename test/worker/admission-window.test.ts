@@ -18,7 +18,12 @@ describe("requests per minute", () => {
     expect(burst.filter((r) => r.status === 202).length).toBe(10);
     const refused = burst.find((r) => r.status === 429)!;
     const body = (await refused.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: "https://comfyui-saas.dev/problems/requests-per-minute", limit: 10, current: 10, "violated-policies": ["requests-per-minute"] });
+    expect(body).toMatchObject({
+      type: "https://comfyui-saas.dev/problems/requests-per-minute",
+      limit: 10,
+      current: 10,
+      "violated-policies": ["requests-per-minute"],
+    });
     const retryAfter = Number(refused.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(59);
     expect(retryAfter).toBeLessThanOrEqual(60);

@@ -173,7 +173,10 @@ describe("JWTs", () => {
     const token = await sign(staticKey, "ES256", { iss: staticIss, aud: AUD, sub: "u" }, { exp: "5m" });
     const [h, p, s] = token.split(".");
     const payload = JSON.parse(atob(p!.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
-    const forged = btoa(JSON.stringify({ ...payload, sub: "admin" })).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
+    const forged = btoa(JSON.stringify({ ...payload, sub: "admin" }))
+      .replaceAll("=", "")
+      .replaceAll("+", "-")
+      .replaceAll("/", "_");
     await expect401(await get(bearer(`${h}.${forged}.${s}`)), "invalid_token");
   });
 
@@ -204,7 +207,13 @@ describe("JWTs", () => {
   });
 
   it("a JWT user sees only their own jobs, like an API-key user", async ({ expect }) => {
-    const t = await createTenant({ jwt: { issuer: `https://iso-${crypto.randomUUID()}.example.com/`, audience: AUD, public_key: await exportJWK((await generateKeyPair("ES256", { extractable: true })).publicKey) } });
+    const t = await createTenant({
+      jwt: {
+        issuer: `https://iso-${crypto.randomUUID()}.example.com/`,
+        audience: AUD,
+        public_key: await exportJWK((await generateKeyPair("ES256", { extractable: true })).publicKey),
+      },
+    });
     const job = await submitOk(t.key, "api-user");
     const token = await sign(staticKey, "ES256", { iss: staticIss, aud: AUD, sub: "api-user" }, { exp: "5m" });
     // Same user id, different tenant: not visible.
@@ -220,7 +229,10 @@ describe("every non-public route demands credentials", () => {
     expect(routes.length).toBeGreaterThan(6);
     for (const r of routes) {
       const path = r.path.replace(/:[^/]+/g, "x");
-      const res = await call(path, { method: r.method, ...(r.method === "GET" || r.method === "DELETE" ? {} : { body: "{}", headers: { "Content-Type": "application/json" } }) });
+      const res = await call(path, {
+        method: r.method,
+        ...(r.method === "GET" || r.method === "DELETE" ? {} : { body: "{}", headers: { "Content-Type": "application/json" } }),
+      });
       expect(res.status, `${r.method} ${r.path}`).toBe(401);
     }
   });

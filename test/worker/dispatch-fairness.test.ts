@@ -4,11 +4,22 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
-import { dispatcherPlace, dispatchesTo, eventFor, heartbeat, registerFakeHost, sendEvent, waitForCall, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
+import {
+  dispatcherPlace,
+  dispatchesTo,
+  eventFor,
+  heartbeat,
+  registerFakeHost,
+  sendEvent,
+  waitForCall,
+  waitForDispatches,
+  useTestHosts,
+} from "../support/worker-hosts.ts";
 
 const { track } = useTestHosts();
 
-const view = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
+const view = async (key: string, user: string, id: string) =>
+  (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
 const cancel = (key: string, user: string, id: string) => call(`/v1/jobs/${id}`, { method: "DELETE", headers: userHeaders(key, user) });
 
 describe("fairness", () => {
@@ -56,8 +67,9 @@ describe("cancel", () => {
     const res = await cancel(t.key, "u", j.id);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "cancelled", queue_position: null });
-    const depth = await runInDurableObject(env.DISPATCHER.getByName("default"), async (_i, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE job_id = ?", j.id).one().n,
+    const depth = await runInDurableObject(
+      env.DISPATCHER.getByName("default"),
+      async (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue WHERE job_id = ?", j.id).one().n,
     );
     expect(depth).toBe(0);
   });

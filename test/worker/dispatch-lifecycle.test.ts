@@ -22,8 +22,8 @@ import {
 
 const { liveHost, track } = useTestHosts();
 
-
-const getJob = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
+const getJob = async (key: string, user: string, id: string) =>
+  (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
 
 describe("a job's life", () => {
   it("is dispatched to a live host with a request signed for that host, runs, uploads, succeeds and downloads", async ({ expect }) => {
@@ -39,7 +39,10 @@ describe("a job's life", () => {
     const req = { hostId: host.id, method: "POST", path: "/v1/jobs", body: first!.body };
     expect(await verifyEdgeRequest(host.jwks as never, first!.authorization, req, guard)).toMatchObject({ ok: true });
     expect(await verifyEdgeRequest(host.jwks as never, first!.authorization, req, guard)).toEqual({ ok: false, reason: "replayed" });
-    expect(await verifyEdgeRequest(host.jwks as never, first!.authorization, { ...req, hostId: "someone-else" }, new MemoryReplayGuard())).toEqual({ ok: false, reason: "wrong_host" });
+    expect(await verifyEdgeRequest(host.jwks as never, first!.authorization, { ...req, hostId: "someone-else" }, new MemoryReplayGuard())).toEqual({
+      ok: false,
+      reason: "wrong_host",
+    });
 
     expect(await getJob(t.key, "alice", job.id)).toMatchObject({ status: "running", attempt: 1, started_at: expect.any(String) });
     expect((await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p1" }))).status).toBe(200);
@@ -55,7 +58,16 @@ describe("a job's life", () => {
 
     const final = await getJob(t.key, "alice", job.id);
     expect(final).toMatchObject({ status: "succeeded", finished_at: expect.any(String), error: null });
-    expect(final.outputs).toEqual([{ name: "out_00001_.png", content_type: "image/png", size: png.length, sha256: sha, kind: "images", url: expect.stringContaining(`/v1/jobs/${job.id}/outputs/out_00001_.png?expires=`) }]);
+    expect(final.outputs).toEqual([
+      {
+        name: "out_00001_.png",
+        content_type: "image/png",
+        size: png.length,
+        sha256: sha,
+        kind: "images",
+        url: expect.stringContaining(`/v1/jobs/${job.id}/outputs/out_00001_.png?expires=`),
+      },
+    ]);
 
     const owner = await call(`/v1/jobs/${job.id}/outputs/out_00001_.png`, { headers: userHeaders(t.key, "alice") });
     expect(owner.status).toBe(200);
@@ -85,7 +97,9 @@ describe("a job's life", () => {
     await expectProblem(early, 422, "validation-failed");
     expect((await getJob(t.key, "bob", job.id)).status).toBe("running");
     await uploadOutput(host, d!, "a.png", png);
-    expect((await sendEvent(host, eventFor(host, d!, "job.succeeded", { outputs: [outputDescriptor("a.png", png, toHex(await sha256(png)))] }))).status).toBe(200);
+    expect((await sendEvent(host, eventFor(host, d!, "job.succeeded", { outputs: [outputDescriptor("a.png", png, toHex(await sha256(png)))] }))).status).toBe(
+      200,
+    );
     expect((await getJob(t.key, "bob", job.id)).status).toBe("succeeded");
   });
 
@@ -152,7 +166,18 @@ describe("fencing", () => {
     await expectProblem(await heartbeat({ ...host, id: "gpu-not-registered" }), 401, "unauthenticated");
     // Replaying a captured heartbeat byte for byte (same webhook-id) is refused.
     const { signHostPayload } = await import("../../src/protocol/host-signing.ts");
-    const body = JSON.stringify({ type: "host.heartbeat", host_id: host.id, sent_at: Date.now(), version: "t", lock_hash: "0".repeat(64), capacity: 2, free_slots: 2, draining: false, comfy: "ready", jobs: [] });
+    const body = JSON.stringify({
+      type: "host.heartbeat",
+      host_id: host.id,
+      sent_at: Date.now(),
+      version: "t",
+      lock_hash: "0".repeat(64),
+      capacity: 2,
+      free_slots: 2,
+      draining: false,
+      comfy: "ready",
+      jobs: [],
+    });
     const headers = { ...(await signHostPayload([host.secret], body)), "Content-Type": "application/json" };
     expect((await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers })).status).toBe(200);
     await expectProblem(await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers }), 401, "unauthenticated");
@@ -177,9 +202,17 @@ describe("hosts", () => {
     const mine = list.data.find((h) => h.id === host.id)!;
     expect(mine).toMatchObject({ slots: 2, live: true, comfy: "ready", draining: false, assigned: 0, lock_ok: true });
     expect(JSON.stringify(list)).not.toContain(host.secret.slice(6));
-    const res = await adminCall("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id: "gpu-plain", url: "http://gpu.example.com" }), headers: { "Content-Type": "application/json" } });
+    const res = await adminCall("/v1/admin/hosts", {
+      method: "POST",
+      body: JSON.stringify({ id: "gpu-plain", url: "http://gpu.example.com" }),
+      headers: { "Content-Type": "application/json" },
+    });
     await expectProblem(res, 422, "validation-failed");
-    const dup = await adminCall("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id: host.id, url: "https://x.example.com" }), headers: { "Content-Type": "application/json" } });
+    const dup = await adminCall("/v1/admin/hosts", {
+      method: "POST",
+      body: JSON.stringify({ id: host.id, url: "https://x.example.com" }),
+      headers: { "Content-Type": "application/json" },
+    });
     await expectProblem(dup, 409, "conflict");
     const stored = await env.DB.prepare("SELECT secret_ciphertext FROM gpu_hosts WHERE id = ?").bind(host.id).first<{ secret_ciphertext: string }>();
     expect(stored!.secret_ciphertext).not.toContain(host.secret.slice(6, 20));

@@ -9,15 +9,16 @@ import { eventFor, heartbeat, sendEvent, setDispatchStatus, waitForCall, waitFor
 
 const { liveHost } = useTestHosts();
 
-
 const dispatcher = () => env.DISPATCHER.getByName("default");
 const sql = (query: string, ...params: unknown[]) =>
   runInDurableObject(dispatcher(), async (_i, state) => {
     state.storage.sql.exec(query, ...params);
   });
 const tick = () => runDurableObjectAlarm(dispatcher());
-const job = async (key: string, user: string, id: string) => (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
-const active = async (key: string, user: string) => ((await (await call("/v1/usage", { headers: userHeaders(key, user) })).json()) as { user_active_jobs: number }).user_active_jobs;
+const job = async (key: string, user: string, id: string) =>
+  (await (await call(`/v1/jobs/${id}`, { headers: userHeaders(key, user) })).json()) as Record<string, any>;
+const active = async (key: string, user: string) =>
+  ((await (await call("/v1/usage", { headers: userHeaders(key, user) })).json()) as { user_active_jobs: number }).user_active_jobs;
 
 describe("lost hosts", () => {
   it("an unrenewed lease sends the job to another host as attempt 2, and the old host is fenced out", async ({ expect }) => {

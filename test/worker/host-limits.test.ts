@@ -25,7 +25,14 @@ describe("host messages", () => {
     const error = {
       code: "execution_error",
       message: `Boom at /opt/ComfyUI/nodes.py on ${host.id}`,
-      details: { node_id: "2", node_type: "X", exception_type: "OSError", exception_message: "cannot read /etc/shadow from 10.1.2.3", traceback: ["File /opt/ComfyUI/x.py"], current_inputs: { a: 1 } },
+      details: {
+        node_id: "2",
+        node_type: "X",
+        exception_type: "OSError",
+        exception_message: "cannot read /etc/shadow from 10.1.2.3",
+        traceback: ["File /opt/ComfyUI/x.py"],
+        current_inputs: { a: 1 },
+      },
     };
     expect((await sendEvent(host, eventFor(host, d!, "job.failed", { error }))).status).toBe(200);
     const view = (await (await call(`/v1/jobs/${job.id}`, { headers: userHeaders(t.key, "u") })).json()) as { error: unknown };

@@ -89,7 +89,14 @@ describe("uploads", () => {
     const raw = await call("/v1/uploads", { method: "POST", body: png, headers: { ...userHeaders(t.key, "up"), "Content-Type": "image/png" } });
     expect(raw.status).toBe(201);
     const up = (await raw.json()) as Record<string, unknown>;
-    expect(up).toMatchObject({ id: expect.stringMatching(/^upl_/), ref: `upload:${up.id as string}`, content_type: "image/png", size: png.length, width: 40, height: 30 });
+    expect(up).toMatchObject({
+      id: expect.stringMatching(/^upl_/),
+      ref: `upload:${up.id as string}`,
+      content_type: "image/png",
+      size: png.length,
+      width: 40,
+      height: 30,
+    });
 
     const form = new FormData();
     form.append("file", new File([PYTHON_JPEG], "photo.jpg", { type: "image/jpeg" }));
@@ -111,7 +118,11 @@ describe("uploads", () => {
     const html = new TextEncoder().encode("<html><body>hi</body></html>");
     const lie = await call("/v1/uploads", { method: "POST", body: html, headers: { ...userHeaders(t.key, "up"), "Content-Type": "image/png" } });
     expect((await expectProblem(lie, 422, "invalid-image-input")).reason).toBe("not-an-image");
-    await expectProblem(await call("/v1/uploads", { method: "POST", body: "x", headers: { ...userHeaders(t.key, "up"), "Content-Type": "text/plain" } }), 415, "unsupported-media-type");
+    await expectProblem(
+      await call("/v1/uploads", { method: "POST", body: "x", headers: { ...userHeaders(t.key, "up"), "Content-Type": "text/plain" } }),
+      415,
+      "unsupported-media-type",
+    );
     await expectProblem(await call("/v1/uploads", { method: "POST", body: SMALL_PNG, headers: { "Content-Type": "image/png" } }), 401, "unauthenticated");
   });
 });

@@ -16,21 +16,7 @@ import type { DispatchRequest } from "../../src/protocol/messages.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
 import { buildPayload } from "../../src/webhooks/payload.ts";
 import { messagesOf } from "../../src/webhooks/store.ts";
-import {
-  ELF,
-  FLAC,
-  HTML_PAGE,
-  JSON_TEXT,
-  MKV,
-  MP3_ID3,
-  MP4_ISOM,
-  OGG_OPUS,
-  PDF,
-  PLAIN_TEXT,
-  SVG_SCRIPT,
-  WAV,
-  WEBM,
-} from "../support/output-samples.ts";
+import { ELF, FLAC, HTML_PAGE, JSON_TEXT, MKV, MP3_ID3, MP4_ISOM, OGG_OPUS, PDF, PLAIN_TEXT, SVG_SCRIPT, WAV, WEBM } from "../support/output-samples.ts";
 import { concat, makePng, PNG_SIGNATURE, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP } from "../support/ssrf-images.ts";
 import { BASE, call, createTenant, expectProblem, submitOk, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
 import { eventFor, outputDescriptor, sendEvent, uploadOutput, useTestHosts, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
@@ -96,7 +82,9 @@ describe("allow-listed outputs are stored and served as what their bytes are, no
   ] as const)("%s", async ([, upload, type], { expect }) => {
     const { t, id, view } = await jobWith([upload]);
     expect(view.outputs).toEqual([expect.objectContaining({ name: upload.name, content_type: type, size: upload.bytes.length })]);
-    const row = await env.DB.prepare("SELECT content_type, r2_key FROM job_outputs WHERE job_id = ?").bind(id).first<{ content_type: string; r2_key: string }>();
+    const row = await env.DB.prepare("SELECT content_type, r2_key FROM job_outputs WHERE job_id = ?")
+      .bind(id)
+      .first<{ content_type: string; r2_key: string }>();
     expect(row!.content_type).toBe(type);
     expect((await env.BLOBS.head(row!.r2_key))!.httpMetadata!.contentType).toBe(type);
 
@@ -155,7 +143,11 @@ describe("every answer of the download route carries the security headers", () =
     ];
     for (const [what, res, status] of answers) {
       expect({ what, status: res.status }).toEqual({ what, status });
-      expect({ what, csp: res.headers.get("Content-Security-Policy"), nosniff: res.headers.get("X-Content-Type-Options") }).toEqual({ what, csp: CSP, nosniff: "nosniff" });
+      expect({ what, csp: res.headers.get("Content-Security-Policy"), nosniff: res.headers.get("X-Content-Type-Options") }).toEqual({
+        what,
+        csp: CSP,
+        nosniff: "nosniff",
+      });
       if (status === 200) expect({ what, disposition: res.headers.get("Content-Disposition") }).toEqual({ what, disposition: 'inline; filename="out.png"' });
       await res.arrayBuffer();
     }
@@ -165,7 +157,14 @@ describe("every answer of the download route carries the security headers", () =
 
 describe("uploads stream into R2", () => {
   /** Sends `bytes` as a chunked body (no Content-Length) of `chunk`-byte pieces, signed for `signedSize`. */
-  async function uploadChunked(host: TestHost, d: DispatchRequest, name: string, bytes: Uint8Array, chunk: number, signedSize = bytes.length): Promise<Response> {
+  async function uploadChunked(
+    host: TestHost,
+    d: DispatchRequest,
+    name: string,
+    bytes: Uint8Array,
+    chunk: number,
+    signedSize = bytes.length,
+  ): Promise<Response> {
     const path = edgePaths.output(host.id, d.job_id, name);
     const headers = await signHostManifest([host.secret], {
       job_id: d.job_id,
@@ -204,7 +203,10 @@ describe("uploads stream into R2", () => {
     await expectProblem(await uploadChunked(host, d!, "long.mp4", small, 1000, small.length - 1), 422, "validation-failed");
     expect((await env.BLOBS.list({ prefix: `jobs/${t.id}/${job.id}/` })).objects).toEqual([]);
 
-    const video = concat(MP4_ISOM, Uint8Array.from({ length: 3 << 20 }, (_, i) => i & 0xff));
+    const video = concat(
+      MP4_ISOM,
+      Uint8Array.from({ length: 3 << 20 }, (_, i) => i & 0xff),
+    );
     expect((await uploadChunked(host, d!, "clip.mp4", video, 1000)).status).toBe(201);
     const sha = toHex(await sha256(video));
     expect2xx(await sendEvent(host, eventFor(host, d!, "job.succeeded", { outputs: [outputDescriptor("clip.mp4", video, sha)] })), "job.succeeded");
@@ -243,7 +245,8 @@ describe("OUTPUTS_BASE_URL", () => {
     const png = makePng(3, 3);
     const { t, id } = await jobWith([{ name: "out.png", bytes: png, declared: "image/png" }]);
     const app = createApp();
-    const url: string = ((await (await app.request(`${BASE}/v1/jobs/${id}`, { headers: userHeaders(t.key, "alice") }, filesEnv)).json()) as Json).outputs[0].url;
+    const url: string = ((await (await app.request(`${BASE}/v1/jobs/${id}`, { headers: userHeaders(t.key, "alice") }, filesEnv)).json()) as Json).outputs[0]
+      .url;
     const download = await app.request(url, {}, filesEnv);
     expect(download.status).toBe(200);
     expect(new Uint8Array(await download.arrayBuffer())).toEqual(png);

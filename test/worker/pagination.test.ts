@@ -68,7 +68,11 @@ describe("pagination", () => {
     const before = { createdAt: 1, id: "job_x" };
     const plan = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
       const { sql, params } = query.toSQL();
-      const rows = (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all()).results as { detail: string }[];
+      const rows = (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all()
+      ).results as { detail: string }[];
       return rows.map((r) => r.detail).join(" | ");
     };
     const plain = await plan(listOwnedJobsQuery(db, owner, { limit: 51, before }));

@@ -11,7 +11,11 @@ describe("health", () => {
     expect(before.status).toBe(503);
     expect(before.headers.get("Cache-Control")).toBe("no-store");
     const down = (await before.json()) as any;
-    expect(down).toMatchObject({ status: "down", reasons: ["no GPU host is ready to run jobs"], components: { edge: { status: "ok" }, database: { status: "ok" }, pools: { default: { status: "down" } } } });
+    expect(down).toMatchObject({
+      status: "down",
+      reasons: ["no GPU host is ready to run jobs"],
+      components: { edge: { status: "ok" }, database: { status: "ok" }, pools: { default: { status: "down" } } },
+    });
     expect(down.components.pools.default.detail).toMatch(/no GPU host/);
 
     const host = await registerHost();
@@ -34,7 +38,10 @@ describe("health", () => {
     const res = await call("/health");
     const body = (await res.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(res.status === 200 ? ["status"] : ["reasons", "status"]);
-    const wrongToken = (await (await call("/health", { headers: { Authorization: "Bearer not-the-admin-token-0123456789abcdef" } })).json()) as Record<string, unknown>;
+    const wrongToken = (await (await call("/health", { headers: { Authorization: "Bearer not-the-admin-token-0123456789abcdef" } })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(wrongToken.components).toBeUndefined();
     const admin = (await (await adminCall("/health")).json()) as Record<string, unknown>;
     expect(admin.components).toMatchObject({ edge: { status: "ok" }, database: { status: "ok" } });
@@ -84,7 +91,9 @@ describe("OpenAPI", () => {
       .routes.filter((r) => r.method !== "ALL" && !r.path.startsWith("/v1/hosts/") && r.path !== "/openapi.json" && r.path !== "/docs")
       .map((r) => r.path.replace(/:([A-Za-z_]+)/g, "{$1}"));
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(routes)].sort());
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/outputs/{name}", "/v1/uploads", "/v1/usage", "/v1/admin/hosts"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/outputs/{name}", "/v1/uploads", "/v1/usage", "/v1/admin/hosts"]),
+    );
     expect(Object.keys(doc.paths["/v1/jobs/{id}"]).sort()).toEqual(["delete", "get"]);
     const submit = doc.paths["/v1/jobs"].post;
     expect(submit.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/SubmitJob");

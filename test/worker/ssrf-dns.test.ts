@@ -44,7 +44,13 @@ describe("DNS-over-HTTPS resolver", () => {
 
   it("follows a CNAME chain to the address records only", async ({ expect }) => {
     const server = doh({
-      "www.example.com A": { Status: 0, Answer: [{ type: 5, data: "cdn.example.net." }, { type: 1, data: "10.1.2.3" }] },
+      "www.example.com A": {
+        Status: 0,
+        Answer: [
+          { type: 5, data: "cdn.example.net." },
+          { type: 1, data: "10.1.2.3" },
+        ],
+      },
       "www.example.com AAAA": { Status: 0 },
     });
     expect(await dohResolver({ fetch: server.fetch }).resolve("www.example.com")).toEqual(["10.1.2.3"]);

@@ -71,7 +71,8 @@ describe("redirects are re-validated at every hop", () => {
     expect(result).toEqual({
       ok: false,
       reason: "private-address",
-      detail: "The URL's redirect target points to 169.254.169.254, a non-public address (link-local, where cloud metadata services live); use a publicly reachable URL.",
+      detail:
+        "The URL's redirect target points to 169.254.169.254, a non-public address (link-local, where cloud metadata services live); use a publicly reachable URL.",
     });
   });
 

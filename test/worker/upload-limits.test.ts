@@ -34,7 +34,10 @@ describe("the upload body is capped while it streams", () => {
     ["a multipart body", "multipart/form-data; boundary=----x"],
   ] as const)("%s of 200 MB without Content-Length is refused with 413 after the cap plus one chunk", async ([, type], { expect }) => {
     const t = await createTenant();
-    const { stream, pulled } = countingBody(200 * 1_048_576, type.startsWith("multipart") ? new TextEncoder().encode('------x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n') : SMALL_PNG);
+    const { stream, pulled } = countingBody(
+      200 * 1_048_576,
+      type.startsWith("multipart") ? new TextEncoder().encode('------x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n') : SMALL_PNG,
+    );
     // The app inside this test, with a small cap, so the test reads 1 MB rather than 20.
     const res = await createApp().request(
       "https://api.test/v1/uploads",
@@ -53,7 +56,12 @@ describe("the upload body is capped while it streams", () => {
     const { stream, pulled } = countingBody(10 * CHUNK);
     const res = await createApp().request(
       "https://api.test/v1/uploads",
-      { method: "POST", body: stream, headers: { ...userHeaders(t.key, "u"), "Content-Type": "image/png", "Content-Length": String(500 * 1_048_576) }, duplex: "half" } as RequestInit,
+      {
+        method: "POST",
+        body: stream,
+        headers: { ...userHeaders(t.key, "u"), "Content-Type": "image/png", "Content-Length": String(500 * 1_048_576) },
+        duplex: "half",
+      } as RequestInit,
       { ...env, IMAGE_INPUT_MAX_BYTES: String(CAP) },
     );
     await expectProblem(res, 413, "payload-too-large");
@@ -62,13 +70,18 @@ describe("the upload body is capped while it streams", () => {
 
   it("authenticates before reading a byte of the body", async ({ expect }) => {
     const { stream, pulled } = countingBody(10 * CHUNK);
-    const res = await createApp().request("https://api.test/v1/uploads", { method: "POST", body: stream, headers: { "Content-Type": "image/png" }, duplex: "half" } as RequestInit, env);
+    const res = await createApp().request(
+      "https://api.test/v1/uploads",
+      { method: "POST", body: stream, headers: { "Content-Type": "image/png" }, duplex: "half" } as RequestInit,
+      env,
+    );
     await expectProblem(res, 401, "unauthenticated");
     expect(pulled()).toBeLessThanOrEqual(CHUNK);
   });
 });
 
-const upload = (t: TestTenant, user = "u") => call("/v1/uploads", { method: "POST", body: SMALL_PNG, headers: { ...userHeaders(t.key, user), "Content-Type": "image/png" } });
+const upload = (t: TestTenant, user = "u") =>
+  call("/v1/uploads", { method: "POST", body: SMALL_PNG, headers: { ...userHeaders(t.key, user), "Content-Type": "image/png" } });
 
 describe("the per-tenant upload quota", () => {
   it("allows uploads_per_day in 24 h, then 429 uploads-per-day with Retry-After and RateLimit headers", async ({ expect }) => {
@@ -97,7 +110,10 @@ describe("the per-tenant upload quota", () => {
 
   it("is a default from config an operator can override per tenant, and reset with null", async ({ expect }) => {
     const t = await createTenant();
-    const view = (await (await adminCall(`/v1/admin/tenants/${t.id}`)).json()) as { limits: Record<string, number>; limit_overrides: Record<string, number | null> };
+    const view = (await (await adminCall(`/v1/admin/tenants/${t.id}`)).json()) as {
+      limits: Record<string, number>;
+      limit_overrides: Record<string, number | null>;
+    };
     expect(view.limits).toMatchObject({ uploads_per_day: 2_000, upload_bytes_per_day: 4_294_967_296 });
     expect(view.limit_overrides).toMatchObject({ uploads_per_day: null, upload_bytes_per_day: null });
     const patched = await adminCall(`/v1/admin/tenants/${t.id}`, { ...json({ limits: { uploads_per_day: 1 } }), method: "PATCH" });

@@ -33,10 +33,26 @@ describe("a delivery", () => {
     expect(log.webhook_status).toBe("delivered");
     expect(read.webhook_status === "delivered" || read.webhook_status === "pending").toBe(true);
     expect(log.events).toEqual([
-      { webhook_id: got!.id, type: "job.cancelled", occurred_at: cancelled.finished_at, state: "delivered", attempts: 1, next_attempt_at: null, last_attempt_at: expect.any(String) },
+      {
+        webhook_id: got!.id,
+        type: "job.cancelled",
+        occurred_at: cancelled.finished_at,
+        state: "delivered",
+        attempts: 1,
+        next_attempt_at: null,
+        last_attempt_at: expect.any(String),
+      },
     ]);
     expect(log.data).toEqual([
-      { webhook_id: got!.id, type: "job.cancelled", attempted_at: expect.any(String), duration_ms: expect.any(Number), status_code: 204, error: null, outcome: "delivered" },
+      {
+        webhook_id: got!.id,
+        type: "job.cancelled",
+        attempted_at: expect.any(String),
+        duration_ms: expect.any(Number),
+        status_code: 204,
+        error: null,
+        outcome: "delivered",
+      },
     ]);
     expect((await getJob(t, "alice", job.id)).webhook_status).toBe("delivered");
   });

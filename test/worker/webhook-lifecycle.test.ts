@@ -4,20 +4,11 @@
 import { describe, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import { call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
-import {
-  eventFor,
-  outputDescriptor,
-  sendEvent,
-  uploadOutput,
-  waitForDispatches,
-  useTestHosts,
-  type TestHost,
-} from "../support/worker-hosts.ts";
+import { eventFor, outputDescriptor, sendEvent, uploadOutput, waitForDispatches, useTestHosts, type TestHost } from "../support/worker-hosts.ts";
 import { getJob, receiver, redeliver, submitWithWebhook, waitForLog, type Json } from "../support/webhook-worker.ts";
 import type { DispatchRequest } from "../../src/protocol/messages.ts";
 
 const { liveHost } = useTestHosts();
-
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9, 9]);
 
@@ -56,7 +47,11 @@ describe("a job's webhooks", () => {
     expect(s.type).toBe("job.succeeded");
     expect(s.data.job).toMatchObject({ id: job.id, status: "succeeded", error: null });
     expect(s.data.job.outputs).toEqual([
-      expect.objectContaining({ name: "out_00001_.png", size: PNG.length, url: expect.stringMatching(new RegExp(`^https://api\\.test/v1/jobs/${job.id}/outputs/out_00001_\\.png\\?`)) }),
+      expect.objectContaining({
+        name: "out_00001_.png",
+        size: PNG.length,
+        url: expect.stringMatching(new RegExp(`^https://api\\.test/v1/jobs/${job.id}/outputs/out_00001_\\.png\\?`)),
+      }),
     ]);
     // The URL in the webhook is enough to download the output: no credentials needed.
     const download = await call(s.data.job.outputs[0].url);

@@ -35,7 +35,9 @@ describe("recording events", () => {
     const now = Date.now();
     const won = await finish(db(), job.id, "failed", { now, from: ["queued"], error });
     expect(won?.status).toBe("failed");
-    expect(await messages(job.id)).toEqual([{ id: expect.stringMatching(/^msg_/), type: "job.failed", job_attempt: 0, state: "pending", next_attempt_at: now }]);
+    expect(await messages(job.id)).toEqual([
+      { id: expect.stringMatching(/^msg_/), type: "job.failed", job_attempt: 0, state: "pending", next_attempt_at: now },
+    ]);
     // Later attempts to end it lose the compare-and-set and record nothing more.
     expect(await finish(db(), job.id, "cancelled", { now: now + 1, from: ["queued", "running"] })).toBeUndefined();
     expect(await finish(db(), job.id, "failed", { now: now + 2, from: ["queued"], error })).toBeUndefined();
@@ -76,7 +78,9 @@ describe("the sweeper", () => {
     await finish(db(), job.id, "failed", { now: Date.now(), from: ["queued"], error });
     const [msg] = await messages(job.id);
     expect(await ep.log()).toEqual([]);
-    await env.DB.prepare("UPDATE webhook_messages SET next_attempt_at = ? WHERE id = ?").bind(Date.now() - 5 * 60_000, msg!.id).run();
+    await env.DB.prepare("UPDATE webhook_messages SET next_attempt_at = ? WHERE id = ?")
+      .bind(Date.now() - 5 * 60_000, msg!.id)
+      .run();
 
     const sweeper = workerEnv.WEBHOOK_SWEEPER.getByName("global");
     await sweeper.start();

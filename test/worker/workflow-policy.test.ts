@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
 
-const submit = (t: TestTenant, user: string, body: unknown, headers: Record<string, string> = {}) => call("/v1/jobs", json(body, { ...userHeaders(t.key, user), ...headers }));
+const submit = (t: TestTenant, user: string, body: unknown, headers: Record<string, string> = {}) =>
+  call("/v1/jobs", json(body, { ...userHeaders(t.key, user), ...headers }));
 const jobsOf = async (t: TestTenant) => (await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>())?.n;
 const active = async (t: TestTenant, user: string) =>
   ((await (await call("/v1/usage", { headers: userHeaders(t.key, user) })).json()) as { user_active_jobs: number }).user_active_jobs;
@@ -86,14 +87,20 @@ describe("file inputs are only URLs, data: URIs or uploads", () => {
 });
 
 describe("denied node classes", () => {
-  it.for(["CheckpointSave", "CLIPSave", "VAESave", "ModelSave", "LoraSave", "SaveLatent", "LoadImageSetFromFolderNode"])("%s is a 422 naming the node", async (classType, { expect }) => {
-    const t = await createTenant();
-    const workflow = { "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, "7": { class_type: classType, inputs: {} } };
-    const body = await expectProblem(await submit(t, "u", { workflow }), 422, "node-class-not-allowed");
-    expect(body.errors).toEqual([{ pointer: "/workflow/7/class_type", detail: `${classType} is not allowed on this service` }]);
-    expect(body.detail).toContain(`Node 7 is a ${classType}`);
-    expect(await jobsOf(t)).toBe(0);
-  });
+  it.for(["CheckpointSave", "CLIPSave", "VAESave", "ModelSave", "LoraSave", "SaveLatent", "LoadImageSetFromFolderNode"])(
+    "%s is a 422 naming the node",
+    async (classType, { expect }) => {
+      const t = await createTenant();
+      const workflow = {
+        "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+        "7": { class_type: classType, inputs: {} },
+      };
+      const body = await expectProblem(await submit(t, "u", { workflow }), 422, "node-class-not-allowed");
+      expect(body.errors).toEqual([{ pointer: "/workflow/7/class_type", detail: `${classType} is not allowed on this service` }]);
+      expect(body.detail).toContain(`Node 7 is a ${classType}`);
+      expect(await jobsOf(t)).toBe(0);
+    },
+  );
 });
 
 /** JSON text of a value nested `depth` objects deep (built as text: JSON.stringify would overflow). */
@@ -111,10 +118,17 @@ describe("bounded bodies", () => {
     ["65 deep", 65],
   ] as const)("a node input nested %s is a 400, with or without an Idempotency-Key, and nothing is stored", async ([, depth], { expect }) => {
     const t = await createTenant();
-    const workflow = { "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0, deep: "__DEEP__" } }, "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "x" } } };
+    const workflow = {
+      "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0, deep: "__DEEP__" } },
+      "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "x" } },
+    };
     const text = deepBody({ workflow }, depth);
     for (const headers of [{}, { "Idempotency-Key": '"deep-1"' }] as Record<string, string>[]) {
-      const res = await call("/v1/jobs", { method: "POST", body: text, headers: { "Content-Type": "application/json", ...userHeaders(t.key, "u"), ...headers } });
+      const res = await call("/v1/jobs", {
+        method: "POST",
+        body: text,
+        headers: { "Content-Type": "application/json", ...userHeaders(t.key, "u"), ...headers },
+      });
       const body = await expectProblem(res, 400, "json-too-deep");
       expect(body.max_depth).toBe(64);
     }
@@ -124,13 +138,20 @@ describe("bounded bodies", () => {
 
   it("a deep body is refused on every JSON route, not only submit", async () => {
     const body = deepBody({ name: "x", deep: "__DEEP__" }, 100);
-    await expectProblem(await call("/v1/admin/tenants", { method: "POST", body, headers: { "Content-Type": "application/json", Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), 400, "json-too-deep");
+    await expectProblem(
+      await call("/v1/admin/tenants", { method: "POST", body, headers: { "Content-Type": "application/json", Authorization: `Bearer ${env.ADMIN_TOKEN}` } }),
+      400,
+      "json-too-deep",
+    );
   });
 
   it("a workflow larger than MAX_WORKFLOW_BYTES is a 413 before admission", async ({ expect }) => {
     const t = await createTenant();
     const big = "x".repeat(1_100_000);
-    const workflow = { "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: big } } };
+    const workflow = {
+      "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+      "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: big } },
+    };
     const body = await expectProblem(await submit(t, "u", { workflow }), 413, "workflow-too-large");
     expect(body.max_bytes).toBe(1_048_576);
     expect(await jobsOf(t)).toBe(0);

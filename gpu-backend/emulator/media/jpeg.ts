@@ -35,9 +35,7 @@ export function encodeSolidJpeg(width: number, height: number, rgb: readonly [nu
   dcCounts[3] = 9; // nine DC categories, all with 4-bit codes 0000…1000
   const acCounts = new Array<number>(16).fill(0);
   acCounts[0] = 1; // a single AC symbol (EOB) with the 1-bit code 0
-  segments.push(
-    marker(0xc4, Buffer.from([0x00, ...dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, ...acCounts, 0x00])),
-  );
+  segments.push(marker(0xc4, Buffer.from([0x00, ...dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, ...acCounts, 0x00])));
   segments.push(marker(0xda, Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0])));
 
   const bits = new BitWriter();

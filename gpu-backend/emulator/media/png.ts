@@ -126,7 +126,10 @@ export function decodePng(file: Uint8Array): RasterImage & { channels: 4; hasAlp
     for (let x = 0; x < width; x++) {
       const sample = (i: number): number => readSample(row, x * samples + i, depth);
       const o = (y * width + x) * 4;
-      let r: number, g: number, b: number, a = 255;
+      let r: number,
+        g: number,
+        b: number,
+        a = 255;
       if (colorType === 3) {
         const idx = sample(0);
         r = palette?.[idx * 3] ?? 0;
@@ -176,12 +179,23 @@ function unfilter(raw: Buffer, stride: number, height: number, bpp: number): Uin
       const upLeft = y > 0 && i >= bpp ? (out[dst - stride + i - bpp] ?? 0) : 0;
       let value: number;
       switch (filter) {
-        case 0: value = x; break;
-        case 1: value = x + left; break;
-        case 2: value = x + up; break;
-        case 3: value = x + ((left + up) >> 1); break;
-        case 4: value = x + paeth(left, up, upLeft); break;
-        default: throw new Error(`bad PNG filter type ${filter}`);
+        case 0:
+          value = x;
+          break;
+        case 1:
+          value = x + left;
+          break;
+        case 2:
+          value = x + up;
+          break;
+        case 3:
+          value = x + ((left + up) >> 1);
+          break;
+        case 4:
+          value = x + paeth(left, up, upLeft);
+          break;
+        default:
+          throw new Error(`bad PNG filter type ${filter}`);
       }
       out[dst + i] = value & 0xff;
     }

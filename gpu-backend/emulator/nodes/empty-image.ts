@@ -45,5 +45,9 @@ export function solidImage(width: number, height: number, batch: number, rgb: re
     frame[i + 2] = rgb[2];
   }
   // Frames are never mutated in place, so the batch can share one buffer.
-  return new ImageBatch(width, height, Array.from({ length: batch }, () => frame));
+  return new ImageBatch(
+    width,
+    height,
+    Array.from({ length: batch }, () => frame),
+  );
 }

@@ -71,18 +71,12 @@ export const oomEmu = failureNode(
 /** How often HangEmu looks at the interrupt flag. */
 const HANG_POLL_MS = 10;
 
-export const hangEmu = failureNode(
-  "HangEmu",
-  "Hang (Emulator)",
-  "Emulator-only: never finishes; only an interrupt stops it.",
-  {},
-  async (_inputs, ctx) => {
-    for (;;) {
-      ctx.throwIfInterrupted();
-      await ctx.sleep(HANG_POLL_MS);
-    }
-  },
-);
+export const hangEmu = failureNode("HangEmu", "Hang (Emulator)", "Emulator-only: never finishes; only an interrupt stops it.", {}, async (_inputs, ctx) => {
+  for (;;) {
+    ctx.throwIfInterrupted();
+    await ctx.sleep(HANG_POLL_MS);
+  }
+});
 
 export const gateEmu = failureNode(
   "GateEmu",
@@ -120,10 +114,6 @@ export const delayEmu = failureNode(
   },
 );
 
-export const crashEmu = failureNode(
-  "CrashEmu",
-  "Crash (Emulator)",
-  "Emulator-only: the ComfyUI process dies while executing this node.",
-  {},
-  (_inputs, ctx) => ctx.crash(),
+export const crashEmu = failureNode("CrashEmu", "Crash (Emulator)", "Emulator-only: the ComfyUI process dies while executing this node.", {}, (_inputs, ctx) =>
+  ctx.crash(),
 );

@@ -19,8 +19,30 @@ import { ImageBatch, MaskBatch, type NodeDefinition } from "./types.ts";
 
 /** Extensions Python's `mimetypes` maps to `image/*` (ComfyUI filters the combo with it). */
 const IMAGE_EXTENSIONS = new Set([
-  "png", "jpg", "jpeg", "jpe", "gif", "bmp", "webp", "tif", "tiff", "ico", "svg", "avif", "heic", "heif",
-  "ief", "ras", "pnm", "pbm", "pgm", "ppm", "rgb", "xbm", "xpm", "xwd",
+  "png",
+  "jpg",
+  "jpeg",
+  "jpe",
+  "gif",
+  "bmp",
+  "webp",
+  "tif",
+  "tiff",
+  "ico",
+  "svg",
+  "avif",
+  "heic",
+  "heif",
+  "ief",
+  "ras",
+  "pnm",
+  "pbm",
+  "pgm",
+  "ppm",
+  "rgb",
+  "xbm",
+  "xpm",
+  "xwd",
 ]);
 
 export function listInputImages(inputDir: string): string[] {

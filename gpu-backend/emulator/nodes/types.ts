@@ -152,7 +152,6 @@ export function expectAudio(value: unknown): AudioClip {
   throw notATensor(value, "__getitem__");
 }
 
-
 function notATensor(value: unknown, attribute: string): PyException {
   return new PyException("AttributeError", `'${pyTypeName(value)}' object has no attribute '${attribute}'`);
 }

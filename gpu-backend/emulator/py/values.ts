@@ -123,10 +123,7 @@ export function pyInt(value: unknown): number {
     if (INT_LITERAL.test(trimmed)) return Number(trimmed.replaceAll("_", ""));
     throw new PyException("ValueError", `invalid literal for int() with base 10: ${pyStrRepr(value)}`);
   }
-  throw new PyException(
-    "TypeError",
-    `int() argument must be a string, a bytes-like object or a real number, not '${pyTypeName(value)}'`,
-  );
+  throw new PyException("TypeError", `int() argument must be a string, a bytes-like object or a real number, not '${pyTypeName(value)}'`);
 }
 
 /** Python `float(value)`. */

@@ -13,9 +13,26 @@ export const COMFYUI_VERSION = "0.3.64";
 
 /** Model folders known to folder_paths.py @ 0.3.64, in its order. */
 const MODEL_FOLDERS = [
-  "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision", "style_models",
-  "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models", "custom_nodes",
-  "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+  "checkpoints",
+  "configs",
+  "loras",
+  "vae",
+  "text_encoders",
+  "diffusion_models",
+  "clip_vision",
+  "style_models",
+  "embeddings",
+  "diffusers",
+  "vae_approx",
+  "controlnet",
+  "gligen",
+  "upscale_models",
+  "custom_nodes",
+  "hypernetworks",
+  "photomaker",
+  "classifiers",
+  "model_patches",
+  "audio_encoders",
 ];
 
 export function serverFeatures(rt: Runtime): Record<string, unknown> {
@@ -78,12 +95,8 @@ export function addInfoRoutes(router: Router): void {
     .add("GET", "/object_info", objectInfo)
     .add("GET", "/object_info/{node_class}", objectInfoOne)
     .add("GET", "/models", (ctx) => sendJson(ctx.res, 200, MODEL_FOLDERS))
-    .add("GET", "/models/{folder}", (ctx) =>
-      MODEL_FOLDERS.includes(ctx.params.folder ?? "") ? sendJson(ctx.res, 200, []) : sendEmpty(ctx.res, 404),
-    )
+    .add("GET", "/models/{folder}", (ctx) => (MODEL_FOLDERS.includes(ctx.params.folder ?? "") ? sendJson(ctx.res, 200, []) : sendEmpty(ctx.res, 404)))
     .add("GET", "/embeddings", (ctx) => sendJson(ctx.res, 200, []))
     .add("GET", "/extensions", (ctx) => sendJson(ctx.res, 200, []))
-    .add("GET", "/", (ctx) =>
-      sendBytes(ctx.res, INDEX_HTML, { "Content-Type": "text/html", "Cache-Control": "no-cache", Pragma: "no-cache", Expires: "0" }),
-    );
+    .add("GET", "/", (ctx) => sendBytes(ctx.res, INDEX_HTML, { "Content-Type": "text/html", "Cache-Control": "no-cache", Pragma: "no-cache", Expires: "0" }));
 }

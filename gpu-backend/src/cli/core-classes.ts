@@ -8,7 +8,9 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CORE_CLASSES_DIR, CoreClasses, coreClassesPath } from "../locks.ts";
 
-const { values } = parseArgs({ options: { "object-info": { type: "string" }, commit: { type: "string" }, version: { type: "string" }, source: { type: "string" }, out: { type: "string" } } });
+const { values } = parseArgs({
+  options: { "object-info": { type: "string" }, commit: { type: "string" }, version: { type: "string" }, source: { type: "string" }, out: { type: "string" } },
+});
 if (!values["object-info"] || !values.commit || !values.version) {
   console.error("usage: core-classes.ts --object-info FILE --commit SHA --version V [--source TEXT] [--out DIR]");
   process.exit(2);

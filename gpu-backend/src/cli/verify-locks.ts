@@ -28,4 +28,12 @@ if (problems.length > 0) {
   console.error(`${comfyDir} does not match ${lockFile}:\n  - ${problems.join("\n  - ")}`);
   process.exit(1);
 }
-console.log(JSON.stringify({ lock_file: lockFile, lock_hash: lock.hash, target: lock.lock.target, allowed_node_classes: allowed.classes.size, checked_on_disk: Boolean(comfyDir) }));
+console.log(
+  JSON.stringify({
+    lock_file: lockFile,
+    lock_hash: lock.hash,
+    target: lock.lock.target,
+    allowed_node_classes: allowed.classes.size,
+    checked_on_disk: Boolean(comfyDir),
+  }),
+);

@@ -51,7 +51,12 @@ export class ComfyClient {
     return this.json("GET", "/object_info", undefined, ObjectInfo);
   }
 
-  async postPrompt(body: { prompt: Record<string, unknown>; prompt_id: string; client_id: string; extra_data?: Record<string, unknown> }): Promise<PostPromptResult> {
+  async postPrompt(body: {
+    prompt: Record<string, unknown>;
+    prompt_id: string;
+    client_id: string;
+    extra_data?: Record<string, unknown>;
+  }): Promise<PostPromptResult> {
     const res = await this.send("POST", "/prompt", JSON.stringify(body));
     const text = await this.text(res);
     const json = parseJson(text);

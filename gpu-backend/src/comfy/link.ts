@@ -45,7 +45,11 @@ export function catalogOf(info: Readonly<Record<string, ObjectInfoEntry & { outp
   const modules: Record<string, ObjectInfoEntry> = {};
   for (const [name, entry] of Object.entries(info)) if (typeof entry.python_module === "string") modules[name] = { python_module: entry.python_module };
   return {
-    outputNodes: new Set(Object.entries(info).filter(([, n]) => n.output_node).map(([name]) => name)),
+    outputNodes: new Set(
+      Object.entries(info)
+        .filter(([, n]) => n.output_node)
+        .map(([name]) => name),
+    ),
     uploadInputs: fileInputsFromObjectInfo(info),
     modules,
   };
@@ -73,7 +77,15 @@ export class ComfyLink {
    * `verify` runs before each ready (first contact, recovery): a problem string keeps ComfyUI
    * from being used (logged, retried); a throw counts as a failed connect.
    */
-  constructor(opts: { client: ComfyClient; follower: WsFollower; hooks: LinkHooks; log: Logger; lostTimeoutMs: number; requestTimeoutMs: number; verify?: () => Promise<string | undefined> }) {
+  constructor(opts: {
+    client: ComfyClient;
+    follower: WsFollower;
+    hooks: LinkHooks;
+    log: Logger;
+    lostTimeoutMs: number;
+    requestTimeoutMs: number;
+    verify?: () => Promise<string | undefined>;
+  }) {
     this.verify = opts.verify;
     this.client = opts.client;
     this.follower = opts.follower;

@@ -15,10 +15,7 @@ import type { Logger } from "../log.ts";
 import { ComfyError, type ComfyClient } from "./client.ts";
 import { ProgressData, type HistoryEntry, type WsMessage } from "./schemas.ts";
 
-export type PromptEnd =
-  | { kind: "finished"; entry: HistoryEntry }
-  | { kind: "vanished" }
-  | { kind: "comfy_lost"; reason: string };
+export type PromptEnd = { kind: "finished"; entry: HistoryEntry } | { kind: "vanished" } | { kind: "comfy_lost"; reason: string };
 
 export interface PromptHooks {
   onStarted(): void;
@@ -145,7 +142,10 @@ export class PromptTracker {
         stuck = true;
       }
     }
-    if (stuck) void this.onStuck().catch(() => {}).then(() => this.checkNow());
+    if (stuck)
+      void this.onStuck()
+        .catch(() => {})
+        .then(() => this.checkNow());
     else if ([...this.watches.values()].some((w) => w.submitted && !w.ended)) void this.checkNow();
   }
 

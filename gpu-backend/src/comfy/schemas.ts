@@ -9,22 +9,34 @@ import { z } from "zod";
 export const PromptError = z.object({ type: z.string(), message: z.string(), details: z.string(), extra_info: z.unknown() }).passthrough();
 
 /** `node_errors`: `{node_id: {errors, dependent_outputs, class_type}}` (old releases sent `[]`). */
-export const NodeErrors = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown()).max(0).transform(() => ({}))]);
+export const NodeErrors = z.union([
+  z.record(z.string(), z.unknown()),
+  z
+    .array(z.unknown())
+    .max(0)
+    .transform(() => ({})),
+]);
 
 export const PostPromptOk = z.object({ prompt_id: z.string(), number: z.number(), node_errors: NodeErrors.default({}) }).passthrough();
 /** Older releases answered a missing prompt with `"error": "no prompt"` (a string). */
 export const PostPromptRejected = z.object({ error: z.union([PromptError, z.string()]), node_errors: NodeErrors.default({}) }).passthrough();
 
 /** `[number, prompt_id, prompt, extra_data, outputs_to_execute, ...]`, read by index. */
-const QueueItem = z.array(z.unknown()).min(2).transform((item, ctx) => {
-  if (typeof item[1] !== "string") {
-    ctx.addIssue({ code: "custom", message: "queue item without a prompt id" });
-    return z.NEVER;
-  }
-  const extra = item[3];
-  const clientId = typeof extra === "object" && extra !== null && typeof (extra as { client_id?: unknown }).client_id === "string" ? (extra as { client_id: string }).client_id : undefined;
-  return { number: typeof item[0] === "number" ? item[0] : 0, promptId: item[1], clientId };
-});
+const QueueItem = z
+  .array(z.unknown())
+  .min(2)
+  .transform((item, ctx) => {
+    if (typeof item[1] !== "string") {
+      ctx.addIssue({ code: "custom", message: "queue item without a prompt id" });
+      return z.NEVER;
+    }
+    const extra = item[3];
+    const clientId =
+      typeof extra === "object" && extra !== null && typeof (extra as { client_id?: unknown }).client_id === "string"
+        ? (extra as { client_id: string }).client_id
+        : undefined;
+    return { number: typeof item[0] === "number" ? item[0] : 0, promptId: item[1], clientId };
+  });
 export const QueueState = z.object({ queue_running: z.array(QueueItem), queue_pending: z.array(QueueItem) }).passthrough();
 export type QueueState = z.output<typeof QueueState>;
 

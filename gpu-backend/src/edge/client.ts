@@ -31,7 +31,10 @@ export interface EdgeRequestOptions {
   attempts?: number;
 }
 
-export type EdgeClientConfig = Pick<Config, "edgeUrl" | "hostId" | "hostSecrets" | "edgeRequestTimeoutMs" | "transferTimeoutMs" | "edgeRetryAttempts" | "edgeRetryBaseMs" | "edgeRetryMaxDelayMs">;
+export type EdgeClientConfig = Pick<
+  Config,
+  "edgeUrl" | "hostId" | "hostSecrets" | "edgeRequestTimeoutMs" | "transferTimeoutMs" | "edgeRetryAttempts" | "edgeRetryBaseMs" | "edgeRetryMaxDelayMs"
+>;
 
 export class EdgeClient {
   private readonly cfg: EdgeClientConfig;
@@ -60,7 +63,8 @@ export class EdgeClient {
         json = undefined;
       }
       const value = parse(json);
-      if (value === undefined) return { done: true, result: { ok: false, reason: "rejected", status: res.status, detail: `unexpected reply: ${text.slice(0, 200)}` } };
+      if (value === undefined)
+        return { done: true, result: { ok: false, reason: "rejected", status: res.status, detail: `unexpected reply: ${text.slice(0, 200)}` } };
       return { done: true, result: { ok: true, status: res.status, value } };
     });
   }
@@ -79,19 +83,33 @@ export class EdgeClient {
       const bytes = await readCapped(res, Math.min(maxBytes, input.size));
       // A short or corrupted transfer is retried; an announced size over our cap is not.
       if (bytes === undefined) {
-        if (input.size > maxBytes) return { done: true, result: { ok: false, reason: "rejected", status: 413, detail: `input is ${input.size} bytes, over MAX_INPUT_BYTES` } };
+        if (input.size > maxBytes)
+          return { done: true, result: { ok: false, reason: "rejected", status: 413, detail: `input is ${input.size} bytes, over MAX_INPUT_BYTES` } };
         return { done: false, detail: "input longer than announced" };
       }
-      if (bytes.length !== input.size || sha256Hex(bytes) !== input.sha256) return { done: false, detail: "input bytes do not match the announced size/sha256" };
+      if (bytes.length !== input.size || sha256Hex(bytes) !== input.sha256)
+        return { done: false, detail: "input bytes do not match the announced size/sha256" };
       return { done: true, result: { ok: true, status: res.status, value: bytes } };
     });
   }
 
   /** Uploads one output; the signed manifest carries its type, size, SHA-256 and producing node. */
-  putOutput(ref: DispatchRef, output: { name: string; contentType: string; nodeId: string; kind: string }, bytes: Uint8Array, opts: EdgeRequestOptions = {}): Promise<EdgeResult<null>> {
+  putOutput(
+    ref: DispatchRef,
+    output: { name: string; contentType: string; nodeId: string; kind: string },
+    bytes: Uint8Array,
+    opts: EdgeRequestOptions = {},
+  ): Promise<EdgeResult<null>> {
     const { name, contentType } = output;
     const path = edgePaths.output(this.cfg.hostId, ref.job_id, name);
-    const manifest = { ...this.manifest(ref, "PUT", path), content_type: contentType, size: bytes.length, sha256: sha256Hex(bytes), node_id: output.nodeId, kind: output.kind };
+    const manifest = {
+      ...this.manifest(ref, "PUT", path),
+      content_type: contentType,
+      size: bytes.length,
+      sha256: sha256Hex(bytes),
+      node_id: output.nodeId,
+      kind: output.kind,
+    };
     return this.withRetries<null>("output", opts, async (signal) => {
       const headers = { ...(await signHostManifest(this.cfg.hostSecrets, manifest)), "content-type": contentType, [HOST_ID_HEADER]: this.cfg.hostId };
       const res = await fetch(new URL(path, this.cfg.edgeUrl), {
@@ -112,7 +130,11 @@ export class EdgeClient {
     return { job_id: ref.job_id, attempt: ref.attempt, lease_id: ref.lease_id, host_id: this.cfg.hostId, method, path };
   }
 
-  private async withRetries<T>(kind: string, opts: EdgeRequestOptions, attempt: (signal: AbortSignal | undefined) => Promise<Attempt<T>>): Promise<EdgeResult<T>> {
+  private async withRetries<T>(
+    kind: string,
+    opts: EdgeRequestOptions,
+    attempt: (signal: AbortSignal | undefined) => Promise<Attempt<T>>,
+  ): Promise<EdgeResult<T>> {
     const tries = opts.attempts ?? this.cfg.edgeRetryAttempts;
     let detail = "";
     for (let i = 0; i < tries; i++) {

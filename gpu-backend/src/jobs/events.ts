@@ -49,7 +49,15 @@ export class JobEvents {
   terminalQueued = false;
   private executedQueued = false;
 
-  constructor(opts: { ref: DispatchRef; hostId: string; edge: EdgeClient; progressIntervalMs: number; onStale: () => void; onDelivered: (sentAt: number) => void; log: Logger }) {
+  constructor(opts: {
+    ref: DispatchRef;
+    hostId: string;
+    edge: EdgeClient;
+    progressIntervalMs: number;
+    onStale: () => void;
+    onDelivered: (sentAt: number) => void;
+    log: Logger;
+  }) {
     this.ref = { job_id: opts.ref.job_id, attempt: opts.ref.attempt, lease_id: opts.ref.lease_id };
     this.hostId = opts.hostId;
     this.edge = opts.edge;
@@ -159,7 +167,12 @@ export class JobEvents {
           item.settle("closed");
           continue;
         }
-        this.log.warn("event_not_delivered", { seq: item.event.seq, type: item.event.type, reason: result.reason, detail: "detail" in result ? result.detail : undefined });
+        this.log.warn("event_not_delivered", {
+          seq: item.event.seq,
+          type: item.event.type,
+          reason: result.reason,
+          detail: "detail" in result ? result.detail : undefined,
+        });
         item.settle(result.reason);
       }
     } finally {

@@ -51,7 +51,11 @@ export function filesOfUi(dirs: ComfyDirs, ui: Record<string, unknown>): string[
       if (typeof item !== "object" || item === null) continue;
       const f = item as { filename?: unknown; subfolder?: unknown; type?: unknown };
       if (typeof f.filename !== "string") continue;
-      const path = pathOf(dirs, { filename: f.filename, subfolder: typeof f.subfolder === "string" ? f.subfolder : "", type: typeof f.type === "string" ? f.type : "output" });
+      const path = pathOf(dirs, {
+        filename: f.filename,
+        subfolder: typeof f.subfolder === "string" ? f.subfolder : "",
+        type: typeof f.type === "string" ? f.type : "output",
+      });
       if (path) out.push(path);
     }
   }

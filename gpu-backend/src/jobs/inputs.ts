@@ -13,7 +13,11 @@ import { safeSegment } from "./workflow.ts";
 const PARALLEL = 4;
 
 export type InputValue = { nodeId: string; inputName: string; value: string };
-export type PreparedInputs = { ok: true; values: InputValue[] } | { ok: false; failure: JobFailure } | { ok: false; stale: true } | { ok: false; stopped: true };
+export type PreparedInputs =
+  | { ok: true; values: InputValue[] }
+  | { ok: false; failure: JobFailure }
+  | { ok: false; stale: true }
+  | { ok: false; stopped: true };
 
 type InputDeps = { edge: EdgeClient; comfy: ComfyClient; maxInputBytes: number; transferTimeoutMs: number };
 
@@ -44,7 +48,14 @@ async function prepareOne(job: Job, input: InputRef, deps: InputDeps): Promise<{
       case "stale":
         return { ok: false, stale: true };
       case "rejected":
-        return { ok: false, failure: { code: "input_unavailable", message: `input ${input.id}: the edge answered ${got.status}`, details: { input_id: input.id, status: got.status } } };
+        return {
+          ok: false,
+          failure: {
+            code: "input_unavailable",
+            message: `input ${input.id}: the edge answered ${got.status}`,
+            details: { input_id: input.id, status: got.status },
+          },
+        };
       case "unavailable":
         return { ok: false, failure: { code: "input_unavailable", message: `input ${input.id}: ${got.detail}`, details: { input_id: input.id } } };
     }
@@ -56,6 +67,13 @@ async function prepareOne(job: Job, input: InputRef, deps: InputDeps): Promise<{
     const value = ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;
     return { value: { nodeId: input.node_id, inputName: input.input_name, value } };
   } catch (err) {
-    return { ok: false, failure: { code: "input_unavailable", message: `input ${input.id}: upload to ComfyUI failed: ${(err as Error).message}`, details: { input_id: input.id } } };
+    return {
+      ok: false,
+      failure: {
+        code: "input_unavailable",
+        message: `input ${input.id}: upload to ComfyUI failed: ${(err as Error).message}`,
+        details: { input_id: input.id },
+      },
+    };
   }
 }

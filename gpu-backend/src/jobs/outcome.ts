@@ -24,13 +24,22 @@ export function classifyHistory(entry: HistoryEntry): PromptOutcome {
     const exceptionType = String(error.exception_type ?? "");
     const exceptionMessage = String(error.exception_message ?? "");
     const traceback = Array.isArray(error.traceback) ? error.traceback.map(String).slice(-MAX_TRACEBACK_LINES) : [];
-    const details = { node_id: error.node_id ?? null, node_type: error.node_type ?? null, exception_type: exceptionType, exception_message: exceptionMessage, traceback };
+    const details = {
+      node_id: error.node_id ?? null,
+      node_type: error.node_type ?? null,
+      exception_type: exceptionType,
+      exception_message: exceptionMessage,
+      traceback,
+    };
     const oom = isOutOfMemory(exceptionType, exceptionMessage);
     const head = `${error.node_type ?? "node"} ${String(error.node_id ?? "?")}: ${exceptionType}: ${exceptionMessage.trim()}`;
     return { kind: "failed", failure: { code: oom ? "out_of_memory" : "execution_error", message: head.slice(0, MAX_MESSAGE), details } };
   }
   if (messages.some(([event]) => event === "execution_interrupted")) return { kind: "interrupted" };
-  return { kind: "failed", failure: { code: "execution_error", message: `ComfyUI reported status ${entry.status?.status_str ?? "unknown"} without an error message` } };
+  return {
+    kind: "failed",
+    failure: { code: "execution_error", message: `ComfyUI reported status ${entry.status?.status_str ?? "unknown"} without an error message` },
+  };
 }
 
 /** `invalid_workflow` from a 400 (or a 200 with node_errors): ComfyUI's own details, unchanged. */

@@ -37,7 +37,11 @@ export function listOutputFiles(entry: HistoryEntry): { files: OutputFile[]; ski
           skippedCached.push(`${nodeId}:${f.filename}`);
           continue;
         }
-        files.push({ nodeId, kind, ref: { filename: f.filename, subfolder: typeof f.subfolder === "string" ? f.subfolder : "", type: typeof f.type === "string" ? f.type : "output" } });
+        files.push({
+          nodeId,
+          kind,
+          ref: { filename: f.filename, subfolder: typeof f.subfolder === "string" ? f.subfolder : "", type: typeof f.type === "string" ? f.type : "output" },
+        });
       }
     }
   }
@@ -46,7 +50,10 @@ export function listOutputFiles(entry: HistoryEntry): { files: OutputFile[]; ski
 
 /** A name valid for `OutputDescriptor.name`, unique within the job (`-2`, `-3`… on collisions). */
 export function outputName(filename: string, used: Set<string>): string {
-  let base = filename.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[^A-Za-z0-9]+/, "").slice(0, 180);
+  let base = filename
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 180);
   if (base === "") base = "output";
   const dot = base.lastIndexOf(".");
   const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ""];

@@ -32,7 +32,16 @@ export interface PolicyIssue {
   class_type?: string;
   input_name?: string;
   input_id?: string;
-  reason: "denied" | "api-node" | "not-allowed" | "not-placed" | "not-a-file-input" | "no-such-node" | "placed-twice" | "prefix-not-constant" | "inputs-not-an-object";
+  reason:
+    | "denied"
+    | "api-node"
+    | "not-allowed"
+    | "not-placed"
+    | "not-a-file-input"
+    | "no-such-node"
+    | "placed-twice"
+    | "prefix-not-constant"
+    | "inputs-not-an-object";
   detail: string;
 }
 
@@ -53,9 +62,19 @@ export function checkWorkflow(request: Pick<DispatchRequest, "workflow" | "input
     if (!isRecord(node)) {
       issues.push({ ...at, reason: "no-such-node", detail: `input ${ref.id} is meant for node ${ref.node_id}, which is not in the workflow` });
     } else if (!classType || !rules.fileInputs.get(classType)?.has(ref.input_name)) {
-      issues.push({ ...at, ...(classType ? { class_type: classType } : {}), reason: "not-a-file-input", detail: `input ${ref.id} is meant for node ${ref.node_id} (${classType ?? "no class"}) input ${ref.input_name}, which is not a file input` });
+      issues.push({
+        ...at,
+        ...(classType ? { class_type: classType } : {}),
+        reason: "not-a-file-input",
+        detail: `input ${ref.id} is meant for node ${ref.node_id} (${classType ?? "no class"}) input ${ref.input_name}, which is not a file input`,
+      });
     } else if (placed.has(`${ref.node_id}\0${ref.input_name}`)) {
-      issues.push({ ...at, class_type: classType, reason: "placed-twice", detail: `inputs ${placed.get(`${ref.node_id}\0${ref.input_name}`)} and ${ref.id} are both meant for node ${ref.node_id} input ${ref.input_name}` });
+      issues.push({
+        ...at,
+        class_type: classType,
+        reason: "placed-twice",
+        detail: `inputs ${placed.get(`${ref.node_id}\0${ref.input_name}`)} and ${ref.id} are both meant for node ${ref.node_id} input ${ref.input_name}`,
+      });
     } else {
       placed.set(`${ref.node_id}\0${ref.input_name}`, ref.id);
     }
@@ -76,7 +95,12 @@ export function checkWorkflow(request: Pick<DispatchRequest, "workflow" | "input
     if (!isRecord(node)) continue;
     const classType = typeof node.class_type === "string" ? node.class_type : undefined;
     if (classType && rules.fileInputs.has(classType) && node.inputs !== undefined && !isRecord(node.inputs)) {
-      issues.push({ node_id: nodeId, class_type: classType, reason: "inputs-not-an-object", detail: `node ${nodeId} (${classType}): inputs must be an object` });
+      issues.push({
+        node_id: nodeId,
+        class_type: classType,
+        reason: "inputs-not-an-object",
+        detail: `node ${nodeId} (${classType}): inputs must be an object`,
+      });
     }
     if (isRecord(node.inputs) && Object.hasOwn(node.inputs, "filename_prefix") && typeof node.inputs.filename_prefix !== "string") {
       issues.push({
@@ -103,7 +127,12 @@ export function checkWorkflow(request: Pick<DispatchRequest, "workflow" | "input
 }
 
 function classIssue(d: DeniedNode): PolicyIssue {
-  const why = d.why === "denied" ? "is never run on this service" : d.why === "api-node" ? "is an API node (it calls a paid outside service), which this service does not run" : "is not among the node classes this host's lock file allows";
+  const why =
+    d.why === "denied"
+      ? "is never run on this service"
+      : d.why === "api-node"
+        ? "is an API node (it calls a paid outside service), which this service does not run"
+        : "is not among the node classes this host's lock file allows";
   return { node_id: d.nodeId, class_type: d.classType, reason: d.why, detail: `node ${d.nodeId}: ${d.classType} ${why}` };
 }
 

@@ -127,7 +127,12 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
     return { kind: "failed", failure: verdict.failure };
   }
 
-  const inputs = await prepareInputs(job, { edge: deps.edge, comfy: deps.comfy, maxInputBytes: deps.cfg.maxInputBytes, transferTimeoutMs: deps.cfg.transferTimeoutMs });
+  const inputs = await prepareInputs(job, {
+    edge: deps.edge,
+    comfy: deps.comfy,
+    maxInputBytes: deps.cfg.maxInputBytes,
+    transferTimeoutMs: deps.cfg.transferTimeoutMs,
+  });
   if (!inputs.ok && "stale" in inputs) requestStop(job, { kind: "drop", why: "stale lease (409) on input" }, deps);
   if (job.stop) return fromStop(job);
   if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
@@ -214,7 +219,10 @@ async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): P
     if (!put.ok) {
       if (put.reason === "stale") requestStop(job, { kind: "drop", why: "stale lease (409) on output" }, deps);
       if (job.stop) return fromStop(job);
-      return failed("output_upload_failed", `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`);
+      return failed(
+        "output_upload_failed",
+        `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`,
+      );
     }
     outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
   }
@@ -293,7 +301,8 @@ async function report(job: Job, rs: RunState, outcome: Outcome, log: Logger, dep
   // WebSocket missed execution_start.
   if (rs.executed) rs.events.started(job.promptId);
   // The whole error (traceback, paths) stays here; the edge gets the public version.
-  if (outcome.kind === "failed") log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
+  if (outcome.kind === "failed")
+    log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
   const body: TerminalBody =
     outcome.kind === "succeeded"
       ? { type: "job.succeeded", outputs: outcome.outputs }

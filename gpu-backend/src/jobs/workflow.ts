@@ -25,7 +25,11 @@ export function jobNamespace(ref: DispatchRef): string {
 /** A file-name fragment that is safe in any folder: no separators, no leading dots. */
 export function safeSegment(text: string, fallback: string, max = 80): string {
   const last = text.split(/[\\/]/).pop() ?? "";
-  const cleaned = last.replace(/[^A-Za-z0-9_.%-]/g, "_").replace(/^[.]+/, "").replace(/\.{2,}/g, ".").slice(0, max);
+  const cleaned = last
+    .replace(/[^A-Za-z0-9_.%-]/g, "_")
+    .replace(/^[.]+/, "")
+    .replace(/\.{2,}/g, ".")
+    .slice(0, max);
   return cleaned === "" ? fallback : cleaned;
 }
 
@@ -46,7 +50,8 @@ export function rewriteWorkflow(
   };
   for (const { nodeId, inputName, value } of inputValues) {
     const node = nodeOf(nodeId);
-    if (!node) return { ok: false, message: `input refers to node ${nodeId}, which is not in the workflow`, details: { node_id: nodeId, input_name: inputName } };
+    if (!node)
+      return { ok: false, message: `input refers to node ${nodeId}, which is not in the workflow`, details: { node_id: nodeId, input_name: inputName } };
     if (typeof node.inputs !== "object" || node.inputs === null || Array.isArray(node.inputs)) node.inputs = {};
     node.inputs[inputName] = value;
   }

@@ -36,8 +36,7 @@ const SLOW_REPLACEMENTS = { "2": heldNode, "3": invertOf("2"), "5": invertOf("3"
 /** GateEmu is an output node, so it joins SaveImage "4" among the outputs to execute. */
 const SLOW_OUTPUTS = ["2", "4"];
 
-const slowSubstitution = (post: Exchange): Substitution =>
-  substitution((post.request as { prompt: unknown }).prompt, SLOW_REPLACEMENTS, SLOW_OUTPUTS);
+const slowSubstitution = (post: Exchange): Substitution => substitution((post.request as { prompt: unknown }).prompt, SLOW_REPLACEMENTS, SLOW_OUTPUTS);
 
 /** Resolves once every frame the server sent before now has arrived (a pong follows them on the socket). */
 function barrier(ws: WsRecorder): Promise<void> {
@@ -117,7 +116,9 @@ describe("conformance with ComfyUI 0.3.64: a running prompt, the queue, delete a
     const [answer = "", ...rest] = lines;
     const events = rest.map((line) => /^\d+ (\S+) ?(.*)$/.exec(line) as RegExpExecArray).map(([, type, data]) => ({ type, data }));
     const interruptAt = events.findIndex((e) => e.type === "->");
-    const recorded = events.filter((e) => e.type !== "->").map((e) => ({ type: e.type as string, data: JSON.parse(e.data as string) as Record<string, unknown> }));
+    const recorded = events
+      .filter((e) => e.type !== "->")
+      .map((e) => ({ type: e.type as string, data: JSON.parse(e.data as string) as Record<string, unknown> }));
     const clientId = String(recorded[0]?.data.sid);
     const workflow = (recording<{ first: Exchange }>("40_slow_posts.json").first.request as { prompt: unknown }).prompt;
     const sub = substitution(workflow, SLOW_REPLACEMENTS, SLOW_OUTPUTS);

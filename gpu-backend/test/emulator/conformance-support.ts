@@ -107,8 +107,18 @@ export const KNOWN_DIFFERENCES: readonly PathRule[] = [
     rule: "any",
     why: "README: `installed_templates_version` null (templates not installed)",
   },
-  { files: ["55_interrupt_get.json"], path: "status", rule: "any", why: "README: `GET /interrupt` 404 (aiohttp 3.8) — the emulator answers 405 like aiohttp 3.12" },
-  { files: ["55_interrupt_get.json"], path: "text", rule: "any", why: "README: `GET /interrupt` 404 (aiohttp 3.8) — the emulator's body is aiohttp 3.12's 405 text" },
+  {
+    files: ["55_interrupt_get.json"],
+    path: "status",
+    rule: "any",
+    why: "README: `GET /interrupt` 404 (aiohttp 3.8) — the emulator answers 405 like aiohttp 3.12",
+  },
+  {
+    files: ["55_interrupt_get.json"],
+    path: "text",
+    rule: "any",
+    why: "README: `GET /interrupt` 404 (aiohttp 3.8) — the emulator's body is aiohttp 3.12's 405 text",
+  },
   { files: TRACEBACKS, path: "**.traceback", rule: "elements", why: "README: tracebacks carry real paths and more frames" },
   { files: TRACEBACKS, path: "**.traceback.*", rule: "type", why: "README: tracebacks carry real paths and more frames" },
   { files: ["31_exec_error_ws.json", "32_exec_error_history.json"], path: "**.current_outputs", rule: "set", why: "README: the order of `current_outputs`" },
@@ -130,7 +140,12 @@ function matches(pattern: readonly string[], path: readonly string[]): boolean {
   if (head === "**") return path.some((_, i) => matches(rest, path.slice(i))) || matches(rest, []);
   const [first, ...tail] = path;
   if (first === undefined) return false;
-  const glob = new RegExp(`^${head.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const glob = new RegExp(
+    `^${head
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return glob.test(first) && matches(rest, tail);
 }
 
@@ -177,7 +192,10 @@ export function differences(file: string, expected: unknown, actual: unknown, pa
     const out: string[] = [];
     for (const key of Object.keys(e)) if (!Object.hasOwn(a, key)) out.push(`${at}: key ${show(key)} missing`);
     for (const key of Object.keys(a)) if (!Object.hasOwn(e, key)) out.push(`${at}: unexpected key ${show(key)}`);
-    const common = (from: Record<string, unknown>, other: Record<string, unknown>) => Object.keys(from).filter((k) => Object.hasOwn(other, k)).join(", ");
+    const common = (from: Record<string, unknown>, other: Record<string, unknown>) =>
+      Object.keys(from)
+        .filter((k) => Object.hasOwn(other, k))
+        .join(", ");
     if (common(e, a) !== common(a, e)) out.push(`${at}: keys in the order ${common(a, e)}, recorded ${common(e, a)}`);
     for (const key of Object.keys(e)) if (Object.hasOwn(a, key)) out.push(...differences(file, e[key], a[key], [...path, key]));
     return out;
@@ -251,9 +269,7 @@ export function substituted(value: unknown, subs: readonly Substitution[]): unkn
     if (!sent || sent.class_type === s.recorded[nodeId as string]?.class_type) continue;
     if (Object.hasOwn(out, "node_type")) out.node_type = sent.class_type;
     if (Object.hasOwn(out, "current_inputs")) {
-      out.current_inputs = Object.fromEntries(
-        Object.entries(sent.inputs).map(([name, input]) => [name, [Array.isArray(input) ? "<tensor repr>" : input]]),
-      );
+      out.current_inputs = Object.fromEntries(Object.entries(sent.inputs).map(([name, input]) => [name, [Array.isArray(input) ? "<tensor repr>" : input]]));
     }
   }
   return out;
@@ -280,7 +296,8 @@ export async function replay(emulator: EmulatorHandle, file: string, recorded = 
   const res = await request(emulator, recorded.method, recorded.path, body);
   const out = differences(file, substituted(recordedView(recorded), subs), exchangeView(res, recorded));
   const bytes = Buffer.byteLength(res.text);
-  if (!RULES.some((r) => r.files.includes(file)) && recorded.bytes !== undefined && bytes !== recorded.bytes) out.push(`bytes: ${bytes}, recorded ${recorded.bytes}`);
+  if (!RULES.some((r) => r.files.includes(file)) && recorded.bytes !== undefined && bytes !== recorded.bytes)
+    out.push(`bytes: ${bytes}, recorded ${recorded.bytes}`);
   return out;
 }
 

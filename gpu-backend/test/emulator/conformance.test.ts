@@ -75,9 +75,16 @@ describe("conformance with ComfyUI 0.3.64: EmptyImage → SaveImage, then the id
     const image = Object.values(history)[0]?.outputs["2"]?.images[0] as Record<string, string>;
     // The PNG's length too: same pixels, same zlib level, the same `prompt` text chunk.
     const { status, content_type, bytes: length, png } = recording<{ status: number; content_type: string; bytes: number; png: object }>("13_run_view.json");
-    const res = await fetch(`${emulator.url}/view?${new URLSearchParams({ filename: image.filename ?? "", subfolder: image.subfolder ?? "", type: image.type ?? "" })}`);
+    const res = await fetch(
+      `${emulator.url}/view?${new URLSearchParams({ filename: image.filename ?? "", subfolder: image.subfolder ?? "", type: image.type ?? "" })}`,
+    );
     const bytes = Buffer.from(await res.arrayBuffer());
-    expect({ status: res.status, content_type: res.headers.get("content-type"), bytes: bytes.length, png: pngSize(bytes) }).toEqual({ status, content_type, bytes: length, png });
+    expect({ status: res.status, content_type: res.headers.get("content-type"), bytes: bytes.length, png: pngSize(bytes) }).toEqual({
+      status,
+      content_type,
+      bytes: length,
+      png,
+    });
 
     const cached = recording<WsRecording>("15_cached_ws.json");
     const before = ws.messages.length;

@@ -17,7 +17,10 @@ describe("crash", () => {
     const closeCode = new Promise<number>((resolve) => ws.socket.once("close", (code) => resolve(code)));
     await queuePrompt(
       emulator,
-      { "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, "2": { class_type: "CrashEmu", inputs: { image: ["1", 0] } } },
+      {
+        "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+        "2": { class_type: "CrashEmu", inputs: { image: ["1", 0] } },
+      },
       "c",
     );
     expect(await emulator.crashed).toBe(7);
@@ -26,7 +29,10 @@ describe("crash", () => {
     const types = ws.messages.map((m) => (m.type === "executing" ? `executing ${m.data.node}` : m.type));
     expect(types.at(-1)).toBe("executing 2");
     expect(types).not.toContain("execution_error");
-    const after = await fetch(`${emulator.url}/queue`, { signal: AbortSignal.timeout(2000) }).then(() => "answered", () => "refused");
+    const after = await fetch(`${emulator.url}/queue`, { signal: AbortSignal.timeout(2000) }).then(
+      () => "answered",
+      () => "refused",
+    );
     expect(after).toBe("refused");
   });
 

@@ -6,7 +6,9 @@ import { WsRecorder, minimalPrompt, queuePrompt, startTestEmulator } from "./har
 const strip = (m: { type: string; data: Record<string, unknown> }) => {
   if (m.type === "progress_state") {
     const nodes = m.data.nodes as Record<string, { state: string }>;
-    return `progress_state ${Object.entries(nodes).map(([id, n]) => `${id}:${n.state}`).join(",")}`;
+    return `progress_state ${Object.entries(nodes)
+      .map(([id, n]) => `${id}:${n.state}`)
+      .join(",")}`;
   }
   if (m.type === "executing" || m.type === "executed") return `${m.type} ${m.data.node}`;
   if (m.type === "status") return `status ${(m.data.status as { exec_info: { queue_remaining: number } }).exec_info.queue_remaining}`;
@@ -50,7 +52,14 @@ describe("event order", () => {
     expect(ws.messages.at(-1)?.data).toEqual({ node: null, prompt_id: promptId });
     const finalState = ws.messages.filter((m) => m.type === "progress_state").at(-1)?.data.nodes as Record<string, unknown>;
     expect(finalState["2"]).toEqual({
-      value: 1, max: 1, state: "finished", node_id: "2", prompt_id: promptId, display_node_id: "2", parent_node_id: null, real_node_id: "2",
+      value: 1,
+      max: 1,
+      state: "finished",
+      node_id: "2",
+      prompt_id: promptId,
+      display_node_id: "2",
+      parent_node_id: null,
+      real_node_id: "2",
     });
   });
 

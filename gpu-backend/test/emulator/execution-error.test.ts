@@ -57,9 +57,11 @@ describe("execution errors", () => {
     const message = error?.exception_message as string;
     expect(message).toMatch(/^CUDA out of memory\. Tried to allocate 20\.00 GiB\. GPU 0 has a total capacity of 24\.00 GiB of which /);
     expect(message).toContain("PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True");
-    expect(message.endsWith(
-      "\nThis error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might have accidentally set the batch_size to a large number.",
-    )).toBe(true);
+    expect(
+      message.endsWith(
+        "\nThis error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might have accidentally set the batch_size to a large number.",
+      ),
+    ).toBe(true);
     expect(error?.executed).toEqual([]);
   });
 

@@ -57,7 +57,12 @@ describe("interrupt and cancel", () => {
     await ws.waitFor((m) => m.type === "executing" && m.data.node === "2" && m.data.prompt_id === held);
     expect((await post(emulator, "/interrupt", { prompt_id: held })).status).toBe(200);
     await ws.waitForDone(held);
-    expect(ws.messages.find((m) => m.type === "execution_interrupted")?.data).toMatchObject({ prompt_id: held, node_id: "2", node_type: "GateEmu", executed: ["1"] });
+    expect(ws.messages.find((m) => m.type === "execution_interrupted")?.data).toMatchObject({
+      prompt_id: held,
+      node_id: "2",
+      node_type: "GateEmu",
+      executed: ["1"],
+    });
 
     const opened = await queuePrompt(emulator, gatePrompt("opens"), "c");
     await ws.waitFor((m) => m.type === "executing" && m.data.node === "2" && m.data.prompt_id === opened);

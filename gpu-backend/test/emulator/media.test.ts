@@ -10,7 +10,15 @@ import { encodeWav } from "../../emulator/media/wav.ts";
 describe("media encoders", () => {
   it("round-trips RGB and RGBA PNGs and writes tEXt / iTXt chunks with valid CRCs", ({ expect }) => {
     const rgba = new Uint8Array(Array.from({ length: 3 * 2 * 4 }, (_, i) => (i * 37) & 0xff));
-    const png = encodePng({ width: 3, height: 2, channels: 4, data: rgba }, { text: [["prompt", "{}"], ["note", "naïve ✓"]] });
+    const png = encodePng(
+      { width: 3, height: 2, channels: 4, data: rgba },
+      {
+        text: [
+          ["prompt", "{}"],
+          ["note", "naïve ✓"],
+        ],
+      },
+    );
     const chunks = readPngChunks(png); // throws on a bad CRC
     expect(chunks.map((c) => c.type)).toEqual(["IHDR", "tEXt", "iTXt", "IDAT", "IEND"]);
     expect(pngSize(png)).toEqual({ width: 3, height: 2 });

@@ -54,7 +54,17 @@ describe("/object_info", () => {
     }
     for (const info of Object.values(all)) {
       expect(Object.keys(info).slice(0, 11)).toEqual([
-        "input", "input_order", "output", "output_is_list", "output_name", "name", "display_name", "description", "python_module", "category", "output_node",
+        "input",
+        "input_order",
+        "output",
+        "output_is_list",
+        "output_name",
+        "name",
+        "display_name",
+        "description",
+        "python_module",
+        "category",
+        "output_node",
       ]);
     }
   });

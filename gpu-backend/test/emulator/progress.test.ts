@@ -18,9 +18,7 @@ describe("sampler progress", () => {
     await ws.waitForDone(promptId);
 
     const progress = ws.messages.filter((m) => m.type === "progress");
-    expect(progress.map((m) => m.data)).toEqual(
-      [1, 2, 3, 4].map((value) => ({ value, max: 4, prompt_id: promptId, node: "2" })),
-    );
+    expect(progress.map((m) => m.data)).toEqual([1, 2, 3, 4].map((value) => ({ value, max: 4, prompt_id: promptId, node: "2" })));
     for (const p of progress) {
       const before = ws.messages[ws.messages.indexOf(p) - 1];
       expect(before?.type).toBe("progress_state");

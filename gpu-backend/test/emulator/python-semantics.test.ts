@@ -36,11 +36,22 @@ describe("Python semantics", () => {
     expect([dirname("."), dirname("a/b"), dirname("/a"), basename("a/b/")]).toEqual(["", "a", "/", ""]);
     expect(commonpath("/out", "/out/sub")).toBe("/out");
     expect(commonpath("/out", "/outside")).toBe("/");
-    expect([splitext("a.tar.gz"), splitext(".bashrc"), splitext("dir.d/file")]).toEqual([["a.tar", ".gz"], [".bashrc", ""], ["dir.d/file", ""]]);
+    expect([splitext("a.tar.gz"), splitext(".bashrc"), splitext("dir.d/file")]).toEqual([
+      ["a.tar", ".gz"],
+      [".bashrc", ""],
+      ["dir.d/file", ""],
+    ]);
   });
 
   it("dumps JSON with Python's separators and ASCII escapes, keeping Map order", ({ expect }) => {
     expect(pyJsonDumps({ a: [1, null], b: "é\n" })).toBe('{"a": [1, null], "b": "\\u00e9\\n"}');
-    expect(pyJsonDumps(new Map([["10", 1], ["2", 2]]))).toBe('{"10": 1, "2": 2}');
+    expect(
+      pyJsonDumps(
+        new Map([
+          ["10", 1],
+          ["2", 2],
+        ]),
+      ),
+    ).toBe('{"10": 1, "2": 2}');
   });
 });

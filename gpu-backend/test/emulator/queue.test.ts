@@ -20,7 +20,11 @@ describe("prompt queue", () => {
     expect(queue.queue_running).toHaveLength(1);
     expect(queue.queue_running[0]).toEqual([0, blocker, hang, { client_id: "c" }, ["1"]]);
     // The raw heap array, as heapq leaves it after pushing numbers 1, 2, -3.
-    expect(queue.queue_pending.map((item) => [item[0], item[1]])).toEqual([[-3, urgent], [2, normal2], [1, normal1]]);
+    expect(queue.queue_pending.map((item) => [item[0], item[1]])).toEqual([
+      [-3, urgent],
+      [2, normal2],
+      [1, normal1],
+    ]);
     expect((await get(emulator, "/prompt")).json).toEqual({ exec_info: { queue_remaining: 4 } });
 
     await post(emulator, "/interrupt", { prompt_id: blocker });
@@ -36,11 +40,7 @@ describe("prompt queue", () => {
     const emulator = await startTestEmulator();
     const watcher = await WsRecorder.connect(emulator, "watcher");
     const id = await queuePrompt(emulator, quick("x"), "someone");
-    await watcher.waitUntil(
-      () => (watcher.messages.filter((m) => m.type === "status").length >= 4 ? true : undefined),
-      2000,
-      "status broadcasts",
-    );
+    await watcher.waitUntil(() => (watcher.messages.filter((m) => m.type === "status").length >= 4 ? true : undefined), 2000, "status broadcasts");
     const remaining = watcher.messages.map((m) => (m.data.status as { exec_info: { queue_remaining: number } }).exec_info.queue_remaining);
     expect(remaining).toEqual([0, 1, 1, 0]);
     expect(watcher.messages.some((m) => m.data.prompt_id === id)).toBe(false);

@@ -50,7 +50,12 @@ describe("prompt validation", () => {
     const res = await post(emulator, "/prompt", { prompt: { "2": { class_type: "SaveImage", inputs: { filename_prefix: "x" } } } });
     expect(res.status).toBe(400);
     expect(res.json).toEqual({
-      error: { type: "prompt_outputs_failed_validation", message: "Prompt outputs failed validation", details: "Required input is missing: images", extra_info: {} },
+      error: {
+        type: "prompt_outputs_failed_validation",
+        message: "Prompt outputs failed validation",
+        details: "Required input is missing: images",
+        extra_info: {},
+      },
       node_errors: {
         "2": {
           errors: [{ type: "required_input_missing", message: "Required input is missing", details: "images", extra_info: { input_name: "images" } }],
@@ -139,7 +144,7 @@ describe("prompt validation", () => {
     const emulator = await startTestEmulator();
     const direct = await post(emulator, "/prompt", { prompt: { "2": saveImage("99") } });
     expect(direct.status).toBe(400);
-    const directErrors = (direct.json as { error: { details: string }; node_errors: Record<string, { errors: Array<Record<string, unknown>> }> });
+    const directErrors = direct.json as { error: { details: string }; node_errors: Record<string, { errors: Array<Record<string, unknown>> }> };
     expect(directErrors.error.details).toBe("Exception when validating node: '99'");
     const onOutput = directErrors.node_errors["2"]?.errors[0];
     expect(onOutput).toMatchObject({ type: "exception_during_validation", message: "Exception when validating node", details: "'99'" });
@@ -149,7 +154,10 @@ describe("prompt validation", () => {
     const inner = await post(emulator, "/prompt", {
       prompt: { "2": { class_type: "ImageInvert", inputs: { image: ["99", 0] } }, "3": saveImage("2") },
     });
-    const innerErrors = (inner.json as { error: { details: string }; node_errors: Record<string, { errors: Array<Record<string, unknown>>; dependent_outputs: string[] }> });
+    const innerErrors = inner.json as {
+      error: { details: string };
+      node_errors: Record<string, { errors: Array<Record<string, unknown>>; dependent_outputs: string[] }>;
+    };
     expect(innerErrors.error.details).toBe("");
     expect(innerErrors.node_errors["2"]?.dependent_outputs).toEqual(["3"]);
     expect(innerErrors.node_errors["2"]?.errors[0]).toMatchObject({
@@ -193,7 +201,14 @@ describe("prompt validation", () => {
     const res = await post(emulator, "/prompt", { prompt: { "1": { class_type: "LoadImage", inputs: { image: "nope.png" } }, "2": saveImage() } });
     expect((res.json as { node_errors: unknown }).node_errors).toEqual({
       "1": {
-        errors: [{ type: "custom_validation_failed", message: "Custom validation failed for node", details: "image - Invalid image file: nope.png", extra_info: { input_name: "image" } }],
+        errors: [
+          {
+            type: "custom_validation_failed",
+            message: "Custom validation failed for node",
+            details: "image - Invalid image file: nope.png",
+            extra_info: { input_name: "image" },
+          },
+        ],
         dependent_outputs: ["2"],
         class_type: "LoadImage",
       },
@@ -203,7 +218,10 @@ describe("prompt validation", () => {
   it("converts constants in place, so the queued prompt shows the converted values", async ({ expect }) => {
     const emulator = await startTestEmulator();
     const res = await post(emulator, "/prompt", {
-      prompt: { "1": emptyImage({ width: "64", height: 32.9 }), "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: { __value__: "wrapped" } } } },
+      prompt: {
+        "1": emptyImage({ width: "64", height: 32.9 }),
+        "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: { __value__: "wrapped" } } },
+      },
       prompt_id: "p-1",
     });
     expect(res.status).toBe(200);

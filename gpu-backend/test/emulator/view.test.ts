@@ -29,7 +29,9 @@ describe("/view", () => {
     expect(pngSize(bytes)).toEqual({ width: 40, height: 24 });
     const decoded = decodePng(bytes);
     expect([...decoded.data.subarray(0, 4)]).toEqual([255, 0, 0, 255]); // color 0xff0000, opaque RGB
-    const text = readPngChunks(bytes).filter((c) => c.type === "tEXt").map((c) => c.data.toString("latin1"));
+    const text = readPngChunks(bytes)
+      .filter((c) => c.type === "tEXt")
+      .map((c) => c.data.toString("latin1"));
     expect(text).toHaveLength(2);
     expect(text[0]?.startsWith("prompt\0")).toBe(true);
     expect(JSON.parse(text[0]?.slice(7) ?? "")["2"].class_type).toBe("SaveImage");

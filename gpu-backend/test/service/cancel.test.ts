@@ -70,7 +70,11 @@ describe("cancel", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get("content-type")).toBe("application/problem+json");
     expect(unknown.json.type).toBe("https://comfyui-saas.dev/problems/unknown-job");
-    const mismatch = await h.edge.signedPost(h.service.url, `/v1/jobs/other_job/cancel`, JSON.stringify({ job_id: req.job_id, attempt: 1, lease_id: req.lease_id, reason: "user" }));
+    const mismatch = await h.edge.signedPost(
+      h.service.url,
+      `/v1/jobs/other_job/cancel`,
+      JSON.stringify({ job_id: req.job_id, attempt: 1, lease_id: req.lease_id, reason: "user" }),
+    );
     expect(mismatch.status).toBe(422);
     expect(h.edge.terminalsFor(req.job_id)).toEqual([]);
   });

@@ -24,10 +24,14 @@ function previewThenGate(h: Harness, gate: string) {
 
 /** Waits until the held job's input and preview are on disk. */
 const untilPreviewWritten = (emulator: EmulatorHandle) =>
-  waitFor(() => {
-    const left = jobLeftovers(emulator);
-    return left.some((p) => p.startsWith("input/saas/")) && left.some((p) => /^temp\/ComfyUI_temp_.*\.png$/.test(p)) ? left : undefined;
-  }, 10_000, "the job's input and preview on disk");
+  waitFor(
+    () => {
+      const left = jobLeftovers(emulator);
+      return left.some((p) => p.startsWith("input/saas/")) && left.some((p) => /^temp\/ComfyUI_temp_.*\.png$/.test(p)) ? left : undefined;
+    },
+    10_000,
+    "the job's input and preview on disk",
+  );
 
 const DAY_MS = 86_400_000;
 /** A file written two days ago, in folders (from `root` down) last changed then too. */

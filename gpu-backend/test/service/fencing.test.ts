@@ -33,7 +33,10 @@ describe("leases and fencing", () => {
     await h.edge.waitForEvent((e) => e.job_id === running.job_id && e.type === "job.started");
     await h.edge.dispatch(h.service.url, queued);
     await waitFor(async () => (await comfyQueue(h.emulator)).pending.length === 1, 5_000, "second prompt queued");
-    h.edge.pendingRevoke.push({ job_id: running.job_id, attempt: 1, lease_id: running.lease_id }, { job_id: queued.job_id, attempt: 1, lease_id: queued.lease_id });
+    h.edge.pendingRevoke.push(
+      { job_id: running.job_id, attempt: 1, lease_id: running.lease_id },
+      { job_id: queued.job_id, attempt: 1, lease_id: queued.lease_id },
+    );
     await waitFor(() => h.service.manager.held === 0, 5_000, "both dropped");
     expect(await comfyQueue(h.emulator)).toEqual({ running: [], pending: [] });
     expect(h.edge.terminalsFor(running.job_id)).toEqual([]);

@@ -31,7 +31,10 @@ function expect202(reply: { status: number }) {
 }
 
 describe("file inputs are only the files the host placed", () => {
-  it("refuses a path, .., a [temp]/[output] suffix, a link, a plain name and a number: invalid_workflow, nothing reaches ComfyUI", async ({ expect, onTestFinished }) => {
+  it("refuses a path, .., a [temp]/[output] suffix, a link, a plain name and a number: invalid_workflow, nothing reaches ComfyUI", async ({
+    expect,
+    onTestFinished,
+  }) => {
     const h = await startHarness();
     // A private file of the host, outside ComfyUI's folders.
     const privateDir = mkdtempSync(join(tmpdir(), "host-private-"));
@@ -62,9 +65,15 @@ describe("file inputs are only the files the host placed", () => {
       expect(error.code, what).toBe("invalid_workflow");
       expect(JOB_ERROR_CODES[error.code].retryable).toBe(false);
       expect(error.message, what).toContain("node 1 (LoadImage) input image");
-      expect(error.details, what).toMatchObject({ refused_by: "host_policy", errors: [{ node_id: "1", class_type: "LoadImage", input_name: "image", reason: "not-placed" }] });
+      expect(error.details, what).toMatchObject({
+        refused_by: "host_policy",
+        errors: [{ node_id: "1", class_type: "LoadImage", input_name: "image", reason: "not-placed" }],
+      });
       expect(h.edge.outputs.get(req.job_id), what).toBeUndefined();
-      expect(h.edge.eventsFor(req.job_id).map((e) => e.type), what).toEqual(["job.failed"]);
+      expect(
+        h.edge.eventsFor(req.job_id).map((e) => e.type),
+        what,
+      ).toEqual(["job.failed"]);
     }
     // Not one of them reached ComfyUI: nothing queued, nothing ran.
     expect(await comfyQueue(h.emulator)).toEqual({ running: [], pending: [] });
@@ -78,7 +87,10 @@ describe("file inputs are only the files the host placed", () => {
     const a = h.edge.newJob(minimal("x"));
     const atPrefix = { ...a, inputs: [h.edge.addInput(a.job_id, "in1", bytes, { node_id: "2", input_name: "filename_prefix" })] };
     const e1 = await refused(h, atPrefix);
-    expect(e1).toMatchObject({ code: "invalid_workflow", details: { errors: [{ node_id: "2", input_name: "filename_prefix", input_id: "in1", reason: "not-a-file-input" }] } });
+    expect(e1).toMatchObject({
+      code: "invalid_workflow",
+      details: { errors: [{ node_id: "2", input_name: "filename_prefix", input_id: "in1", reason: "not-a-file-input" }] },
+    });
     expect(e1.message).toContain("node 2 (SaveImage) input filename_prefix");
     // Aimed at a node that is not there.
     const b = h.edge.newJob(minimal("y"));

@@ -29,7 +29,11 @@ describe("heartbeat", () => {
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.started");
     await h.edge.waitForHeartbeat((b) => b.jobs.some((j) => j.job_id === req.job_id && j.state === "running"));
     // A heartbeat reply renews the lease (the fake edge gives +60 s, far past the 2 s it started with).
-    await waitFor(() => h.service.manager.list().some((j) => j.ref.job_id === req.job_id && j.leaseExpiresAt > Date.now() + 30_000), 5_000, "the lease renewed");
+    await waitFor(
+      () => h.service.manager.list().some((j) => j.ref.job_id === req.job_id && j.leaseExpiresAt > Date.now() + 30_000),
+      5_000,
+      "the lease renewed",
+    );
     // Time passes (the lease check is called with a later clock instead of waiting for it).
     h.service.manager.expireLeases(Date.now() + 30_000);
     expect(h.service.manager.held).toBe(1);
@@ -45,7 +49,15 @@ describe("heartbeat", () => {
     const h = await startHarness();
     const health = await fetch(`${h.service.url}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: "ok", comfy: "ready", draining: false, capacity: 3, held: 0, free_slots: 3, lock_hash: h.service.lockHash });
+    expect(await health.json()).toMatchObject({
+      status: "ok",
+      comfy: "ready",
+      draining: false,
+      capacity: 3,
+      held: 0,
+      free_slots: 3,
+      lock_hash: h.service.lockHash,
+    });
     const req = h.edge.newJob(sampler(2, 1));
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForTerminal(req.job_id);

@@ -15,10 +15,14 @@ describe("prefetch", () => {
     const second = { ...base, inputs: [h.edge.addInput(base.job_id, "img", png(2, 2, [1, 2, 3]), { node_id: "1", input_name: "image" })] };
     await h.edge.dispatch(h.service.url, second);
 
-    const queued = await waitFor(async () => {
-      const q = await comfyQueue(h.emulator);
-      return q.pending.length === 1 ? q : undefined;
-    }, 5_000, "second prompt waiting in ComfyUI");
+    const queued = await waitFor(
+      async () => {
+        const q = await comfyQueue(h.emulator);
+        return q.pending.length === 1 ? q : undefined;
+      },
+      5_000,
+      "second prompt waiting in ComfyUI",
+    );
     expect(queued.running).toHaveLength(1);
     expect(h.edge.inputFetches).toEqual([`${second.job_id}/img`]);
     expect(h.edge.terminalsFor(first.job_id)).toEqual([]);

@@ -19,7 +19,10 @@ describe("request bodies", () => {
     const url = new URL(hostPaths.dispatch, h.service.url);
     const declared = 4 * 1024 * 1024; // under MAX_DISPATCH_BYTES: only the signature can refuse it
     const answer = await new Promise<{ status: number; sentBytes: number; closed: Promise<void> }>((resolve, reject) => {
-      const req = request(url, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Content-Length": declared } });
+      const req = request(url, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Content-Length": declared },
+      });
       let sent = 0;
       const closed = new Promise<void>((r) => req.once("close", () => r()));
       req.on("error", () => {}); // the host closes the connection once it has answered

@@ -39,7 +39,10 @@ describe("a job that succeeds", () => {
     // The file was written into the job's own namespace, and deleted once it was uploaded.
     const started = events[0]!;
     if (started.type !== "job.started") throw new Error("unreachable");
-    const history = (await (await fetch(`${emulator.url}/history/${started.prompt_id}`)).json()) as Record<string, { outputs: Record<string, { images: Array<{ filename: string; subfolder: string }> }> }>;
+    const history = (await (await fetch(`${emulator.url}/history/${started.prompt_id}`)).json()) as Record<
+      string,
+      { outputs: Record<string, { images: Array<{ filename: string; subfolder: string }> }> }
+    >;
     const image = history[started.prompt_id]!.outputs["3"]!.images[0]!;
     expect(image.subfolder).toMatch(/^saas\/job_[a-z0-9_-]+-a1-[0-9a-f]{8}$/);
     expect(image.filename).toBe("sampled_00001_.png");

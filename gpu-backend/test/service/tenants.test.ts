@@ -35,7 +35,10 @@ describe("two tenants on one host", () => {
       },
       { tenant_id: "tenant_a" },
     );
-    const jobA = { ...baseA, inputs: [h.edge.addInput(baseA.job_id, "photo", png(3, 3, [200, 100, 50]), { node_id: "1", input_name: "image" }, "private-photo.png")] };
+    const jobA = {
+      ...baseA,
+      inputs: [h.edge.addInput(baseA.job_id, "photo", png(3, 3, [200, 100, 50]), { node_id: "1", input_name: "image" }, "private-photo.png")],
+    };
     expect((await h.edge.dispatch(h.service.url, jobA)).status).toBe(202);
     // A's three files exist while its job is held.
     const [aInput, aOutput, aPreview] = await waitFor(
@@ -83,7 +86,10 @@ describe("two tenants on one host", () => {
     );
     const mixed = { ...baseB, inputs: [h.edge.addInput(baseB.job_id, "mine", png(2, 2, [0, 0, 0]), { node_id: "1", input_name: "image" })] };
     await h.edge.dispatch(h.service.url, mixed);
-    expect(await h.edge.waitForTerminal(mixed.job_id)).toMatchObject({ type: "job.failed", error: { code: "invalid_workflow", details: { errors: [{ node_id: "2", reason: "not-placed" }] } } });
+    expect(await h.edge.waitForTerminal(mixed.job_id)).toMatchObject({
+      type: "job.failed",
+      error: { code: "invalid_workflow", details: { errors: [{ node_id: "2", reason: "not-placed" }] } },
+    });
     // None of B's jobs reached ComfyUI.
     expect(Object.keys(await comfyHistoryAll(h.emulator))).toEqual(historyBefore);
 

@@ -51,7 +51,11 @@ describe("WebSocket dropped mid-job", () => {
     await h.edge.dispatch(h.service.url, req);
     await h.edge.waitForEvent((e) => e.job_id === req.job_id && e.type === "job.progress");
     expect(h.proxy.silenceWebSockets(500)).toBe(1);
-    await waitFor(() => h.logs.filter((l) => l.includes('"event":"prompt_stuck"')).length >= 2 && h.proxy.wsConnections >= 3, 15_000, "two stuck detections and reconnects");
+    await waitFor(
+      () => h.logs.filter((l) => l.includes('"event":"prompt_stuck"')).length >= 2 && h.proxy.wsConnections >= 3,
+      15_000,
+      "two stuck detections and reconnects",
+    );
     h.emulator.openGate("ws");
     const terminal = await h.edge.waitForTerminal(req.job_id);
     expect(terminal.type).toBe("job.succeeded");

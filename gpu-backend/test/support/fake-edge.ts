@@ -134,7 +134,14 @@ export class FakeEdge {
     return next;
   }
 
-  addInput(jobId: string, id: string, bytes: Buffer, target: { node_id: string; input_name: string }, filename = "input.png", contentType = "image/png"): InputRef {
+  addInput(
+    jobId: string,
+    id: string,
+    bytes: Buffer,
+    target: { node_id: string; input_name: string },
+    filename = "input.png",
+    contentType = "image/png",
+  ): InputRef {
     this.inputs.set(`${jobId}/${id}`, { bytes, contentType });
     return { id, node_id: target.node_id, input_name: target.input_name, filename, content_type: contentType, size: bytes.length, sha256: sha256(bytes) };
   }
@@ -148,8 +155,17 @@ export class FakeEdge {
   }
 
   /** POST with a signature made for (`sign` overrides) this exact request. */
-  async signedPost(hostUrl: string, path: string, body: string, sign: { hostId?: string; path?: string; method?: string; body?: string; now?: number; key?: EdgeSigningKey } = {}): Promise<HostReply> {
-    const token = await signEdgeRequest(sign.key ?? this.key, { hostId: sign.hostId ?? this.hostId, method: sign.method ?? "POST", path: sign.path ?? path, body: sign.body ?? body }, sign.now);
+  async signedPost(
+    hostUrl: string,
+    path: string,
+    body: string,
+    sign: { hostId?: string; path?: string; method?: string; body?: string; now?: number; key?: EdgeSigningKey } = {},
+  ): Promise<HostReply> {
+    const token = await signEdgeRequest(
+      sign.key ?? this.key,
+      { hostId: sign.hostId ?? this.hostId, method: sign.method ?? "POST", path: sign.path ?? path, body: sign.body ?? body },
+      sign.now,
+    );
     return post(hostUrl, path, body, { Authorization: `Bearer ${token}` });
   }
 
@@ -192,7 +208,13 @@ export class FakeEdge {
   }
 
   waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return waitUntil(this.waiters, probe, timeoutMs, what, () => `events: ${JSON.stringify(this.events.map((e) => `${e.event.job_id}#${e.event.seq} ${e.event.type}${e.applied ? "" : " (dup)"}`))}`);
+    return waitUntil(
+      this.waiters,
+      probe,
+      timeoutMs,
+      what,
+      () => `events: ${JSON.stringify(this.events.map((e) => `${e.event.job_id}#${e.event.seq} ${e.event.type}${e.applied ? "" : " (dup)"}`))}`,
+    );
   }
 
   // ===== host → edge =====
@@ -211,7 +233,7 @@ export class FakeEdge {
 
     // Signature: over the body for POSTs, over the manifest header otherwise.
     const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
-    const signedText = route === "heartbeat" || route === "events" ? body.toString("utf8") : (req.headers[MANIFEST_HEADER] as string | undefined) ?? "";
+    const signedText = route === "heartbeat" || route === "events" ? body.toString("utf8") : ((req.headers[MANIFEST_HEADER] as string | undefined) ?? "");
     const verdict = await verifyHostPayload([this.secret], headers, signedText);
     if (!verdict.ok) return this.refuse(res, route, 401, `signature: ${verdict.reason}`);
     let json: unknown;
@@ -243,7 +265,9 @@ export class FakeEdge {
       const out: HeartbeatReply = { renewed: [], cancel: this.pendingCancel, revoked: this.pendingRevoke };
       this.pendingCancel = [];
       this.pendingRevoke = [];
-      for (const j of hb.data.jobs) if (this.renewLeases && this.isCurrent(j)) out.renewed.push({ job_id: j.job_id, attempt: j.attempt, lease_id: j.lease_id, lease_expires_at: Date.now() + 60_000 });
+      for (const j of hb.data.jobs)
+        if (this.renewLeases && this.isCurrent(j))
+          out.renewed.push({ job_id: j.job_id, attempt: j.attempt, lease_id: j.lease_id, lease_expires_at: Date.now() + 60_000 });
       this.notify();
       return answer(200, out);
     }
@@ -272,7 +296,8 @@ export class FakeEdge {
     if (!manifest.success) return this.refuse(res, route, 400, "bad manifest");
     const man = manifest.data;
     const jobId = decodeURIComponent(jobIdRaw!);
-    if (man.method !== req.method || man.path !== url.pathname || man.host_id !== this.hostId || man.job_id !== jobId) return this.refuse(res, route, 401, "manifest does not match the request");
+    if (man.method !== req.method || man.path !== url.pathname || man.host_id !== this.hostId || man.job_id !== jobId)
+      return this.refuse(res, route, 401, "manifest does not match the request");
     if (!this.isCurrent(man)) return reply(res, 409, { type: "stale" });
     const name = decodeURIComponent(nameRaw!);
     if (route === "input") {
@@ -281,7 +306,8 @@ export class FakeEdge {
       this.inputFetches.push(`${jobId}/${name}`);
       return answer(200, undefined, input);
     }
-    if (man.size !== body.length || man.sha256 !== sha256(body) || man.content_type !== req.headers["content-type"]) return this.refuse(res, route, 400, "body does not match the manifest");
+    if (man.size !== body.length || man.sha256 !== sha256(body) || man.content_type !== req.headers["content-type"])
+      return this.refuse(res, route, 400, "body does not match the manifest");
     if (this.uploadGate) await this.uploadGate;
     let files = this.outputs.get(jobId);
     if (!files) this.outputs.set(jobId, (files = new Map()));
@@ -319,7 +345,12 @@ export interface HostReply {
 }
 
 export async function post(hostUrl: string, path: string, body: string, headers: Record<string, string> = {}): Promise<HostReply> {
-  const res = await fetch(`${hostUrl}${path}`, { method: "POST", body, headers: { "Content-Type": "application/json", ...headers }, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${hostUrl}${path}`, {
+    method: "POST",
+    body,
+    headers: { "Content-Type": "application/json", ...headers },
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {

@@ -59,7 +59,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     console.log(`--- gpu-backend log (last 80 lines) ---\n${logs.slice(-80).join("\n")}`);
   });
   await opts.beforeService?.(emulator);
-  const loaded = loadConfig({ ...edge.hostEnv(), COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url, ...comfyDirsEnv(emulator), ...TEST_ENV, ...opts.env });
+  const loaded = loadConfig({
+    ...edge.hostEnv(),
+    COMFY_URL: opts.comfyUrl ? await opts.comfyUrl(emulator) : emulator.url,
+    ...comfyDirsEnv(emulator),
+    ...TEST_ENV,
+    ...opts.env,
+  });
   if (!loaded.ok) throw new Error(`test config invalid: ${loaded.problems.join("; ")}`);
   service = await startService(loaded.config, { log: createLogger("debug", (line) => logs.push(line)) });
   await waitFor(() => service!.link.state === "ready", 10_000, "ComfyUI ready");
@@ -114,6 +120,13 @@ export function jobLeftovers(emulator: Pick<EmulatorHandle, "dirs">): string[] {
       return [];
     }
   };
-  const found = [...under(join(input, "saas")), ...under(join(output, "saas")), ...under(join(temp, "saas")), ...readdirSync(temp).filter((n) => n !== "saas").map((n) => join(temp, n))];
+  const found = [
+    ...under(join(input, "saas")),
+    ...under(join(output, "saas")),
+    ...under(join(temp, "saas")),
+    ...readdirSync(temp)
+      .filter((n) => n !== "saas")
+      .map((n) => join(temp, n)),
+  ];
   return found.map((p) => p.slice(base.length + 1)).sort();
 }

@@ -17,7 +17,16 @@ describe("config", () => {
   it("applies the safe, cheap defaults", async ({ expect }) => {
     const loaded = loadConfig(await valid());
     if (!loaded.ok) throw new Error(loaded.problems.join("; "));
-    expect(loaded.config).toMatchObject({ listenHost: "127.0.0.1", port: 8288, comfyUrl: "http://127.0.0.1:8188", slots: 1, prefetch: 2, comfyCommand: undefined, comfyArgs: [], logLevel: "info" });
+    expect(loaded.config).toMatchObject({
+      listenHost: "127.0.0.1",
+      port: 8288,
+      comfyUrl: "http://127.0.0.1:8188",
+      slots: 1,
+      prefetch: 2,
+      comfyCommand: undefined,
+      comfyArgs: [],
+      logLevel: "info",
+    });
     expect(loaded.config.hostSecrets).toHaveLength(1);
     expect(loaded.config.lockFile).toMatch(/gpu-backend\/locks\/emulator\.lock\.json$/);
   });
@@ -47,9 +56,18 @@ describe("config", () => {
     const loaded = loadConfig({ ...(await valid()), COMFY_OUTPUT_DIR: "/data/out" });
     if (!loaded.ok) throw new Error(loaded.problems.join("; "));
     expect(loaded.config.comfyDirs).toEqual({ base: "/opt/comfyui", input: "/opt/comfyui/input", output: "/data/out", temp: "/opt/comfyui/temp" });
-    expect(loadConfig({ ...(await valid()), COMFY_BASE_DIR: "comfy" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_BASE_DIR: must be an absolute path/)] });
-    expect(loadConfig({ ...(await valid()), COMFY_TEMP_DIR: "/opt/comfyui/input/tmp" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^COMFY_TEMP_DIR: .*input folder/)] });
-    expect(loadConfig({ ...(await valid()), FILE_INPUT_NODES: "LoadImage" })).toMatchObject({ ok: false, problems: [expect.stringMatching(/^FILE_INPUT_NODES/)] });
+    expect(loadConfig({ ...(await valid()), COMFY_BASE_DIR: "comfy" })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^COMFY_BASE_DIR: must be an absolute path/)],
+    });
+    expect(loadConfig({ ...(await valid()), COMFY_TEMP_DIR: "/opt/comfyui/input/tmp" })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^COMFY_TEMP_DIR: .*input folder/)],
+    });
+    expect(loadConfig({ ...(await valid()), FILE_INPUT_NODES: "LoadImage" })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^FILE_INPUT_NODES/)],
+    });
   });
 
   it("allows plain http to the edge only on loopback, and requires an origin", async ({ expect }) => {

@@ -27,7 +27,16 @@ function comfyLock(over: Record<string, unknown> = {}): Record<string, unknown> 
       version: "3.12.3",
       requirements: ["torch", "torchvision", "torchaudio"].map((name) => ({ name, version: "2.8.0+cu128", hashes: [HASH] })),
     },
-    models: [{ name: "sd15", url: `https://huggingface.co/org/sd15/resolve/${"c".repeat(40)}/model.safetensors`, revision: "c".repeat(40), sha256: "d".repeat(64), size: 10, path: "models/checkpoints/sd15.safetensors" }],
+    models: [
+      {
+        name: "sd15",
+        url: `https://huggingface.co/org/sd15/resolve/${"c".repeat(40)}/model.safetensors`,
+        revision: "c".repeat(40),
+        sha256: "d".repeat(64),
+        size: 10,
+        path: "models/checkpoints/sd15.safetensors",
+      },
+    ],
     ...over,
   };
 }
@@ -66,12 +75,18 @@ describe("lock files", () => {
       if (!r.ok) throw new Error(r.problems.join("; "));
       return r.lock;
     };
-    expect(allowedNodeClasses(parse({ allowed_node_classes: ["LoadImage", "SaveImage"] }))).toMatchObject({ ok: true, source: "explicit", classes: new Set(["LoadImage", "SaveImage"]) });
+    expect(allowedNodeClasses(parse({ allowed_node_classes: ["LoadImage", "SaveImage"] }))).toMatchObject({
+      ok: true,
+      source: "explicit",
+      classes: new Set(["LoadImage", "SaveImage"]),
+    });
     const extra = allowedNodeClasses(parse({ extra_node_classes: ["Image Resize (rgthree)"] }));
     expect(extra.ok && extra.classes.has("Image Resize (rgthree)") && extra.classes.has("LoadImage")).toBe(true);
     const unknown = allowedNodeClasses(parse({ comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "e".repeat(40), version: "0.3.99" } }));
     expect(unknown).toMatchObject({ ok: false, problem: expect.stringMatching(/no bundled list .* e{40}.* no allowed_node_classes/) });
-    expect(problemsOf(comfyLock({ allowed_node_classes: ["A"], extra_node_classes: ["B"] })).join("\n")).toMatch(/either allowed_node_classes or extra_node_classes/);
+    expect(problemsOf(comfyLock({ allowed_node_classes: ["A"], extra_node_classes: ["B"] })).join("\n")).toMatch(
+      /either allowed_node_classes or extra_node_classes/,
+    );
     expect(problemsOf(comfyLock({ allowed_node_classes: [] })).join("\n")).toMatch(/allowed_node_classes/);
   });
 
@@ -80,16 +95,81 @@ describe("lock files", () => {
   });
 
   it.for<[string, Record<string, unknown>, RegExp]>([
-    ["a branch instead of a commit", { comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "master", version: "0.3.64" } }, /comfyui\.commit/],
+    [
+      "a branch instead of a commit",
+      { comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "master", version: "0.3.64" } },
+      /comfyui\.commit/,
+    ],
     ["a tag for a custom node", { custom_nodes: [{ name: "x", repo: "https://github.com/a/x", commit: "v1.2.0" }] }, /custom_nodes\.0\.commit/],
     ["an abbreviated commit", { comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "a125cd84", version: "0.3.64" } }, /40-character/],
-    ["a requirement without hashes", { python: { version: "3.12.3", requirements: [{ name: "torch", version: "2.8.0", hashes: [] }, { name: "torchvision", version: "0.23.0", hashes: [HASH] }, { name: "torchaudio", version: "2.8.0", hashes: [HASH] }] } }, /hash/],
-    ["a version range", { python: { version: "3.12.3", requirements: [{ name: "torch", version: ">=2.0", hashes: [HASH] }, { name: "torchvision", version: "0.23.0", hashes: [HASH] }, { name: "torchaudio", version: "2.8.0", hashes: [HASH] }] } }, /exact version/],
+    [
+      "a requirement without hashes",
+      {
+        python: {
+          version: "3.12.3",
+          requirements: [
+            { name: "torch", version: "2.8.0", hashes: [] },
+            { name: "torchvision", version: "0.23.0", hashes: [HASH] },
+            { name: "torchaudio", version: "2.8.0", hashes: [HASH] },
+          ],
+        },
+      },
+      /hash/,
+    ],
+    [
+      "a version range",
+      {
+        python: {
+          version: "3.12.3",
+          requirements: [
+            { name: "torch", version: ">=2.0", hashes: [HASH] },
+            { name: "torchvision", version: "0.23.0", hashes: [HASH] },
+            { name: "torchaudio", version: "2.8.0", hashes: [HASH] },
+          ],
+        },
+      },
+      /exact version/,
+    ],
     ["'latest'", { python: { version: "latest", requirements: [] } }, /exact version/],
-    ["torchaudio missing", { python: { version: "3.12.3", requirements: [{ name: "torch", version: "2.8.0", hashes: [HASH] }, { name: "torchvision", version: "0.23.0", hashes: [HASH] }] } }, /torchaudio must be pinned/],
-    ["a model URL to a branch", { models: [{ name: "m", url: "https://huggingface.co/org/m/resolve/main/m.safetensors", revision: "c".repeat(40), sha256: "d".repeat(64), size: 1, path: "models/m" }] }, /must contain the pinned revision/],
-    ["a model without sha256", { models: [{ name: "m", url: `https://huggingface.co/org/m/resolve/${"c".repeat(40)}/m`, revision: "c".repeat(40), size: 1, path: "models/m" }] }, /models\.0\.sha256/],
-    ["a model path escaping the folder", { models: [{ name: "m", url: `https://x.example/${"c".repeat(40)}`, revision: "c".repeat(40), sha256: "d".repeat(64), size: 1, path: "../m" }] }, /relative path/],
+    [
+      "torchaudio missing",
+      {
+        python: {
+          version: "3.12.3",
+          requirements: [
+            { name: "torch", version: "2.8.0", hashes: [HASH] },
+            { name: "torchvision", version: "0.23.0", hashes: [HASH] },
+          ],
+        },
+      },
+      /torchaudio must be pinned/,
+    ],
+    [
+      "a model URL to a branch",
+      {
+        models: [
+          {
+            name: "m",
+            url: "https://huggingface.co/org/m/resolve/main/m.safetensors",
+            revision: "c".repeat(40),
+            sha256: "d".repeat(64),
+            size: 1,
+            path: "models/m",
+          },
+        ],
+      },
+      /must contain the pinned revision/,
+    ],
+    [
+      "a model without sha256",
+      { models: [{ name: "m", url: `https://huggingface.co/org/m/resolve/${"c".repeat(40)}/m`, revision: "c".repeat(40), size: 1, path: "models/m" }] },
+      /models\.0\.sha256/,
+    ],
+    [
+      "a model path escaping the folder",
+      { models: [{ name: "m", url: `https://x.example/${"c".repeat(40)}`, revision: "c".repeat(40), sha256: "d".repeat(64), size: 1, path: "../m" }] },
+      /relative path/,
+    ],
     ["an unknown key", { extra: true }, /Unrecognized key/i],
   ])("refuses %s", ([, over, problem], { expect }) => {
     expect(problemsOf(comfyLock(over)).join("\n")).toMatch(problem);
@@ -99,7 +179,9 @@ describe("lock files", () => {
     const a = parseLock(JSON.stringify(comfyLock()));
     const reordered = Object.fromEntries(Object.entries(comfyLock()).reverse());
     const b = parseLock(JSON.stringify(reordered, null, 4));
-    const c = parseLock(JSON.stringify(comfyLock({ comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "e".repeat(40), version: "0.3.64" } })));
+    const c = parseLock(
+      JSON.stringify(comfyLock({ comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: "e".repeat(40), version: "0.3.64" } })),
+    );
     if (!a.ok || !b.ok || !c.ok) throw new Error("invalid");
     expect(a.hash).toBe(b.hash);
     expect(a.hash).not.toBe(c.hash);
@@ -108,7 +190,8 @@ describe("lock files", () => {
   it("compares a ComfyUI checkout with the lock: commits, local edits, model size and sha256", async ({ expect, onTestFinished }) => {
     const dir = mkdtempSync(join(tmpdir(), "lock-verify-"));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const git = (cwd: string, ...args: string[]) => execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync("git", ["-C", cwd, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
     const repo = (path: string) => {
       mkdirSync(path, { recursive: true });
       git(path, "init", "-q");
@@ -129,7 +212,16 @@ describe("lock files", () => {
           comfyLock({
             comfyui: { repo: "https://github.com/comfyanonymous/ComfyUI", commit: over.comfy ?? comfyCommit, version: "0.3.64" },
             custom_nodes: [{ name: "comfyui-example", repo: "https://github.com/example/comfyui-example", commit: over.node ?? nodeCommit }],
-            models: [{ name: "m", url: `https://huggingface.co/o/m/resolve/${rev}/m.safetensors`, revision: rev, sha256: over.sha ?? sha(model), size: over.size ?? model.length, path: "models/checkpoints/m.safetensors" }],
+            models: [
+              {
+                name: "m",
+                url: `https://huggingface.co/o/m/resolve/${rev}/m.safetensors`,
+                revision: rev,
+                sha256: over.sha ?? sha(model),
+                size: over.size ?? model.length,
+                path: "models/checkpoints/m.safetensors",
+              },
+            ],
           }),
         ),
       );
@@ -179,7 +271,10 @@ describe("model download", () => {
       ranges.push(req.headers.range ?? "none");
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
       const start = m ? Number(m[1]) : 0;
-      res.writeHead(m ? 206 : 200, { "Content-Length": body.length - start, ...(m ? { "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+      res.writeHead(m ? 206 : 200, {
+        "Content-Length": body.length - start,
+        ...(m ? { "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      });
       if (first) {
         first = false;
         // The connection ends mid-file, once some bytes are on disk (bytes still in fetch's
@@ -199,7 +294,13 @@ describe("model download", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
-    const model = { name: "m", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/m.bin`, sha256: sha(body), size: body.length, path: "models/m.bin" };
+    const model = {
+      name: "m",
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/m.bin`,
+      sha256: sha(body),
+      size: body.length,
+      path: "models/m.bin",
+    };
 
     await expect(fetchModel(model, dir)).rejects.toThrow();
     expect(statSync(join(dir, "models/m.bin.part")).size).toBeGreaterThan(0);

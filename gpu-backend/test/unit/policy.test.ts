@@ -16,7 +16,15 @@ const rules: WorkflowRules = {
   allowed: new Set(["LoadImage", "MyLoader", "SaveImage", "OpenAIDalle3", "SaveLatent", "EmptyImage"]),
   objectInfo,
 };
-const ref = (node_id: string, input_name: string, id = "in1"): InputRef => ({ id, node_id, input_name, filename: "a.png", content_type: "image/png", size: 1, sha256: "0".repeat(64) });
+const ref = (node_id: string, input_name: string, id = "in1"): InputRef => ({
+  id,
+  node_id,
+  input_name,
+  filename: "a.png",
+  content_type: "image/png",
+  size: 1,
+  sha256: "0".repeat(64),
+});
 const errorsOf = (workflow: Record<string, unknown>, inputs: InputRef[] = []) => {
   const v = checkWorkflow({ workflow, inputs }, rules);
   return v.ok ? [] : (v.failure.details as { errors: Array<{ node_id: string; reason: string }> }).errors.map((e) => `${e.node_id}:${e.reason}`);
@@ -24,7 +32,10 @@ const errorsOf = (workflow: Record<string, unknown>, inputs: InputRef[] = []) =>
 
 describe("host workflow policy", () => {
   it("accepts file inputs covered by an InputRef, whatever their submitted value", ({ expect }) => {
-    const workflow = { "1": { class_type: "LoadImage", inputs: { image: "https://example.com/a.png" } }, "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "x" } } };
+    const workflow = {
+      "1": { class_type: "LoadImage", inputs: { image: "https://example.com/a.png" } },
+      "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "x" } },
+    };
     expect(checkWorkflow({ workflow, inputs: [ref("1", "image")] }, rules)).toEqual({ ok: true });
   });
 
@@ -34,11 +45,15 @@ describe("host workflow policy", () => {
   });
 
   it("refuses denied classes, API nodes (by python_module) and classes outside the allowed set", ({ expect }) => {
-    expect(errorsOf({ "1": { class_type: "SaveLatent", inputs: {} }, "2": { class_type: "OpenAIDalle3", inputs: {} }, "3": { class_type: "Unknown", inputs: {} } })).toEqual(["1:denied", "2:api-node", "3:not-allowed"]);
+    expect(
+      errorsOf({ "1": { class_type: "SaveLatent", inputs: {} }, "2": { class_type: "OpenAIDalle3", inputs: {} }, "3": { class_type: "Unknown", inputs: {} } }),
+    ).toEqual(["1:denied", "2:api-node", "3:not-allowed"]);
   });
 
   it("refuses an InputRef placed twice, or on a node with no such file input", ({ expect }) => {
-    expect(errorsOf({ "1": { class_type: "LoadImage", inputs: { image: "u" } } }, [ref("1", "image", "a"), ref("1", "image", "b")])).toEqual(["1:placed-twice"]);
+    expect(errorsOf({ "1": { class_type: "LoadImage", inputs: { image: "u" } } }, [ref("1", "image", "a"), ref("1", "image", "b")])).toEqual([
+      "1:placed-twice",
+    ]);
     expect(errorsOf({ "1": { class_type: "EmptyImage", inputs: {} } }, [ref("1", "image")])).toEqual(["1:not-a-file-input"]);
   });
 

@@ -49,8 +49,15 @@ describe("history entries", () => {
   it("success, execution error, out of memory and interrupt", ({ expect }) => {
     expect(classifyHistory(entry({ status_str: "success", completed: true, messages: [] }))).toEqual({ kind: "success" });
     const error = (type: string, message: string) =>
-      entry({ status_str: "error", completed: false, messages: [["execution_error", { node_id: "5", node_type: "KSampler", exception_type: type, exception_message: message, traceback: ["a", "b"] }]] });
-    expect(classifyHistory(error("ValueError", "bad\n"))).toMatchObject({ kind: "failed", failure: { code: "execution_error", message: "KSampler 5: ValueError: bad" } });
+      entry({
+        status_str: "error",
+        completed: false,
+        messages: [["execution_error", { node_id: "5", node_type: "KSampler", exception_type: type, exception_message: message, traceback: ["a", "b"] }]],
+      });
+    expect(classifyHistory(error("ValueError", "bad\n"))).toMatchObject({
+      kind: "failed",
+      failure: { code: "execution_error", message: "KSampler 5: ValueError: bad" },
+    });
     expect(classifyHistory(error("torch.OutOfMemoryError", "Allocation on device"))).toMatchObject({ failure: { code: "out_of_memory" } });
     expect(classifyHistory(error("RuntimeError", "CUDA out of memory. Tried to allocate 20.00 GiB"))).toMatchObject({ failure: { code: "out_of_memory" } });
     expect(classifyHistory(entry({ status_str: "error", completed: false, messages: [["execution_interrupted", {}]] }))).toEqual({ kind: "interrupted" });
@@ -58,7 +65,10 @@ describe("history entries", () => {
   });
 
   it("invalid workflow keeps ComfyUI's error and node_errors, and an old-style string error", ({ expect }) => {
-    const f = invalidWorkflow({ type: "x", message: "Prompt outputs failed validation", details: "", extra_info: {} }, { "1": { errors: [{ message: "Value 0 smaller than min of 1", details: "width" }] } });
+    const f = invalidWorkflow(
+      { type: "x", message: "Prompt outputs failed validation", details: "", extra_info: {} },
+      { "1": { errors: [{ message: "Value 0 smaller than min of 1", details: "width" }] } },
+    );
     expect(f.message).toBe("Prompt outputs failed validation\nnode 1: Value 0 smaller than min of 1 - width");
     expect(invalidWorkflow("no prompt", {}).message).toBe("no prompt");
   });
@@ -67,7 +77,12 @@ describe("history entries", () => {
     const e = entry(
       { status_str: "success", completed: true, messages: [["execution_cached", { nodes: ["9"] }]] },
       {
-        "2": { images: [{ filename: "a.png", subfolder: "saas/x", type: "output" }, { filename: "b.png", subfolder: "saas/x", type: "output" }] },
+        "2": {
+          images: [
+            { filename: "a.png", subfolder: "saas/x", type: "output" },
+            { filename: "b.png", subfolder: "saas/x", type: "output" },
+          ],
+        },
         "5": { audio: [{ filename: "s.flac", subfolder: "saas/x", type: "output" }], text: ["not a file"], animated: [true] },
         "9": { images: [{ filename: "someone-elses.png", subfolder: "", type: "temp" }] },
       },

@@ -86,7 +86,9 @@ export class Client {
       seen = new Map();
       let cursor: string | null = null;
       do {
-        const page = (await (await fetch(`${this.stack.edge.url}/v1/jobs?limit=100${cursor ? `&cursor=${cursor}` : ""}`, { headers: this.headers(t, user) })).json()) as {
+        const page = (await (
+          await fetch(`${this.stack.edge.url}/v1/jobs?limit=100${cursor ? `&cursor=${cursor}` : ""}`, { headers: this.headers(t, user) })
+        ).json()) as {
           data: Job[];
           next_cursor: string | null;
         };
