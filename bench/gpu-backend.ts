@@ -12,12 +12,12 @@
 //    next to ComfyUI's own gap (50 prompts posted at once) and PREFETCH=0.
 // Prints JSON lines. Not part of the tests. `node bench/gpu-backend.ts` (BENCH_JOBS to change N).
 import WebSocket from "ws";
-import { startService, type ServiceHandle } from "../gpu-backend/src/app.ts";
+import { type ServiceHandle, startService } from "../gpu-backend/src/app.ts";
 import { loadConfig } from "../gpu-backend/src/config.ts";
 import { createLogger } from "../gpu-backend/src/log.ts";
 import { FakeEdge } from "../gpu-backend/test/support/fake-edge.ts";
+import { type EmulatorProcess, startEmulatorProcess } from "../scripts/lib/emulator-process.ts";
 import type { JobEvent } from "../src/protocol/messages.ts";
-import { startEmulatorProcess, type EmulatorProcess } from "../scripts/lib/emulator-process.ts";
 import { summarize } from "./lib/stats.ts";
 
 const JOBS_FAST = Number(process.env.BENCH_JOBS ?? 100);

@@ -3,8 +3,9 @@
 // Against a real `wrangler dev`: GET /v1/jobs?limit=50 for a user with 100 jobs and one with
 // 100,000 (first page and a page 50,000 jobs deep), interleaved in one run so the ratio is fair;
 // then POST /v1/jobs from 20 concurrent clients. Prints one JSON line per figure.
-import { encodeCursor } from "../src/jobs/cursor.ts";
+
 import { startWranglerDev } from "../scripts/lib/wrangler-dev.ts";
+import { encodeCursor } from "../src/jobs/cursor.ts";
 import { BENCH_VARS, createTenantWithKey, WORKFLOW } from "./lib/api.ts";
 import { summarize, timed } from "./lib/stats.ts";
 

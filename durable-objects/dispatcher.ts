@@ -27,13 +27,13 @@ import type { Env } from "../src/env.ts";
 import { afterTerminal } from "../src/jobs/terminal.ts";
 import { finish, markDispatched, requeue, setProgress, undoDispatch } from "../src/jobs/transitions.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
-import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
-import { JOB_ERROR_CODES, type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, type JobEvent } from "../src/protocol/messages.ts";
+import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
+import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { DispatcherStore, freeSlots, type AssignmentRow, type HostRow } from "./dispatcher/store.ts";
+import { type AssignmentRow, DispatcherStore, freeSlots, type HostRow } from "./dispatcher/store.ts";
 
 /** Grace after a deadline before the edge fails the job itself (the host should report first). */
 const DEADLINE_GRACE_MS = 30_000;

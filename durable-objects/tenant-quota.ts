@@ -13,10 +13,10 @@
  * behind the lease lengths: docs/admission.md.
  */
 import { DurableObject } from "cloudflare:workers";
-import { jobStatuses } from "../src/db/jobs.ts";
-import { createDb } from "../src/db/client.ts";
-import type { Env } from "../src/env.ts";
 import type { AdmitRequest, AdmitResult, UploadReserveRequest, UploadReserveResult, UploadUsage, Usage, UsageLimits } from "../src/admission/types.ts";
+import { createDb } from "../src/db/client.ts";
+import { jobStatuses } from "../src/db/jobs.ts";
+import type { Env } from "../src/env.ts";
 
 /** How long an admitted job may take to appear in D1 (D1 queries time out at 30 s). */
 export const PENDING_LEASE_MS = 120_000;

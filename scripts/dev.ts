@@ -5,7 +5,7 @@
 // that submits a workflow. Ctrl-C stops everything.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDevVars, ensureDevVars } from "./lib/dev-vars.ts";
+import { ensureDevVars, parseDevVars } from "./lib/dev-vars.ts";
 import { startLocalStack } from "./lib/local-stack.ts";
 import { ROOT } from "./lib/wrangler-dev.ts";
 

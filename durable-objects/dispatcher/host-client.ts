@@ -3,7 +3,7 @@
  * (src/protocol/edge-signing.ts). Outcomes are a tagged union: the dispatcher treats "refused"
  * (full, draining, ComfyUI down) and "unreachable" as "try elsewhere", "rejected" as a bug.
  */
-import { signEdgeRequest, type EdgeSigningKey } from "../../src/protocol/edge-signing.ts";
+import { type EdgeSigningKey, signEdgeRequest } from "../../src/protocol/edge-signing.ts";
 
 export type HostCall =
   | { ok: true; status: number; body: unknown }

@@ -3,7 +3,7 @@
  * (`folder_paths.py`): annotated names (`x.png [output]`), and SaveImage's
  * `<prefix>_<counter:05>_.png` naming with the counter read back from the folder.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import type { EmulatorConfig } from "./config.ts";

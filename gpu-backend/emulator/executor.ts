@@ -21,8 +21,8 @@ import { OOM_EXCEPTION_TYPE } from "./nodes/oom.ts";
 import type { InputTypes, NodeDefinition, NodeRunContext, PreviewFrame } from "./nodes/types.ts";
 import { ProgressRegistry } from "./progress.ts";
 import { pyJsonDumps } from "./py/json.ts";
-import { PyException, isPlainObject, pyStr } from "./py/values.ts";
-import { sidOf, type Runtime } from "./runtime.ts";
+import { isPlainObject, PyException, pyStr } from "./py/values.ts";
+import { type Runtime, sidOf } from "./runtime.ts";
 import { formatFrames, nodeCallFrames } from "./traceback.ts";
 
 type Prompt = Record<string, { class_type: string; inputs?: Record<string, unknown> }>;

@@ -59,7 +59,9 @@ export class Router {
           continue;
         }
         const params: Record<string, string> = {};
-        route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] as string)));
+        route.names.forEach((name, i) => {
+          params[name] = decodeURIComponent(m[i + 1] as string);
+        });
         return { handler: route.handler, params };
       }
     }

@@ -12,9 +12,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { emulatorConfigSchema, type EmulatorConfig, type EmulatorConfigInput } from "./config.ts";
+import { type EmulatorConfig, type EmulatorConfigInput, emulatorConfigSchema } from "./config.ts";
 import { cleanupDirs, prepareDirs, type WorkDirs } from "./dirs.ts";
-import { HttpError, SERVER_HEADER, readBody, sendEmpty, sendText } from "./http.ts";
+import { HttpError, readBody, SERVER_HEADER, sendEmpty, sendText } from "./http.ts";
 import { InterruptFlag } from "./interrupt.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { corsHeaders, originMismatch } from "./middleware.ts";

@@ -19,15 +19,15 @@
  */
 import type { Catalog } from "./nodes/catalog.ts";
 import type { CatalogContext, InputSpec, InputTypes, NodeDefinition } from "./nodes/types.ts";
-import { PyException, isPlainObject, pyFloat, pyFloatRepr, pyInt, pyKeyErrorText, pyRepr, pyStr, pyTruthy, pyTypeName } from "./py/values.ts";
+import { isPlainObject, PyException, pyFloat, pyFloatRepr, pyInt, pyKeyErrorText, pyRepr, pyStr, pyTruthy, pyTypeName } from "./py/values.ts";
 import {
+  formatFrames,
   VALIDATE_CUSTOM_FRAME,
   VALIDATE_INNER_FRAME,
   VALIDATE_INPUTS_KEY_FRAME,
   VALIDATE_LINK_FRAME,
   VALIDATE_PROMPT_FRAME,
   VALIDATE_SLOT_FRAME,
-  formatFrames,
 } from "./traceback.ts";
 
 export interface PromptError {

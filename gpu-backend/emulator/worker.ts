@@ -7,8 +7,8 @@
  */
 import { PromptExecutor } from "./executor.ts";
 import { EmulatorStopped } from "./lifecycle.ts";
-import type { Runtime } from "./runtime.ts";
 import { pyTruthy } from "./py/values.ts";
+import type { Runtime } from "./runtime.ts";
 
 export async function runPromptWorker(rt: Runtime): Promise<void> {
   const executor = new PromptExecutor(rt);

@@ -16,11 +16,11 @@ import { HOST_ID } from "../../src/protocol/messages.ts";
 import {
   DEFAULT_DENIED_NODE_CLASSES,
   DEFAULT_FILE_INPUTS,
+  type FileInputs,
   isClassList,
   isFileInputList,
   parseClassList,
   parseFileInputs,
-  type FileInputs,
 } from "../../src/protocol/node-policy.ts";
 import { secretBytes } from "../../src/protocol/standard-webhooks.ts";
 

@@ -5,7 +5,7 @@
  * jobs, running ones finish or are handed back within DRAIN_GRACE_MS — then exits 0. A second
  * signal during the drain exits at once with 1 (unfinished jobs come back through lease expiry).
  */
-import { startService, StartupError } from "./app.ts";
+import { StartupError, startService } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 

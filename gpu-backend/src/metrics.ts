@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), in a registry of their own so several services can live in
  * one process (tests) without sharing counters. `/metrics` serves `registry.metrics()`.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();

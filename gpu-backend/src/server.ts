@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { JSONWebKeySet } from "jose";
 import type { z } from "zod";
-import { verifyEdgeBody, verifyEdgeToken, type EdgeFailure } from "../../src/protocol/edge-signing.ts";
+import { type EdgeFailure, verifyEdgeBody, verifyEdgeToken } from "../../src/protocol/edge-signing.ts";
 import { CancelRequest, DispatchRequest } from "../../src/protocol/messages.ts";
 import { MAX_JSON_DEPTH, valueTooDeep } from "../../src/protocol/node-policy.ts";
 import { hostPaths } from "../../src/protocol/paths.ts";

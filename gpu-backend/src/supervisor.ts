@@ -8,7 +8,7 @@
  * it runs (the link reports it lost), is killed with SIGKILL — a hung Python process may not heed
  * SIGTERM — and restarted the same way. Stop sends SIGTERM, then SIGKILL after a grace.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { sleep } from "./lib/async.ts";
 import type { Logger } from "./log.ts";

@@ -1,7 +1,7 @@
 // Runs the ComfyUI emulator CLI as its own process, as ComfyUI runs on a GPU host, for the local
 // stack and the benchmarks. It binds port 0 and the URL is read from its start-up line (the one
 // ComfyUI prints), so no port is picked in advance and none can be taken by someone else meanwhile.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";

@@ -1,11 +1,11 @@
 // The whole system on loopback, as real processes: `wrangler dev` (the edge), and per GPU host one
 // ComfyUI emulator and one gpu-backend, registered with the edge through the admin API. Used by
 // `npm run dev`, the end-to-end tests and the benchmarks. stop() ends every process group.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { newEdgeSigningKey } from "./edge-key.ts";
-import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process.ts";
+import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.ts";
 import { captureOutput, freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
 
 export interface StackHost {

@@ -1,7 +1,7 @@
 // Starts a real `wrangler dev` of this Worker on a free loopback port with its own state folder,
 // for end-to-end tests and benchmarks. It runs in its own process group so stop() ends wrangler,
 // workerd and esbuild together.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";

@@ -9,20 +9,21 @@
  * Every failure is a 401 problem with a `WWW-Authenticate` challenge; the precise reason (unknown
  * key vs wrong secret vs revoked) goes to the log, not to the caller.
  */
-import { decodeJwt, decodeProtectedHeader } from "jose";
+
 import { createMiddleware } from "hono/factory";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { findApiKey } from "../db/api-keys.ts";
 import { createDb, type Db } from "../db/client.ts";
 import { findTenantByIssuer } from "../db/tenants.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
-import { effectiveLimits } from "../tenants/limits.ts";
 import { digestsEqual, sha256Hex } from "../lib/crypto.ts";
+import { outboundOptions } from "../ssrf/from-config.ts";
+import { guardedFetch } from "../ssrf/index.ts";
+import { effectiveLimits } from "../tenants/limits.ts";
 import { looksLikeApiKey, parseApiKey } from "./api-key.ts";
 import { bearerToken, challenge } from "./bearer.ts";
-import { guardedFetch } from "../ssrf/index.ts";
-import { outboundOptions } from "../ssrf/from-config.ts";
-import { DEFAULT_JWT_ALGORITHMS, MAX_JWKS_BYTES, verifyTenantJwt, type JwksFetch } from "./jwt.ts";
+import { DEFAULT_JWT_ALGORITHMS, type JwksFetch, MAX_JWKS_BYTES, verifyTenantJwt } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 import { isValidUserId, USER_ID_PATTERN } from "./user-id.ts";
 
@@ -103,7 +104,7 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
   }
   if (typeof iss !== "string" || iss === "") throw unauthenticated("The JWT has no `iss` claim.", "invalid_token");
   const tenant = await findTenantByIssuer(db, iss);
-  if (!tenant || !tenant.jwtAudience || (!tenant.jwtJwksUrl && !tenant.jwtPublicKey)) {
+  if (!tenant?.jwtAudience || (!tenant.jwtJwksUrl && !tenant.jwtPublicKey)) {
     vars.log.warn("auth_failed", { via: "jwt", reason: "unknown_issuer" });
     throw unauthenticated(INVALID_JWT, "invalid_token");
   }

@@ -13,10 +13,10 @@ import {
   errors,
   importJWK,
   importSPKI,
-  jwtVerify,
   type CryptoKey as JoseKey,
   type JWK,
   type JWTVerifyGetKey,
+  jwtVerify,
   type KeyObject,
 } from "jose";
 import { z } from "zod";

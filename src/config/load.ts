@@ -5,7 +5,7 @@
  * setting that is wrong (names only, never values: some are secrets). In production, dev-only
  * settings that are switched on are refused too.
  */
-import { configSchema, settings, type Config, type SettingName } from "./schema.ts";
+import { type Config, configSchema, type SettingName, settings } from "./schema.ts";
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 

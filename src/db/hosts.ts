@@ -1,7 +1,7 @@
 /** Queries on registered GPU hosts. */
 import { eq } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { gpuHosts, type GpuHostRow } from "./schema.ts";
+import { type GpuHostRow, gpuHosts } from "./schema.ts";
 
 export async function insertHost(db: Db, row: GpuHostRow): Promise<void> {
   await db.insert(gpuHosts).values(row);

@@ -2,10 +2,10 @@
  * Queries on jobs. Status changes are compare-and-set (`WHERE status = <expected>`), so a terminal
  * state can never be overwritten, whoever races.
  */
-import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { Db } from "./client.ts";
+import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { jobInputs, jobWorkflows, jobs, type JobInputRow, type JobRow, type JobStatus } from "./schema.ts";
+import type { Db } from "./client.ts";
+import { type JobInputRow, type JobRow, type JobStatus, jobInputs, jobs, jobWorkflows } from "./schema.ts";
 
 export type NewJob = typeof jobs.$inferInsert;
 

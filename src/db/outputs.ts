@@ -1,7 +1,7 @@
 /** Queries on job inputs and outputs (their bytes live in R2 under the keys stored here). */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { jobInputs, jobOutputs, type JobInputRow, type JobOutputRow } from "./schema.ts";
+import { type JobInputRow, type JobOutputRow, jobInputs, jobOutputs } from "./schema.ts";
 
 export async function inputsOf(db: Db, jobId: string): Promise<JobInputRow[]> {
   return db.select().from(jobInputs).where(eq(jobInputs.jobId, jobId)).all();

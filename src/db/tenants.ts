@@ -1,7 +1,7 @@
 /** Queries on tenants and their webhook secrets. */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { tenants, webhookSecrets, type TenantRow } from "./schema.ts";
+import { type TenantRow, tenants, webhookSecrets } from "./schema.ts";
 
 export type NewTenant = typeof tenants.$inferInsert;
 export type TenantPatch = Partial<Omit<NewTenant, "id" | "createdAt">>;

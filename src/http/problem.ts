@@ -3,7 +3,7 @@
  * handler turns it into `application/problem+json` with the request id, so every error has the
  * same shape and no handler builds one by hand.
  */
-import { PROBLEM_BASE, problemCatalog, type ProblemSlug } from "./problem-catalog.ts";
+import { PROBLEM_BASE, type ProblemSlug, problemCatalog } from "./problem-catalog.ts";
 
 export type ProblemExtensions = Record<string, unknown>;
 

@@ -5,9 +5,10 @@
  * ` [temp]` suffix, another scheme, a link from another node — is refused with a JSON pointer to
  * the input, because ComfyUI would open whatever file that names on the GPU host.
  */
-import { findFileInputs, type FileInputs } from "../protocol/node-policy.ts";
+
 import type { WorkflowIssue } from "../jobs/workflow.ts";
 import { pointerToken } from "../jobs/workflow.ts";
+import { type FileInputs, findFileInputs } from "../protocol/node-policy.ts";
 
 export type InputSource = { kind: "url"; url: string } | { kind: "data"; uri: string } | { kind: "upload"; id: string };
 

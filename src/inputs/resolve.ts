@@ -12,9 +12,9 @@ import { uploadOf } from "../db/uploads.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { pointerToken } from "../jobs/workflow.ts";
-import { decodeImageDataUri, fetchImage, type ImageResult, type RefusalReason } from "../ssrf/index.ts";
 import { outboundOptions } from "../ssrf/from-config.ts";
-import { MAX_INPUTS_PER_JOB, type FoundInput } from "./find.ts";
+import { decodeImageDataUri, fetchImage, type ImageResult, type RefusalReason } from "../ssrf/index.ts";
+import { type FoundInput, MAX_INPUTS_PER_JOB } from "./find.ts";
 
 const CONTENT_REASONS: ReadonlySet<RefusalReason> = new Set(["too-large", "not-an-image", "svg", "too-many-pixels", "bad-data-uri"]);
 

@@ -12,8 +12,8 @@ import type { Env } from "../env.ts";
 import type { Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
 import type { JobView } from "../routes/jobs.schemas.ts";
-import { jobView } from "./view.ts";
 import { latestMessages } from "../webhooks/store.ts";
+import { jobView } from "./view.ts";
 
 export interface PresentContext {
   env: Env;
@@ -46,7 +46,7 @@ async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<
   for (const [pool, ids] of byPool) {
     try {
       const positions = await ctx.env.DISPATCHER.getByName(pool).positions(ids);
-      ids.forEach((id, i) => out.set(id, positions[i] ?? null));
+      for (const [i, id] of ids.entries()) out.set(id, positions[i] ?? null);
     } catch (err) {
       // A read must not fail because the queue is briefly unreachable; the position is optional.
       ctx.log.warn("queue_position_unavailable", { pool, error_message: err instanceof Error ? err.message : String(err) });

@@ -4,24 +4,24 @@
  * write fails the reservation is released at once, so a failed submit never holds a slot.
  */
 import type { z } from "@hono/zod-openapi";
-import { admitJob, releaseJobSlot } from "../admission/quota.ts";
 import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotency-key.ts";
+import { admitJob, releaseJobSlot } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
 import type { AdmitResult } from "../admission/types.ts";
 import type { Principal } from "../auth/principal.ts";
+import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { deleteJob, getOwnedJob, insertJob } from "../db/jobs.ts";
 import { ProblemError } from "../http/problem.ts";
+import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
+import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
+import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
-import { presentJob, type PresentContext } from "./present.ts";
-import { resolveInputs, type ResolvedInputs } from "../inputs/resolve.ts";
+import { vetWebhookUrl } from "../webhooks/url.ts";
+import { type PresentContext, presentJob } from "./present.ts";
 import { jobView } from "./view.ts";
 import { checkWorkflow, pointerToken } from "./workflow.ts";
-import type { Config } from "../config/schema.ts";
-import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
-import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
-import { vetWebhookUrl } from "../webhooks/url.ts";
 
 export interface SubmitContext extends PresentContext {
   principal: Principal;

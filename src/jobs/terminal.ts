@@ -7,11 +7,11 @@
  */
 import { releaseJobSlot } from "../admission/quota.ts";
 import { createDb } from "../db/client.ts";
-import { describeError } from "../lib/log.ts";
-import { eventOf, notifyWebhook, recordEvent, wantsEvent } from "../webhooks/outbox.ts";
 import type { JobRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import type { Logger } from "../lib/log.ts";
+import { describeError } from "../lib/log.ts";
+import { eventOf, notifyWebhook, recordEvent, wantsEvent } from "../webhooks/outbox.ts";
 
 export async function afterTerminal(env: Env, job: JobRow, log: Logger): Promise<void> {
   log.info("job_finished", { job_id: job.id, tenant_id: job.tenantId, status: job.status, attempt: job.attempt, error_code: job.error?.code });

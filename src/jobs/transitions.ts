@@ -10,8 +10,8 @@
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { owned, type Owner } from "../db/jobs.ts";
-import { jobs, type JobError, type JobProgress, type JobRow } from "../db/schema.ts";
+import { type Owner, owned } from "../db/jobs.ts";
+import { type JobError, type JobProgress, type JobRow, jobs } from "../db/schema.ts";
 import { recordEvent } from "../webhooks/outbox.ts";
 
 type Terminal = "succeeded" | "failed" | "cancelled";

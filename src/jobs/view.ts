@@ -1,7 +1,7 @@
 /** The public representation of a job (what `GET /v1/jobs/{id}` returns), from its row. */
 import type { JobRow } from "../db/schema.ts";
 import { DEFAULT_WEBHOOK_EVENTS, type JobView } from "../routes/jobs.schemas.ts";
-import { webhookStatus, type LatestMessage } from "../webhooks/status.ts";
+import { type LatestMessage, webhookStatus } from "../webhooks/status.ts";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 

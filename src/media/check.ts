@@ -7,7 +7,7 @@
  * Invariant: `ok: true` only for PNG, JPEG, GIF or WebP with readable, non-zero dimensions within
  * the budget; everything else is a refusal with a sentence the user can act on.
  */
-import { CONTENT_TYPES, sniffImage, type ImageFormat } from "./sniff.ts";
+import { CONTENT_TYPES, type ImageFormat, sniffImage } from "./sniff.ts";
 
 export const MEDIA_REFUSAL_REASONS = ["not-an-image", "svg", "too-many-pixels", "bad-data-uri", "too-large"] as const;
 export type MediaRefusalReason = (typeof MEDIA_REFUSAL_REASONS)[number];

@@ -4,7 +4,7 @@
  * does not make a 65535×65535 frame small), and the frame count is the number of image
  * descriptors. Walks the block structure to the trailer; refuses a GIF with no frame.
  */
-import { u16le, type Dimensions } from "./bytes.ts";
+import { type Dimensions, u16le } from "./bytes.ts";
 
 export const GIF_SIGNATURES = [
   [0x47, 0x49, 0x46, 0x38, 0x37, 0x61], // GIF87a

@@ -4,7 +4,7 @@
  * does not come before its scan data (or declares a height of 0, deferring it to a DNL marker)
  * is refused rather than decoded further.
  */
-import { u16be, type Dimensions } from "./bytes.ts";
+import { type Dimensions, u16be } from "./bytes.ts";
 
 export const JPEG_SIGNATURE = [0xff, 0xd8, 0xff] as const;
 

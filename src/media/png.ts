@@ -3,7 +3,7 @@
  * frame count from acTL when the file is animated. Walks the chunk list only as far as the first
  * IDAT, which must exist: a file that is a header and nothing else is not an image.
  */
-import { ascii, u32be, type Dimensions } from "./bytes.ts";
+import { ascii, type Dimensions, u32be } from "./bytes.ts";
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 

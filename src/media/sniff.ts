@@ -4,7 +4,7 @@
  * server or the data URI claims. Known formats ComfyUI's loader could read but we do not accept
  * (AVIF, HEIC, BMP, TIFF…) get a specific "not supported" sentence instead of a generic one.
  */
-import { startsWith, type Dimensions } from "./bytes.ts";
+import { type Dimensions, startsWith } from "./bytes.ts";
 import { GIF_SIGNATURES, readGif } from "./gif.ts";
 import { JPEG_SIGNATURE, readJpeg } from "./jpeg.ts";
 import { detectMarkup } from "./markup.ts";

@@ -4,7 +4,7 @@
  * (extended: 24-bit canvas width-1 and height-1) — and, for an animated VP8X file, the number of
  * ANMF frame chunks.
  */
-import { ascii, u16le, u24le, u32le, type Dimensions } from "./bytes.ts";
+import { ascii, type Dimensions, u16le, u24le, u32le } from "./bytes.ts";
 
 /** "RIFF" ???? "WEBP" "VP": the WHATWG MIME Sniffing image pattern. */
 export function isWebp(b: Uint8Array): boolean {

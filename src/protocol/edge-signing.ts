@@ -11,7 +11,7 @@
  * `verifyEdgeToken` (headers only) then `verifyEdgeBody` (body hash, then the replay claim);
  * `verifyEdgeRequest` runs both for a body already in hand.
  */
-import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
+import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
 import { sha256, toBase64Url } from "./encoding.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
 

@@ -86,8 +86,8 @@ export function parseFileInputs(list: string): FileInputs {
     const p = pair.trim();
     if (!CLASS_INPUT.test(p)) continue;
     const [cls, input] = p.split(".") as [string, string];
-    let set = map.get(cls);
-    if (!set) map.set(cls, (set = new Set()));
+    const set = map.get(cls) ?? new Set<string>();
+    map.set(cls, set);
     set.add(input);
   }
   return map;
@@ -105,8 +105,8 @@ export function fileInputsFromObjectInfo(info: Readonly<Record<string, ObjectInf
         const options = Array.isArray(spec) ? spec[1] : undefined;
         if (typeof options !== "object" || options === null) continue;
         if (!UPLOAD_FLAGS.some((flag) => (options as Record<string, unknown>)[flag] === true)) continue;
-        let set = map.get(cls);
-        if (!set) map.set(cls, (set = new Set()));
+        const set = map.get(cls) ?? new Set<string>();
+        map.set(cls, set);
         set.add(name);
       }
     }
@@ -118,8 +118,8 @@ export function mergeFileInputs(...lists: FileInputs[]): FileInputs {
   const map = new Map<string, Set<string>>();
   for (const list of lists) {
     for (const [cls, inputs] of list) {
-      let set = map.get(cls);
-      if (!set) map.set(cls, (set = new Set()));
+      const set = map.get(cls) ?? new Set<string>();
+      map.set(cls, set);
       for (const i of inputs) set.add(i);
     }
   }

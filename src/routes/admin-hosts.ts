@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { JWK } from "jose";
+import type { HostStatus } from "../../durable-objects/dispatcher.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import { createDb } from "../db/client.ts";
 import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/hosts.ts";
@@ -15,20 +16,16 @@ import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { hostId } from "../protocol/messages.ts";
 import { newSecret } from "../protocol/standard-webhooks.ts";
-import type { HostStatus } from "../../durable-objects/dispatcher.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
 
 const RegisterHostBody = z
   .object({
     id: hostId.openapi({ example: "gpu-a100-1" }),
-    url: z
-      .string()
-      .max(2048)
-      .openapi({
-        description: "Where the edge reaches the host's gpu-backend: https with a hostname (a DNS record or a Cloudflare Tunnel).",
-        example: "https://gpu-a100-1.example.com",
-      }),
+    url: z.string().max(2048).openapi({
+      description: "Where the edge reaches the host's gpu-backend: https with a hostname (a DNS record or a Cloudflare Tunnel).",
+      example: "https://gpu-a100-1.example.com",
+    }),
     slots: z.number().int().min(1).max(64).default(1).openapi({ description: "Jobs the host runs at once (one more is prepared ahead)." }),
     pool: z
       .string()

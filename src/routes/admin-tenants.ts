@@ -1,14 +1,14 @@
 /** `/v1/admin/tenants`: create, read and change tenants, and mint their API keys. */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
 import { mintApiKey } from "../auth/api-key.ts";
 import { insertApiKey, listApiKeys } from "../db/api-keys.ts";
 import { createDb, type Db } from "../db/client.ts";
-import { getTenant, insertTenant, updateTenant, type TenantPatch } from "../db/tenants.ts";
+import { getTenant, insertTenant, type TenantPatch, updateTenant } from "../db/tenants.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
-import { newSecret } from "../protocol/standard-webhooks.ts";
 import { newId } from "../lib/ids.ts";
+import { newSecret } from "../protocol/standard-webhooks.ts";
 import { jwtColumns, NO_JWT } from "../tenants/jwt-settings.ts";
 import { apiKeyView, tenantView } from "../tenants/view.ts";
 import {
@@ -23,7 +23,6 @@ import {
 } from "./admin.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
-import { z } from "@hono/zod-openapi";
 
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAdmin] };

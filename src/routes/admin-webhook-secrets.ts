@@ -5,8 +5,7 @@
  * active every delivery carries one signature per active secret, so receivers can switch over at
  * their own pace; the last active secret can never be retired (409), so deliveries are always signed.
  */
-import { createRoute } from "@hono/zod-openapi";
-import { z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
 import { createDb } from "../db/client.ts";
 import { getTenant } from "../db/tenants.ts";

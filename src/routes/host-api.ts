@@ -5,16 +5,16 @@
  * host that no longer holds a job's current (attempt, lease) gets 409 and must drop the job.
  */
 import { Hono } from "hono";
+import type { JWK } from "jose";
 import { createDb } from "../db/client.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
-import { peekHead, type Peeked } from "../outputs/peek-head.ts";
+import { type Peeked, peekHead } from "../outputs/peek-head.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
-import { Heartbeat, JobEvent, type DispatchRef, type EventReply } from "../protocol/messages.ts";
+import { type DispatchRef, type EventReply, Heartbeat, JobEvent } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
-import type { JWK } from "jose";
 
 function parseSigned<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } } },

@@ -3,17 +3,17 @@
  * (tenant, user): another tenant's or user's job is a 404, never a 403.
  */
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
 import { getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
-import { cancelQueued } from "../jobs/transitions.ts";
+import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
-import { presentJob, presentJobs, type PresentContext } from "../jobs/present.ts";
+import { type PresentContext, presentJob, presentJobs } from "../jobs/present.ts";
 import { submitJob } from "../jobs/submit.ts";
 import { afterTerminal } from "../jobs/terminal.ts";
-import type { Context } from "hono";
-import type { AppEnv } from "../env.ts";
+import { cancelQueued } from "../jobs/transitions.ts";
 import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";

@@ -87,7 +87,7 @@ export const outputRoutes = newRouter().openapi(downloadRoute, async (c) => {
   const vars = c.var as OutputEnv["Variables"];
   const job = vars.signedJob ?? (await getOwnedJob(db, vars.principal, id));
   const missing = () => new ProblemError("not-found", `No output ${name} for job ${id}.`);
-  if (!job || job.status !== "succeeded") throw missing();
+  if (job?.status !== "succeeded") throw missing();
   const output = await outputOf(db, job.id, job.attempt, name);
   if (!output) throw missing();
   const object = await c.env.BLOBS.get(output.r2Key);

@@ -10,7 +10,7 @@
  */
 import { dohResolver, type Resolver } from "./dns.ts";
 import { classifyAddressText } from "./ip-ranges.ts";
-import { refuse, type Refusal, type UrlRefusalReason } from "./refusal.ts";
+import { type Refusal, refuse, type UrlRefusalReason } from "./refusal.ts";
 import { checkUrlPolicy, type UrlPolicy } from "./url-policy.ts";
 
 export interface CheckUrlOptions extends UrlPolicy {
@@ -30,7 +30,8 @@ export async function checkUrl(input: string | URL, options: CheckUrlOptions = {
   const { url, target } = policy;
   if (target.kind !== "name") return { ok: true, url, allowListed: target.kind === "allow-listed" };
 
-  const resolver = options.resolver ?? (defaultResolver ??= dohResolver());
+  defaultResolver ??= dohResolver();
+  const resolver = options.resolver ?? defaultResolver;
   let addresses: string[];
   try {
     addresses = await resolver.resolve(target.name, options.signal);

@@ -13,7 +13,7 @@
  * (a failed AAAA query with a good A query rejects), so callers can refuse when ANY address is bad.
  */
 import { z } from "zod";
-import { globalFetch, type FetchFn } from "./fetch-fn.ts";
+import { type FetchFn, globalFetch } from "./fetch-fn.ts";
 
 export interface Resolver {
   /** All A and AAAA addresses of `name` (empty when it has none); rejects when resolution failed. */

@@ -15,10 +15,10 @@
  * remaining rebinding window is closed by Workers' egress and `global_fetch_strictly_public`,
  * not here. Allow-listed `host:port`s (dev/test) skip only the address/scheme/port checks.
  */
-import { checkUrl, type CheckUrlOptions } from "./check-url.ts";
-import { globalFetch, type FetchFn } from "./fetch-fn.ts";
+import { type CheckUrlOptions, checkUrl } from "./check-url.ts";
+import { type FetchFn, globalFetch } from "./fetch-fn.ts";
 import { readCapped } from "./read-capped.ts";
-import { refuse, type FetchRefusalReason, type Refusal, type UrlRefusalReason } from "./refusal.ts";
+import { type FetchRefusalReason, type Refusal, refuse, type UrlRefusalReason } from "./refusal.ts";
 
 export const DEFAULT_MAX_REDIRECTS = 3;
 export const DEFAULT_USER_AGENT = "comfyui-saas-fetcher/1.0";

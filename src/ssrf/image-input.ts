@@ -9,7 +9,7 @@
 import { checkImage } from "../media/check.ts";
 import { decodeDataUri } from "../media/data-uri.ts";
 import { sha256, toHex } from "../protocol/encoding.ts";
-import { guardedFetch, type GuardedFetchOptions } from "./guarded-fetch.ts";
+import { type GuardedFetchOptions, guardedFetch } from "./guarded-fetch.ts";
 import type { Refusal } from "./refusal.ts";
 
 export interface ImageLimits {

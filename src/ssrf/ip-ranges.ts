@@ -12,7 +12,7 @@
  * Invariant: `classifyIp` returns `allowed: true` only for public unicast; anything it does not
  * recognise is blocked (fail closed).
  */
-import { formatIpv4, parseIp, type IpAddress } from "./ip.ts";
+import { formatIpv4, type IpAddress, parseIp } from "./ip.ts";
 
 export type AddressVerdict = { allowed: true } | { allowed: false; range: string };
 
@@ -30,7 +30,7 @@ function v4(cidr: string, range: string): Block {
 function v6(cidr: string, range: string): Block {
   const [addr, bits] = cidr.split("/");
   const parsed = parseIp(addr!);
-  if (!parsed || parsed.family !== 6) throw new Error(`bad IPv6 block ${cidr}`);
+  if (parsed?.family !== 6) throw new Error(`bad IPv6 block ${cidr}`);
   return { prefix: parsed.bytes, bits: Number(bits), range };
 }
 

@@ -15,7 +15,7 @@ import { isAllowListed } from "../lib/outbound-allow.ts";
 import { checkHostName } from "./hostname.ts";
 import { parseIp } from "./ip.ts";
 import { classifyIp } from "./ip-ranges.ts";
-import { refuse, type Refusal, type UrlRefusalReason } from "./refusal.ts";
+import { type Refusal, refuse, type UrlRefusalReason } from "./refusal.ts";
 
 export const DEFAULT_SCHEMES: readonly string[] = ["https:", "http:"];
 export const DEFAULT_PORTS: readonly number[] = [80, 443, 8080, 8443];

@@ -8,8 +8,8 @@
  * Internet in clear text. Pass `schemes` to relax that (local tests use `OUTBOUND_ALLOW_HOSTS`,
  * which already lifts the scheme rule for their exact host:port).
  */
-import { checkUrl, type CheckUrlOptions } from "./check-url.ts";
-import { refuse, type Refusal, type UrlRefusalReason } from "./refusal.ts";
+import { type CheckUrlOptions, checkUrl } from "./check-url.ts";
+import { type Refusal, refuse, type UrlRefusalReason } from "./refusal.ts";
 
 export const WEBHOOK_SCHEMES: readonly string[] = ["https:"];
 export const DEFAULT_WEBHOOK_CHECK_TIMEOUT_MS = 5000;

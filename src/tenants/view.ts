@@ -1,7 +1,8 @@
 /** The admin API's representation of a tenant. Secrets never appear here. */
+
+import { DEFAULT_JWT_ALGORITHMS } from "../auth/jwt.ts";
 import type { Config } from "../config/schema.ts";
 import type { ApiKeyRow, TenantRow } from "../db/schema.ts";
-import { DEFAULT_JWT_ALGORITHMS } from "../auth/jwt.ts";
 import { effectiveLimits } from "./limits.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();

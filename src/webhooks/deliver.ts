@@ -18,9 +18,9 @@ import { decryptSecret } from "../lib/crypto.ts";
 import type { Logger } from "../lib/log.ts";
 import { signWebhook } from "../protocol/standard-webhooks.ts";
 import { buildPayload } from "./payload.ts";
-import { decide, parseSchedule, type Decision, type SendResult } from "./schedule.ts";
+import { type Decision, decide, parseSchedule, type SendResult } from "./schedule.ts";
 import { sendOnce, type Timed } from "./send.ts";
-import { saveOutcome, type AttemptRecord } from "./store.ts";
+import { type AttemptRecord, saveOutcome } from "./store.ts";
 import { vetWebhookUrl } from "./url.ts";
 
 export interface DeliverContext {

@@ -14,7 +14,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { webhookMessages, type JobRow, type JobStatus } from "../db/schema.ts";
+import { type JobRow, type JobStatus, webhookMessages } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { randomBase32 } from "../lib/encoding.ts";
 import { describeError, type Logger } from "../lib/log.ts";

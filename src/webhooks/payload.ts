@@ -10,7 +10,7 @@
  * outputs, error) — exactly what `markDispatched` wrote.
  */
 import type { JobRow, WebhookMessageRow } from "../db/schema.ts";
-import { presentJob, type PresentContext } from "../jobs/present.ts";
+import { type PresentContext, presentJob } from "../jobs/present.ts";
 
 export function jobAtEvent(job: JobRow, msg: Pick<WebhookMessageRow, "type" | "jobAttempt" | "occurredAt">): JobRow {
   if (msg.type !== "job.running") return job;

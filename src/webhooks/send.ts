@@ -7,7 +7,7 @@
  * refused. The deadline covers connect and headers; the body of the answer is never read (its
  * status is all that matters), so a receiver cannot make us download anything.
  */
-import { globalFetch, type FetchFn } from "../ssrf/fetch-fn.ts";
+import { type FetchFn, globalFetch } from "../ssrf/fetch-fn.ts";
 import { parseRetryAfter, type SendResult } from "./schedule.ts";
 
 export const USER_AGENT = "comfyui-saas-webhooks/1.0";

@@ -8,7 +8,7 @@
  */
 import { and, asc, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { jobs, webhookAttempts, webhookMessages, type WebhookAttemptRow, type WebhookMessageRow } from "../db/schema.ts";
+import { jobs, type WebhookAttemptRow, type WebhookMessageRow, webhookAttempts, webhookMessages } from "../db/schema.ts";
 import { randomBase32 } from "../lib/encoding.ts";
 import type { Decision } from "./schedule.ts";
 import type { LatestMessage } from "./status.ts";

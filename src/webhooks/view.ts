@@ -1,6 +1,7 @@
 /** Public representations of webhook messages, attempts and signing secrets. Secrets' values never appear here. */
-import type { WebhookAttemptRow, WebhookMessageRow } from "../db/schema.ts";
+
 import type { z } from "@hono/zod-openapi";
+import type { WebhookAttemptRow, WebhookMessageRow } from "../db/schema.ts";
 import type { WebhookAttemptSchema, WebhookMessageSchema, WebhookSecretSchema } from "../routes/webhooks.schemas.ts";
 import type { WebhookSecretRow } from "./secrets.ts";
 

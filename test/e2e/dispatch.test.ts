@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { Client, EMPTY_TO_SAVE, pngSize, SLOW, type Tenant } from "./support/client.ts";
 
 let stack: LocalStack;

@@ -2,7 +2,7 @@
 // one paused past its lease (SIGSTOP) then resumed (SIGCONT). The job finishes once, on the other
 // host, as attempt 2; the paused host's late callbacks are refused; no slot leaks.
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { Client, SLOW } from "./support/client.ts";
 
 let stack: LocalStack;
@@ -82,7 +82,7 @@ describe("host faults", () => {
     // What the woken host did with attempt 1: dropped it when the edge refused it (a 409 on an
     // event, or `revoked` in a heartbeat reply) — never a second result.
     const logs = paused.backendLogs();
-    expect(logs).toMatch(new RegExp(`"event":"(job_stale|job_dropped)"[^\\n]*`));
+    expect(logs).toMatch(/"event":"(job_stale|job_dropped)"[^\n]*/);
     expect((await api.usage(t, "s")).user_active_jobs).toBe(0);
   });
 });

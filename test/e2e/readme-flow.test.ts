@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { ROOT } from "../../scripts/lib/wrangler-dev.ts";
 
 function readmeFlow(): string {

@@ -1,7 +1,7 @@
 // End to end: a job no host can take fails with queue_timeout; a job running past its deadline is
 // interrupted on its host and fails with timeout. Both free their admission slot.
 import { afterEach, describe, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { Client, EMPTY_TO_SAVE, SLOW } from "./support/client.ts";
 
 let stack: LocalStack | undefined;

@@ -1,18 +1,19 @@
 // Edge → host signatures: a token is good for one request, to one host, once, for a minute.
-import { SignJWT, generateKeyPair } from "jose";
+
+import type { JSONWebKeySet } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
 import { beforeAll, describe, it } from "vitest";
 import {
   EDGE_ISSUER,
   EDGE_TOKEN_TYPE,
+  type EdgeSigningKey,
   generateEdgeSigningKey,
   signEdgeRequest,
   verifyEdgeBody,
   verifyEdgeRequest,
   verifyEdgeToken,
-  type EdgeSigningKey,
 } from "../../src/protocol/edge-signing.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
-import type { JSONWebKeySet } from "jose";
 
 let key: EdgeSigningKey;
 let jwks: JSONWebKeySet;

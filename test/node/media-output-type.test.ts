@@ -8,8 +8,8 @@ import {
   OPAQUE_CONTENT_TYPE,
   OUTPUT_CONTENT_TYPES,
   OUTPUT_SNIFF_BYTES,
-  sniffOutput,
   type OutputFormat,
+  sniffOutput,
 } from "../../src/media/output-type.ts";
 import {
   AVIF_SEQUENCE,
@@ -32,10 +32,10 @@ import {
   PDF,
   PLAIN_TEXT,
   SVG_SCRIPT,
+  utf8,
   WAV,
   WEBM,
   WEBM_NUL_PADDED,
-  utf8,
 } from "../support/output-samples.ts";
 import { concat, HTML, makePng, PNG_SIGNATURE, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SVG } from "../support/ssrf-images.ts";
 

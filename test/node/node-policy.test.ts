@@ -2,6 +2,7 @@
 // deep JSON may nest.
 import { readFileSync } from "node:fs";
 import { describe, it } from "vitest";
+import { readText } from "../../durable-objects/dispatcher/host-client.ts";
 import {
   DEFAULT_FILE_INPUTS,
   deniedNodes,
@@ -13,7 +14,6 @@ import {
   parseFileInputs,
   valueTooDeep,
 } from "../../src/protocol/node-policy.ts";
-import { readText } from "../../durable-objects/dispatcher/host-client.ts";
 
 const recorded = JSON.parse(
   readFileSync(new URL("../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00_object_info_all.json", import.meta.url), "utf8"),

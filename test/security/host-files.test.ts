@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { decodePng, encodePng } from "../../gpu-backend/emulator/media/png.ts";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { Client, type Tenant } from "../e2e/support/client.ts";
 
 let stack: LocalStack;

@@ -5,7 +5,7 @@ import { request } from "node:http";
 import { hostname } from "node:os";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../scripts/lib/local-stack.ts";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { Client, EMPTY_TO_SAVE } from "../e2e/support/client.ts";
 
 let stack: LocalStack;

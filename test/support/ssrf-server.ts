@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import type { TestProject } from "vitest/node";
-import { HTML, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG, makePng } from "./ssrf-images.ts";
+import { HTML, makePng, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG } from "./ssrf-images.ts";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -86,15 +86,19 @@ export async function startSsrfServer(): Promise<SsrfServer> {
       }
       return;
     }
-    let m: RegExpMatchArray | null;
-    if ((m = path.match(/^\/status\/(\d{3})$/))) {
+    const status = /^\/status\/(\d{3})$/.exec(path);
+    const chain = /^\/chain\/(\d+)$/.exec(path);
+    const headersOf = /^\/headers\/([\w-]+)$/.exec(path);
+    const seen = /^\/seen\/([\w-]+)$/.exec(path);
+    if (status) {
+      const m = status;
       res.writeHead(Number(m[1]), { "content-type": "text/plain" }).end("nope");
     } else if (path === "/redirect") {
       // Sets a cookie too: the next hop must not send it back.
       const headers = { location: url.searchParams.get("to") ?? "/", "set-cookie": "session=abc; Path=/" };
       res.writeHead(Number(url.searchParams.get("status") ?? 302), headers).end();
-    } else if ((m = path.match(/^\/chain\/(\d+)$/))) {
-      const n = Number(m[1]);
+    } else if (chain) {
+      const n = Number(chain[1]);
       if (n === 0) res.writeHead(200, { "content-type": "image/png" }).end(SMALL_PNG);
       else res.writeHead(302, { location: `/chain/${n - 1}` }).end();
     } else if (path === "/no-location") {
@@ -112,11 +116,11 @@ export async function startSsrfServer(): Promise<SsrfServer> {
     } else if (path === "/gzip-bomb") {
       gzipBomb ??= zlib.gzipSync(Buffer.alloc(32 * 1_048_576));
       res.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip", "content-length": gzipBomb.length }).end(gzipBomb);
-    } else if ((m = path.match(/^\/headers\/([\w-]+)$/))) {
-      seenHeaders.set(m[1]!, req.headers);
+    } else if (headersOf) {
+      seenHeaders.set(headersOf[1]!, req.headers);
       res.writeHead(200, { "content-type": "image/png", "set-cookie": "session=abc; Path=/" }).end(SMALL_PNG);
-    } else if ((m = path.match(/^\/seen\/([\w-]+)$/))) {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(seenHeaders.get(m[1]!) ?? null));
+    } else if (seen) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(seenHeaders.get(seen[1]!) ?? null));
     } else if (path === "/hang-up") {
       req.socket.destroy();
     } else {

@@ -1,8 +1,9 @@
 // A TCP forwarder on 127.0.0.1 (port 0, so its port is its own from the start) whose target is
 // set later. Lets a test allow-list one address when a server starts, for a process that is only
 // started afterwards (and whose own port is picked then).
-import { connect, createServer, type Server, type Socket } from "node:net";
+
 import type { AddressInfo } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 export interface TcpForwarder {
   port: number;
@@ -28,7 +29,9 @@ export async function startTcpForwarder(): Promise<TcpForwarder> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    target: (port) => void (targetPort = port),
+    target: (port) => {
+      targetPort = port;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();

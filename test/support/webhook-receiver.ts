@@ -34,7 +34,10 @@ export async function startWebhookReceiver(): Promise<{ port: number; close(): P
   const open = new Map<string, number>();
   const endpoint = (name: string): Endpoint => {
     let e = endpoints.get(name);
-    if (!e) endpoints.set(name, (e = { secrets: [], log: [], release: [] }));
+    if (!e) {
+      e = { secrets: [], log: [], release: [] };
+      endpoints.set(name, e);
+    }
     return e;
   };
 

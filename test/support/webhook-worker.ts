@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { Env } from "../../src/env.ts";
 import { receiverAt } from "./webhook-receiver-client.ts";
-import { call, json, userHeaders, WORKFLOW, type TestTenant } from "./worker-helpers.ts";
+import { call, json, type TestTenant, userHeaders, WORKFLOW } from "./worker-helpers.ts";
 
 export const receiver = receiverAt(`http://127.0.0.1:${inject("webhookReceiverPort")}`);
 

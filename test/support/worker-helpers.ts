@@ -1,7 +1,6 @@
 // Helpers for tests inside workerd: call the real Worker and set up tenants, keys and jobs through
 // the public and admin APIs, the way a client would.
-import { exports } from "cloudflare:workers";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 
 export const ADMIN_TOKEN = env.ADMIN_TOKEN as string;
 export const BASE = "https://api.test";

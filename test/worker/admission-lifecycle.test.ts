@@ -199,7 +199,7 @@ describe("Idempotency-Key", () => {
     expect(again.id).not.toBe(first.id);
   });
 
-  it.each([['""'], ['"' + "x".repeat(256) + '"'], ['"bad\u0001"'], ['"a"b"']])("rejects a malformed key %j", async (value) => {
+  it.each([['""'], [`"${"x".repeat(256)}"`], ['"bad\u0001"'], ['"a"b"']])("rejects a malformed key %j", async (value) => {
     const t = await createTenant();
     await expectProblem(
       await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u"), "Idempotency-Key": value })),

@@ -1,9 +1,9 @@
 // The auth matrix: every way a credential can be wrong is a 401 problem with a challenge, and
 // JWTs are verified against the tenant's issuer (public key or a real JWKS fetch).
 import { env } from "cloudflare:workers";
-import { importJWK, SignJWT, generateKeyPair, exportJWK, exportSPKI, type JWK } from "jose";
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { beforeAll, describe, inject, it } from "vitest";
-import { adminCall, call, createTenant, expectProblem, json, submitOk, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, json, submitOk, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 
 const get = (headers: Record<string, string>) => call("/v1/jobs", { headers });
 
@@ -206,7 +206,7 @@ describe("JWTs", () => {
     expect(res.headers.get("Retry-After")).toBe("5");
   });
 
-  it("a JWT user sees only their own jobs, like an API-key user", async ({ expect }) => {
+  it("a JWT user sees only their own jobs, like an API-key user", async () => {
     const t = await createTenant({
       jwt: {
         issuer: `https://iso-${crypto.randomUUID()}.example.com/`,

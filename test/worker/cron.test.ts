@@ -3,8 +3,8 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import worker from "../../src/index.ts";
 import type { Env } from "../../src/env.ts";
+import worker from "../../src/index.ts";
 import { heartbeat, registerHost } from "../support/worker-hosts.ts";
 
 const alarmOf = (stub: DurableObjectStub) => runInDurableObject(stub, async (_i, state) => state.storage.getAlarm());

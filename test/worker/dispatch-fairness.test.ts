@@ -3,7 +3,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
+import { call, createTenant, type JobBody, submitOk, userHeaders } from "../support/worker-helpers.ts";
 import {
   dispatcherPlace,
   dispatchesTo,
@@ -11,9 +11,9 @@ import {
   heartbeat,
   registerFakeHost,
   sendEvent,
+  useTestHosts,
   waitForCall,
   waitForDispatches,
-  useTestHosts,
 } from "../support/worker-hosts.ts";
 
 const { track } = useTestHosts();

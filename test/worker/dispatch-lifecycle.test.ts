@@ -16,8 +16,8 @@ import {
   registerFakeHost,
   sendEvent,
   uploadOutput,
-  waitForDispatches,
   useTestHosts,
+  waitForDispatches,
 } from "../support/worker-hosts.ts";
 
 const { liveHost, track } = useTestHosts();
@@ -161,7 +161,7 @@ describe("fencing", () => {
 
   it("refuses host messages with a bad signature or a replayed message id", async ({ expect }) => {
     const host = await liveHost();
-    const forged = { ...host, secret: "whsec_" + btoa("x".repeat(32)) };
+    const forged = { ...host, secret: `whsec_${btoa("x".repeat(32))}` };
     await expectProblem(await heartbeat(forged), 401, "unauthenticated");
     await expectProblem(await heartbeat({ ...host, id: "gpu-not-registered" }), 401, "unauthenticated");
     // Replaying a captured heartbeat byte for byte (same webhook-id) is refused.

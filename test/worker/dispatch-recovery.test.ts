@@ -5,7 +5,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { adminCall, call, createTenant, expectProblem, submitOk, userHeaders } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, sendEvent, setDispatchStatus, waitForCall, waitForDispatches, useTestHosts } from "../support/worker-hosts.ts";
+import { eventFor, heartbeat, sendEvent, setDispatchStatus, useTestHosts, waitForCall, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 

@@ -1,9 +1,9 @@
 // GPU hosts are the least trusted tier: what they send is bounded before it is believed, and what
 // they report about a failure reaches the tenant only cleaned.
 import { describe, it } from "vitest";
-import { expectProblem, createTenant, submitOk, userHeaders, call } from "../support/worker-helpers.ts";
-import { eventFor, heartbeat, postSigned, sendEvent, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
+import { call, createTenant, expectProblem, submitOk, userHeaders } from "../support/worker-helpers.ts";
+import { eventFor, heartbeat, postSigned, sendEvent, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 

@@ -6,8 +6,8 @@ import { describe, inject, it } from "vitest";
 import { signHostManifest } from "../../src/protocol/host-signing.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
 import { makePng, PYTHON_JPEG, SMALL_PNG } from "../support/ssrf-images.ts";
-import { call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
-import { eventFor, sendEvent, waitForDispatches, useTestHosts, type TestHost } from "../support/worker-hosts.ts";
+import { call, createTenant, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
+import { eventFor, sendEvent, type TestHost, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 

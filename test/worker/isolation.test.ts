@@ -1,7 +1,7 @@
 // Tenants and users are walled off: another tenant's or user's job is a 404 on read and cancel,
 // and never shows up in a list. Never a 403, which would confirm the job exists.
 import { beforeAll, describe, it } from "vitest";
-import { call, createTenant, expectProblem, submitOk, userHeaders, type JobBody, type TestTenant } from "../support/worker-helpers.ts";
+import { call, createTenant, expectProblem, type JobBody, submitOk, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 
 describe("isolation", () => {
   let a: TestTenant;

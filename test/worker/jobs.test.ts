@@ -1,7 +1,7 @@
 // The jobs API contract: submit, get, list filters and the cancel state rules.
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { call, createTenant, expectProblem, submit, submitOk, userHeaders, WORKFLOW, type JobBody } from "../support/worker-helpers.ts";
+import { call, createTenant, expectProblem, type JobBody, submit, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 
 describe("submit and get", () => {
   it("returns 202 with the job and its Location", async ({ expect }) => {

@@ -2,7 +2,7 @@
 // and none writes anything.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, it } from "vitest";
-import { call, createTenant, WORKFLOW, type TestTenant } from "../support/worker-helpers.ts";
+import { call, createTenant, type TestTenant, WORKFLOW } from "../support/worker-helpers.ts";
 
 let t: TestTenant;
 const auth = () => ({ Authorization: `Bearer ${t.key}`, "X-User-ID": "malformed-user" });

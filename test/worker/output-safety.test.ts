@@ -4,7 +4,7 @@
 // CSP sandbox and nosniff; with OUTPUTS_BASE_URL the signed URLs (job views, webhooks) point at
 // that separate origin. The host here is played as gpu-backend does (signed, fenced uploads).
 import { env } from "cloudflare:workers";
-import { describe, it, type ExpectStatic } from "vitest";
+import { describe, type ExpectStatic, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createDb } from "../../src/db/client.ts";
@@ -18,9 +18,9 @@ import { buildPayload } from "../../src/webhooks/payload.ts";
 import { messagesOf } from "../../src/webhooks/store.ts";
 import { ELF, FLAC, HTML_PAGE, JSON_TEXT, MKV, MP3_ID3, MP4_ISOM, OGG_OPUS, PDF, PLAIN_TEXT, SVG_SCRIPT, WAV, WEBM } from "../support/output-samples.ts";
 import { concat, makePng, PNG_SIGNATURE, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP } from "../support/ssrf-images.ts";
-import { BASE, call, createTenant, expectProblem, submitOk, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
-import { eventFor, outputDescriptor, sendEvent, uploadOutput, useTestHosts, waitForDispatches, type TestHost } from "../support/worker-hosts.ts";
-import { receiver, submitWithWebhook, workerEnv, type Json } from "../support/webhook-worker.ts";
+import { type Json, receiver, submitWithWebhook, workerEnv } from "../support/webhook-worker.ts";
+import { BASE, call, createTenant, expectProblem, submitOk, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
+import { eventFor, outputDescriptor, sendEvent, type TestHost, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 

@@ -5,7 +5,7 @@ import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { listOwnedJobsQuery } from "../../src/db/jobs.ts";
 import { newId } from "../../src/lib/ids.ts";
-import { call, createTenant, submitOk, userHeaders, type JobBody } from "../support/worker-helpers.ts";
+import { call, createTenant, type JobBody, submitOk, userHeaders } from "../support/worker-helpers.ts";
 
 async function seed(tenantId: string, userId: string, count: number, base: number): Promise<string[]> {
   const ids: string[] = [];

@@ -2,8 +2,8 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { heartbeat, registerHost } from "../support/worker-hosts.ts";
 import { adminCall, call } from "../support/worker-helpers.ts";
+import { heartbeat, registerHost } from "../support/worker-hosts.ts";
 
 describe("health", () => {
   it("is 503 naming the reason while no GPU host is live, 200 once one heartbeats", async ({ expect }) => {

@@ -4,7 +4,7 @@
 import { describe, it } from "vitest";
 import { sha256, toBase64, toHex } from "../../src/protocol/encoding.ts";
 import { decodeImageDataUri } from "../../src/ssrf/image-input.ts";
-import { PYTHON_JPEG, SVG, makePng } from "../support/ssrf-images.ts";
+import { makePng, PYTHON_JPEG, SVG } from "../support/ssrf-images.ts";
 
 const limits = { maxBytes: 100_000, maxPixels: 1_000_000 };
 const uri = (type: string, bytes: Uint8Array) => `data:${type};base64,${toBase64(bytes)}`;

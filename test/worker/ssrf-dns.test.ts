@@ -7,7 +7,7 @@ import { checkUrl } from "../../src/ssrf/check-url.ts";
 import { DnsError, dohResolver } from "../../src/ssrf/dns.ts";
 import type { FetchFn } from "../../src/ssrf/fetch-fn.ts";
 import { checkWebhookUrl } from "../../src/ssrf/webhook-url.ts";
-import { PUBLIC_V4, PUBLIC_V6, fakeResolver, hangingResolver } from "../support/ssrf-helpers.ts";
+import { fakeResolver, hangingResolver, PUBLIC_V4, PUBLIC_V6 } from "../support/ssrf-helpers.ts";
 
 type DnsJson = { Status: number; TC?: boolean; Answer?: readonly { type: number; data: string }[] };
 

@@ -7,8 +7,8 @@
 import { beforeAll, describe, expect as expectGlobal, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import type { FetchFn } from "../../src/ssrf/fetch-fn.ts";
-import { fetchImage, type FetchImageOptions } from "../../src/ssrf/image-input.ts";
-import { PUBLIC_V4, allowHosts, fakeResolver, ssrfOrigin } from "../support/ssrf-helpers.ts";
+import { type FetchImageOptions, fetchImage } from "../../src/ssrf/image-input.ts";
+import { allowHosts, fakeResolver, PUBLIC_V4, ssrfOrigin } from "../support/ssrf-helpers.ts";
 import { PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG } from "../support/ssrf-images.ts";
 
 let origin: string;

@@ -2,8 +2,8 @@
 // and the public neighbours on each side, the IPv6 allow-list (2000::/3 minus its special blocks),
 // transition forms unwrapped to the IPv4 they carry, and strict parsing that fails closed.
 import { describe, it } from "vitest";
-import { classifyAddressText } from "../../src/ssrf/ip-ranges.ts";
 import { parseIp } from "../../src/ssrf/ip.ts";
+import { classifyAddressText } from "../../src/ssrf/ip-ranges.ts";
 
 describe("IPv4", () => {
   it.for([

@@ -7,7 +7,7 @@ import { checkUrl } from "../../src/ssrf/check-url.ts";
 import { fetchImage } from "../../src/ssrf/image-input.ts";
 import type { RefusalReason } from "../../src/ssrf/refusal.ts";
 import { checkWebhookUrl } from "../../src/ssrf/webhook-url.ts";
-import { PUBLIC_V4, PUBLIC_V6, fakeResolver, noNetwork } from "../support/ssrf-helpers.ts";
+import { fakeResolver, noNetwork, PUBLIC_V4, PUBLIC_V6 } from "../support/ssrf-helpers.ts";
 import { makePng } from "../support/ssrf-images.ts";
 
 const resolver = fakeResolver({

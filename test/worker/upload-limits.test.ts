@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { SMALL_PNG } from "../support/ssrf-images.ts";
-import { adminCall, call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 
 const CHUNK = 64 * 1024;
 const CAP = 1_048_576;

@@ -1,8 +1,8 @@
 // The webhook surface of the jobs API: an unsafe URL is refused at submit (422 saying why, no job,
 // no slot), `webhook_status` on the job, and the delivery log and redelivery are owner-only.
 import { describe, it } from "vitest";
-import { call, createTenant, expectProblem, json, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import { deliveries, deliveriesCall, receiver, redeliver, submitWithWebhook } from "../support/webhook-worker.ts";
+import { call, createTenant, expectProblem, json, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 
 describe("an unsafe webhook URL", () => {
   it.for([

@@ -4,8 +4,8 @@
 // same webhook-id, and the delivery log. Jobs end by cancellation here (no GPU host needed).
 import { describe, it } from "vitest";
 import { signWebhook } from "../../src/protocol/standard-webhooks.ts";
-import { adminCall, createTenant } from "../support/worker-helpers.ts";
 import { cancelJob, getJob, receiver, redeliver, submitWithWebhook, waitForLog } from "../support/webhook-worker.ts";
+import { adminCall, createTenant } from "../support/worker-helpers.ts";
 
 describe("a delivery", () => {
   it("is signed per Standard Webhooks, verifies with standardwebhooks, and carries the job as GET returns it", async ({ expect }) => {
@@ -68,7 +68,7 @@ describe("a delivery", () => {
     expect(await receiver.post(ep, got!.body.replace('"cancelled"', '"succeeded"'), headers)).toBe(401);
     expect(await receiver.post(ep, got!.body, { ...headers, "webhook-id": "msg_other" })).toBe(401);
     expect(await receiver.post(ep, got!.body, { ...headers, "webhook-timestamp": String(Number(got!.timestamp) + 1) })).toBe(401);
-    const forged = await signWebhook(["whsec_" + btoa("not-the-tenant-secret-0123456789")], got!.body, { id: got!.id });
+    const forged = await signWebhook([`whsec_${btoa("not-the-tenant-secret-0123456789")}`], got!.body, { id: got!.id });
     expect(await receiver.post(ep, got!.body, { ...forged })).toBe(401);
   });
 });

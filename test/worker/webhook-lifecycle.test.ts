@@ -3,10 +3,10 @@
 // stops every later delivery of the job until a redelivery switches it back on.
 import { describe, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
-import { call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
-import { eventFor, outputDescriptor, sendEvent, uploadOutput, waitForDispatches, useTestHosts, type TestHost } from "../support/worker-hosts.ts";
-import { getJob, receiver, redeliver, submitWithWebhook, waitForLog, type Json } from "../support/webhook-worker.ts";
 import type { DispatchRequest } from "../../src/protocol/messages.ts";
+import { getJob, type Json, receiver, redeliver, submitWithWebhook, waitForLog } from "../support/webhook-worker.ts";
+import { call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
+import { eventFor, outputDescriptor, sendEvent, type TestHost, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
 

@@ -6,8 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { finish, markDispatched, requeue } from "../../src/jobs/transitions.ts";
-import { createTenant } from "../support/worker-helpers.ts";
 import { receiver, submitWithWebhook, workerEnv } from "../support/webhook-worker.ts";
+import { createTenant } from "../support/worker-helpers.ts";
 
 interface MessageRow {
   id: string;

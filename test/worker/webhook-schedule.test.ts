@@ -4,7 +4,7 @@
 import { describe, it } from "vitest";
 import type { JobRow } from "../../src/db/schema.ts";
 import { jobAtEvent } from "../../src/webhooks/payload.ts";
-import { decide, DEFAULT_RETRY_SCHEDULE, parseRetryAfter, parseSchedule, type SendResult } from "../../src/webhooks/schedule.ts";
+import { DEFAULT_RETRY_SCHEDULE, decide, parseRetryAfter, parseSchedule, type SendResult } from "../../src/webhooks/schedule.ts";
 import { webhookStatus } from "../../src/webhooks/status.ts";
 
 const NOW = 1_700_000_000_000;

@@ -4,7 +4,7 @@
 // pointer, before admission: no slot taken, nothing written.
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { call, createTenant, expectProblem, json, userHeaders, type TestTenant } from "../support/worker-helpers.ts";
+import { call, createTenant, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 
 const submit = (t: TestTenant, user: string, body: unknown, headers: Record<string, string> = {}) =>
   call("/v1/jobs", json(body, { ...userHeaders(t.key, user), ...headers }));

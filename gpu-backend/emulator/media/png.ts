@@ -91,7 +91,7 @@ export function readPngChunks(file: Uint8Array): PngChunk[] {
 /** Width and height from the IHDR chunk. */
 export function pngSize(file: Uint8Array): { width: number; height: number } {
   const ihdr = readPngChunks(file)[0];
-  if (!ihdr || ihdr.type !== "IHDR") throw new Error("PNG without IHDR");
+  if (ihdr?.type !== "IHDR") throw new Error("PNG without IHDR");
   return { width: ihdr.data.readUInt32BE(0), height: ihdr.data.readUInt32BE(4) };
 }
 
@@ -101,7 +101,7 @@ const CHANNELS_BY_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2,
 export function decodePng(file: Uint8Array): RasterImage & { channels: 4; hasAlpha: boolean } {
   const chunks = readPngChunks(file);
   const ihdr = chunks[0];
-  if (!ihdr || ihdr.type !== "IHDR") throw new Error("PNG without IHDR");
+  if (ihdr?.type !== "IHDR") throw new Error("PNG without IHDR");
   const width = ihdr.data.readUInt32BE(0);
   const height = ihdr.data.readUInt32BE(4);
   const depth = ihdr.data[8] ?? 0;

@@ -1,5 +1,5 @@
 /** ImageInvert (nodes.py, "Invert Image"): 1 - pixel, i.e. 255 - byte. */
-import { ImageBatch, expectImage, type NodeDefinition } from "./types.ts";
+import { expectImage, ImageBatch, type NodeDefinition } from "./types.ts";
 
 export const imageInvert: NodeDefinition = {
   classType: "ImageInvert",

@@ -7,7 +7,7 @@
  * image tinted towards a colour derived from `seed` by `denoise`; with `--preview-method auto`
  * each step also carries a JPEG preview of the current colour.
  */
-import { ImageBatch, expectImage, type NodeDefinition } from "./types.ts";
+import { expectImage, ImageBatch, type NodeDefinition } from "./types.ts";
 
 export const EMULATOR_MODULE = "custom_nodes.comfyui-emulator";
 export const EMULATOR_CATEGORY = "_emulator";

@@ -9,12 +9,12 @@
  * Simplified: only PNG is decoded; JPEG/GIF/WebP/BMP become flat grey at their real size.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { annotatedExists, annotatedPath } from "../dirs.ts";
 import { decodePng } from "../media/png.ts";
 import { sniffImage } from "../media/sniff.ts";
-import { PyException, pyStrRepr, pyTypeName } from "../py/values.ts";
 import { join } from "../py/path.ts";
+import { PyException, pyStrRepr, pyTypeName } from "../py/values.ts";
 import { ImageBatch, MaskBatch, type NodeDefinition } from "./types.ts";
 
 /** Extensions Python's `mimetypes` maps to `image/*` (ComfyUI filters the combo with it). */

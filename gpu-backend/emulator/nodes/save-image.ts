@@ -11,8 +11,8 @@
 import { writeFileSync } from "node:fs";
 import { counterFileName, getSaveImagePath } from "../dirs.ts";
 import { encodePng } from "../media/png.ts";
-import { join } from "../py/path.ts";
 import { pyJsonDumps } from "../py/json.ts";
+import { join } from "../py/path.ts";
 import { isPlainObject, pyStr } from "../py/values.ts";
 import { expectImage, type NodeDefinition, type NodeRunContext } from "./types.ts";
 

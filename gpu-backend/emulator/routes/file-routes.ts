@@ -15,7 +15,7 @@ import { annotatedFilepath, dirByType } from "../dirs.ts";
 import { HttpError, internalServerError, sendBytes, sendEmpty, sendJson } from "../http.ts";
 import { decodePng, encodePng } from "../media/png.ts";
 import * as py from "../py/path.ts";
-import type { Router, RouteContext } from "../router.ts";
+import type { RouteContext, Router } from "../router.ts";
 
 /** Python's `mimetypes.guess_type` for the extensions ComfyUI outputs and clients upload. */
 const MIME_TYPES: Record<string, string> = {

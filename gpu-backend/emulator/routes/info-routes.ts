@@ -6,7 +6,7 @@
 import { freemem, totalmem } from "node:os";
 import { sendBytes, sendEmpty, sendJson } from "../http.ts";
 import { nodeInfo } from "../nodes/catalog.ts";
-import type { Router, RouteContext } from "../router.ts";
+import type { RouteContext, Router } from "../router.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const COMFYUI_VERSION = "0.3.64";

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { HttpError, internalServerError, parseJson, sendEmpty, sendJson } from "../http.ts";
-import { pyFloat, pyInt, pyStr, pyTruthy, isPlainObject } from "../py/values.ts";
+import { isPlainObject, pyFloat, pyInt, pyStr, pyTruthy } from "../py/values.ts";
+import type { RouteContext, Router } from "../router.ts";
 import { queueInfo } from "../runtime.ts";
-import type { Router, RouteContext } from "../router.ts";
 import { MalformedPromptError, validatePrompt } from "../validate.ts";
 
 /** Python's `key in body` for a request body that may not be a dict. */

@@ -7,7 +7,7 @@
  * timeout, so a hung ComfyUI surfaces as `unreachable` instead of a stuck job.
  */
 import type { z } from "zod";
-import { HistoryReply, ObjectInfo, PostPromptOk, PostPromptRejected, QueueState, SystemStats, UploadReply, type HistoryEntry } from "./schemas.ts";
+import { type HistoryEntry, HistoryReply, ObjectInfo, PostPromptOk, PostPromptRejected, QueueState, SystemStats, UploadReply } from "./schemas.ts";
 
 export class ComfyError extends Error {
   readonly kind: "unreachable" | "status" | "invalid_response";

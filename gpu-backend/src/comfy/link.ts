@@ -11,9 +11,9 @@
  * reconnect: events may have been missed, so the tracker re-checks every prompt) and `lost`
  * (ComfyUI's queue is gone or unreachable too long: its prompts will never report).
  */
-import { fileInputsFromObjectInfo, type FileInputs, type ObjectInfoEntry } from "../../../src/protocol/node-policy.ts";
-import type { Logger } from "../log.ts";
+import { type FileInputs, fileInputsFromObjectInfo, type ObjectInfoEntry } from "../../../src/protocol/node-policy.ts";
 import { sleep } from "../lib/async.ts";
+import type { Logger } from "../log.ts";
 import type { ComfyClient } from "./client.ts";
 import type { WsFollower } from "./follower.ts";
 

@@ -14,7 +14,7 @@ export function clientIdPrefix(hostId: string): string {
 
 export async function clearOrphans(comfy: ComfyClient, hostId: string, ownClientId: string, log: Logger): Promise<string[]> {
   const prefix = clientIdPrefix(hostId);
-  const isOrphan = (clientId: string | undefined) => clientId !== undefined && clientId.startsWith(prefix) && clientId !== ownClientId;
+  const isOrphan = (clientId: string | undefined) => clientId?.startsWith(prefix) && clientId !== ownClientId;
   try {
     const queue = await comfy.queue();
     const pending = queue.queue_pending.filter((i) => isOrphan(i.clientId)).map((i) => i.promptId);

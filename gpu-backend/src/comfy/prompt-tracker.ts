@@ -12,8 +12,8 @@
  * "not in the queue" means "not there yet", not "vanished".
  */
 import type { Logger } from "../log.ts";
-import { ComfyError, type ComfyClient } from "./client.ts";
-import { ProgressData, type HistoryEntry, type WsMessage } from "./schemas.ts";
+import { type ComfyClient, ComfyError } from "./client.ts";
+import { type HistoryEntry, ProgressData, type WsMessage } from "./schemas.ts";
 
 export type PromptEnd = { kind: "finished"; entry: HistoryEntry } | { kind: "vanished" } | { kind: "comfy_lost"; reason: string };
 

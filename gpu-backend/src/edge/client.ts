@@ -7,7 +7,7 @@
  * (attempt, lease) current — fencing — and is reported as `stale` so the caller drops the job.
  * Outcomes are a tagged union; nothing here throws for an HTTP answer.
  */
-import { signHostManifest, signHostPayload, HOST_ID_HEADER } from "../../../src/protocol/host-signing.ts";
+import { HOST_ID_HEADER, signHostManifest, signHostPayload } from "../../../src/protocol/host-signing.ts";
 import type { DispatchRef, InputRef, RequestManifest } from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import { readCapped } from "../comfy/client.ts";
@@ -182,5 +182,5 @@ function timeoutSignal(signal: AbortSignal | undefined, ms: number): AbortSignal
 
 function describe(err: unknown): string {
   const e = err as Error & { cause?: { code?: string } };
-  return e.cause?.code ?? e.name + ": " + e.message;
+  return e.cause?.code ?? `${e.name}: ${e.message}`;
 }

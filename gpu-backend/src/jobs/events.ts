@@ -14,7 +14,7 @@
  * - A 409 means this attempt/lease is no longer current (fencing): nothing more is sent and the
  *   owner is told to drop the job.
  */
-import { EventReply, JobEvent, type DispatchRef, type JobFailure, type OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { type DispatchRef, EventReply, JobEvent, type JobFailure, type OutputDescriptor } from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import type { EdgeClient } from "../edge/client.ts";
 import type { Logger } from "../log.ts";

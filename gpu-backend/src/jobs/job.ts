@@ -13,8 +13,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DispatchRef, DispatchRequest, JobFailure } from "../../../src/protocol/messages.ts";
-import { deferred, type Deferred } from "../lib/async.ts";
 import type { PromptEnd } from "../comfy/prompt-tracker.ts";
+import { type Deferred, deferred } from "../lib/async.ts";
 import { jobNamespace } from "./workflow.ts";
 
 export type JobState = "preparing" | "queued" | "running" | "uploading" | "reporting" | "done";

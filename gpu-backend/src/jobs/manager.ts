@@ -13,10 +13,10 @@
 import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply } from "../../../src/protocol/messages.ts";
 import type { LinkState } from "../comfy/link.ts";
 import { within } from "../lib/async.ts";
-import { slotView, type SlotView } from "../slots.ts";
+import { type SlotView, slotView } from "../slots.ts";
 import { Job, refKey } from "./job.ts";
+import { type RunnerDeps, requestStop, runJob } from "./runner.ts";
 import type { Held } from "./sweeper.ts";
-import { requestStop, runJob, type RunnerDeps } from "./runner.ts";
 
 export type DispatchDecision =
   | { kind: "accepted" | "duplicate" | "replaced"; held: number }

@@ -15,8 +15,9 @@
  *   (only constants are rewritten into the job's namespace).
  * The verdict names the node and the input; nothing here talks to ComfyUI.
  */
-import { deniedNodes, findFileInputs, type DeniedNode, type FileInputs, type ObjectInfoEntry } from "../../../src/protocol/node-policy.ts";
+
 import type { DispatchRequest, JobFailure } from "../../../src/protocol/messages.ts";
+import { type DeniedNode, deniedNodes, type FileInputs, findFileInputs, type ObjectInfoEntry } from "../../../src/protocol/node-policy.ts";
 
 export interface WorkflowRules {
   fileInputs: FileInputs;

@@ -18,7 +18,7 @@
  */
 import type { JobFailure, OutputDescriptor } from "../../../src/protocol/messages.ts";
 import { publicFailure } from "../../../src/protocol/public-error.ts";
-import { ComfyError, type ComfyClient } from "../comfy/client.ts";
+import { type ComfyClient, ComfyError } from "../comfy/client.ts";
 import type { ComfyCatalog } from "../comfy/link.ts";
 import type { PromptEnd, PromptTracker } from "../comfy/prompt-tracker.ts";
 import type { Config } from "../config.ts";

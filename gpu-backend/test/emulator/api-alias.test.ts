@@ -1,7 +1,7 @@
 // Every route also answers under /api (ComfyUI registers each twice), WebSocket included;
 // unknown paths are aiohttp's 404 and known paths with the wrong method 405.
 import { describe, it } from "vitest";
-import { WsRecorder, get, minimalPrompt, post, startTestEmulator } from "./harness.ts";
+import { get, minimalPrompt, post, startTestEmulator, WsRecorder } from "./harness.ts";
 
 describe("/api aliases", () => {
   it("serves the whole prompt lifecycle under /api", async ({ expect }) => {

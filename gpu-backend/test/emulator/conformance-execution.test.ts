@@ -12,19 +12,19 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "vitest";
 import type { EmulatorHandle } from "../../emulator/index.ts";
 import { waitFor } from "../support/harness.ts";
-import { WsRecorder, post, startTestEmulator, waitForHistory, type WsMessage } from "./harness.ts";
 import {
-  RECORDED_DIR,
   differences,
+  type Exchange,
+  RECORDED_DIR,
   recording,
   replay,
+  type Substitution,
   substituted,
   substitution,
-  wsDifferences,
-  type Exchange,
-  type Substitution,
   type WsRecording,
+  wsDifferences,
 } from "./conformance-support.ts";
+import { post, startTestEmulator, type WsMessage, WsRecorder, waitForHistory } from "./harness.ts";
 
 const GATE = "conformance-slow";
 

@@ -4,8 +4,8 @@
 // skipped. The only file combo, LoadImage's, lists the input folder: the emulator gets the
 // `example.png` that ComfyUI ships, so it is compared too.
 import { describe, it } from "vitest";
-import { get, startTestEmulator } from "./harness.ts";
 import { addExampleImage, recording } from "./conformance-support.ts";
+import { get, startTestEmulator } from "./harness.ts";
 
 describe("conformance with ComfyUI 0.3.64: /object_info entries", () => {
   it("equals the recorded entry of every real class the emulator has", async ({ expect }) => {

@@ -6,8 +6,8 @@
 // Part 2 (conformance-execution.test.ts): run-time error, queue, delete, interrupt, reconnect.
 // Part 3 (conformance-object-info.test.ts): `/object_info` entries field for field.
 import { describe, it } from "vitest";
-import { WsRecorder, get, startTestEmulator } from "./harness.ts";
-import { addExampleImage, pngSize, recording, replay, wsDifferences, type Exchange, type WsRecording } from "./conformance-support.ts";
+import { addExampleImage, type Exchange, pngSize, recording, replay, type WsRecording, wsDifferences } from "./conformance-support.ts";
+import { get, startTestEmulator, WsRecorder } from "./harness.ts";
 
 const historyEcho = (file: string) => Object.values(recording(file).json as Record<string, { prompt: unknown[] }>)[0]?.prompt;
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
-import { WsRecorder, minimalPrompt, queuePrompt, startTestEmulator } from "./harness.ts";
+import { minimalPrompt, queuePrompt, startTestEmulator, WsRecorder } from "./harness.ts";
 
 describe("crash", () => {
   it("dies while CrashEmu runs: WebSocket dropped (1006), HTTP refused, crashed resolves", async ({ expect }) => {

@@ -1,7 +1,7 @@
 // The canonical WebSocket sequence of the protocol reference (§2.5) for EmptyImage → SaveImage,
 // including the identical rerun served from the cache.
 import { describe, it } from "vitest";
-import { WsRecorder, minimalPrompt, queuePrompt, startTestEmulator } from "./harness.ts";
+import { minimalPrompt, queuePrompt, startTestEmulator, WsRecorder } from "./harness.ts";
 
 const strip = (m: { type: string; data: Record<string, unknown> }) => {
   if (m.type === "progress_state") {

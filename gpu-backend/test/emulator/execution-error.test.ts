@@ -1,7 +1,7 @@
 // Node failures at run time: `execution_error` with ComfyUI's exact fields, the OOM variant
 // (torch's message + ComfyUI's tips), and the history entry of a failed prompt.
 import { describe, it } from "vitest";
-import { WsRecorder, queuePrompt, startTestEmulator, waitForHistory } from "./harness.ts";
+import { queuePrompt, startTestEmulator, WsRecorder, waitForHistory } from "./harness.ts";
 
 const image = { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } };
 
@@ -33,7 +33,7 @@ describe("execution errors", () => {
       current_outputs: ["1", "2", "3"],
       timestamp: expect.any(Number),
     });
-    expect((error?.data.traceback as string[]).every((frame) => /^ {2}File ".+", line \d+, in \w+\n/.test(frame))).toBe(true);
+    expect((error!.data.traceback as string[]).every((frame) => /^ {2}File ".+", line \d+, in \w+\n/.test(frame))).toBe(true);
     const types = ws.messages.map((m) => m.type);
     expect(types).not.toContain("execution_success");
     expect(types.slice(types.indexOf("execution_error"))).toEqual(["execution_error", "status", "executing"]);
@@ -94,8 +94,8 @@ describe("execution errors", () => {
     const error = ws.messages.find((m) => m.type === "execution_error")?.data;
     expect(error?.exception_type).toBe("Exception");
     expect(error?.exception_message).toMatch(/^\*\*\*\* ERROR: Saving image outside the output folder is not allowed\.\n full_output_folder: /);
-    expect((error?.current_inputs as Record<string, unknown>).filename_prefix).toEqual(["../escape/x"]);
-    expect((error?.current_inputs as Record<string, unknown>).extra_pnginfo).toEqual([null]);
+    expect((error!.current_inputs as Record<string, unknown>).filename_prefix).toEqual(["../escape/x"]);
+    expect((error!.current_inputs as Record<string, unknown>).extra_pnginfo).toEqual([null]);
   });
 
   it("sends no execution_* events without a client_id, but broadcasts progress_state", async ({ expect }) => {

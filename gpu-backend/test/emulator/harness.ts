@@ -4,7 +4,7 @@
  */
 import { onTestFinished } from "vitest";
 import WebSocket from "ws";
-import { startEmulator, type EmulatorHandle, type StartOptions } from "../../emulator/index.ts";
+import { type EmulatorHandle, type StartOptions, startEmulator } from "../../emulator/index.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
 export type WsMessage = { type: string; data: Record<string, unknown> };

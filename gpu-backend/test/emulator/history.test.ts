@@ -1,7 +1,7 @@
 // The history entry (written before `executing null`), outputs of any node/key with a filename,
 // `{}` for unfinished or unknown ids, windowing with max_items/offset, delete and clear.
 import { describe, it } from "vitest";
-import { WsRecorder, get, post, queuePrompt, startTestEmulator, waitForHistory } from "./harness.ts";
+import { get, post, queuePrompt, startTestEmulator, WsRecorder, waitForHistory } from "./harness.ts";
 
 const imageAndAudio = {
   "1": { class_type: "EmptyImage", inputs: { width: 16, height: 16, batch_size: 2, color: 0x00ff00 } },

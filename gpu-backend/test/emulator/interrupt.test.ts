@@ -1,7 +1,7 @@
 // Cancellation: /interrupt with and without prompt_id (0.3.64 semantics), where interrupts
 // land (sampler steps, node boundaries, polling nodes), and deleting/clearing queued prompts.
 import { describe, it } from "vitest";
-import { WsRecorder, get, post, queuePrompt, startTestEmulator, waitForHistory } from "./harness.ts";
+import { get, post, queuePrompt, startTestEmulator, WsRecorder, waitForHistory } from "./harness.ts";
 
 const samplerPrompt = (steps: number, stepMs: number) => ({
   "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },

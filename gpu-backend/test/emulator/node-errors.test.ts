@@ -1,7 +1,7 @@
 // Partial validity: when some outputs validate, ComfyUI answers 200 with the failed ones in
 // node_errors and runs only the valid outputs.
 import { describe, it } from "vitest";
-import { WsRecorder, post, startTestEmulator, waitForHistory } from "./harness.ts";
+import { post, startTestEmulator, WsRecorder, waitForHistory } from "./harness.ts";
 
 describe("node_errors on an accepted prompt", () => {
   it("accepts the valid outputs, reports the invalid one and runs only the valid ones", async ({ expect }) => {

@@ -2,7 +2,7 @@
 // carrying the same value; JPEG previews only with --preview-method auto, in the format the
 // client negotiated (type 1 by default, type 4 after the feature_flags handshake).
 import { describe, it } from "vitest";
-import { WsRecorder, queuePrompt, startTestEmulator } from "./harness.ts";
+import { queuePrompt, startTestEmulator, WsRecorder } from "./harness.ts";
 
 const samplerPrompt = (steps: number) => ({
   "1": { class_type: "EmptyImage", inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
@@ -22,7 +22,7 @@ describe("sampler progress", () => {
     for (const p of progress) {
       const before = ws.messages[ws.messages.indexOf(p) - 1];
       expect(before?.type).toBe("progress_state");
-      const state = (before?.data.nodes as Record<string, { value: number; max: number; state: string }>)["2"];
+      const state = (before!.data.nodes as Record<string, { value: number; max: number; state: string }>)["2"];
       expect(state).toMatchObject({ value: p.data.value, max: 4, state: "running" });
     }
     // All progress events sit between the sampler's `executing` and the preview node's.

@@ -1,7 +1,7 @@
 // POST /prompt bookkeeping: a client-chosen prompt_id is used verbatim everywhere, duplicates
 // are not checked, and the `number` counter moves even when the prompt is refused.
 import { describe, it } from "vitest";
-import { WsRecorder, get, minimalPrompt, post, startTestEmulator, waitForHistory } from "./harness.ts";
+import { get, minimalPrompt, post, startTestEmulator, WsRecorder, waitForHistory } from "./harness.ts";
 
 describe("prompt ids and numbers", () => {
   it("uses our own prompt_id in the response, every event, the queue and history", async ({ expect }) => {

@@ -2,7 +2,7 @@
 // errors, os.path rules and json.dumps formatting.
 import { describe, it } from "vitest";
 import { pyJsonDumps } from "../../emulator/py/json.ts";
-import { commonpath, dirname, basename, normpath, splitext } from "../../emulator/py/path.ts";
+import { basename, commonpath, dirname, normpath, splitext } from "../../emulator/py/path.ts";
 import { PyException, pyFloat, pyFloatRepr, pyInt, pyRepr, pyStr } from "../../emulator/py/values.ts";
 
 const errorOf = (fn: () => unknown) => {

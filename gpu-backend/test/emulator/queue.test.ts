@@ -1,7 +1,7 @@
 // The queue: one prompt at a time, heap order by number (front = negative), GET /queue 5-tuples,
 // queue_remaining = pending + running.
 import { describe, it } from "vitest";
-import { WsRecorder, get, post, queuePrompt, startTestEmulator } from "./harness.ts";
+import { get, post, queuePrompt, startTestEmulator, WsRecorder } from "./harness.ts";
 
 const hang = { "1": { class_type: "HangEmu", inputs: {} } };
 const quick = (tag: string) => ({ "1": { class_type: "DelayEmu", inputs: { ms: 0, tag } } });

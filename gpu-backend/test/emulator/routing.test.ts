@@ -2,7 +2,7 @@
 // the submitting client_id, `status` to everyone, nothing buffered, reconnect semantics.
 import { describe, it } from "vitest";
 import { waitFor } from "../support/harness.ts";
-import { WsRecorder, queuePrompt, startTestEmulator } from "./harness.ts";
+import { queuePrompt, startTestEmulator, WsRecorder } from "./harness.ts";
 
 const sampler = (steps: number, stepMs = 1) => ({
   "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },

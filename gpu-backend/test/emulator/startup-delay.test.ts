@@ -1,7 +1,7 @@
 // Start-up delay: like ComfyUI loading its nodes before binding, nothing listens until the delay
 // is over (connection refused), then /system_stats answers.
 import { describe, it } from "vitest";
-import { WsRecorder, get, startTestEmulator } from "./harness.ts";
+import { get, startTestEmulator, WsRecorder } from "./harness.ts";
 
 describe("start-up delay", () => {
   it("refuses connections until ready, then serves /system_stats and the WebSocket", async ({ expect }) => {

@@ -148,8 +148,8 @@ describe("prompt validation", () => {
     expect(directErrors.error.details).toBe("Exception when validating node: '99'");
     const onOutput = directErrors.node_errors["2"]?.errors[0];
     expect(onOutput).toMatchObject({ type: "exception_during_validation", message: "Exception when validating node", details: "'99'" });
-    expect((onOutput?.extra_info as Record<string, unknown>).exception_type).toBe("KeyError");
-    expect((onOutput?.extra_info as { traceback: string[] }).traceback.every((line) => line.startsWith("  File "))).toBe(true);
+    expect((onOutput!.extra_info as Record<string, unknown>).exception_type).toBe("KeyError");
+    expect((onOutput!.extra_info as { traceback: string[] }).traceback.every((line) => line.startsWith("  File "))).toBe(true);
 
     const inner = await post(emulator, "/prompt", {
       prompt: { "2": { class_type: "ImageInvert", inputs: { image: ["99", 0] } }, "3": saveImage("2") },

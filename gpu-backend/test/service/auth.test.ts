@@ -3,7 +3,7 @@
 import { describe, it } from "vitest";
 import { generateEdgeSigningKey } from "../../../src/protocol/edge-signing.ts";
 import { hostPaths } from "../../../src/protocol/paths.ts";
-import { post, type HostReply } from "../support/fake-edge.ts";
+import { type HostReply, post } from "../support/fake-edge.ts";
 import { startHarness } from "../support/harness.ts";
 import { minimal } from "../support/workflows.ts";
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "n
 import { dirname, join } from "node:path";
 import { describe, it } from "vitest";
 import type { EmulatorHandle } from "../../emulator/index.ts";
-import { comfyHistory, jobLeftovers, startHarness, waitFor, type Harness } from "../support/harness.ts";
+import { comfyHistory, type Harness, jobLeftovers, startHarness, waitFor } from "../support/harness.ts";
 import { png } from "../support/workflows.ts";
 
 /** LoadImage "1" (a placed input) → PreviewImage "2", and GateEmu "3" → SaveImage "4". */

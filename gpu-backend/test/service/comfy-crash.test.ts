@@ -4,8 +4,8 @@
 // crashed with its crash knob and started again by the test; supervisor.test.ts covers the case
 // where gpu-backend restarts ComfyUI itself.
 import { describe, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.ts";
 import { JOB_ERROR_CODES } from "../../../src/protocol/messages.ts";
+import { type EmulatorHandle, startEmulator } from "../../emulator/index.ts";
 import { startHarness, waitFor } from "../support/harness.ts";
 import { failing, minimal } from "../support/workflows.ts";
 

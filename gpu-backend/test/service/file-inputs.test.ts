@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, it } from "vitest";
 import { JOB_ERROR_CODES } from "../../../src/protocol/messages.ts";
-import { comfyHistoryAll, comfyQueue, startHarness, type Harness } from "../support/harness.ts";
+import { comfyHistoryAll, comfyQueue, type Harness, startHarness } from "../support/harness.ts";
 import { minimal, png } from "../support/workflows.ts";
 
 /** LoadImage "1" with `image` as given → SaveImage "2": whatever LoadImage opens becomes an output. */

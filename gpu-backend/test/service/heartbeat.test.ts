@@ -1,8 +1,9 @@
 // Heartbeat, /health and /metrics: what the edge and an operator see of the host.
-import { describe, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { canonicalJson } from "../../src/locks.ts";
+
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, it } from "vitest";
+import { canonicalJson } from "../../src/locks.ts";
 import { comfyQueue, startHarness, waitFor } from "../support/harness.ts";
 import { failing, gated, sampler } from "../support/workflows.ts";
 

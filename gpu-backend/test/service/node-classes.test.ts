@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
 import { StartupError } from "../../src/app.ts";
-import { comfyHistoryAll, startHarness, type Harness } from "../support/harness.ts";
+import { comfyHistoryAll, type Harness, startHarness } from "../support/harness.ts";
 import { minimal } from "../support/workflows.ts";
 
 const EMULATOR_LOCK = new URL("../../locks/emulator.lock.json", import.meta.url);

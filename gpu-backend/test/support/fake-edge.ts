@@ -8,15 +8,24 @@
  * that is not current gets 409; an event not newer (by seq) than the last applied is answered
  * 200 `{applied: false}`. Faults (5xx, lost replies) can be injected per route.
  */
+
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createHash, randomUUID } from "node:crypto";
-import { generateEdgeSigningKey, signEdgeRequest, type EdgeSigningKey } from "../../../src/protocol/edge-signing.ts";
+import type { JSONWebKeySet } from "jose";
+import { type EdgeSigningKey, generateEdgeSigningKey, signEdgeRequest } from "../../../src/protocol/edge-signing.ts";
 import { MANIFEST_HEADER, verifyHostPayload } from "../../../src/protocol/host-signing.ts";
-import { CancelRequest, DispatchRequest, Heartbeat, JobEvent, RequestManifest, type HeartbeatReply, type InputRef } from "../../../src/protocol/messages.ts";
+import {
+  type CancelRequest,
+  DispatchRequest,
+  Heartbeat,
+  type HeartbeatReply,
+  type InputRef,
+  JobEvent,
+  RequestManifest,
+} from "../../../src/protocol/messages.ts";
 import { hostPaths } from "../../../src/protocol/paths.ts";
 import { newSecret } from "../../../src/protocol/standard-webhooks.ts";
-import type { JSONWebKeySet } from "jose";
 import { waitUntil } from "./wait-until.ts";
 
 export interface RecordedEvent {
@@ -310,7 +319,10 @@ export class FakeEdge {
       return this.refuse(res, route, 400, "body does not match the manifest");
     if (this.uploadGate) await this.uploadGate;
     let files = this.outputs.get(jobId);
-    if (!files) this.outputs.set(jobId, (files = new Map()));
+    if (!files) {
+      files = new Map();
+      this.outputs.set(jobId, files);
+    }
     files.set(name, { bytes: body, contentType: man.content_type ?? "", manifest: man });
     this.arrivals.push(`output ${jobId}/${name}`);
     this.notify();

@@ -7,8 +7,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFailed, onTestFinished } from "vitest";
-import { startEmulator, type EmulatorHandle, type StartOptions } from "../../emulator/index.ts";
-import { startService, type ServiceHandle } from "../../src/app.ts";
+import { type EmulatorHandle, type StartOptions, startEmulator } from "../../emulator/index.ts";
+import { type ServiceHandle, startService } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { FakeEdge } from "./fake-edge.ts";

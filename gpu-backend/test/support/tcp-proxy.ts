@@ -6,8 +6,9 @@
  * reconnect pitfall (the late close unroutes the client's new socket). Plain HTTP connections
  * pass through untouched.
  */
-import { createServer, connect, type Server, type Socket } from "node:net";
+
 import type { AddressInfo } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 interface Pair {
   client: Socket;

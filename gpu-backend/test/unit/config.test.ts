@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "vitest";
 import { generateEdgeSigningKey } from "../../../src/protocol/edge-signing.ts";
 import { newSecret } from "../../../src/protocol/standard-webhooks.ts";
-import { renderConfigDoc, renderEnvExample } from "../../src/config-render.ts";
 import { loadConfig, settings } from "../../src/config.ts";
+import { renderConfigDoc, renderEnvExample } from "../../src/config-render.ts";
 import { spawnService } from "../support/spawn-service.ts";
 
 const valid = async () => {

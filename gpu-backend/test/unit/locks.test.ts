@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
 import { createCatalog } from "../../emulator/nodes/catalog.ts";
-import { allowedNodeClasses, loadLock, parseLock, verifyOnDisk, type LockFile } from "../../src/locks.ts";
+import { allowedNodeClasses, type LockFile, loadLock, parseLock, verifyOnDisk } from "../../src/locks.ts";
 import { fetchModel } from "../../src/model-fetch.ts";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");

@@ -1,7 +1,7 @@
 // The host's workflow policy as a pure function: the rules that decide what may reach ComfyUI.
 import { describe, it } from "vitest";
-import { fileInputsFromObjectInfo, mergeFileInputs, parseFileInputs, DEFAULT_FILE_INPUTS } from "../../../src/protocol/node-policy.ts";
 import type { InputRef } from "../../../src/protocol/messages.ts";
+import { DEFAULT_FILE_INPUTS, fileInputsFromObjectInfo, mergeFileInputs, parseFileInputs } from "../../../src/protocol/node-policy.ts";
 import { checkWorkflow, type WorkflowRules } from "../../src/jobs/policy.ts";
 
 const objectInfo = {
