@@ -7,7 +7,7 @@
  * cheap choice (loopback only, one job at a time); secrets have no default, so a host without
  * them refuses to start instead of running unauthenticated.
  */
-import { isIP } from "node:net";
+import { isLoopbackHost } from "../../src/protocol/loopback.ts";
 import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JSONWebKeySet } from "jose";
@@ -37,11 +37,12 @@ export interface Setting {
 /** gpu-backend's own folder: relative LOCK_FILE paths are resolved against it, not the cwd. */
 export const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "");
-  if (bare === "localhost") return true;
-  if (isIP(bare) === 4) return bare.startsWith("127.");
-  return bare === "::1";
+/** The lock file a host uses unless LOCK_FILE names another (relative to PACKAGE_DIR). */
+export const DEFAULT_LOCK_FILE = "locks/emulator.lock.json";
+
+/** LOCK_FILE as the service reads it, for the command-line tools that act on the same lock. */
+export function lockFileFromEnv(env: Record<string, string | undefined>): string {
+  return resolve(PACKAGE_DIR, env.LOCK_FILE ?? DEFAULT_LOCK_FILE);
 }
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -311,7 +312,7 @@ export const settings = {
   },
   LOCK_FILE: {
     kind: "var",
-    schema: z.string().min(1).default("locks/emulator.lock.json"),
+    schema: z.string().min(1).default(DEFAULT_LOCK_FILE),
     doc: "The host's lock file (ComfyUI commit, custom nodes, Python requirements, models); a relative path is resolved against the gpu-backend folder. Checked at start; its hash is reported in heartbeats. The default is the emulator's.",
   },
   LOCK_VERIFY_MODELS: {

@@ -5,6 +5,8 @@
  * the host receives the file from the edge. Any refusal is a 422 that names the node and why;
  * files stored before the refusal are deleted again.
  */
+
+import { jobInputKey } from "../blobs/keys.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import type { JobInputRow } from "../db/schema.ts";
@@ -104,7 +106,7 @@ async function resolveOne(env: Env, config: Config, owner: InputOwner, jobId: st
     });
   }
   if (!image.ok) throw imageRefusal(pointer, image.reason, image.detail);
-  const key = `jobs/${owner.tenantId}/${jobId}/inputs/${id}`;
+  const key = jobInputKey(owner.tenantId, jobId, id);
   await env.BLOBS.put(key, image.bytes, { httpMetadata: { contentType: image.contentType }, sha256: image.sha256 });
   stored.push(key);
   return {

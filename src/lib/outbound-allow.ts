@@ -3,6 +3,7 @@
  * rule for admin-configured URLs such as a tenant's JWKS endpoint: https, no userinfo, unless the
  * exact host:port is allow-listed for local testing. Production refuses a non-empty list.
  */
+import { isLoopbackHost } from "../protocol/loopback.ts";
 
 export function parseAllowHosts(value: string): Set<string> {
   return new Set(
@@ -54,7 +55,7 @@ export function checkHostUrl(raw: string, production: boolean): string | null {
   if ("why" in parsed) return parsed.why;
   const { url } = parsed;
   if (url.search || url.hash) return "must not have a query or fragment";
-  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  const loopback = isLoopbackHost(url.hostname);
   if (!production && loopback && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "must use https (a Worker reaches hosts by hostname: a DNS record or a Cloudflare Tunnel)";
   if (/^[\d.]+$/.test(url.hostname) || url.hostname.startsWith("[")) return "must use a hostname, not an IP address (Workers cannot fetch bare IPs)";

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { JWK } from "jose";
+import { jobOutputKey } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
@@ -97,7 +98,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (declared !== undefined && Number(declared) !== m.size) throw new ProblemError("validation-failed", "Content-Length differs from the signed size.");
     const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
     if (!check.ok) throw stale(m);
-    const key = `jobs/${check.tenantId}/${m.job_id}/a${m.attempt}/outputs/${name}`;
+    const key = jobOutputKey(check.tenantId, m.job_id, m.attempt, name);
     const raw = c.req.raw.body;
     if (!raw) throw new ProblemError("validation-failed", "The upload has no body.");
     let peeked: Peeked;

@@ -14,6 +14,7 @@ import { createMiddleware } from "hono/factory";
 import { releaseUpload, reserveUpload } from "../admission/quota.ts";
 import { uploadRateLimitHeaders } from "../admission/rate-limit-headers.ts";
 import { authenticate } from "../auth/authenticate.ts";
+import { uploadKey } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
 import { insertUpload } from "../db/uploads.ts";
 import type { AppEnv } from "../env.ts";
@@ -146,7 +147,7 @@ export const uploadRoutes = newRouter().openapi(uploadRoute, async (c) => {
     });
   }
   const now = Date.now();
-  const key = `uploads/${principal.tenantId}/${id}`;
+  const key = uploadKey(principal.tenantId, id);
   try {
     await c.env.BLOBS.put(key, image.bytes, { httpMetadata: { contentType: image.contentType }, sha256: image.sha256 });
   } catch (err) {

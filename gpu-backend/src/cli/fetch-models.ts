@@ -3,7 +3,7 @@
 // against its locked size and SHA-256. Exit 1 on the first model that cannot be made to match.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PACKAGE_DIR } from "../config.ts";
+import { lockFileFromEnv } from "../config.ts";
 import { loadLock } from "../locks.ts";
 import { fetchModel } from "../model-fetch.ts";
 
@@ -14,7 +14,7 @@ if (!comfyDir) {
   process.exit(2);
 }
 // --lock is relative to the current directory; LOCK_FILE (as for the service) to gpu-backend/.
-const lockFile = values.lock ? resolve(values.lock) : resolve(PACKAGE_DIR, process.env.LOCK_FILE ?? "locks/emulator.lock.json");
+const lockFile = values.lock ? resolve(values.lock) : lockFileFromEnv(process.env);
 const lock = loadLock(lockFile);
 if (!lock.ok) {
   console.error(`${lockFile}: not a valid lock file:\n  - ${lock.problems.join("\n  - ")}`);

@@ -4,12 +4,12 @@
 // Exit 0 and the lock hash when everything matches; exit 1 and one line per problem otherwise.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PACKAGE_DIR } from "../config.ts";
+import { lockFileFromEnv } from "../config.ts";
 import { allowedNodeClasses, loadLock, verifyOnDisk } from "../locks.ts";
 
 const { values } = parseArgs({ options: { lock: { type: "string" }, "comfy-dir": { type: "string" }, models: { type: "string" } } });
 // --lock is relative to the current directory; LOCK_FILE (as for the service) to gpu-backend/.
-const lockFile = values.lock ? resolve(values.lock) : resolve(PACKAGE_DIR, process.env.LOCK_FILE ?? "locks/emulator.lock.json");
+const lockFile = values.lock ? resolve(values.lock) : lockFileFromEnv(process.env);
 const comfyDir = values["comfy-dir"] ?? process.env.COMFY_DIR;
 const mode = values.models === "size" ? "size" : "sha256";
 
