@@ -7,11 +7,12 @@
  * cheap choice (loopback only, one job at a time); secrets have no default, so a host without
  * them refuses to start instead of running unauthenticated.
  */
-import { isLoopbackHost } from "../../src/protocol/loopback.ts";
+
 import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
+import { isLoopbackHost } from "../../src/protocol/loopback.ts";
 import { HOST_ID } from "../../src/protocol/messages.ts";
 import {
   DEFAULT_DENIED_NODE_CLASSES,
