@@ -19,7 +19,7 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),
-            // The loopback servers started by test/support/global-setup.ts.
+            // The loopback servers started by test/support/node/global-setup.ts.
             OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort"), inject("ssrfPort"), inject("webhookReceiverPort")]
               .map((p) => `127.0.0.1:${p}`)
               .join(","),
@@ -33,7 +33,7 @@ export default defineConfig(async () => {
       silent: "passed-only" as const,
       testTimeout: 60_000,
       include: ["test/worker/**/*.test.ts"],
-      globalSetup: ["./test/support/global-setup.ts"],
+      globalSetup: ["./test/support/node/global-setup.ts"],
       setupFiles: ["./test/support/apply-migrations.ts"],
     },
   };

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
 import { freePort, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
-import { startTcpForwarder, type TcpForwarder } from "../support/tcp-forwarder.ts";
-import { startWebhookReceiver } from "../support/webhook-receiver.ts";
+import { startTcpForwarder, type TcpForwarder } from "../support/node/tcp-forwarder.ts";
+import { startWebhookReceiver } from "../support/node/webhook-receiver.ts";
 import { type Behaviour, type ReceiverEndpoint, receiverAt } from "../support/webhook-receiver-client.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";

@@ -50,7 +50,7 @@ export const noNetwork: FetchFn = async (url) => {
 export function ssrfOrigin(): string {
   const port = inject("ssrfPort");
   if (typeof port !== "number") {
-    throw new Error("ssrfPort is not provided: start test/support/ssrf-server.ts in the workers globalSetup and allow-list it (docs/ssrf.md)");
+    throw new Error("ssrfPort is not provided: start test/support/node/ssrf-server.ts in the workers globalSetup and allow-list it (docs/ssrf.md)");
   }
   return `http://127.0.0.1:${port}`;
 }

@@ -1,4 +1,4 @@
-// Drives the test webhook receiver (test/support/webhook-receiver.ts) over HTTP, from workerd tests
+// Drives the test webhook receiver (test/support/node/webhook-receiver.ts) over HTTP, from workerd tests
 // and from Node e2e tests alike: register an endpoint's secrets and script, read what it received,
 // release held requests, and wait (bounded) for deliveries.
 

@@ -49,7 +49,7 @@ export function sendEvent(host: TestHost, ev: JobEvent): Promise<Response> {
   return postSigned(host, edgePaths.events(host.id), ev);
 }
 
-// ===== The fake host server (test/support/fake-host-server.ts) as seen from workerd tests
+// ===== The fake host server (test/support/node/fake-host-server.ts) as seen from workerd tests
 
 const fakeBase = () => `http://127.0.0.1:${inject("fakeHostPort")}`;
 

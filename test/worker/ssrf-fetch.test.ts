@@ -1,4 +1,4 @@
-// fetchImage against a real loopback HTTP server (test/support/ssrf-server.ts), reached through
+// fetchImage against a real loopback HTTP server (test/support/node/ssrf-server.ts), reached through
 // OUTBOUND_ALLOW_HOSTS — which lifts only the address/scheme/port checks for that exact host:port,
 // so redirects, caps, deadlines and image checks all run as in production. Covers redirects to
 // private places (absolute, relative, protocol-relative), chains over the limit, the https→http

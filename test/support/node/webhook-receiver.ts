@@ -11,7 +11,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
-import type { EndpointConfig, Received } from "./webhook-receiver-client.ts";
+import type { EndpointConfig, Received } from "../webhook-receiver-client.ts";
 
 interface Endpoint extends EndpointConfig {
   log: Received[];

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import type { TestProject } from "vitest/node";
-import { HTML, makePng, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG } from "./ssrf-images.ts";
+import { HTML, makePng, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG } from "../ssrf-images.ts";
 
 declare module "vitest" {
   interface ProvidedContext {

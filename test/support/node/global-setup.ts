@@ -1,6 +1,6 @@
 // Runs in Node once per workers run: a loopback JWKS server standing in for a tenant's identity
 // provider (JWT verification through a real JWKS fetch; its signing key is handed to the tests
-// through `provide`), and a fake GPU host API (test/support/fake-host-server.ts).
+// through `provide`), and a fake GPU host API (test/support/node/fake-host-server.ts).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair } from "jose";
