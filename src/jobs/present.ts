@@ -11,8 +11,8 @@ import type { JobOutputRow, JobRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import type { Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
-import type { JobView } from "../routes/jobs.schemas.ts";
 import { latestMessages } from "../webhooks/store.ts";
+import type { JobView } from "./view.ts";
 import { jobView } from "./view.ts";
 
 export interface PresentContext {

@@ -3,7 +3,6 @@
  * handles Idempotency-Key), then write the row. Admission happens before the row exists; if the
  * write fails the reservation is released at once, so a failed submit never holds a slot.
  */
-import type { z } from "@hono/zod-openapi";
 import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotency-key.ts";
 import { admitJob, releaseJobSlot } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
@@ -17,9 +16,10 @@ import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
-import type { JobView, SubmitJobBody } from "../routes/jobs.schemas.ts";
+import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
 import { type PresentContext, presentJob } from "./present.ts";
+import type { JobView } from "./view.ts";
 import { jobView } from "./view.ts";
 import { checkWorkflow, pointerToken } from "./workflow.ts";
 
@@ -35,7 +35,14 @@ export interface SubmitOutcome {
 
 type Rejection = Exclude<AdmitResult, { ok: true }>;
 
-export async function submitJob(ctx: SubmitContext, body: z.infer<typeof SubmitJobBody>, idempotencyHeader: string | undefined): Promise<SubmitOutcome> {
+/** What a client submits (`POST /v1/jobs`); `src/routes/jobs.schemas.ts` validates and documents it. */
+export interface SubmitJobInput {
+  workflow: Record<string, unknown>;
+  webhook?: { url: string; events?: WebhookEvent[] | undefined } | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempotencyHeader: string | undefined): Promise<SubmitOutcome> {
   const { env, config, principal, log } = ctx;
   const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });

@@ -1,7 +1,27 @@
 /** The public representation of a job (what `GET /v1/jobs/{id}` returns), from its row. */
-import type { JobRow } from "../db/schema.ts";
-import { DEFAULT_WEBHOOK_EVENTS, type JobView } from "../routes/jobs.schemas.ts";
-import { type LatestMessage, webhookStatus } from "../webhooks/status.ts";
+import type { JobRow, JobStatus } from "../db/schema.ts";
+import { DEFAULT_WEBHOOK_EVENTS } from "../webhooks/events.ts";
+import { type LatestMessage, type WebhookStatus, webhookStatus } from "../webhooks/status.ts";
+
+/** A job as clients see it; `src/routes/jobs.schemas.ts` documents exactly this shape. */
+export interface JobView {
+  id: string;
+  status: JobStatus;
+  user_id: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  cancel_requested_at: string | null;
+  queue_deadline_at: string;
+  attempt: number;
+  progress: { value: number; max: number; node: string | null } | null;
+  queue_position: number | null;
+  outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
+  error: { code: string; message: string; details?: unknown } | null;
+  metadata: Record<string, unknown> | null;
+  webhook: { url: string; events: string[] } | null;
+  webhook_status: WebhookStatus | null;
+}
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -30,7 +50,7 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     outputs: extras.outputs,
     error: row.error ?? null,
     metadata: row.metadata ?? null,
-    webhook: row.webhookUrl ? { url: row.webhookUrl, events: row.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS } : null,
+    webhook: row.webhookUrl ? { url: row.webhookUrl, events: row.webhookEvents ?? [...DEFAULT_WEBHOOK_EVENTS] } : null,
     webhook_status: webhookStatus(row.webhookUrl !== null, extras.latestWebhookMessage),
   };
 }

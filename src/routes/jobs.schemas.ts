@@ -1,10 +1,11 @@
 /** Request and response schemas of `/v1/jobs`: they validate requests and generate the OpenAPI document. */
 import { z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../db/schema.ts";
+import type { SubmitJobInput } from "../jobs/submit.ts";
+import type { JobView } from "../jobs/view.ts";
+import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from "../webhooks/events.ts";
 import { WEBHOOK_STATUSES } from "../webhooks/status.ts";
 
-export const WEBHOOK_EVENTS = ["job.running", "job.succeeded", "job.failed", "job.cancelled"] as const;
-export const DEFAULT_WEBHOOK_EVENTS = ["job.succeeded", "job.failed", "job.cancelled"];
 const MAX_METADATA_BYTES = 8192;
 
 export const WebhookSchema = z
@@ -122,4 +123,7 @@ export const JobSchema = z
 
 export const JobListSchema = z.object({ data: z.array(JobSchema), next_cursor: z.string().nullable() }).openapi("JobList");
 
-export type JobView = z.infer<typeof JobSchema>;
+/** The schema documents the domain's JobView (src/jobs/view.ts): if they drift apart, this does not compile. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const JOB_SCHEMA_MATCHES_VIEW: Same<z.infer<typeof JobSchema>, JobView> = true;
+export const SUBMIT_SCHEMA_MATCHES_INPUT: Same<z.infer<typeof SubmitJobBody>, SubmitJobInput> = true;

@@ -18,9 +18,10 @@ import { type JobRow, type JobStatus, webhookMessages } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { randomBase32 } from "../lib/encoding.ts";
 import { describeError, type Logger } from "../lib/log.ts";
-import { DEFAULT_WEBHOOK_EVENTS, type WEBHOOK_EVENTS } from "../routes/jobs.schemas.ts";
+import { DEFAULT_WEBHOOK_EVENTS, type WebhookEvent } from "./events.ts";
 
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export type { WebhookEvent };
+
 type EventStatus = Exclude<JobStatus, "queued">;
 
 export function eventOf(status: EventStatus): WebhookEvent {
