@@ -37,17 +37,19 @@ export function createApp() {
   app.use("*", requireJsonBody);
   app.use("*", rejectDeepJson);
 
-  app.route("/", healthRoutes);
-  app.route("/", jobRoutes);
-  app.route("/", outputRoutes);
-  app.route("/", uploadRoutes);
-  app.route("/", usageRoutes);
-  app.route("/", webhookRoutes);
-  app.route("/", adminTenantRoutes);
-  app.route("/", adminKeyRoutes);
-  app.route("/", adminWebhookSecretRoutes);
-  app.route("/", adminHostRoutes);
-  // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document.
+  // The URL map: each router is mounted at its prefix, its own paths are relative to it.
+  app.route("/health", healthRoutes);
+  app.route("/v1/jobs", jobRoutes);
+  app.route("/v1/jobs", outputRoutes);
+  app.route("/v1/jobs", webhookRoutes);
+  app.route("/v1/uploads", uploadRoutes);
+  app.route("/v1/usage", usageRoutes);
+  app.route("/v1/admin/tenants", adminTenantRoutes);
+  app.route("/v1/admin/tenants", adminWebhookSecretRoutes);
+  app.route("/v1/admin/keys", adminKeyRoutes);
+  app.route("/v1/admin/hosts", adminHostRoutes);
+  // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
+  // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.
   app.route("/", hostApiRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -72,7 +72,7 @@ const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAd
 const registerRoute = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/hosts",
+  path: "/",
   summary: "Register a GPU host",
   request: { body: { required: true, content: { "application/json": { schema: RegisterHostBody } } } },
   responses: { 201: json("The host and its credentials (shown once)", RegisteredHostSchema), ...commonProblems, ...conflictProblem },
@@ -80,14 +80,14 @@ const registerRoute = createRoute({
 const listRoute = createRoute({
   ...admin,
   method: "get",
-  path: "/v1/admin/hosts",
+  path: "/",
   summary: "List GPU hosts with their live state",
   responses: { 200: json("Hosts", z.object({ data: z.array(HostSchema) })), ...commonProblems },
 });
 const drainRoute = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/hosts/{id}/drain",
+  path: "/{id}/drain",
   summary: "Stop sending work to a host (jobs on it finish)",
   request: { params: HostIdParam },
   responses: { 200: json("The host", HostSchema), ...commonProblems, ...notFoundProblem },
@@ -95,7 +95,7 @@ const drainRoute = createRoute({
 const resumeRoute = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/hosts/{id}/resume",
+  path: "/{id}/resume",
   summary: "Send work to a drained host again",
   request: { params: HostIdParam },
   responses: { 200: json("The host", HostSchema), ...commonProblems, ...notFoundProblem },
@@ -103,7 +103,7 @@ const resumeRoute = createRoute({
 const removeRoute = createRoute({
   ...admin,
   method: "delete",
-  path: "/v1/admin/hosts/{id}",
+  path: "/{id}",
   summary: "Remove a host; its jobs go back to the queue",
   request: { params: HostIdParam },
   responses: { 200: json("Removed", z.object({ id: z.string(), requeued: z.number().int() })), ...commonProblems, ...notFoundProblem },

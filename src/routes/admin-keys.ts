@@ -11,7 +11,7 @@ import { adminSecurity, newRouter } from "./router.ts";
 
 const revokeKey = createRoute({
   method: "delete",
-  path: "/v1/admin/keys/{id}",
+  path: "/{id}",
   summary: "Revoke an API key (idempotent)",
   tags: ["admin"],
   security: adminSecurity,

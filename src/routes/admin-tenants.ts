@@ -30,7 +30,7 @@ const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAd
 const createTenant = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/tenants",
+  path: "/",
   summary: "Create a tenant",
   request: { body: { required: true, content: { "application/json": { schema: CreateTenantBody } } } },
   responses: { 201: json("The tenant and its webhook secret (shown once)", CreatedTenantSchema), ...commonProblems, ...conflictProblem },
@@ -39,7 +39,7 @@ const createTenant = createRoute({
 const readTenant = createRoute({
   ...admin,
   method: "get",
-  path: "/v1/admin/tenants/{id}",
+  path: "/{id}",
   summary: "Get a tenant",
   request: { params: TenantIdParam },
   responses: { 200: json("The tenant", TenantSchema), ...commonProblems, ...notFoundProblem },
@@ -48,7 +48,7 @@ const readTenant = createRoute({
 const patchTenant = createRoute({
   ...admin,
   method: "patch",
-  path: "/v1/admin/tenants/{id}",
+  path: "/{id}",
   summary: "Change a tenant's name, limits or JWT issuer",
   request: { params: TenantIdParam, body: { required: true, content: { "application/json": { schema: PatchTenantBody } } } },
   responses: { 200: json("The tenant", TenantSchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },
@@ -57,7 +57,7 @@ const patchTenant = createRoute({
 const createKey = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/tenants/{id}/keys",
+  path: "/{id}/keys",
   summary: "Create an API key (the key is shown once)",
   request: { params: TenantIdParam, body: { required: false, content: { "application/json": { schema: CreateKeyBody } } } },
   responses: { 201: json("The key", CreatedApiKeySchema), ...commonProblems, ...notFoundProblem },
@@ -66,7 +66,7 @@ const createKey = createRoute({
 const listKeys = createRoute({
   ...admin,
   method: "get",
-  path: "/v1/admin/tenants/{id}/keys",
+  path: "/{id}/keys",
   summary: "List a tenant's API keys (never their secrets)",
   request: { params: TenantIdParam },
   responses: { 200: json("The keys", z.object({ data: z.array(ApiKeySchema) })), ...commonProblems, ...notFoundProblem },

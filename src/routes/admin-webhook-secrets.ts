@@ -26,7 +26,7 @@ const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAd
 const createSecret = createRoute({
   ...admin,
   method: "post",
-  path: "/v1/admin/tenants/{id}/webhook-secrets",
+  path: "/{id}/webhook-secrets",
   summary: "Add a webhook signing secret (shown once)",
   description: `Starts a rotation: from now on every delivery is also signed with this secret. At most ${MAX_ACTIVE_SECRETS} secrets may be active.`,
   request: { params: TenantIdParam },
@@ -36,7 +36,7 @@ const createSecret = createRoute({
 const listSecretsRoute = createRoute({
   ...admin,
   method: "get",
-  path: "/v1/admin/tenants/{id}/webhook-secrets",
+  path: "/{id}/webhook-secrets",
   summary: "List a tenant's webhook signing secrets (never their values)",
   request: { params: TenantIdParam },
   responses: { 200: json("The secrets, oldest first", z.object({ data: z.array(WebhookSecretSchema) })), ...commonProblems, ...notFoundProblem },
@@ -45,7 +45,7 @@ const listSecretsRoute = createRoute({
 const retireSecretRoute = createRoute({
   ...admin,
   method: "delete",
-  path: "/v1/admin/tenants/{id}/webhook-secrets/{secret_id}",
+  path: "/{id}/webhook-secrets/{secret_id}",
   summary: "Retire a webhook signing secret (idempotent; never the last active one)",
   request: { params: TenantSecretParams },
   responses: { 200: json("The retired secret", WebhookSecretSchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },

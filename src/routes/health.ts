@@ -42,7 +42,7 @@ const HealthSchema = z
 
 const health = createRoute({
   method: "get",
-  path: "/health",
+  path: "/",
   summary: "Service health",
   tags: ["service"],
   responses: {

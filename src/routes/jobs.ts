@@ -22,7 +22,7 @@ const jobJson = (description: string) => ({ description, content: { "application
 
 const submitJobRoute = createRoute({
   method: "post",
-  path: "/v1/jobs",
+  path: "/",
   summary: "Submit a ComfyUI workflow",
   tags: ["jobs"],
   security: userSecurity,
@@ -43,7 +43,7 @@ const submitJobRoute = createRoute({
 
 const getJob = createRoute({
   method: "get",
-  path: "/v1/jobs/{id}",
+  path: "/{id}",
   summary: "Get a job",
   tags: ["jobs"],
   security: userSecurity,
@@ -54,7 +54,7 @@ const getJob = createRoute({
 
 const listJobs = createRoute({
   method: "get",
-  path: "/v1/jobs",
+  path: "/",
   summary: "List the caller's jobs, newest first",
   tags: ["jobs"],
   security: userSecurity,
@@ -65,7 +65,7 @@ const listJobs = createRoute({
 
 const cancelJob = createRoute({
   method: "delete",
-  path: "/v1/jobs/{id}",
+  path: "/{id}",
   summary: "Cancel a queued or running job",
   description:
     "A queued job is cancelled at once. A running job gets `cancel_requested_at` and becomes `cancelled` when its GPU host confirms. Cancelling a cancelled job returns it again; a job that succeeded or failed is a 409.",

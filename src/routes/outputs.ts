@@ -63,7 +63,7 @@ const outputAccess = createMiddleware<OutputEnv>(async function outputAccess(c, 
 
 const downloadRoute = createRoute({
   method: "get",
-  path: "/v1/jobs/{id}/outputs/{name}",
+  path: "/{id}/outputs/{name}",
   summary: "Download an output",
   description:
     "With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS). " +

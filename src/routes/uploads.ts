@@ -85,7 +85,7 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, max: number):
 
 const uploadRoute = createRoute({
   method: "post",
-  path: "/v1/uploads",
+  path: "/",
   summary: "Upload an input image",
   tags: ["jobs"],
   security: userSecurity,

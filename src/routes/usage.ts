@@ -20,7 +20,7 @@ const UsageSchema = z
 
 const usageRoute = createRoute({
   method: "get",
-  path: "/v1/usage",
+  path: "/",
   summary: "The caller's and the tenant's usage against their limits",
   tags: ["jobs"],
   security: userSecurity,

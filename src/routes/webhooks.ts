@@ -20,7 +20,7 @@ import { DeliveriesQuery, WebhookDeliveriesSchema, WebhookMessageSchema } from "
 
 const listDeliveries = createRoute({
   method: "get",
-  path: "/v1/jobs/{id}/webhook-deliveries",
+  path: "/{id}/webhook-deliveries",
   summary: "List a job's webhook events and delivery attempts",
   description:
     "Every event recorded for the job's webhook (with its `webhook_id`, state and next attempt) and every delivery attempt, newest first: when, how long, the receiver's status code or the error, and what it led to.",
@@ -37,7 +37,7 @@ const listDeliveries = createRoute({
 
 const redeliver = createRoute({
   method: "post",
-  path: "/v1/jobs/{id}/webhook/redeliver",
+  path: "/{id}/webhook/redeliver",
   summary: "Send the job's latest webhook event again",
   description:
     "Queues one more delivery of the latest event, with the same `webhook-id` (receivers that already processed it can ignore it) and a fresh retry schedule. Also switches deliveries back on after a 410. Answers at once; watch the result in `webhook-deliveries`.",
