@@ -3,6 +3,8 @@
  * (src/protocol/edge-signing.ts). Outcomes are a tagged union: the dispatcher treats "refused"
  * (full, draining, ComfyUI down) and "unreachable" as "try elsewhere", "rejected" as a bug.
  */
+
+import { errorText } from "../../src/lib/log.ts";
 import { type EdgeSigningKey, signEdgeRequest } from "../../src/protocol/edge-signing.ts";
 
 export type HostCall =
@@ -50,7 +52,7 @@ export async function callHost(key: EdgeSigningKey, host: { id: string; url: str
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (err) {
-    return { ok: false, kind: "unreachable", detail: err instanceof Error ? err.message : String(err) };
+    return { ok: false, kind: "unreachable", detail: errorText(err) };
   }
   // A host's reply is read only up to a small cap: it is the least trusted tier.
   const text = await readText(res, MAX_REPLY_BYTES);

@@ -5,7 +5,7 @@
  */
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
-import type { Logger } from "../lib/log.ts";
+import { describeError, type Logger } from "../lib/log.ts";
 import type { Limits } from "../tenants/limits.ts";
 import type { AdmitRequest, AdmitResult, UploadReserveRequest, UploadReserveResult, Usage } from "./types.ts";
 
@@ -21,7 +21,7 @@ export async function admitJob(env: Env, tenantId: string, req: AdmitRequest, lo
   try {
     return await quotaOf(env, tenantId).admit(req);
   } catch (err) {
-    log.error("admission_unavailable", { tenant_id: tenantId, error_message: err instanceof Error ? err.message : String(err) });
+    log.error("admission_unavailable", { tenant_id: tenantId, ...describeError(err) });
     throw unavailable();
   }
 }
@@ -30,7 +30,7 @@ export async function usageOf(env: Env, tenantId: string, userId: string, limits
   try {
     return await quotaOf(env, tenantId).usage(userId, limits);
   } catch (err) {
-    log.error("admission_unavailable", { tenant_id: tenantId, error_message: err instanceof Error ? err.message : String(err) });
+    log.error("admission_unavailable", { tenant_id: tenantId, ...describeError(err) });
     throw unavailable();
   }
 }
@@ -45,7 +45,7 @@ export async function releaseJobSlot(env: Env, tenantId: string, jobId: string, 
     const freed = await quotaOf(env, tenantId).release(jobId, opts);
     log.debug("slot_released", { tenant_id: tenantId, job_id: jobId, freed });
   } catch (err) {
-    log.warn("slot_release_deferred", { tenant_id: tenantId, job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+    log.warn("slot_release_deferred", { tenant_id: tenantId, job_id: jobId, ...describeError(err) });
   }
 }
 
@@ -54,7 +54,7 @@ export async function reserveUpload(env: Env, tenantId: string, req: UploadReser
   try {
     return await quotaOf(env, tenantId).reserveUpload(req);
   } catch (err) {
-    log.error("admission_unavailable", { tenant_id: tenantId, error_message: err instanceof Error ? err.message : String(err) });
+    log.error("admission_unavailable", { tenant_id: tenantId, ...describeError(err) });
     throw new ProblemError("unavailable", "Upload admission is temporarily unavailable; nothing was stored. Retry shortly.", {
       headers: { "Retry-After": "2" },
     });
@@ -66,6 +66,6 @@ export async function releaseUpload(env: Env, tenantId: string, uploadId: string
   try {
     await quotaOf(env, tenantId).releaseUpload(uploadId);
   } catch (err) {
-    log.warn("upload_release_deferred", { tenant_id: tenantId, upload_id: uploadId, error_message: err instanceof Error ? err.message : String(err) });
+    log.warn("upload_release_deferred", { tenant_id: tenantId, upload_id: uploadId, ...describeError(err) });
   }
 }

@@ -9,7 +9,7 @@ import { createDb } from "../db/client.ts";
 import { outputsOfMany } from "../db/outputs.ts";
 import type { JobOutputRow, JobRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
-import type { Logger } from "../lib/log.ts";
+import { describeError, type Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
 import { latestMessages } from "../webhooks/store.ts";
 import type { JobView } from "./view.ts";
@@ -49,7 +49,7 @@ async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<
       for (const [i, id] of ids.entries()) out.set(id, positions[i] ?? null);
     } catch (err) {
       // A read must not fail because the queue is briefly unreachable; the position is optional.
-      ctx.log.warn("queue_position_unavailable", { pool, error_message: err instanceof Error ? err.message : String(err) });
+      ctx.log.warn("queue_position_unavailable", { pool, ...describeError(err) });
     }
   }
   return out;

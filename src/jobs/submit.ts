@@ -15,6 +15,7 @@ import { ProblemError } from "../http/problem.ts";
 import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
+import { describeError } from "../lib/log.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
@@ -96,7 +97,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   try {
     await insertJob(createDb(env.DB), job, inputs.workflow, inputs.rows);
   } catch (err) {
-    log.error("job_insert_failed", { job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+    log.error("job_insert_failed", { job_id: jobId, ...describeError(err) });
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be stored; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
@@ -111,7 +112,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     });
   } catch (err) {
     // Not queued means not accepted: take the job back so nothing half-made remains.
-    log.error("job_enqueue_failed", { job_id: jobId, error_message: err instanceof Error ? err.message : String(err) });
+    log.error("job_enqueue_failed", { job_id: jobId, ...describeError(err) });
     await deleteJob(createDb(env.DB), jobId);
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });

@@ -30,6 +30,11 @@ export function createLogger(minLevel: LogLevel = "info", base: Record<string, u
 }
 
 /** The error's name and message, for logs; stacks stay out of responses but are useful here. */
+/** An error as one line of text (for messages and results, where a log's fields do not fit). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function describeError(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { error_name: err.name, error_message: err.message, stack: err.stack };
   return { error_message: String(err) };

@@ -11,6 +11,7 @@ import { createDb } from "../db/client.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
+import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
@@ -120,7 +121,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       const body = peeked.body.pipeThrough(new FixedLengthStream(m.size));
       stored = await c.env.BLOBS.put(key, body, { httpMetadata: { contentType: type.contentType }, sha256: m.sha256 });
     } catch (err) {
-      c.var.log.warn("output_rejected", { host_id: host.id, job_id: m.job_id, name, error_message: err instanceof Error ? err.message : String(err) });
+      c.var.log.warn("output_rejected", { host_id: host.id, job_id: m.job_id, name, ...describeError(err) });
       throw new ProblemError("validation-failed", "The uploaded bytes do not match the signed size and SHA-256.");
     }
     if (!stored || stored.size !== m.size) {

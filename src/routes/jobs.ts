@@ -14,6 +14,7 @@ import { type PresentContext, presentJob, presentJobs } from "../jobs/present.ts
 import { submitJob } from "../jobs/submit.ts";
 import { afterTerminal } from "../jobs/terminal.ts";
 import { cancelQueued } from "../jobs/transitions.ts";
+import { describeError } from "../lib/log.ts";
 import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -124,7 +125,7 @@ export const jobRoutes = newRouter()
       try {
         await c.env.DISPATCHER.getByName(cancelled.pool).cancel(id);
       } catch (err) {
-        c.var.log.warn("dequeue_deferred", { job_id: id, error_message: err instanceof Error ? err.message : String(err) });
+        c.var.log.warn("dequeue_deferred", { job_id: id, ...describeError(err) });
       }
       return c.json(await presentJob(presentContext(c), cancelled), 200);
     }
@@ -133,7 +134,7 @@ export const jobRoutes = newRouter()
       try {
         await c.env.DISPATCHER.getByName(running.pool).cancel(id);
       } catch (err) {
-        c.var.log.error("cancel_not_forwarded", { job_id: id, error_message: err instanceof Error ? err.message : String(err) });
+        c.var.log.error("cancel_not_forwarded", { job_id: id, ...describeError(err) });
         throw new ProblemError("unavailable", "The cancel request could not reach the job's GPU pool; retry it.", { headers: { "Retry-After": "2" } });
       }
       return c.json(await presentJob(presentContext(c), running), 200);

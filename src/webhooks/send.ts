@@ -7,6 +7,8 @@
  * refused. The deadline covers connect and headers; the body of the answer is never read (its
  * status is all that matters), so a receiver cannot make us download anything.
  */
+
+import { errorText } from "../lib/log.ts";
 import { type FetchFn, globalFetch } from "../ssrf/fetch-fn.ts";
 import { parseRetryAfter, type SendResult } from "./schedule.ts";
 
@@ -35,6 +37,6 @@ export async function sendOnce(url: string, body: string, headers: Record<string
     return timed;
   } catch (err) {
     if (deadline.aborted) return done({ kind: "timeout", afterMs: timeoutMs });
-    return done({ kind: "network", message: err instanceof Error ? err.message : String(err) });
+    return done({ kind: "network", message: errorText(err) });
   }
 }
