@@ -24,8 +24,7 @@ import { getJob, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobRow } from "../src/db/schema.ts";
 import type { Env } from "../src/env.ts";
-import { afterTerminal } from "../src/jobs/terminal.ts";
-import { finish, markDispatched, requeue, setProgress, undoDispatch } from "../src/jobs/transitions.ts";
+import { backToQueue, end, type LifecycleContext, markDispatched, setProgress } from "../src/jobs/lifecycle.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
@@ -94,6 +93,11 @@ export class Dispatcher extends DurableObject<Env> {
     const result = loadConfig(this.env);
     if (!result.ok) throw new Error(`misconfigured: ${result.problems.join("; ")}`);
     return result.config;
+  }
+
+  /** What a terminal change needs for its follow-up work (slot release, webhook). */
+  private lifecycle(): LifecycleContext {
+    return { env: this.env, db: createDb(this.env.DB), log: this.log() };
   }
 
   private log(): Logger {
@@ -395,7 +399,7 @@ export class Dispatcher extends DurableObject<Env> {
     log.warn("dispatch_refused", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, status: result.status, detail: result.detail });
     this.store.markUnavailable(a.host_id, Date.now() + (result.kind === "rejected" ? 60_000 : REFUSAL_COOLDOWN_MS));
     if (this.store.unassign(a.job_id, a.attempt)) {
-      const back = await undoDispatch(db, a.job_id, a.attempt, Date.now());
+      const back = await backToQueue(db, a.job_id, a.attempt, "not-taken", Date.now());
       if (back) {
         this.store.enqueue({
           job_id: a.job_id,
@@ -426,7 +430,7 @@ export class Dispatcher extends DurableObject<Env> {
     const cfg = this.config();
     const now = Date.now();
     if (!this.store.unassign(a.job_id, a.attempt)) return;
-    const row = await requeue(createDb(this.env.DB), a.job_id, a.attempt, now);
+    const row = await backToQueue(createDb(this.env.DB), a.job_id, a.attempt, "retry", now);
     if (!row) return;
     this.store.enqueue({
       job_id: a.job_id,
@@ -457,8 +461,7 @@ export class Dispatcher extends DurableObject<Env> {
   private async end(ref: { job_id: string; attempt: number }, to: "succeeded" | "failed" | "cancelled", error?: JobError): Promise<boolean> {
     if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
     this.pump();
-    const row = await finish(createDb(this.env.DB), ref.job_id, to, { now: Date.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
-    if (row) await afterTerminal(this.env, row, this.log());
+    await end(this.lifecycle(), ref.job_id, to, { now: Date.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
     return true;
   }
 
@@ -471,8 +474,7 @@ export class Dispatcher extends DurableObject<Env> {
     for (const q of this.store.queueTimedOut(now)) {
       this.store.dequeue(q.job_id);
       const error = { code: "queue_timeout", message: `No GPU host picked the job up within ${cfg.QUEUED_TIMEOUT_SECONDS} s.` };
-      const row = await finish(db, q.job_id, "failed", { now, from: ["queued"], error });
-      if (row) await afterTerminal(this.env, row, this.log());
+      await end(this.lifecycle(), q.job_id, "failed", { now, from: ["queued"], error });
     }
     for (const a of this.store.pastDeadline(now)) {
       const ended = await this.end(a, "failed", { code: "timeout", message: `The job ran longer than ${cfg.JOB_TIMEOUT_SECONDS} s.` });
@@ -502,11 +504,10 @@ export class Dispatcher extends DurableObject<Env> {
     const db = createDb(this.env.DB);
     if (job.status === "running") {
       if (job.cancelRequestedAt !== null) {
-        const row = await finish(db, job.id, "cancelled", { now, from: ["running"], attempt: job.attempt });
-        if (row) await afterTerminal(this.env, row, this.log());
+        await end(this.lifecycle(), job.id, "cancelled", { now, from: ["running"], attempt: job.attempt });
         return;
       }
-      if (!(await requeue(db, job.id, job.attempt, now))) return;
+      if (!(await backToQueue(db, job.id, job.attempt, "retry", now))) return;
     }
     this.log().warn("job_adopted", { job_id: job.id, status: job.status });
     this.store.enqueue({

@@ -1,21 +1,11 @@
 /**
- * Queries on jobs. Status changes are compare-and-set (`WHERE status = <expected>`), so a terminal
- * state can never be overwritten, whoever races.
+ * Queries on jobs. Status changes live in src/jobs/lifecycle.ts (the only code that writes
+ * `jobs.status`); what is here reads jobs, or changes what is not a status.
  */
 import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+
 import type { Db } from "./client.ts";
-import { type JobInputRow, type JobRow, type JobStatus, jobInputs, jobs, jobWorkflows } from "./schema.ts";
-
-export type NewJob = typeof jobs.$inferInsert;
-
-/** Job row, workflow and inputs in one atomic batch: all or nothing. */
-export async function insertJob(db: Db, job: NewJob, workflow: Record<string, unknown>, inputs: JobInputRow[] = []): Promise<void> {
-  const statements: BatchItem<"sqlite">[] = [db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })];
-  // D1 binds at most 100 parameters a statement: 9 columns → 10 input rows each.
-  for (let i = 0; i < inputs.length; i += 10) statements.push(db.insert(jobInputs).values(inputs.slice(i, i + 10)));
-  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-}
+import { type JobRow, type JobStatus, jobs, jobWorkflows } from "./schema.ts";
 
 export interface Owner {
   tenantId: string;

@@ -10,7 +10,7 @@ import type { AdmitResult } from "../admission/types.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
-import { deleteJob, getOwnedJob, insertJob } from "../db/jobs.ts";
+import { deleteJob, getOwnedJob } from "../db/jobs.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
@@ -19,6 +19,7 @@ import { describeError } from "../lib/log.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
+import { createQueued } from "./lifecycle.ts";
 import { type PresentContext, presentJob } from "./present.ts";
 import type { JobView } from "./view.ts";
 import { jobView } from "./view.ts";
@@ -95,7 +96,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     pool: "default",
   };
   try {
-    await insertJob(createDb(env.DB), job, inputs.workflow, inputs.rows);
+    await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows);
   } catch (err) {
     log.error("job_insert_failed", { job_id: jobId, ...describeError(err) });
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });

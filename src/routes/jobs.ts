@@ -6,15 +6,13 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
-import { getOwnedJob, listOwnedJobs, requestCancelRunning } from "../db/jobs.ts";
+import { getOwnedJob, listOwnedJobs } from "../db/jobs.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
+import { cancelJob } from "../jobs/cancel.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
 import { type PresentContext, presentJob, presentJobs } from "../jobs/present.ts";
 import { submitJob } from "../jobs/submit.ts";
-import { afterTerminal } from "../jobs/terminal.ts";
-import { cancelQueued } from "../jobs/transitions.ts";
-import { describeError } from "../lib/log.ts";
 import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -64,7 +62,7 @@ const listJobs = createRoute({
   responses: { 200: { description: "A page of jobs", content: { "application/json": { schema: JobListSchema } } }, ...commonProblems },
 });
 
-const cancelJob = createRoute({
+const cancelRoute = createRoute({
   method: "delete",
   path: "/{id}",
   summary: "Cancel a queued or running job",
@@ -112,39 +110,9 @@ export const jobRoutes = newRouter()
     const nextCursor = rows.length > query.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
     return c.json({ data: await presentJobs(presentContext(c), page), next_cursor: nextCursor }, 200);
   })
-  .openapi(cancelJob, async (c) => {
+  .openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const db = createDb(c.env.DB);
-    const owner = c.var.principal;
-    const now = Date.now();
-    const cancelled = await cancelQueued(db, owner, id, now);
-    if (cancelled) {
-      // This call moved the job to a terminal state: it, and only it, frees the slot. The queue
-      // entry goes too (a dispatch already under way finds the job cancelled and stops).
-      await afterTerminal(c.env, cancelled, c.var.log);
-      try {
-        await c.env.DISPATCHER.getByName(cancelled.pool).cancel(id);
-      } catch (err) {
-        c.var.log.warn("dequeue_deferred", { job_id: id, ...describeError(err) });
-      }
-      return c.json(await presentJob(presentContext(c), cancelled), 200);
-    }
-    const running = await requestCancelRunning(db, owner, id, now);
-    if (running) {
-      try {
-        await c.env.DISPATCHER.getByName(running.pool).cancel(id);
-      } catch (err) {
-        c.var.log.error("cancel_not_forwarded", { job_id: id, ...describeError(err) });
-        throw new ProblemError("unavailable", "The cancel request could not reach the job's GPU pool; retry it.", { headers: { "Retry-After": "2" } });
-      }
-      return c.json(await presentJob(presentContext(c), running), 200);
-    }
-    const row = await getOwnedJob(db, owner, id);
-    if (!row) throw jobNotFound(id);
-    if (row.status === "succeeded" || row.status === "failed") {
-      throw new ProblemError("job-not-cancellable", `Job ${id} already ${row.status}; only queued or running jobs can be cancelled.`, {
-        extensions: { job_status: row.status },
-      });
-    }
-    return c.json(await presentJob(presentContext(c), row), 200);
+    const outcome = await cancelJob({ env: c.env, db: createDb(c.env.DB), log: c.var.log }, c.var.principal, id);
+    if (outcome.kind === "not-found") throw jobNotFound(id);
+    return c.json(await presentJob(presentContext(c), outcome.job), 200);
   });

@@ -5,7 +5,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
-import { finish, markDispatched, requeue } from "../../src/jobs/transitions.ts";
+import { backToQueue, commitEnd, markDispatched } from "../../src/jobs/lifecycle.ts";
 import { receiver, submitWithWebhook, workerEnv } from "../support/webhook-worker.ts";
 import { createTenant } from "../support/worker-helpers.ts";
 
@@ -33,14 +33,14 @@ describe("recording events", () => {
     const ep = await receiver.endpoint([t.webhookSecret]);
     const job = await submitWithWebhook(t, "alice", { url: ep.url });
     const now = Date.now();
-    const won = await finish(db(), job.id, "failed", { now, from: ["queued"], error });
+    const won = await commitEnd(db(), job.id, "failed", { now, from: ["queued"], error });
     expect(won?.status).toBe("failed");
     expect(await messages(job.id)).toEqual([
       { id: expect.stringMatching(/^msg_/), type: "job.failed", job_attempt: 0, state: "pending", next_attempt_at: now },
     ]);
     // Later attempts to end it lose the compare-and-set and record nothing more.
-    expect(await finish(db(), job.id, "cancelled", { now: now + 1, from: ["queued", "running"] })).toBeUndefined();
-    expect(await finish(db(), job.id, "failed", { now: now + 2, from: ["queued"], error })).toBeUndefined();
+    expect(await commitEnd(db(), job.id, "cancelled", { now: now + 1, from: ["queued", "running"] })).toBeUndefined();
+    expect(await commitEnd(db(), job.id, "failed", { now: now + 2, from: ["queued"], error })).toBeUndefined();
     expect(await messages(job.id)).toHaveLength(1);
   });
 
@@ -49,7 +49,7 @@ describe("recording events", () => {
     const ep = await receiver.endpoint([t.webhookSecret]);
     const job = await submitWithWebhook(t, "bob", { url: ep.url, events: ["job.succeeded"] });
     expect(await markDispatched(db(), job.id, 1, "gpu-x", Date.now())).toBeDefined();
-    expect(await finish(db(), job.id, "failed", { now: Date.now(), from: ["running"], attempt: 1, error })).toBeDefined();
+    expect(await commitEnd(db(), job.id, "failed", { now: Date.now(), from: ["running"], attempt: 1, error })).toBeDefined();
     expect(await messages(job.id)).toEqual([]);
   });
 
@@ -59,7 +59,7 @@ describe("recording events", () => {
     const job = await submitWithWebhook(t, "carol", { url: ep.url, events: ["job.running"] });
     expect(await markDispatched(db(), job.id, 1, "gpu-x", Date.now())).toBeDefined();
     expect(await markDispatched(db(), job.id, 1, "gpu-x", Date.now())).toBeUndefined();
-    expect(await requeue(db(), job.id, 1, Date.now())).toBeDefined();
+    expect(await backToQueue(db(), job.id, 1, "retry", Date.now())).toBeDefined();
     expect(await markDispatched(db(), job.id, 2, "gpu-y", Date.now())).toBeDefined();
     expect((await messages(job.id)).map((m) => [m.type, m.job_attempt])).toEqual([
       ["job.running", 1],
@@ -73,9 +73,9 @@ describe("the sweeper", () => {
     const t = await createTenant();
     const ep = await receiver.endpoint([t.webhookSecret]);
     const job = await submitWithWebhook(t, "dave", { url: ep.url });
-    // finish() without afterTerminal: the event is committed but nobody scheduled its delivery,
+    // commitEnd() without the follow-up of end(): the event is committed but nobody scheduled its delivery,
     // which is what a crash between the two leaves behind.
-    await finish(db(), job.id, "failed", { now: Date.now(), from: ["queued"], error });
+    await commitEnd(db(), job.id, "failed", { now: Date.now(), from: ["queued"], error });
     const [msg] = await messages(job.id);
     expect(await ep.log()).toEqual([]);
     await env.DB.prepare("UPDATE webhook_messages SET next_attempt_at = ? WHERE id = ?")

@@ -1,0 +1,160 @@
+/**
+ * The only code that changes a job's status (a test fails if anything else writes `jobs.status`).
+ *
+ *   (created) → queued → running ⇄ queued (retry, or a dispatch the host never took)
+ *                  │         │
+ *                  └─────────┴──→ succeeded | failed | cancelled   (terminal: never changes again)
+ *
+ * Each transition is one compare-and-set in D1: it applies only while the job is in the expected
+ * state (and, for host-driven changes, still on the expected attempt), so a terminal state never
+ * changes and a late or duplicate callback cannot overwrite a newer one. A function returns the
+ * updated row when it won, undefined when it did not — and whoever wins does the follow-up work,
+ * here, in one place:
+ * - the webhook event of a change a webhook can subscribe to (running, terminal) is written in the
+ *   same D1 batch as the change (src/webhooks/outbox.ts), so no crash loses it; its delivery is
+ *   handed to the job's delivery object after the change commits;
+ * - a terminal change releases the tenant's admission slot, exactly once (TenantQuota).
+ */
+
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { releaseJobSlot } from "../admission/quota.ts";
+import type { Db } from "../db/client.ts";
+import { type Owner, owned } from "../db/jobs.ts";
+import { type JobError, type JobInputRow, type JobProgress, type JobRow, type JobStatus, jobInputs, jobs, jobWorkflows } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { describeError, type Logger } from "../lib/log.ts";
+import { eventOf, notifyWebhook, recordEvent, wantsEvent } from "../webhooks/outbox.ts";
+
+export type LiveStatus = Extract<JobStatus, "queued" | "running">;
+export type TerminalStatus = Exclude<JobStatus, LiveStatus>;
+export const LIVE_STATUSES: readonly LiveStatus[] = ["queued", "running"];
+
+/** What the follow-up work of a terminal change needs. */
+export interface LifecycleContext {
+  env: Env;
+  db: Db;
+  log: Logger;
+}
+
+export type NewJob = typeof jobs.$inferInsert & { status: "queued" };
+
+/** A new job: row (queued), workflow and inputs in one atomic batch, all or nothing. */
+export async function createQueued(db: Db, job: NewJob, workflow: Record<string, unknown>, inputs: JobInputRow[] = []): Promise<void> {
+  const statements: BatchItem<"sqlite">[] = [db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })];
+  // D1 binds at most 100 parameters a statement: 9 columns → 10 input rows each.
+  for (let i = 0; i < inputs.length; i += 10) statements.push(db.insert(jobInputs).values(inputs.slice(i, i + 10)));
+  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+}
+
+/** queued → running, for a new attempt on a host (its `job.running` event in the same batch). */
+export async function markDispatched(db: Db, jobId: string, attempt: number, hostId: string, now: number): Promise<JobRow | undefined> {
+  const [rows] = await db.batch([
+    db
+      .update(jobs)
+      .set({ status: "running", attempt, hostId, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, progress: null, updatedAt: now })
+      .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")))
+      .returning(),
+    recordEvent(db, { jobId, status: "running", attempt, now }),
+  ]);
+  return rows[0];
+}
+
+/**
+ * running (attempt n) → queued. `retry`: the attempt happened (its host was lost or failed
+ * retryably), so `attempt` stays n and the next dispatch is n + 1. `not-taken`: the host never
+ * accepted the dispatch, so the attempt did not happen and `attempt` goes back to n - 1.
+ */
+export async function backToQueue(db: Db, jobId: string, attempt: number, why: "retry" | "not-taken", now: number): Promise<JobRow | undefined> {
+  return db
+    .update(jobs)
+    .set({ status: "queued", ...(why === "not-taken" ? { attempt: attempt - 1 } : {}), hostId: null, progress: null, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning()
+    .get();
+}
+
+/** Progress of the running attempt (not a status change; pinned to the attempt like one). */
+export async function setProgress(db: Db, jobId: string, attempt: number, progress: JobProgress, now: number): Promise<boolean> {
+  const row = await db
+    .update(jobs)
+    .set({ progress, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning({ id: jobs.id })
+    .get();
+  return row !== undefined;
+}
+
+/**
+ * Ends a job, and does what every ending needs (slot release, webhook). `attempt` pins a
+ * host-driven ending to the attempt that reported it; `from` says which live states may end this
+ * way (a queue timeout only ends a queued job).
+ */
+export async function end(ctx: LifecycleContext, jobId: string, to: TerminalStatus, opts: EndOptions): Promise<JobRow | undefined> {
+  const row = await commitEnd(ctx.db, jobId, to, opts);
+  if (row) await afterTerminal(ctx, row);
+  return row;
+}
+
+export interface EndOptions {
+  now: number;
+  from: readonly LiveStatus[];
+  attempt?: number;
+  error?: JobError | null;
+  progress?: JobProgress | null;
+}
+
+/**
+ * The D1 half of `end`: the compare-and-set and its webhook event, without the follow-up. Only
+ * `end` should call it; it is exported for the outbox test that plays a crash between the two.
+ */
+export async function commitEnd(db: Db, jobId: string, to: TerminalStatus, opts: EndOptions): Promise<JobRow | undefined> {
+  const conditions = [eq(jobs.id, jobId), inArray(jobs.status, [...opts.from])];
+  if (opts.attempt !== undefined) conditions.push(eq(jobs.attempt, opts.attempt));
+  const [rows] = await db.batch([
+    db
+      .update(jobs)
+      .set({
+        status: to,
+        finishedAt: opts.now,
+        updatedAt: opts.now,
+        error: opts.error ?? null,
+        ...(opts.progress !== undefined ? { progress: opts.progress } : {}),
+      })
+      .where(and(...conditions))
+      .returning(),
+    recordEvent(db, { jobId, status: to, now: opts.now }),
+  ]);
+  return rows[0];
+}
+
+/** The owner cancels a queued job: queued → cancelled, with its webhook event, atomically. */
+export async function cancelQueued(ctx: LifecycleContext, owner: Owner, jobId: string, now: number): Promise<JobRow | undefined> {
+  const [rows] = await ctx.db.batch([
+    ctx.db
+      .update(jobs)
+      .set({ status: "cancelled", finishedAt: now, updatedAt: now, cancelRequestedAt: now })
+      .where(and(owned(owner, jobId), eq(jobs.status, "queued")))
+      .returning(),
+    recordEvent(ctx.db, { jobId, status: "cancelled", now }),
+  ]);
+  const row = rows[0];
+  if (row) await afterTerminal(ctx, row);
+  return row;
+}
+
+/** What follows every terminal change, done by the caller that won its compare-and-set. */
+async function afterTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> {
+  const { env, log } = ctx;
+  log.info("job_finished", { job_id: job.id, tenant_id: job.tenantId, status: job.status, attempt: job.attempt, error_code: job.error?.code });
+  await releaseJobSlot(env, job.tenantId, job.id, log);
+  if (job.status !== "queued" && job.status !== "running" && wantsEvent(job, eventOf(job.status))) {
+    try {
+      // Normally already recorded by the transition's own batch; this makes sure (a no-op then).
+      await recordEvent(ctx.db, { jobId: job.id, status: job.status, now: job.finishedAt ?? Date.now() });
+    } catch (err) {
+      log.error("webhook_event_not_recorded", { job_id: job.id, ...describeError(err) });
+    }
+    await notifyWebhook(env, job, log);
+  }
+}
