@@ -9,7 +9,7 @@
  * - Each dispatch is (job_id, attempt, lease_id). Host callbacks that do not name the current
  *   triple are refused (fencing), so a host that lost its lease can never change the job.
  * - D1 holds the job's public state and every change there is a compare-and-set
- *   (src/jobs/transitions.ts); whoever wins a terminal transition releases the tenant's slot.
+ *   (src/jobs/lifecycle.ts); whoever wins a terminal transition releases the tenant's slot.
  * - A lease not renewed (heartbeat or event) sends the job back to the queue (attempt + 1) up to
  *   MAX_ATTEMPTS, then fails it with `host_lost`. Queue timeouts and run deadlines are enforced
  *   here by the alarm, not trusted to hosts.

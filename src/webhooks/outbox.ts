@@ -2,7 +2,7 @@
  * Recording webhook events: the transactional-outbox half of delivery.
  *
  * `recordEvent` is one SQL statement meant to run in the SAME D1 batch as the job's
- * compare-and-set (src/jobs/transitions.ts): D1 runs a batch as one transaction, so the status
+ * compare-and-set (src/jobs/lifecycle.ts): D1 runs a batch as one transaction, so the status
  * change and its webhook message commit together or not at all — a crash cannot leave a changed
  * job without its event. The statement re-reads the job inside the batch and inserts only when the
  * job really is in the event's state (so a lost compare-and-set records nothing), has a webhook,
