@@ -83,10 +83,29 @@ export class Dispatcher extends DurableObject<Env> {
   private readonly store: DispatcherStore;
   private readonly pending = new Set<Promise<unknown>>();
   private lastReconcile = 0;
+  private poolCache: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new DispatcherStore(ctx.storage.sql);
+  }
+
+  /**
+   * The pool this object is: the name it was addressed by (`DISPATCHER.getByName(pool)`), stored
+   * on first use so alarms, which carry no name, know it too, and checked on every call so one
+   * pool's object can never be made to serve another's jobs.
+   */
+  private pool(): string {
+    const addressed = this.ctx.id.name;
+    const stored = this.poolCache ?? this.store.poolName();
+    if (addressed !== undefined && stored !== undefined && addressed !== stored) {
+      throw new Error(`this Dispatcher serves pool "${stored}", not "${addressed}"`);
+    }
+    const name = stored ?? addressed;
+    if (name === undefined) throw new Error("this Dispatcher was never addressed by a pool name");
+    if (stored === undefined) this.store.setPoolName(name);
+    this.poolCache = name;
+    return name;
   }
 
   private config(): Config {
@@ -119,11 +138,13 @@ export class Dispatcher extends DurableObject<Env> {
   // ===== Hosts (admin)
 
   registerHost(host: { id: string; url: string; slots: number }): void {
+    this.pool();
     this.store.upsertHost(host.id, host.url, host.slots);
     this.schedule();
   }
 
   setDraining(hostId: string, draining: boolean): boolean {
+    this.pool();
     const changed = this.store.setDraining(hostId, draining);
     if (!draining) this.pump();
     return changed;
@@ -131,6 +152,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Forgets a host; jobs still on it go back to the queue now rather than at lease expiry. */
   async removeHost(hostId: string): Promise<number> {
+    this.pool();
     const jobs = this.store.assignmentsOf(hostId);
     this.store.removeHost(hostId);
     for (const a of jobs) await this.lost(a, "host removed");
@@ -140,10 +162,12 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Called by the cron: re-arms the alarm (queue, leases, reconciliation) if it was lost. */
   keepTicking(): void {
+    this.pool();
     this.schedule();
   }
 
   status(): PoolStatus {
+    this.pool();
     const cfg = this.config();
     const now = Date.now();
     const hosts = this.store.hosts().map((h) => this.hostStatus(h, now, cfg));
@@ -181,6 +205,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Queues a job (idempotent) and returns its position. */
   enqueue(job: EnqueueRequest): number | null {
+    this.pool();
     this.store.enqueue({
       job_id: job.jobId,
       tenant_id: job.tenantId,
@@ -195,6 +220,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** The user cancelled a job already marked cancelled (queued) or cancel-requested (running) in D1. */
   cancel(jobId: string): "dequeued" | "requested" | "unknown" {
+    this.pool();
     if (this.store.dequeue(jobId)) {
       this.schedule();
       return "dequeued";
@@ -206,6 +232,7 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   positions(jobIds: string[]): (number | null)[] {
+    this.pool();
     return jobIds.map((id) => this.store.position(id));
   }
 
@@ -213,11 +240,13 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Replay protection for signed host messages: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean {
+    this.pool();
     const now = Date.now();
     return this.store.claimMessage(`${messageId}`, now + ttlMs, now);
   }
 
   heartbeat(host: { id: string; url: string; slots: number; draining: boolean }, hb: Heartbeat): HeartbeatReply {
+    this.pool();
     const cfg = this.config();
     const now = Date.now();
     if (!this.store.host(host.id)) {
@@ -259,6 +288,7 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   async jobEvent(hostId: string, ev: JobEvent): Promise<EventOutcome> {
+    this.pool();
     const cfg = this.config();
     const a = this.store.current(ev, hostId);
     if (!a) return "stale";
@@ -310,6 +340,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
   checkTransfer(hostId: string, ref: DispatchRef): { ok: true; tenantId: string } | { ok: false } {
+    this.pool();
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
     this.store.renew(a.job_id, a.attempt, Date.now() + this.config().LEASE_TTL_SECONDS * 1000);
@@ -490,7 +521,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Live jobs in D1 that this object does not track (an enqueue that never arrived, a restart). */
   private async reconcile(db: ReturnType<typeof createDb>, now: number, cfg: Config): Promise<void> {
-    const stale = await staleLiveJobs(db, "default", now - RECONCILE_EVERY_MS, 200);
+    const stale = await staleLiveJobs(db, this.pool(), now - RECONCILE_EVERY_MS, 200);
     for (const job of stale) {
       if (this.store.queued(job.id) || this.store.assignment(job.id)) continue;
       const fresh = await getJob(db, job.id);

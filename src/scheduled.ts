@@ -4,12 +4,14 @@
  * starts with the first delivery, which a lost hand-off could prevent) and that every pool's
  * Dispatcher keeps its reconciliation alarm, so nothing waits for a request to be noticed.
  */
+import { loadConfig } from "./config/load.ts";
 import type { Env } from "./env.ts";
 import { createLogger, describeError } from "./lib/log.ts";
 
 export async function scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const log = createLogger("info", { component: "cron" });
-  const pools = new Set(["default"]);
+  const loaded = loadConfig(env);
+  const pools = new Set([loaded.ok ? loaded.config.DEFAULT_POOL : "default"]);
   try {
     const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
     for (const r of rows.results) pools.add(r.pool);

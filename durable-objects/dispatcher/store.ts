@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS seen (
   id TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pool_name (
+  only INTEGER PRIMARY KEY CHECK (only = 1),
+  name TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -141,6 +145,15 @@ export class DispatcherStore {
   }
 
   // ===== Hosts
+
+  /** The pool this object serves, once it has been told (see Dispatcher.pool()). */
+  poolName(): string | undefined {
+    return this.first<{ name: string }>("SELECT name FROM pool_name WHERE only = 1")?.name;
+  }
+
+  setPoolName(name: string): void {
+    this.sql.exec("INSERT INTO pool_name (only, name) VALUES (1, ?) ON CONFLICT (only) DO NOTHING", name);
+  }
 
   upsertHost(id: string, url: string, slots: number): void {
     this.sql.exec(

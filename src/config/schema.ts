@@ -112,6 +112,14 @@ export const settings = {
     schema: positiveInt(20, 3600),
     doc: "A GPU host silent for this long gets no new work.",
   },
+  DEFAULT_POOL: {
+    kind: "var",
+    schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a pool name: 1-63 of a-z, 0-9 and -")
+      .default("default"),
+    doc: "The GPU pool jobs run on unless they are placed elsewhere; hosts registered without a pool join it.",
+  },
   EXPECTED_LOCK_HASH: {
     kind: "var",
     schema: z

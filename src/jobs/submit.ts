@@ -93,7 +93,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     webhookUrl,
     webhookEvents: body.webhook?.events ?? null,
     webhookBaseUrl: webhookUrl ? ctx.baseUrl : null,
-    pool: "default",
+    pool: config.DEFAULT_POOL,
   };
   try {
     await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows);

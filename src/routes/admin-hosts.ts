@@ -30,7 +30,8 @@ const RegisterHostBody = z
     pool: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,31}$/)
-      .default("default"),
+      .optional()
+      .openapi({ description: "The GPU pool it serves; DEFAULT_POOL when omitted." }),
   })
   .strict()
   .openapi("RegisterHost");
@@ -144,7 +145,7 @@ export const adminHostRoutes = newRouter()
     const now = Date.now();
     const row: GpuHostRow = {
       id: body.id,
-      pool: body.pool,
+      pool: body.pool ?? c.var.config.DEFAULT_POOL,
       url: body.url.replace(/\/+$/, ""),
       slots: body.slots,
       secretCiphertext: await encryptSecret(secret, c.var.config.DATA_ENCRYPTION_KEY),

@@ -99,12 +99,12 @@ async function probePool(env: Env, pool: string): Promise<z.infer<typeof PoolSch
 
 type Health = z.infer<typeof HealthSchema> & { components: NonNullable<z.infer<typeof HealthSchema>["components"]> };
 
-async function measure(env: Env): Promise<Health> {
+async function measure(env: Env, defaultPool: string): Promise<Health> {
   const database = await probeDatabase(env.DB);
-  let poolNames = ["default"];
+  let poolNames = [defaultPool];
   if (database.status === "ok") {
     const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
-    poolNames = [...new Set(["default", ...rows.results.map((r) => r.pool)])];
+    poolNames = [...new Set([defaultPool, ...rows.results.map((r) => r.pool)])];
   }
   const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(env, p)] as const)));
   const poolsOk = Object.values(pools).some((p) => p.status === "ok");
@@ -116,9 +116,9 @@ async function measure(env: Env): Promise<Health> {
 let cached: { at: number; health: Promise<Health> } | undefined;
 
 /** The public answer, shared by every request of this isolate for HEALTH_CACHE_SECONDS. */
-function publicHealth(env: Env, ttlMs: number, now = Date.now()): Promise<Health> {
+function publicHealth(env: Env, defaultPool: string, ttlMs: number, now = Date.now()): Promise<Health> {
   if (!cached || now - cached.at >= ttlMs) {
-    const health = measure(env);
+    const health = measure(env, defaultPool);
     cached = { at: now, health };
     // A failed measurement is not kept.
     health.catch(() => (cached = undefined));
@@ -128,7 +128,8 @@ function publicHealth(env: Env, ttlMs: number, now = Date.now()): Promise<Health
 
 export const healthRoutes = newRouter().openapi(health, async (c) => {
   const admin = await isAdmin(c.req.header("Authorization"), c.var.config.ADMIN_TOKEN);
-  const full = admin ? await measure(c.env) : await publicHealth(c.env, c.var.config.HEALTH_CACHE_SECONDS * 1000);
+  const { DEFAULT_POOL, HEALTH_CACHE_SECONDS } = c.var.config;
+  const full = admin ? await measure(c.env, DEFAULT_POOL) : await publicHealth(c.env, DEFAULT_POOL, HEALTH_CACHE_SECONDS * 1000);
   if (full.status !== "ok")
     c.var.log.warn("health_down", {
       database: full.components.database.detail,
