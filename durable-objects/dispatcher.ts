@@ -30,9 +30,12 @@ import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
+import type { CancelOutcome, DispatcherRpc, EnqueueRequest, EventOutcome, HostRegistration, PoolStatus, TransferCheck } from "../src/dispatch/types.ts";
 import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { type AssignmentRow, DispatcherStore, freeSlots, type HostRow } from "./dispatcher/store.ts";
+import { poolStatus } from "./dispatcher/read-model.ts";
+import { ReplayStore } from "./dispatcher/replay-store.ts";
+import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
 
 /** Grace after a deadline before the edge fails the job itself (the host should report first). */
 const DEADLINE_GRACE_MS = 30_000;
@@ -42,45 +45,9 @@ const REFUSAL_COOLDOWN_MS = 3_000;
 const RECONCILE_EVERY_MS = 60_000;
 const TICK_MS = 5_000;
 
-export interface EnqueueRequest {
-  jobId: string;
-  tenantId: string;
-  userId: string;
-  enqueuedAt: number;
-  queueDeadlineAt: number;
-}
-
-export interface HostStatus {
-  id: string;
-  url: string;
-  slots: number;
-  capacity: number;
-  /** Jobs dispatched to it and not yet ended. */
-  assigned: number;
-  /** Of those, the ones still holding a GPU slot (not yet past ComfyUI). */
-  gpu_held: number;
-  live: boolean;
-  draining: boolean;
-  comfy: string;
-  lock_hash: string | null;
-  lock_ok: boolean;
-  version: string | null;
-  last_heartbeat_at: number | null;
-}
-
-export interface PoolStatus {
-  hosts: HostStatus[];
-  live_hosts: number;
-  free_slots: number;
-  queue_depth: number;
-  oldest_queued_at: number | null;
-  running: number;
-}
-
-export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs";
-
-export class Dispatcher extends DurableObject<Env> {
+export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly store: DispatcherStore;
+  private readonly replays: ReplayStore;
   private readonly pending = new Set<Promise<unknown>>();
   private lastReconcile = 0;
   private poolCache: string | undefined;
@@ -88,6 +55,7 @@ export class Dispatcher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new DispatcherStore(ctx.storage.sql);
+    this.replays = new ReplayStore(ctx.storage.sql);
   }
 
   /**
@@ -137,7 +105,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   // ===== Hosts (admin)
 
-  registerHost(host: { id: string; url: string; slots: number }): void {
+  registerHost(host: HostRegistration): void {
     this.pool();
     this.store.upsertHost(host.id, host.url, host.slots);
     this.schedule();
@@ -168,37 +136,7 @@ export class Dispatcher extends DurableObject<Env> {
 
   status(): PoolStatus {
     this.pool();
-    const cfg = this.config();
-    const now = Date.now();
-    const hosts = this.store.hosts().map((h) => this.hostStatus(h, now, cfg));
-    const { depth, oldest } = this.store.queueDepth();
-    const usable = hosts.filter((h) => h.live && !h.draining && h.lock_ok && h.comfy === "ready");
-    return {
-      hosts,
-      live_hosts: usable.length,
-      free_slots: usable.reduce((n, h) => n + freeSlots(h, h.gpu_held), 0),
-      queue_depth: depth,
-      oldest_queued_at: oldest,
-      running: this.store.assignedCount(),
-    };
-  }
-
-  private hostStatus(h: HostRow, now: number, cfg: Config): HostStatus {
-    return {
-      id: h.id,
-      url: h.url,
-      slots: h.slots,
-      capacity: h.capacity,
-      assigned: this.store.assignmentsOf(h.id).length,
-      gpu_held: this.store.gpuHeld(h.id),
-      live: h.last_heartbeat_at !== null && h.last_heartbeat_at >= now - cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
-      draining: h.draining === 1,
-      comfy: h.comfy,
-      lock_hash: h.lock_hash,
-      lock_ok: cfg.EXPECTED_LOCK_HASH === "" || h.lock_hash === cfg.EXPECTED_LOCK_HASH,
-      version: h.version,
-      last_heartbeat_at: h.last_heartbeat_at,
-    };
+    return poolStatus(this.store, Date.now(), this.config());
   }
 
   // ===== Jobs (edge routes)
@@ -219,7 +157,7 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /** The user cancelled a job already marked cancelled (queued) or cancel-requested (running) in D1. */
-  cancel(jobId: string): "dequeued" | "requested" | "unknown" {
+  cancel(jobId: string): CancelOutcome {
     this.pool();
     if (this.store.dequeue(jobId)) {
       this.schedule();
@@ -242,10 +180,10 @@ export class Dispatcher extends DurableObject<Env> {
   claimMessage(messageId: string, ttlMs: number): boolean {
     this.pool();
     const now = Date.now();
-    return this.store.claimMessage(`${messageId}`, now + ttlMs, now);
+    return this.replays.claim(messageId, now + ttlMs, now);
   }
 
-  heartbeat(host: { id: string; url: string; slots: number; draining: boolean }, hb: Heartbeat): HeartbeatReply {
+  heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat): HeartbeatReply {
     this.pool();
     const cfg = this.config();
     const now = Date.now();
@@ -321,7 +259,7 @@ export class Dispatcher extends DurableObject<Env> {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
         const a2 = this.store.assignment(ev.job_id) ?? a;
         if (retryable && !a2.cancel_requested && a2.attempt < cfg.MAX_ATTEMPTS) {
-          await this.requeueJob(a2, `host reported ${ev.error.code}`);
+          await this.requeue(a2, "retry", `host reported ${ev.error.code}`);
         } else {
           // Hosts are the least trusted tier: what a tenant reads of the error is cleaned here too.
           const hostUrl = this.store.host(ev.host_id)?.url;
@@ -339,7 +277,7 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
-  checkTransfer(hostId: string, ref: DispatchRef): { ok: true; tenantId: string } | { ok: false } {
+  checkTransfer(hostId: string, ref: DispatchRef): TransferCheck {
     this.pool();
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
@@ -429,20 +367,7 @@ export class Dispatcher extends DurableObject<Env> {
     // Not accepted: the attempt did not happen. Put the job back at the head of its tenant's line.
     log.warn("dispatch_refused", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, status: result.status, detail: result.detail });
     this.store.markUnavailable(a.host_id, Date.now() + (result.kind === "rejected" ? 60_000 : REFUSAL_COOLDOWN_MS));
-    if (this.store.unassign(a.job_id, a.attempt)) {
-      const back = await backToQueue(db, a.job_id, a.attempt, "not-taken", Date.now());
-      if (back) {
-        this.store.enqueue({
-          job_id: a.job_id,
-          tenant_id: a.tenant_id,
-          user_id: a.user_id,
-          enqueued_at: a.enqueued_at,
-          queue_deadline_at: a.queue_deadline_at,
-          attempts: a.attempt - 1,
-        });
-      }
-    }
-    this.pump();
+    await this.requeue(a, "not-taken", `host ${result.kind}`);
   }
 
   private async sendCancel(a: AssignmentRow, reason: "user" | "timeout" | "lease_revoked"): Promise<void> {
@@ -457,21 +382,27 @@ export class Dispatcher extends DurableObject<Env> {
     if (!result.ok) this.log().warn("cancel_not_delivered", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, detail: result.detail });
   }
 
-  private async requeueJob(a: AssignmentRow, why: string): Promise<void> {
-    const cfg = this.config();
+  /**
+   * The one way a dispatched job goes back to the queue, at the head of its tenant's line.
+   * `retry`: the attempt happened (host lost, retryable failure): the next is attempt + 1 and the
+   * queue timeout starts again. `not-taken`: the host refused or missed the dispatch, so the
+   * attempt did not happen and the job keeps its place and its queue deadline.
+   */
+  private async requeue(a: AssignmentRow, how: "retry" | "not-taken", why: string): Promise<void> {
     const now = Date.now();
     if (!this.store.unassign(a.job_id, a.attempt)) return;
-    const row = await backToQueue(createDb(this.env.DB), a.job_id, a.attempt, "retry", now);
-    if (!row) return;
-    this.store.enqueue({
-      job_id: a.job_id,
-      tenant_id: a.tenant_id,
-      user_id: a.user_id,
-      enqueued_at: a.enqueued_at,
-      queue_deadline_at: now + cfg.QUEUED_TIMEOUT_SECONDS * 1000,
-      attempts: a.attempt,
-    });
-    this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
+    const row = await backToQueue(createDb(this.env.DB), a.job_id, a.attempt, how, now);
+    if (row) {
+      this.store.enqueue({
+        job_id: a.job_id,
+        tenant_id: a.tenant_id,
+        user_id: a.user_id,
+        enqueued_at: a.enqueued_at,
+        queue_deadline_at: how === "retry" ? now + this.config().QUEUED_TIMEOUT_SECONDS * 1000 : a.queue_deadline_at,
+        attempts: how === "retry" ? a.attempt : a.attempt - 1,
+      });
+      if (how === "retry") this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
+    }
     this.pump();
   }
 
@@ -480,7 +411,7 @@ export class Dispatcher extends DurableObject<Env> {
     const cfg = this.config();
     if (this.store.host(a.host_id)) this.background(this.sendCancel(a, "lease_revoked"));
     if (a.cancel_requested) await this.end(a, "cancelled");
-    else if (a.attempt < cfg.MAX_ATTEMPTS) await this.requeueJob(a, why);
+    else if (a.attempt < cfg.MAX_ATTEMPTS) await this.requeue(a, "retry", why);
     else await this.end(a, "failed", { code: "host_lost", message: `The GPU host stopped answering (${why}) on all ${a.attempt} attempts.` });
   }
 

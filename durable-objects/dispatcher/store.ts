@@ -8,7 +8,7 @@
  *   queue        jobs waiting for a GPU, ordered by (enqueued_at, job_id) within a tenant
  *   turns        per tenant, the dispatch turn it last got (round-robin fairness)
  *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
- *   seen         ids of host messages already processed (replay protection)
+ * (Replay protection for host messages keeps its own table: replay-store.ts.)
  */
 
 export const SCHEMA = `
@@ -57,10 +57,6 @@ CREATE TABLE IF NOT EXISTS assignments (
 );
 CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
 CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
-CREATE TABLE IF NOT EXISTS seen (
-  id TEXT PRIMARY KEY,
-  expires_at INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS pool_name (
   only INTEGER PRIMARY KEY CHECK (only = 1),
   name TEXT NOT NULL
@@ -388,11 +384,6 @@ export class DispatcherStore {
   }
 
   // ===== Replay protection for host messages
-
-  claimMessage(id: string, expiresAt: number, now: number): boolean {
-    this.sql.exec("DELETE FROM seen WHERE expires_at <= ?", now);
-    return this.sql.exec("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?, ?)", id, expiresAt).rowsWritten > 0;
-  }
 
   /** The earliest time something is due (lease, deadline, queue timeout), or null. */
   nextDue(): number | null {

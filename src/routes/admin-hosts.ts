@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { JWK } from "jose";
-import type { HostStatus } from "../../durable-objects/dispatcher.ts";
+import type { HostStatus } from "../dispatch/types.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import { createDb } from "../db/client.ts";
 import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/hosts.ts";
