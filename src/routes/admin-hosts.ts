@@ -5,11 +5,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { JWK } from "jose";
-import type { HostStatus } from "../dispatch/types.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import { createDb } from "../db/client.ts";
 import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import type { HostStatus } from "../dispatch/types.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
