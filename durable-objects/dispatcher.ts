@@ -23,9 +23,11 @@ import { createDb } from "../src/db/client.ts";
 import { getJob, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobRow } from "../src/db/schema.ts";
+import { afterLoss, cooldownUntil, dispatchTerms, nextLine, pickHost, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
 import type { CancelOutcome, DispatcherRpc, EnqueueRequest, EventOutcome, HostRegistration, PoolStatus, TransferCheck } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
 import { backToQueue, end, type LifecycleContext, markDispatched, setProgress } from "../src/jobs/lifecycle.ts";
+import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
@@ -37,10 +39,6 @@ import { poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
 import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
 
-/** Grace after a deadline before the edge fails the job itself (the host should report first). */
-const DEADLINE_GRACE_MS = 30_000;
-/** How long a host that refused or missed a dispatch is skipped. */
-const REFUSAL_COOLDOWN_MS = 3_000;
 /** Periodic pass over D1 for live jobs this object does not know (lost enqueue, restart). */
 const RECONCILE_EVERY_MS = 60_000;
 const TICK_MS = 5_000;
@@ -51,6 +49,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly pending = new Set<Promise<unknown>>();
   private lastReconcile = 0;
   private poolCache: string | undefined;
+  /** Where every decision reads the time; tests move it (test/support/clock.ts). */
+  clock: Clock = systemClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,7 +136,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   status(): PoolStatus {
     this.pool();
-    return poolStatus(this.store, Date.now(), this.config());
+    return poolStatus(this.store, this.clock.now(), this.config());
   }
 
   // ===== Jobs (edge routes)
@@ -153,7 +153,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       attempts: 0,
     });
     this.pump();
-    return this.store.position(job.jobId);
+    return this.position(job.jobId);
   }
 
   /** The user cancelled a job already marked cancelled (queued) or cancel-requested (running) in D1. */
@@ -171,7 +171,14 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   positions(jobIds: string[]): (number | null)[] {
     this.pool();
-    return jobIds.map((id) => this.store.position(id));
+    const lines = this.store.tenantLines();
+    return jobIds.map((id) => this.position(id, lines));
+  }
+
+  private position(jobId: string, lines = this.store.tenantLines()): number | null {
+    const job = this.store.queued(jobId);
+    const own = job && lines.find((l) => l.tenantId === job.tenant_id);
+    return own ? queuePosition(own, this.store.earlierInLine(job), lines) : null;
   }
 
   // ===== Host messages (verified by the Worker before they get here)
@@ -179,14 +186,14 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   /** Replay protection for signed host messages: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean {
     this.pool();
-    const now = Date.now();
+    const now = this.clock.now();
     return this.replays.claim(messageId, now + ttlMs, now);
   }
 
   heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat): HeartbeatReply {
     this.pool();
     const cfg = this.config();
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.store.host(host.id)) {
       // This object lost its host table (new instance, storage reset): D1's registration rules.
       this.store.upsertHost(host.id, host.url, host.slots);
@@ -239,7 +246,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       if (!this.store.current(ev, hostId)) return "stale";
     }
     if (!this.store.advanceSeq(ev.job_id, ev.attempt, ev.seq)) return "duplicate";
-    const now = Date.now();
+    const now = this.clock.now();
     this.store.renew(ev.job_id, ev.attempt, now + cfg.LEASE_TTL_SECONDS * 1000);
 
     switch (ev.type) {
@@ -258,7 +265,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       case "job.failed": {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
         const a2 = this.store.assignment(ev.job_id) ?? a;
-        if (retryable && !a2.cancel_requested && a2.attempt < cfg.MAX_ATTEMPTS) {
+        if (retriesFailure(a2, retryable, cfg.MAX_ATTEMPTS)) {
           await this.requeue(a2, "retry", `host reported ${ev.error.code}`);
         } else {
           // Hosts are the least trusted tier: what a tenant reads of the error is cleaned here too.
@@ -281,7 +288,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     this.pool();
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
-    this.store.renew(a.job_id, a.attempt, Date.now() + this.config().LEASE_TTL_SECONDS * 1000);
+    this.store.renew(a.job_id, a.attempt, this.clock.now() + this.config().LEASE_TTL_SECONDS * 1000);
     return { ok: true, tenantId: a.tenant_id };
   }
 
@@ -290,11 +297,17 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   /** Hands queued jobs to hosts with free slots, fairly, until one of them runs out. */
   private pump(): void {
     const cfg = this.config();
-    const now = Date.now();
+    const now = this.clock.now();
     for (let i = 0; i < 256; i++) {
-      const host = this.store.pickHost(now, cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, cfg.EXPECTED_LOCK_HASH);
-      if (!host) break;
-      const job = this.store.nextJob();
+      const picked = pickHost(this.store.hostLoads(), {
+        now,
+        heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
+        expectedLockHash: cfg.EXPECTED_LOCK_HASH,
+      });
+      if (!picked) break;
+      const host = picked.host;
+      const line = nextLine(this.store.tenantLines());
+      const job = line && this.store.queued(line.head.jobId);
       if (!job) break;
       const a: AssignmentRow = {
         job_id: job.job_id,
@@ -303,8 +316,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         host_id: host.id,
         attempt: job.attempts + 1,
         lease_id: crypto.randomUUID(),
-        lease_expires_at: now + cfg.LEASE_TTL_SECONDS * 1000,
-        deadline_at: now + cfg.JOB_TIMEOUT_SECONDS * 1000 + DEADLINE_GRACE_MS,
+        ...dispatchTerms(now, { leaseTtlMs: cfg.LEASE_TTL_SECONDS * 1000, jobTimeoutMs: cfg.JOB_TIMEOUT_SECONDS * 1000 }),
         dispatched_at: now,
         accepted: 0,
         cancel_requested: 0,
@@ -324,7 +336,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private async dispatch(a: AssignmentRow, host: HostRow, cfg: Config): Promise<void> {
     const log = this.log();
     const db = createDb(this.env.DB);
-    const now = Date.now();
+    const now = this.clock.now();
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
     const [row, workflow, inputs] = await Promise.all([
       markDispatched(db, a.job_id, a.attempt, a.host_id, now),
@@ -366,7 +378,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     }
     // Not accepted: the attempt did not happen. Put the job back at the head of its tenant's line.
     log.warn("dispatch_refused", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, status: result.status, detail: result.detail });
-    this.store.markUnavailable(a.host_id, Date.now() + (result.kind === "rejected" ? 60_000 : REFUSAL_COOLDOWN_MS));
+    this.store.markUnavailable(a.host_id, cooldownUntil(this.clock.now(), result.kind));
     await this.requeue(a, "not-taken", `host ${result.kind}`);
   }
 
@@ -383,13 +395,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   }
 
   /**
-   * The one way a dispatched job goes back to the queue, at the head of its tenant's line.
-   * `retry`: the attempt happened (host lost, retryable failure): the next is attempt + 1 and the
-   * queue timeout starts again. `not-taken`: the host refused or missed the dispatch, so the
-   * attempt did not happen and the job keeps its place and its queue deadline.
+   * The one way a dispatched job goes back to the queue, at the head of its tenant's line (it
+   * keeps its enqueued_at); requeueTerms() says what `retry` and `not-taken` change.
    */
   private async requeue(a: AssignmentRow, how: "retry" | "not-taken", why: string): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.store.unassign(a.job_id, a.attempt)) return;
     const row = await backToQueue(createDb(this.env.DB), a.job_id, a.attempt, how, now);
     if (row) {
@@ -398,8 +408,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         tenant_id: a.tenant_id,
         user_id: a.user_id,
         enqueued_at: a.enqueued_at,
-        queue_deadline_at: how === "retry" ? now + this.config().QUEUED_TIMEOUT_SECONDS * 1000 : a.queue_deadline_at,
-        attempts: how === "retry" ? a.attempt : a.attempt - 1,
+        ...requeueTerms(a, how, now, this.config().QUEUED_TIMEOUT_SECONDS * 1000),
       });
       if (how === "retry") this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
     }
@@ -410,8 +419,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private async lost(a: AssignmentRow, why: string): Promise<void> {
     const cfg = this.config();
     if (this.store.host(a.host_id)) this.background(this.sendCancel(a, "lease_revoked"));
-    if (a.cancel_requested) await this.end(a, "cancelled");
-    else if (a.attempt < cfg.MAX_ATTEMPTS) await this.requeue(a, "retry", why);
+    const next = afterLoss(a, cfg.MAX_ATTEMPTS);
+    if (next === "cancelled") await this.end(a, "cancelled");
+    else if (next === "retry") await this.requeue(a, "retry", why);
     else await this.end(a, "failed", { code: "host_lost", message: `The GPU host stopped answering (${why}) on all ${a.attempt} attempts.` });
   }
 
@@ -423,7 +433,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private async end(ref: { job_id: string; attempt: number }, to: "succeeded" | "failed" | "cancelled", error?: JobError): Promise<boolean> {
     if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
     this.pump();
-    await end(this.lifecycle(), ref.job_id, to, { now: Date.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
+    await end(this.lifecycle(), ref.job_id, to, { now: this.clock.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
     return true;
   }
 
@@ -431,7 +441,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   override async alarm(): Promise<void> {
     const cfg = this.config();
-    const now = Date.now();
+    const now = this.clock.now();
     const db = createDb(this.env.DB);
     for (const q of this.store.queueTimedOut(now)) {
       this.store.dequeue(q.job_id);
@@ -483,7 +493,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   }
 
   private schedule(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const due = this.store.nextDue();
     const busy = this.store.queueDepth().depth > 0 || this.store.assignedCount() > 0;
     const hosts = this.store.hosts().length > 0;
@@ -491,9 +501,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     if (busy) at = Math.min(due ?? Infinity, now + TICK_MS);
     else if (hosts) at = now + RECONCILE_EVERY_MS;
     if (at === null) return;
-    const target = Math.max(at, now + 50);
+    // Alarms run on wall time; with the system clock wallTimeOf() is the identity.
+    const target = wallTimeOf(this.clock, Math.max(at, now + 50));
+    const wallNow = wallTimeOf(this.clock, now);
     void this.ctx.storage.getAlarm().then((current) => {
-      if (current === null || current > target || current < now) return this.ctx.storage.setAlarm(target);
+      if (current === null || current > target || current < wallNow) return this.ctx.storage.setAlarm(target);
     });
   }
 }

@@ -17,6 +17,7 @@ import type { AdmitRequest, AdmitResult, UploadReserveRequest, UploadReserveResu
 import { createDb } from "../src/db/client.ts";
 import { jobStatuses } from "../src/db/jobs.ts";
 import type { Env } from "../src/env.ts";
+import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 
 /** How long an admitted job may take to appear in D1 (D1 queries time out at 30 s). */
 export const PENDING_LEASE_MS = 120_000;
@@ -63,6 +64,8 @@ export class TenantQuota extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** When the alarm is set for, as far as this instance knows (saves a storage read per admit). */
   private alarmAt: number | null | undefined;
+  /** Where windows, leases and key expiry read the time; tests move it (test/support/clock.ts). */
+  clock: Clock = systemClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,7 +77,7 @@ export class TenantQuota extends DurableObject<Env> {
 
   /** Check and reserve, atomically. See the module comment for the invariant. */
   admit(req: AdmitRequest): AdmitResult {
-    const now = Date.now();
+    const now = this.clock.now();
     this.sql.exec("DELETE FROM submissions WHERE at <= ?", now - WINDOW_MS);
 
     // Keys are scoped to (tenant, user): another user's request with the same key is a new request.
@@ -176,7 +179,7 @@ export class TenantQuota extends DurableObject<Env> {
    * synchronous section like `admit`, so concurrent uploads cannot pass the limits together.
    */
   reserveUpload(req: UploadReserveRequest): UploadReserveResult {
-    const now = Date.now();
+    const now = this.clock.now();
     const usage = this.uploadUsage(req.limits, now);
     if (usage.count >= req.limits.uploads_per_day) {
       return { ok: false, reason: "uploads-per-day", limit: req.limits.uploads_per_day, current: usage.count, retryAfter: usage.reset_seconds, usage };
@@ -219,14 +222,14 @@ export class TenantQuota extends DurableObject<Env> {
   }
 
   usage(userId: string, limits: UsageLimits): Usage {
-    const now = Date.now();
+    const now = this.clock.now();
     this.sql.exec("DELETE FROM submissions WHERE at <= ?", now - WINDOW_MS);
     return this.usageOf(userId, limits, now);
   }
 
   /** Reconciles expired leases against D1, drops expired idempotency keys, re-arms. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     this.sql.exec("DELETE FROM idempotency_keys WHERE expires_at <= ?", now);
     const expired = this.sql
       .exec<{ job_id: string }>("SELECT job_id FROM reservations WHERE lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 500", now)
@@ -236,7 +239,7 @@ export class TenantQuota extends DurableObject<Env> {
       // Outside I/O: other requests may run meanwhile. Every write below is keyed by job id and
       // only ever frees or extends, so interleaving cannot over-admit.
       const statuses = await jobStatuses(createDb(this.env.DB), expired);
-      const checkedAt = Date.now();
+      const checkedAt = this.clock.now();
       for (const jobId of expired) {
         const status = statuses.get(jobId);
         if (status === "queued" || status === "running") {
@@ -264,7 +267,8 @@ export class TenantQuota extends DurableObject<Env> {
     };
   }
 
-  private scheduleAlarm(at: number): void {
+  private scheduleAlarm(due: number): void {
+    const at = wallTimeOf(this.clock, due); // alarms run on wall time
     // An alarm due earlier will re-arm for the rest, so only an earlier time needs a write.
     if (this.alarmAt !== undefined && this.alarmAt !== null && this.alarmAt <= at) return;
     // Fire-and-forget is safe: the output gate holds our reply until the alarm write commits.
@@ -283,8 +287,8 @@ export class TenantQuota extends DurableObject<Env> {
         "SELECT min(at) AS at FROM (SELECT min(lease_expires_at) AS at FROM reservations UNION ALL SELECT min(expires_at) FROM idempotency_keys)",
       )
       .one().at;
-    this.alarmAt = next;
-    if (next === null) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(next);
+    this.alarmAt = next === null ? null : wallTimeOf(this.clock, next);
+    if (this.alarmAt === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(this.alarmAt);
   }
 }

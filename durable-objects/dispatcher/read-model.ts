@@ -3,8 +3,9 @@
  * queue. Pure reads of the Dispatcher's tables, apart from the code that changes them.
  */
 import type { Config } from "../../src/config/schema.ts";
+import { freeSlots, isLive, lockAccepted } from "../../src/dispatch/policy.ts";
 import type { HostStatus, PoolStatus } from "../../src/dispatch/types.ts";
-import { type DispatcherStore, freeSlots, type HostRow } from "./store.ts";
+import type { DispatcherStore, HostRow } from "./store.ts";
 
 type ReadConfig = Pick<Config, "HOST_HEARTBEAT_TIMEOUT_SECONDS" | "EXPECTED_LOCK_HASH">;
 
@@ -16,11 +17,11 @@ export function hostStatus(store: DispatcherStore, h: HostRow, now: number, cfg:
     capacity: h.capacity,
     assigned: store.assignmentsOf(h.id).length,
     gpu_held: store.gpuHeld(h.id),
-    live: h.last_heartbeat_at !== null && h.last_heartbeat_at >= now - cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    live: isLive(h, { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000 }),
     draining: h.draining === 1,
     comfy: h.comfy,
     lock_hash: h.lock_hash,
-    lock_ok: cfg.EXPECTED_LOCK_HASH === "" || h.lock_hash === cfg.EXPECTED_LOCK_HASH,
+    lock_ok: lockAccepted(h, cfg.EXPECTED_LOCK_HASH),
     version: h.version,
     last_heartbeat_at: h.last_heartbeat_at,
   };

@@ -1,7 +1,8 @@
 /**
  * The Dispatcher's own SQLite tables and every query on them. All synchronous: a dispatch
- * decision (pick a host, pick a job, write the assignment, drop the queue row) runs without an
- * `await`, so two decisions can never hand out the same slot or the same job.
+ * decision (read the hosts and the tenants' lines, let src/dispatch/policy.ts choose, write the
+ * assignment, drop the queue row) runs without an `await`, so two decisions can never hand out
+ * the same slot or the same job.
  *
  * Layout (see docs/dispatch.md):
  *   hosts        registered hosts of this pool and their last heartbeat
@@ -10,6 +11,8 @@
  *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
  * (Replay protection for host messages keeps its own table: replay-store.ts.)
  */
+
+import type { HostLoad, HostState, TenantLine } from "../../src/dispatch/policy.ts";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hosts (
@@ -67,7 +70,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 `;
 
-export interface HostRow {
+export interface HostRow extends HostState {
   id: string;
   url: string;
   slots: number;
@@ -109,14 +112,6 @@ export interface AssignmentRow {
 }
 
 type Row = Record<string, SqlStorageValue>;
-
-/** Jobs a host may hold beyond its declared slots: prepared ahead so its GPU never idles. */
-export const PREFETCH_ALLOWANCE = 2;
-
-/** Free slots of a host: what it reports it can hold, capped by its registration, minus its jobs. */
-export function freeSlots(host: Pick<HostRow, "capacity" | "slots">, assigned: number): number {
-  return Math.max(0, Math.min(host.capacity, host.slots + PREFETCH_ALLOWANCE) - assigned);
-}
 
 export class DispatcherStore {
   private readonly sql: SqlStorage;
@@ -194,25 +189,10 @@ export class DispatcherStore {
     this.sql.exec("UPDATE hosts SET unavailable_until = ? WHERE id = ?", until, id);
   }
 
-  /**
-   * The live host with the most free slots, or none. Live: heard from recently, ComfyUI ready, not
-   * draining, lock hash as expected (when one is required), not cooling down after a refusal.
-   */
-  pickHost(now: number, heartbeatTimeoutMs: number, expectedLockHash: string): (HostRow & { free: number }) | undefined {
-    // Same rule as freeSlots(), in SQL so the choice is one query.
-    return this.first<HostRow & { free: number }>(
-      `SELECT * FROM (
-         SELECT h.*, min(h.capacity, h.slots + ${PREFETCH_ALLOWANCE}) - (SELECT count(*) FROM assignments a WHERE a.host_id = h.id AND a.gpu_released = 0) AS free
-           FROM hosts h
-          WHERE h.last_heartbeat_at >= ? AND h.draining = 0 AND h.comfy = 'ready' AND h.unavailable_until <= ?
-            AND (? = '' OR h.lock_hash = ?))
-        WHERE free > 0
-        ORDER BY free DESC, id
-        LIMIT 1`,
-      now - heartbeatTimeoutMs,
-      now,
-      expectedLockHash,
-      expectedLockHash,
+  /** Every host with the number of its jobs still holding a GPU slot: what pickHost() chooses from. */
+  hostLoads(): HostLoad<HostRow>[] {
+    return this.all<HostLoad<HostRow>>(
+      "SELECT h.*, (SELECT count(*) FROM assignments a WHERE a.host_id = h.id AND a.gpu_released = 0) AS held FROM hosts h ORDER BY h.id",
     );
   }
 
@@ -240,55 +220,33 @@ export class DispatcherStore {
     return this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId).rowsWritten > 0;
   }
 
-  /**
-   * Round-robin across tenants, FIFO within a tenant: the head job of the tenant whose last turn
-   * is oldest (a tenant never served goes first). A tenant with a long backlog therefore delays
-   * another tenant's first job by at most one job per slot.
-   */
-  nextJob(): QueueRow | undefined {
-    return this.first<QueueRow>(
-      `SELECT q.* FROM queue q
-         JOIN (SELECT tenant_id, min(enqueued_at) AS first_at FROM queue GROUP BY tenant_id) h
-           ON h.tenant_id = q.tenant_id AND q.enqueued_at = h.first_at
+  /** Each tenant's line: head job (oldest, then lowest id), length and last turn. */
+  tenantLines(): TenantLine[] {
+    return this.all<{ tenant_id: string; job_id: string; enqueued_at: number; n: number; turn: number }>(
+      `SELECT q.tenant_id, q.job_id, q.enqueued_at, q.n, coalesce(t.turn, 0) AS turn
+         FROM (SELECT tenant_id, job_id, enqueued_at,
+                      row_number() OVER (PARTITION BY tenant_id ORDER BY enqueued_at, job_id) AS rn,
+                      count(*) OVER (PARTITION BY tenant_id) AS n
+                 FROM queue) q
          LEFT JOIN turns t ON t.tenant_id = q.tenant_id
-        ORDER BY coalesce(t.turn, 0), q.enqueued_at, q.job_id
-        LIMIT 1`,
-    );
+        WHERE q.rn = 1`,
+    ).map((r) => ({ tenantId: r.tenant_id, turn: r.turn, head: { jobId: r.job_id, enqueuedAt: r.enqueued_at }, length: r.n }));
+  }
+
+  /** Jobs of the same tenant queued before this one. */
+  earlierInLine(job: Pick<QueueRow, "tenant_id" | "enqueued_at" | "job_id">): number {
+    return this.first<{ n: number }>(
+      "SELECT count(*) AS n FROM queue WHERE tenant_id = ? AND (enqueued_at, job_id) < (?, ?)",
+      job.tenant_id,
+      job.enqueued_at,
+      job.job_id,
+    )!.n;
   }
 
   takeTurn(tenantId: string): void {
     const next = (this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'turn'")?.v ?? 0) + 1;
     this.sql.exec("INSERT INTO meta (key, value) VALUES ('turn', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", next);
     this.sql.exec("INSERT INTO turns (tenant_id, turn) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET turn = excluded.turn", tenantId, next);
-  }
-
-  /**
-   * Jobs dispatched before this one under the round-robin, if nothing new arrives: its own
-   * tenant's earlier jobs (k), plus from each other tenant min(its backlog, k or k + 1 when that
-   * tenant's turn comes first).
-   */
-  position(jobId: string): number | null {
-    const me = this.queued(jobId);
-    if (!me) return null;
-    const k = this.first<{ n: number }>(
-      "SELECT count(*) AS n FROM queue WHERE tenant_id = ? AND (enqueued_at, job_id) < (?, ?)",
-      me.tenant_id,
-      me.enqueued_at,
-      me.job_id,
-    )!.n;
-    const myTurn = this.first<{ turn: number }>("SELECT turn FROM turns WHERE tenant_id = ?", me.tenant_id)?.turn ?? 0;
-    const others = this.all<{ n: number; turn: number; first_at: number }>(
-      `SELECT count(*) AS n, coalesce(t.turn, 0) AS turn, min(q.enqueued_at) AS first_at FROM queue q LEFT JOIN turns t ON t.tenant_id = q.tenant_id
-        WHERE q.tenant_id <> ? GROUP BY q.tenant_id`,
-      me.tenant_id,
-    );
-    const myFirst = this.first<{ at: number }>("SELECT min(enqueued_at) AS at FROM queue WHERE tenant_id = ?", me.tenant_id)!.at;
-    let ahead = k;
-    for (const o of others) {
-      const before = o.turn < myTurn || (o.turn === myTurn && o.first_at < myFirst);
-      ahead += Math.min(o.n, k + (before ? 1 : 0));
-    }
-    return ahead;
   }
 
   queueDepth(): { depth: number; oldest: number | null } {
@@ -382,8 +340,6 @@ export class DispatcherStore {
   assignedCount(): number {
     return this.first<{ n: number }>("SELECT count(*) AS n FROM assignments")!.n;
   }
-
-  // ===== Replay protection for host messages
 
   /** The earliest time something is due (lease, deadline, queue timeout), or null. */
   nextDue(): number | null {

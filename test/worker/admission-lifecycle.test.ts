@@ -3,7 +3,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import { ACTIVE_LEASE_MS, IDEMPOTENCY_TTL_MS } from "../../durable-objects/tenant-quota.ts";
 import { createApp } from "../../src/app.ts";
+import { installClock, type TestClock } from "../support/clock.ts";
 import { call, createTenant, expectProblem, json, submit, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 
 const usage = async (key: string, user: string) =>
@@ -70,17 +72,16 @@ describe("a failed write after admission", () => {
 });
 
 describe("lease reconciliation", () => {
-  const backdateLeases = (tenantId: string) =>
-    runInDurableObject(env.TENANT_QUOTA.getByName(tenantId), async (_i, state) => {
-      state.storage.sql.exec("UPDATE reservations SET lease_expires_at = ?", Date.now() - 1);
-    });
+  // Every reservation's lease (pending or active) has run out once the clock moves this far.
+  const pastLeases = (clock: TestClock) => clock.advance(ACTIVE_LEASE_MS);
 
   it("frees a reservation whose job is terminal in D1 (release never arrived)", async ({ expect }) => {
     const t = await createTenant({ limits: { max_active_jobs_per_user: 1 } });
+    const clock = await installClock(env.TENANT_QUOTA.getByName(t.id));
     const job = await submitOk(t.key, "lease");
     await env.DB.prepare("UPDATE jobs SET status = 'failed', finished_at = ? WHERE id = ?").bind(Date.now(), job.id).run();
     expect((await submit(t.key, "lease")).status).toBe(429);
-    await backdateLeases(t.id);
+    pastLeases(clock);
     expect(await runDurableObjectAlarm(env.TENANT_QUOTA.getByName(t.id))).toBe(true);
     expect((await usage(t.key, "lease")).user_active_jobs).toBe(0);
     expect((await submit(t.key, "lease")).status).toBe(202);
@@ -89,29 +90,32 @@ describe("lease reconciliation", () => {
   it("frees a reservation whose job row was never written", async ({ expect }) => {
     const t = await createTenant();
     const stub = env.TENANT_QUOTA.getByName(t.id);
+    const clock = await installClock(stub);
     const limits = { max_active_jobs_per_user: 5, max_active_jobs_per_tenant: 50, requests_per_minute: 120, uploads_per_day: 100, upload_bytes_per_day: 1e9 };
     const admitted = await stub.admit({ jobId: "job_neverwrittenxxxxxxx", userId: "ghost", limits });
     expect(admitted.ok).toBe(true);
     expect((await usage(t.key, "ghost")).user_active_jobs).toBe(1);
-    await backdateLeases(t.id);
+    pastLeases(clock);
     await runDurableObjectAlarm(stub);
     expect((await usage(t.key, "ghost")).user_active_jobs).toBe(0);
   });
 
   it("renews the lease of a job that is still active, and re-arms the alarm", async ({ expect }) => {
     const t = await createTenant();
-    await submitOk(t.key, "alive");
-    await backdateLeases(t.id);
     const stub = env.TENANT_QUOTA.getByName(t.id);
+    const clock = await installClock(stub);
+    await submitOk(t.key, "alive");
+    pastLeases(clock);
     await runDurableObjectAlarm(stub);
     expect((await usage(t.key, "alive")).user_active_jobs).toBe(1);
     const [lease, alarm] = await runInDurableObject(stub, async (_i, state) => [
       state.storage.sql.exec<{ state: string; lease: number }>("SELECT state, lease_expires_at AS lease FROM reservations").one(),
       await state.storage.getAlarm(),
     ]);
-    expect(lease).toMatchObject({ state: "active" });
-    expect((lease as { lease: number }).lease).toBeGreaterThan(Date.now() + 200_000);
-    expect(alarm).toBe((lease as { lease: number }).lease);
+    expect(lease).toMatchObject({ state: "active", lease: clock.now() + ACTIVE_LEASE_MS });
+    // The alarm (wall time) is due when the renewed lease runs out: ACTIVE_LEASE_MS after the renewal.
+    expect(alarm).toBeLessThanOrEqual(Date.now() + ACTIVE_LEASE_MS);
+    expect(alarm).toBeGreaterThan(Date.now() + ACTIVE_LEASE_MS - 100_000);
   });
 });
 
@@ -188,11 +192,10 @@ describe("Idempotency-Key", () => {
 
   it("expires after 24 hours", async ({ expect }) => {
     const t = await createTenant();
+    const clock = await installClock(env.TENANT_QUOTA.getByName(t.id));
     const key = { "Idempotency-Key": '"old-key"' };
     const first = (await (await call("/v1/jobs", json({ workflow: WORKFLOW }, { ...userHeaders(t.key, "u"), ...key }))).json()) as { id: string };
-    await runInDurableObject(env.TENANT_QUOTA.getByName(t.id), async (_i, state) => {
-      state.storage.sql.exec("UPDATE idempotency_keys SET expires_at = ?", Date.now() - 1);
-    });
+    clock.advance(IDEMPOTENCY_TTL_MS);
     const again = (await (await call("/v1/jobs", json({ workflow: WORKFLOW, metadata: { new: true } }, { ...userHeaders(t.key, "u"), ...key }))).json()) as {
       id: string;
     };

@@ -3,6 +3,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import { installClock } from "../support/clock.ts";
 import { call, createTenant, type JobBody, submitOk, userHeaders } from "../support/worker-helpers.ts";
 import {
   dispatcherPlace,
@@ -94,6 +95,7 @@ describe("cancel", () => {
   });
 
   it("a running job whose host never confirms the cancel ends cancelled when its lease runs out (not retried)", async ({ expect }) => {
+    const clock = await installClock(env.DISPATCHER.getByName("default"));
     const t = await createTenant();
     const host = await registerFakeHost(1);
     track(host);
@@ -101,9 +103,7 @@ describe("cancel", () => {
     const j = await submitOk(t.key, "u");
     await waitForDispatches(host, 1);
     await cancel(t.key, "u", j.id);
-    await runInDurableObject(env.DISPATCHER.getByName("default"), async (_i, state) => {
-      state.storage.sql.exec("UPDATE assignments SET lease_expires_at = ? WHERE job_id = ?", Date.now() - 1, j.id);
-    });
+    clock.advance(30_000); // the default LEASE_TTL_SECONDS: the lease runs out
     await runDurableObjectAlarm(env.DISPATCHER.getByName("default"));
     expect(await view(t.key, "u", j.id)).toMatchObject({ status: "cancelled", attempt: 1 });
     // Not retried: the job is nowhere in the Dispatcher, and the host got one dispatch only.
