@@ -70,17 +70,10 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 `;
 
+/** A `hosts` row: what the policy reads of a host (HostState), plus where it is and what it runs. */
 export interface HostRow extends HostState {
-  id: string;
   url: string;
-  slots: number;
-  capacity: number;
-  last_heartbeat_at: number | null;
-  draining: number;
-  comfy: string;
-  lock_hash: string | null;
   version: string | null;
-  unavailable_until: number;
 }
 
 export interface QueueRow {
