@@ -10,7 +10,7 @@
  * - an older attempt, or the same attempt with another lease, is `stale`;
  * - otherwise refused while draining, while ComfyUI is not ready, or when every slot is held.
  */
-import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply } from "../../../src/protocol/messages.ts";
+import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply, HOST_JOB_STATES } from "../../../src/protocol/messages.ts";
 import type { LinkState } from "../comfy/link.ts";
 import { within } from "../lib/async.ts";
 import { type SlotView, slotView } from "../slots.ts";
@@ -28,7 +28,7 @@ export type DispatchDecision =
 /** Jobs held at once (uploads in flight included) stay under this multiple of the capacity. */
 const MAX_HELD_FACTOR = 3;
 
-export type HostJobState = "preparing" | "queued" | "running" | "uploading";
+export type HostJobState = (typeof HOST_JOB_STATES)[number];
 
 /** Clock skew allowed between the edge's lease expiry and ours before a job is given up. */
 const LEASE_SKEW_MS = 5_000;
