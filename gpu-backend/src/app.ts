@@ -21,7 +21,7 @@ import { EdgeClient } from "./edge/client.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
 import { JobManager } from "./jobs/manager.ts";
 import type { WorkflowRules } from "./jobs/policy.ts";
-import { type RunnerDeps, requestStop } from "./jobs/runner.ts";
+import type { RunnerDeps } from "./jobs/runner.ts";
 import { Sweeper, type SweepResult } from "./jobs/sweeper.ts";
 import { allowedNodeClasses, loadLock, verifyOnDisk } from "./locks.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -230,7 +230,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const close = () =>
     (closing ??= (async () => {
       manager.draining = true;
-      for (const job of manager.list()) requestStop(job, { kind: "drop", why: "service closed" }, deps);
+      for (const run of manager.runs()) run.stop({ kind: "drop", why: "service closed" });
       tracker.failAll("service closed");
       await manager.waitIdle(2_000);
       heartbeat.stop();

@@ -1,7 +1,7 @@
 /**
  * Renders `gpu-backend/.env.example` and `docs/gpu-backend-config.md` from the settings table in
  * config.ts, so neither can disagree with the defaults the service really uses (audit item 3).
- * `npm run config:gen -w gpu-backend` writes them; test/config/generated.test.ts fails on drift.
+ * `npm run config:gen -w gpu-backend` writes them; test/unit/config.test.ts fails on drift.
  */
 import { type Setting, settings } from "./config.ts";
 
@@ -46,14 +46,8 @@ export function renderConfigDoc(): string {
   ];
   for (const [name, setting] of entries()) {
     const def = defaultOf(setting);
-    const shown =
-      def === undefined
-        ? setting.kind === "secret" || name === "HOST_ID" || name === "EDGE_URL"
-          ? "required"
-          : "(unset)"
-        : def === ""
-          ? "(empty)"
-          : `\`${def}\``;
+    // Required is what the schema itself refuses to leave unset, not a list kept here.
+    const shown = def === undefined ? (setting.schema.safeParse(undefined).success ? "(unset)" : "required") : def === "" ? "(empty)" : `\`${def}\``;
     out.push(`| \`${name}\` | ${setting.kind} | ${shown} | ${cell(setting.doc)} |`);
   }
   out.push("");

@@ -1,7 +1,8 @@
 /**
  * Every setting gpu-backend reads from its environment, with its default and its documentation.
  *
- * This table is the only place a default lives: `loadConfig` parses `process.env` with it, and
+ * This table is the only place a setting is declared: `Config` is inferred from it (each setting
+ * under its camelCase name), `loadConfig` parses `process.env` with it, and
  * `npm run config:gen -w gpu-backend` renders `gpu-backend/.env.example` and
  * `docs/gpu-backend-config.md` from it (a test fails when they drift). Defaults are the safe,
  * cheap choice (loopback only, one job at a time); secrets have no default, so a host without
@@ -325,52 +326,21 @@ export const settings = {
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
-type Out<K extends SettingName> = z.output<(typeof settings)[K]["schema"]>;
 
-export interface Config {
-  hostId: Out<"HOST_ID">;
-  edgeUrl: string;
-  /** Current secret first, then previous ones (all sign every request). */
-  hostSecrets: string[];
-  edgeJwks: JSONWebKeySet;
-  listenHost: string;
-  port: number;
-  comfyUrl: string;
-  comfyCommand: string | undefined;
-  comfyArgs: string[];
-  comfyCwd: string | undefined;
-  comfyDir: string | undefined;
-  /** ComfyUI's folders (absolute): every job gets its own subfolder in each. */
-  comfyDirs: ComfyDirs;
-  /** FILE_INPUT_NODES (object_info's upload inputs are added when ComfyUI is read). */
-  fileInputs: FileInputs;
-  deniedNodeClasses: ReadonlySet<string>;
-  maxJobDeadlineMs: number;
-  sweepIntervalMs: number;
-  comfyStartTimeoutMs: number;
-  comfyRestartBackoffMs: number;
-  comfyRestartBackoffMaxMs: number;
-  comfyRequestTimeoutMs: number;
-  comfyLostTimeoutMs: number;
-  slots: number;
-  prefetch: number;
-  heartbeatIntervalMs: number;
-  stuckTimeoutMs: number;
-  historyPollMs: number;
-  progressIntervalMs: number;
-  cancelRetryMs: number;
-  drainGraceMs: number;
-  edgeRequestTimeoutMs: number;
-  transferTimeoutMs: number;
-  edgeRetryAttempts: number;
-  edgeRetryBaseMs: number;
-  edgeRetryMaxDelayMs: number;
-  maxDispatchBytes: number;
-  maxInputBytes: number;
-  maxOutputBytes: number;
-  lockFile: string;
-  lockVerifyModels: "sha256" | "size";
-  logLevel: "debug" | "info" | "warn" | "error";
+/** The environment as the table parses it, one key per setting. */
+const envSchema = z.object(
+  Object.fromEntries(Object.entries(settings).map(([name, s]) => [name, s.schema])) as {
+    [K in SettingName]: (typeof settings)[K]["schema"];
+  },
+);
+type Env = z.output<typeof envSchema>;
+
+/** `COMFY_RESTART_BACKOFF_MS` → `comfyRestartBackoffMs`: the name a setting has in `Config`. */
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}` : Lowercase<S>;
+
+function camelKeys<T extends Record<string, unknown>>(values: T): { [K in keyof T & string as CamelCase<K>]: T[K] } {
+  const camel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [camel(name), value])) as { [K in keyof T & string as CamelCase<K>]: T[K] };
 }
 
 export interface ComfyDirs {
@@ -380,85 +350,85 @@ export interface ComfyDirs {
   temp: string;
 }
 
+/**
+ * Every setting under its camelCase name, except the few the service needs combined or parsed
+ * further: only those are named here.
+ */
+function toConfig(env: Env) {
+  const {
+    HOST_SECRET,
+    HOST_SECRET_PREVIOUS,
+    COMFY_BASE_DIR,
+    COMFY_INPUT_DIR,
+    COMFY_OUTPUT_DIR,
+    COMFY_TEMP_DIR,
+    FILE_INPUT_NODES,
+    DENIED_NODE_CLASSES,
+    LOCK_FILE,
+    ...plain
+  } = env;
+  const comfyDirs: ComfyDirs = {
+    base: COMFY_BASE_DIR,
+    input: COMFY_INPUT_DIR ?? resolve(COMFY_BASE_DIR, "input"),
+    output: COMFY_OUTPUT_DIR ?? resolve(COMFY_BASE_DIR, "output"),
+    temp: COMFY_TEMP_DIR ?? resolve(COMFY_BASE_DIR, "temp"),
+  };
+  const fileInputs: FileInputs = parseFileInputs(FILE_INPUT_NODES);
+  const deniedNodeClasses: ReadonlySet<string> = parseClassList(DENIED_NODE_CLASSES);
+  return {
+    ...camelKeys(plain),
+    /** Current secret first, then previous ones (all sign every request). */
+    hostSecrets: [HOST_SECRET, ...HOST_SECRET_PREVIOUS],
+    /** ComfyUI's folders (absolute): every job gets its own subfolder in each. */
+    comfyDirs,
+    /** FILE_INPUT_NODES (object_info's upload inputs are added when ComfyUI is read). */
+    fileInputs,
+    deniedNodeClasses,
+    lockFile: resolve(PACKAGE_DIR, LOCK_FILE),
+  };
+}
+
+const configSchema = envSchema.transform(toConfig);
+export type Config = z.output<typeof configSchema>;
+
 /** Inside (or equal to) `parent`. */
 function within(child: string, parent: string): boolean {
   const rel = relative(parent, child);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
+/** Rules between settings, checked once each one is valid on its own. */
+function crossFieldProblems(cfg: Config): string[] {
+  const problems: string[] = [];
+  if (cfg.comfyRestartBackoffMaxMs < cfg.comfyRestartBackoffMs) problems.push("COMFY_RESTART_BACKOFF_MAX_MS: must not be below COMFY_RESTART_BACKOFF_MS");
+  if (cfg.comfyArgs.length > 0 && cfg.comfyCommand === undefined) problems.push("COMFY_ARGS: set without COMFY_COMMAND");
+  for (const other of ["input", "output"] as const) {
+    if (within(cfg.comfyDirs[other], cfg.comfyDirs.temp) || within(cfg.comfyDirs.temp, cfg.comfyDirs[other]))
+      problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
+  }
+  return problems;
+}
+
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /**
  * Parses an environment. Problems name the variable and the rule, never the value (it may be a
- * secret).
+ * secret): one line per variable, in the table's order.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
-  const values: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [name, setting] of Object.entries(settings) as [SettingName, Setting][]) {
-    const raw = env[name];
-    const parsed = setting.schema.safeParse(raw === "" && setting.kind === "var" ? undefined : raw);
-    if (parsed.success) values[name] = parsed.data;
-    else problems.push(`${name}: ${raw === undefined ? "is required" : parsed.error.issues.map((i) => i.message).join("; ")}`);
+  const raw: Record<string, string | undefined> = {};
+  // An empty variable means unset (its default applies); an empty secret is refused as given.
+  for (const [name, setting] of Object.entries(settings) as [SettingName, Setting][])
+    raw[name] = env[name] === "" && setting.kind === "var" ? undefined : env[name];
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = Object.keys(settings).flatMap((name) => {
+      const issues = parsed.error.issues.filter((i) => i.path[0] === name);
+      if (issues.length === 0) return [];
+      return [`${name}: ${env[name] === undefined ? "is required" : issues.map((i) => i.message).join("; ")}`];
+    });
+    return { ok: false, problems };
   }
-  if (problems.length > 0) return { ok: false, problems };
-  const v = values as { [K in SettingName]: Out<K> };
-  if (v.COMFY_RESTART_BACKOFF_MAX_MS < v.COMFY_RESTART_BACKOFF_MS) problems.push("COMFY_RESTART_BACKOFF_MAX_MS: must not be below COMFY_RESTART_BACKOFF_MS");
-  if (v.COMFY_ARGS.length > 0 && v.COMFY_COMMAND === undefined) problems.push("COMFY_ARGS: set without COMFY_COMMAND");
-  const comfyDirs: ComfyDirs = {
-    base: v.COMFY_BASE_DIR,
-    input: v.COMFY_INPUT_DIR ?? resolve(v.COMFY_BASE_DIR, "input"),
-    output: v.COMFY_OUTPUT_DIR ?? resolve(v.COMFY_BASE_DIR, "output"),
-    temp: v.COMFY_TEMP_DIR ?? resolve(v.COMFY_BASE_DIR, "temp"),
-  };
-  for (const other of ["input", "output"] as const) {
-    if (within(comfyDirs[other], comfyDirs.temp) || within(comfyDirs.temp, comfyDirs[other]))
-      problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
-  }
-  if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    config: {
-      hostId: v.HOST_ID,
-      edgeUrl: v.EDGE_URL,
-      hostSecrets: [v.HOST_SECRET, ...v.HOST_SECRET_PREVIOUS],
-      edgeJwks: v.EDGE_JWKS,
-      listenHost: v.LISTEN_HOST,
-      port: v.PORT,
-      comfyUrl: v.COMFY_URL,
-      comfyCommand: v.COMFY_COMMAND,
-      comfyArgs: v.COMFY_ARGS,
-      comfyCwd: v.COMFY_CWD,
-      comfyDir: v.COMFY_DIR,
-      comfyDirs,
-      fileInputs: parseFileInputs(v.FILE_INPUT_NODES),
-      deniedNodeClasses: parseClassList(v.DENIED_NODE_CLASSES),
-      maxJobDeadlineMs: v.MAX_JOB_DEADLINE_MS,
-      sweepIntervalMs: v.SWEEP_INTERVAL_MS,
-      comfyStartTimeoutMs: v.COMFY_START_TIMEOUT_MS,
-      comfyRestartBackoffMs: v.COMFY_RESTART_BACKOFF_MS,
-      comfyRestartBackoffMaxMs: v.COMFY_RESTART_BACKOFF_MAX_MS,
-      comfyRequestTimeoutMs: v.COMFY_REQUEST_TIMEOUT_MS,
-      comfyLostTimeoutMs: v.COMFY_LOST_TIMEOUT_MS,
-      slots: v.SLOTS,
-      prefetch: v.PREFETCH,
-      heartbeatIntervalMs: v.HEARTBEAT_INTERVAL_MS,
-      stuckTimeoutMs: v.STUCK_TIMEOUT_MS,
-      historyPollMs: v.HISTORY_POLL_MS,
-      progressIntervalMs: v.PROGRESS_INTERVAL_MS,
-      cancelRetryMs: v.CANCEL_RETRY_MS,
-      drainGraceMs: v.DRAIN_GRACE_MS,
-      edgeRequestTimeoutMs: v.EDGE_REQUEST_TIMEOUT_MS,
-      transferTimeoutMs: v.TRANSFER_TIMEOUT_MS,
-      edgeRetryAttempts: v.EDGE_RETRY_ATTEMPTS,
-      edgeRetryBaseMs: v.EDGE_RETRY_BASE_MS,
-      edgeRetryMaxDelayMs: v.EDGE_RETRY_MAX_DELAY_MS,
-      maxDispatchBytes: v.MAX_DISPATCH_BYTES,
-      maxInputBytes: v.MAX_INPUT_BYTES,
-      maxOutputBytes: v.MAX_OUTPUT_BYTES,
-      lockFile: resolve(PACKAGE_DIR, v.LOCK_FILE),
-      lockVerifyModels: v.LOCK_VERIFY_MODELS,
-      logLevel: v.LOG_LEVEL,
-    },
-  };
+  const problems = crossFieldProblems(parsed.data);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: parsed.data };
 }

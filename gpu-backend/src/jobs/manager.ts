@@ -10,12 +10,12 @@
  * - an older attempt, or the same attempt with another lease, is `stale`;
  * - otherwise refused while draining, while ComfyUI is not ready, or when every slot is held.
  */
-import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply } from "../../../src/protocol/messages.ts";
+import type { CancelRequest, DispatchRef, DispatchRequest, HeartbeatReply, HOST_JOB_STATES } from "../../../src/protocol/messages.ts";
 import type { LinkState } from "../comfy/link.ts";
 import { within } from "../lib/async.ts";
 import { type SlotView, slotView } from "../slots.ts";
 import { Job, refKey } from "./job.ts";
-import { type RunnerDeps, requestStop, runJob } from "./runner.ts";
+import { JobRun, type RunnerDeps } from "./runner.ts";
 import type { Held } from "./sweeper.ts";
 
 export type DispatchDecision =
@@ -28,18 +28,18 @@ export type DispatchDecision =
 /** Jobs held at once (uploads in flight included) stay under this multiple of the capacity. */
 const MAX_HELD_FACTOR = 3;
 
-export type HostJobState = "preparing" | "queued" | "running" | "uploading";
+export type HostJobState = (typeof HOST_JOB_STATES)[number];
 
 /** Clock skew allowed between the edge's lease expiry and ours before a job is given up. */
 const LEASE_SKEW_MS = 5_000;
 const REMEMBERED_JOBS = 2_000;
 
 export class JobManager {
-  private readonly jobs = new Map<string, Job>();
+  private readonly jobs = new Map<string, JobRun>();
   /** job id → last attempt seen and its key, for jobs no longer held (bounded, oldest forgotten). */
   private readonly past = new Map<string, { attempt: number; key: string }>();
   /** Every job whose runner has not returned, replaced attempts still stopping included. */
-  private readonly live = new Set<Job>();
+  private readonly live = new Set<JobRun>();
   private readonly idleWaiters = new Set<() => void>();
   private readonly deps: RunnerDeps;
   private readonly slots: { slots: number; prefetch: number };
@@ -63,7 +63,7 @@ export class JobManager {
    */
   get busy(): number {
     let n = 0;
-    for (const job of this.jobs.values()) if (job.state === "preparing" || job.state === "queued" || job.state === "running") n++;
+    for (const { job } of this.jobs.values()) if (job.state === "preparing" || job.state === "queued" || job.state === "running") n++;
     return n;
   }
 
@@ -72,28 +72,33 @@ export class JobManager {
   }
 
   list(): Job[] {
+    return this.runs().map((run) => run.job);
+  }
+
+  /** The runs of the held jobs, to stop them. */
+  runs(): JobRun[] {
     return [...this.jobs.values()];
   }
 
   /** What the sweep must leave alone: the folders and files of every job not yet over. */
   heldFiles(): Held {
-    const jobs = [...this.live];
+    const jobs = [...this.live].map((run) => run.job);
     return { namespaces: new Set(jobs.map((j) => j.namespace)), files: new Set(jobs.flatMap((j) => [...j.files, ...j.seenFiles])) };
   }
 
   dispatch(req: DispatchRequest): DispatchDecision {
     const existing = this.jobs.get(req.job_id);
     const past = this.past.get(req.job_id);
-    if (existing?.sameRef(req) || past?.key === refKey(req)) return { kind: "duplicate", held: this.jobs.size };
-    const newest = Math.max(existing?.ref.attempt ?? 0, past?.attempt ?? 0);
+    if (existing?.job.sameRef(req) || past?.key === refKey(req)) return { kind: "duplicate", held: this.jobs.size };
+    const newest = Math.max(existing?.job.ref.attempt ?? 0, past?.attempt ?? 0);
     if (req.attempt <= newest) return { kind: "stale", detail: `attempt ${req.attempt} is not newer than attempt ${newest} seen here for this job` };
     if (this.draining) return { kind: "draining" };
     const state = this.comfyState();
     if (state !== "ready") return { kind: "comfy_down", state };
     if (existing) {
-      this.deps.log.info("job_replaced", { job_id: req.job_id, old_attempt: existing.ref.attempt, attempt: req.attempt });
+      this.deps.log.info("job_replaced", { job_id: req.job_id, old_attempt: existing.job.ref.attempt, attempt: req.attempt });
       this.jobs.delete(req.job_id);
-      requestStop(existing, { kind: "drop", why: `replaced by attempt ${req.attempt}` }, this.deps);
+      existing.stop({ kind: "drop", why: `replaced by attempt ${req.attempt}` });
     } else if (this.busy >= this.view().capacity || this.jobs.size >= MAX_HELD_FACTOR * this.view().capacity) {
       // The edge frees a slot when it applies a terminal event, maybe before our reply to it
       // returned: jobs that are only reporting do not count, so its next dispatch is not refused.
@@ -104,31 +109,29 @@ export class JobManager {
   }
 
   cancel(req: CancelRequest): "accepted" | "unknown" {
-    const job = this.jobs.get(req.job_id);
-    if (!job?.sameRef(req)) return "unknown";
-    requestStop(job, req.reason === "lease_revoked" ? { kind: "drop", why: "lease revoked (cancel)" } : { kind: "cancel", reason: req.reason }, this.deps);
+    const run = this.find(req);
+    if (!run) return "unknown";
+    run.stop(req.reason === "lease_revoked" ? { kind: "drop", why: "lease revoked (cancel)" } : { kind: "cancel", reason: req.reason });
     return "accepted";
   }
 
   applyHeartbeatReply(reply: HeartbeatReply): void {
     for (const r of reply.renewed) {
-      const job = this.find(r);
-      if (job) job.leaseExpiresAt = r.lease_expires_at;
+      const run = this.find(r);
+      if (run) run.job.leaseExpiresAt = r.lease_expires_at;
     }
     for (const r of reply.cancel) {
-      const job = this.find(r);
-      if (job) requestStop(job, { kind: "cancel", reason: "user" }, this.deps);
+      this.find(r)?.stop({ kind: "cancel", reason: "user" });
     }
     for (const r of reply.revoked) {
-      const job = this.find(r);
-      if (job) requestStop(job, { kind: "drop", why: "lease revoked (heartbeat)" }, this.deps);
+      this.find(r)?.stop({ kind: "drop", why: "lease revoked (heartbeat)" });
     }
   }
 
   /** Jobs whose lease ran out are the edge's to re-dispatch: stop spending GPU time on them. */
   expireLeases(now = Date.now()): void {
-    for (const job of this.jobs.values()) {
-      if (now > job.leaseExpiresAt + LEASE_SKEW_MS) requestStop(job, { kind: "drop", why: "lease expired" }, this.deps);
+    for (const run of this.jobs.values()) {
+      if (now > run.job.leaseExpiresAt + LEASE_SKEW_MS) run.stop({ kind: "drop", why: "lease expired" });
     }
   }
 
@@ -146,8 +149,9 @@ export class JobManager {
    */
   async handBackUnstarted(): Promise<void> {
     await Promise.all(
-      this.list().map(async (job) => {
-        if (job.state === "preparing" && !job.submitted) return void requestStop(job, { kind: "handback" }, this.deps);
+      this.runs().map(async (run) => {
+        const { job } = run;
+        if (job.state === "preparing" && !job.submitted) return void run.stop({ kind: "handback" });
         if (job.state !== "queued") return;
         // Marked before the delete: the tracker's poll may see the prompt vanish before we do.
         job.handingBack = true;
@@ -156,7 +160,7 @@ export class JobManager {
           const queue = await this.deps.comfy.queue();
           const inQueue = [...queue.queue_running, ...queue.queue_pending].some((i) => i.promptId === job.promptId);
           if (inQueue) job.handingBack = false;
-          else if (!(await this.deps.comfy.history(job.promptId))) requestStop(job, { kind: "handback" }, this.deps);
+          else if (!(await this.deps.comfy.history(job.promptId))) run.stop({ kind: "handback" });
         } catch (err) {
           this.deps.log.warn("handback_check_failed", { job_id: job.ref.job_id, error: err as Error });
         }
@@ -166,7 +170,7 @@ export class JobManager {
 
   /** Drain, last step: the grace period is over; interrupt and hand back whatever is left. */
   handBackAll(): void {
-    for (const job of this.jobs.values()) requestStop(job, { kind: "handback" }, this.deps);
+    for (const run of this.jobs.values()) run.stop({ kind: "handback" });
   }
 
   /** Resolves when no job is held (or after `ms`, with false). */
@@ -182,20 +186,22 @@ export class JobManager {
     return result;
   }
 
-  private find(ref: DispatchRef): Job | undefined {
-    const job = this.jobs.get(ref.job_id);
-    return job?.sameRef(ref) ? job : undefined;
+  private find(ref: DispatchRef): JobRun | undefined {
+    const run = this.jobs.get(ref.job_id);
+    return run?.job.sameRef(ref) ? run : undefined;
   }
 
   private start(job: Job): void {
-    this.jobs.set(job.ref.job_id, job);
-    this.live.add(job);
+    const run = new JobRun(job, this.deps);
+    this.jobs.set(job.ref.job_id, run);
+    this.live.add(run);
     this.deps.log.info("job_accepted", { job_id: job.ref.job_id, attempt: job.ref.attempt, inputs: job.request.inputs.length });
-    void runJob(job, this.deps)
+    void run
+      .run()
       .catch((err: unknown) => this.deps.log.error("job_runner_failed", { job_id: job.ref.job_id, error: err as Error }))
       .finally(() => {
-        this.live.delete(job);
-        if (this.jobs.get(job.ref.job_id) === job) this.jobs.delete(job.ref.job_id);
+        this.live.delete(run);
+        if (this.jobs.get(job.ref.job_id) === run) this.jobs.delete(job.ref.job_id);
         this.remember(job);
         job.finished.resolve();
         if (this.jobs.size === 0) for (const w of this.idleWaiters) w();

@@ -4,7 +4,8 @@
  * (`/view` of every output file in the history entry) → upload (each output to the edge) →
  * report (exactly one terminal event, after every upload succeeded).
  *
- * Stop decisions (job.ts) are applied by `requestStop`: before submission the runner just stops;
+ * One `JobRun` per attempt holds its run state (event stream, deadline timer, what ComfyUI said).
+ * Stop decisions (job.ts) are applied by `JobRun.stop`: before submission the runner just stops;
  * after it, the prompt is deleted from ComfyUI's queue and, if it is running, interrupted by
  * prompt id — repeatedly, since an interrupt can only land on a running prompt — until ComfyUI
  * confirms it is gone. Only then is the decision reported, so a cancelled job never leaves work
@@ -59,202 +60,259 @@ export type Outcome =
 
 const MAX_OUTPUTS = 256;
 
-interface RunState {
-  events: JobEvents;
-  deadline: NodeJS.Timeout | undefined;
-  stopping: boolean;
+/** One job attempt being run: its state while it runs, and the way to stop it. */
+export class JobRun {
+  readonly job: Job;
+  private readonly deps: RunnerDeps;
+  private readonly log: Logger;
+  private readonly events: JobEvents;
+  private deadline: NodeJS.Timeout | undefined;
+  private stopping = false;
   /** ComfyUI executed the prompt (a history entry exists), so `job.started` must precede the end. */
-  executed: boolean;
+  private executed = false;
   /** How the prompt ended in ComfyUI, once it did. */
-  end: PromptEnd | undefined;
-}
+  private end: PromptEnd | undefined;
 
-const runStates = new WeakMap<Job, RunState>();
-
-/** Applies a stop decision to a job in whatever state it is (see job.ts for the decisions). */
-export function requestStop(job: Job, decision: StopDecision, deps: RunnerDeps): void {
-  if (!job.decide(decision)) return;
-  const rs = runStates.get(job);
-  deps.log.info("job_stop_requested", { job_id: job.ref.job_id, attempt: job.ref.attempt, decision: decision.kind, state: job.state });
-  if (decision.kind === "drop") rs?.events.close();
-  if (rs && job.submitted && !job.ended.settled) void stopPrompt(job, rs, deps);
-}
-
-export async function runJob(job: Job, deps: RunnerDeps): Promise<Outcome> {
-  const log = deps.log.child({ job_id: job.ref.job_id, attempt: job.ref.attempt });
-  const rs: RunState = {
-    events: new JobEvents({
+  constructor(job: Job, deps: RunnerDeps) {
+    this.job = job;
+    this.deps = deps;
+    this.log = deps.log.child({ job_id: job.ref.job_id, attempt: job.ref.attempt });
+    this.events = new JobEvents({
       ref: job.ref,
       hostId: deps.cfg.hostId,
       edge: deps.edge,
       progressIntervalMs: deps.cfg.progressIntervalMs,
-      log,
-      onStale: () => requestStop(job, { kind: "drop", why: "stale lease (409)" }, deps),
+      log: this.log,
+      onStale: () => this.stop({ kind: "drop", why: "stale lease (409)" }),
       onDelivered: (sentAt) => (job.leaseExpiresAt = Math.max(job.leaseExpiresAt, sentAt + job.request.lease_ttl_ms)),
-    }),
-    deadline: undefined,
-    stopping: false,
-    executed: false,
-    end: undefined,
-  };
-  runStates.set(job, rs);
-  if (job.stop?.kind === "drop") rs.events.close();
-  let outcome: Outcome;
-  try {
-    outcome = await execute(job, rs, deps, log);
-  } catch (err) {
-    log.error("job_internal_error", { error: err as Error, stack: (err as Error).stack });
-    outcome = job.stop?.kind === "drop" ? { kind: "dropped", why: job.stop.why } : failed("host_error", `gpu-backend error: ${(err as Error).message}`);
-  } finally {
-    if (rs.deadline) clearTimeout(rs.deadline);
-    deps.tracker.unwatch(job.promptId);
-  }
-  // The job's files go before the edge hears the result: once it has, nothing of the job is left.
-  await cleanupFiles(job, rs, deps, log).catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
-  job.state = "reporting";
-  await report(job, rs, outcome, log, deps);
-  job.state = "done";
-  return outcome;
-}
-
-async function execute(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): Promise<Outcome> {
-  if (job.stop) return fromStop(job);
-
-  // Before any input is fetched or anything reaches ComfyUI.
-  const verdict = checkWorkflow(job.request, deps.rules());
-  if (!verdict.ok) {
-    log.info("job_refused_by_policy", { details: verdict.failure.details });
-    return { kind: "failed", failure: verdict.failure };
+    });
   }
 
-  const inputs = await prepareInputs(job, {
-    edge: deps.edge,
-    comfy: deps.comfy,
-    maxInputBytes: deps.cfg.maxInputBytes,
-    transferTimeoutMs: deps.cfg.transferTimeoutMs,
-  });
-  if (!inputs.ok && "stale" in inputs) requestStop(job, { kind: "drop", why: "stale lease (409) on input" }, deps);
-  if (job.stop) return fromStop(job);
-  if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
-
-  const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.catalog.outputNodes);
-  if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
-
-  deps.tracker.watch(job.promptId, {
-    onStarted: () => onStarted(job, rs, deps),
-    onProgress: (value, max, node) => rs.events.progress(value, max, node),
-    // Files are known (and kept from the sweep) as soon as ComfyUI reports them.
-    onExecuted: (ui) => {
-      for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
-    },
-    onEnded: (end) => job.ended.resolve(end),
-  });
-  let posted;
-  try {
-    posted = await deps.comfy.postPrompt({ prompt: rewritten.prompt, prompt_id: job.promptId, client_id: deps.clientId });
-  } catch (err) {
-    deps.tracker.unwatch(job.promptId);
-    // The POST may have reached ComfyUI before the connection failed: make sure it never runs.
-    void deps.comfy.deleteQueued([job.promptId]).catch(() => {});
-    void deps.comfy.interrupt(job.promptId).catch(() => {});
-    if (job.stop) return fromStop(job);
-    return failed("host_error", `ComfyUI did not take the prompt: ${(err as Error).message}`, err instanceof ComfyError ? { kind: err.kind } : undefined);
+  /** Applies a stop decision to the job in whatever state it is (see job.ts for the decisions). */
+  stop(decision: StopDecision): void {
+    const job = this.job;
+    if (!job.decide(decision)) return;
+    this.deps.log.info("job_stop_requested", { job_id: job.ref.job_id, attempt: job.ref.attempt, decision: decision.kind, state: job.state });
+    if (decision.kind === "drop") this.events.close();
+    if (job.submitted && !job.ended.settled) void this.stopPrompt();
   }
-  if (!posted.ok) {
-    deps.tracker.unwatch(job.promptId);
-    log.info("job_invalid_workflow", { status: posted.status });
-    return { kind: "failed", failure: invalidWorkflow(posted.error, posted.nodeErrors) };
-  }
-  if (posted.promptId !== job.promptId) throw new Error(`ComfyUI replaced our prompt_id (${posted.promptId}): this ComfyUI version is not supported`);
-  job.submitted = true;
-  if (job.state === "preparing") job.state = "queued";
-  deps.tracker.markSubmitted(job.promptId);
-  // A 200 with node_errors runs only the valid outputs: a partial result is not what was asked for.
-  if (Object.keys(posted.nodeErrors).length > 0) requestStop(job, { kind: "reject", failure: invalidWorkflow(undefined, posted.nodeErrors) }, deps);
-  if (job.stop) void stopPrompt(job, rs, deps);
 
-  const end: PromptEnd = await job.ended.promise;
-  rs.end = end;
-  if (end.kind === "finished") for (const f of filesOfEntry(deps.cfg.comfyDirs, end.entry)) job.files.add(f);
-  if (rs.deadline) clearTimeout(rs.deadline);
-  rs.executed = end.kind === "finished";
-  if (job.stop) return fromStop(job);
-  switch (end.kind) {
-    case "vanished":
-      if (job.handingBack) return failed("host_draining", "the host is shutting down; the job was handed back before it started");
-      return failed("host_error", "the prompt vanished from ComfyUI (restarted?)");
-    case "comfy_lost":
-      return failed("host_error", `ComfyUI was lost while the job was in it (${end.reason})`);
-    case "finished":
-      break;
-  }
-  const result = classifyHistory(end.entry);
-  if (result.kind === "failed") return { kind: "failed", failure: result.failure };
-  if (result.kind === "interrupted") return failed("host_error", "the prompt was interrupted by something other than this host");
-
-  job.state = "uploading";
-  // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
-  // job.started first, in case the WebSocket missed execution_start (the poll found the end).
-  rs.events.started(job.promptId);
-  rs.events.executed();
-  const { files, skippedCached } = listOutputFiles(end.entry);
-  if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
-  if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);
-  const used = new Set<string>();
-  const outputs: OutputDescriptor[] = [];
-  for (const file of files) {
-    if (job.stop) return fromStop(job);
-    let got;
+  async run(): Promise<Outcome> {
+    const { job, deps, log } = this;
+    if (job.stop?.kind === "drop") this.events.close();
+    let outcome: Outcome;
     try {
-      got = await deps.comfy.view(file.ref, deps.cfg.maxOutputBytes, deps.cfg.transferTimeoutMs);
+      outcome = await this.execute();
     } catch (err) {
-      const tooBig = err instanceof ComfyError && err.status === 413;
-      return failed(tooBig ? "output_upload_failed" : "host_error", `output ${file.ref.filename}: ${(err as Error).message}`);
+      log.error("job_internal_error", { error: err as Error, stack: (err as Error).stack });
+      outcome = job.stop?.kind === "drop" ? { kind: "dropped", why: job.stop.why } : failed("host_error", `gpu-backend error: ${(err as Error).message}`);
+    } finally {
+      if (this.deadline) clearTimeout(this.deadline);
+      deps.tracker.unwatch(job.promptId);
     }
-    const name = outputName(file.ref.filename, used);
-    const contentType = contentTypeOf(file.ref.filename, got.contentType);
-    const nodeId = file.nodeId.slice(0, 64);
-    const kind = file.kind.slice(0, 64);
-    const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind }, got.bytes, { signal: job.abort.signal });
-    if (!put.ok) {
-      if (put.reason === "stale") requestStop(job, { kind: "drop", why: "stale lease (409) on output" }, deps);
+    // The job's files go before the edge hears the result: once it has, nothing of the job is left.
+    await this.cleanupFiles().catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
+    job.state = "reporting";
+    await this.report(outcome);
+    job.state = "done";
+    return outcome;
+  }
+
+  private async execute(): Promise<Outcome> {
+    const { job, deps, log } = this;
+    if (job.stop) return fromStop(job);
+
+    // Before any input is fetched or anything reaches ComfyUI.
+    const verdict = checkWorkflow(job.request, deps.rules());
+    if (!verdict.ok) {
+      log.info("job_refused_by_policy", { details: verdict.failure.details });
+      return { kind: "failed", failure: verdict.failure };
+    }
+
+    const inputs = await prepareInputs(job, {
+      edge: deps.edge,
+      comfy: deps.comfy,
+      maxInputBytes: deps.cfg.maxInputBytes,
+      transferTimeoutMs: deps.cfg.transferTimeoutMs,
+    });
+    if (!inputs.ok && "stale" in inputs) this.stop({ kind: "drop", why: "stale lease (409) on input" });
+    if (job.stop) return fromStop(job);
+    if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
+
+    const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.catalog.outputNodes);
+    if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
+
+    deps.tracker.watch(job.promptId, {
+      onStarted: () => this.onStarted(),
+      onProgress: (value, max, node) => this.events.progress(value, max, node),
+      // Files are known (and kept from the sweep) as soon as ComfyUI reports them.
+      onExecuted: (ui) => {
+        for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
+      },
+      onEnded: (end) => job.ended.resolve(end),
+    });
+    let posted;
+    try {
+      posted = await deps.comfy.postPrompt({ prompt: rewritten.prompt, prompt_id: job.promptId, client_id: deps.clientId });
+    } catch (err) {
+      deps.tracker.unwatch(job.promptId);
+      // The POST may have reached ComfyUI before the connection failed: make sure it never runs.
+      void deps.comfy.deleteQueued([job.promptId]).catch(() => {});
+      void deps.comfy.interrupt(job.promptId).catch(() => {});
       if (job.stop) return fromStop(job);
-      return failed(
-        "output_upload_failed",
-        `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`,
-      );
+      return failed("host_error", `ComfyUI did not take the prompt: ${(err as Error).message}`, err instanceof ComfyError ? { kind: err.kind } : undefined);
     }
-    outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
+    if (!posted.ok) {
+      deps.tracker.unwatch(job.promptId);
+      log.info("job_invalid_workflow", { status: posted.status });
+      return { kind: "failed", failure: invalidWorkflow(posted.error, posted.nodeErrors) };
+    }
+    if (posted.promptId !== job.promptId) throw new Error(`ComfyUI replaced our prompt_id (${posted.promptId}): this ComfyUI version is not supported`);
+    job.submitted = true;
+    if (job.state === "preparing") job.state = "queued";
+    deps.tracker.markSubmitted(job.promptId);
+    // A 200 with node_errors runs only the valid outputs: a partial result is not what was asked for.
+    if (Object.keys(posted.nodeErrors).length > 0) this.stop({ kind: "reject", failure: invalidWorkflow(undefined, posted.nodeErrors) });
+    if (job.stop) void this.stopPrompt();
+
+    const end: PromptEnd = await job.ended.promise;
+    this.end = end;
+    if (end.kind === "finished") for (const f of filesOfEntry(deps.cfg.comfyDirs, end.entry)) job.files.add(f);
+    if (this.deadline) clearTimeout(this.deadline);
+    this.executed = end.kind === "finished";
+    if (job.stop) return fromStop(job);
+    switch (end.kind) {
+      case "vanished":
+        if (job.handingBack) return failed("host_draining", "the host is shutting down; the job was handed back before it started");
+        return failed("host_error", "the prompt vanished from ComfyUI (restarted?)");
+      case "comfy_lost":
+        return failed("host_error", `ComfyUI was lost while the job was in it (${end.reason})`);
+      case "finished":
+        break;
+    }
+    const result = classifyHistory(end.entry);
+    if (result.kind === "failed") return { kind: "failed", failure: result.failure };
+    if (result.kind === "interrupted") return failed("host_error", "the prompt was interrupted by something other than this host");
+
+    job.state = "uploading";
+    // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
+    // job.started first, in case the WebSocket missed execution_start (the poll found the end).
+    this.events.started(job.promptId);
+    this.events.executed();
+    const { files, skippedCached } = listOutputFiles(end.entry);
+    if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
+    if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);
+    const used = new Set<string>();
+    const outputs: OutputDescriptor[] = [];
+    for (const file of files) {
+      if (job.stop) return fromStop(job);
+      let got;
+      try {
+        got = await deps.comfy.view(file.ref, deps.cfg.maxOutputBytes, deps.cfg.transferTimeoutMs);
+      } catch (err) {
+        const tooBig = err instanceof ComfyError && err.status === 413;
+        return failed(tooBig ? "output_upload_failed" : "host_error", `output ${file.ref.filename}: ${(err as Error).message}`);
+      }
+      const name = outputName(file.ref.filename, used);
+      const contentType = contentTypeOf(file.ref.filename, got.contentType);
+      const nodeId = file.nodeId.slice(0, 64);
+      const kind = file.kind.slice(0, 64);
+      const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind }, got.bytes, { signal: job.abort.signal });
+      if (!put.ok) {
+        if (put.reason === "stale") this.stop({ kind: "drop", why: "stale lease (409) on output" });
+        if (job.stop) return fromStop(job);
+        return failed(
+          "output_upload_failed",
+          `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`,
+        );
+      }
+      outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
+    }
+    if (job.stop) return fromStop(job);
+    return { kind: "succeeded", outputs };
   }
-  if (job.stop) return fromStop(job);
-  return { kind: "succeeded", outputs };
-}
 
-function onStarted(job: Job, rs: RunState, deps: RunnerDeps): void {
-  if (job.startedAt !== undefined) return;
-  job.startedAt = Date.now();
-  if (job.state === "preparing" || job.state === "queued") job.state = "running";
-  deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
-  rs.events.started(job.promptId);
-  rs.deadline = setTimeout(() => requestStop(job, { kind: "deadline" }, deps), job.request.deadline_ms);
-  rs.deadline.unref();
-}
+  private onStarted(): void {
+    const { job, deps } = this;
+    if (job.startedAt !== undefined) return;
+    job.startedAt = Date.now();
+    if (job.state === "preparing" || job.state === "queued") job.state = "running";
+    deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
+    this.events.started(job.promptId);
+    this.deadline = setTimeout(() => this.stop({ kind: "deadline" }), job.request.deadline_ms);
+    this.deadline.unref();
+  }
 
-/** Delete from the queue; interrupt if running; repeat until ComfyUI confirms the prompt ended. */
-async function stopPrompt(job: Job, rs: RunState, deps: RunnerDeps): Promise<void> {
-  if (rs.stopping) return;
-  rs.stopping = true;
-  while (!job.ended.settled) {
-    try {
-      await deps.comfy.deleteQueued([job.promptId]);
-      const queue = await deps.comfy.queue();
-      if (queue.queue_running.some((i) => i.promptId === job.promptId)) await deps.comfy.interrupt(job.promptId);
-      // Deleting a queued prompt produces no event at all: the tracker's check sees it vanish.
-      else if (!queue.queue_pending.some((i) => i.promptId === job.promptId)) void deps.tracker.checkNow();
-    } catch (err) {
-      deps.log.debug("job_stop_retry", { job_id: job.ref.job_id, error: err as Error });
+  /** Delete from the queue; interrupt if running; repeat until ComfyUI confirms the prompt ended. */
+  private async stopPrompt(): Promise<void> {
+    const { job, deps } = this;
+    if (this.stopping) return;
+    this.stopping = true;
+    while (!job.ended.settled) {
+      try {
+        await deps.comfy.deleteQueued([job.promptId]);
+        const queue = await deps.comfy.queue();
+        if (queue.queue_running.some((i) => i.promptId === job.promptId)) await deps.comfy.interrupt(job.promptId);
+        // Deleting a queued prompt produces no event at all: the tracker's check sees it vanish.
+        else if (!queue.queue_pending.some((i) => i.promptId === job.promptId)) void deps.tracker.checkNow();
+      } catch (err) {
+        deps.log.debug("job_stop_retry", { job_id: job.ref.job_id, error: err as Error });
+      }
+      await within(job.ended.promise, deps.cfg.cancelRetryMs, undefined);
     }
-    await within(job.ended.promise, deps.cfg.cancelRetryMs, undefined);
+  }
+
+  private async report(outcome: Outcome): Promise<void> {
+    const { job, deps, log } = this;
+    const labels = outcome.kind === "failed" ? { outcome: "failed", code: outcome.failure.code } : { outcome: outcome.kind, code: "" };
+    deps.metrics.jobsTotal.inc(labels);
+    deps.metrics.jobDuration.observe({ outcome: outcome.kind }, (Date.now() - job.acceptedAt) / 1000);
+    if (job.startedAt !== undefined) deps.metrics.executionDuration.observe((Date.now() - job.startedAt) / 1000);
+    if (outcome.kind === "dropped") {
+      this.events.close();
+      log.info("job_dropped", { why: outcome.why });
+      return;
+    }
+    // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
+    // WebSocket missed execution_start.
+    if (this.executed) this.events.started(job.promptId);
+    // The whole error (traceback, paths) stays here; the edge gets the public version.
+    if (outcome.kind === "failed")
+      log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
+    const body: TerminalBody =
+      outcome.kind === "succeeded"
+        ? { type: "job.succeeded", outputs: outcome.outputs }
+        : outcome.kind === "failed"
+          ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }) }
+          : { type: "job.cancelled" };
+    const delivery = await this.events.terminal(body);
+    log.info("job_finished", {
+      outcome: outcome.kind,
+      ...(outcome.kind === "failed" ? { code: outcome.failure.code, message: outcome.failure.message.slice(0, 300) } : {}),
+      ...(outcome.kind === "succeeded" ? { outputs: outcome.outputs.length } : {}),
+      delivery,
+    });
+  }
+
+  /**
+   * Deletes every file of the job (its namespace folders, the files its prompt reported) once
+   * ComfyUI is done with it. Without a history entry (the prompt vanished, ComfyUI was lost) the
+   * entry is asked for once more; whatever stays unknown is left to the sweep.
+   */
+  private async cleanupFiles(): Promise<void> {
+    const { job, deps, log } = this;
+    if (job.submitted && !job.ended.settled) return; // still in ComfyUI's hands: the sweep gets it later
+    if (job.submitted && this.end?.kind !== "finished") {
+      try {
+        const entry = await deps.comfy.history(job.promptId);
+        if (entry) for (const f of filesOfEntry(deps.cfg.comfyDirs, entry)) job.files.add(f);
+      } catch (err) {
+        log.debug("job_cleanup_history_unavailable", { error: err as Error });
+      }
+    }
+    const failures = await removeJobFiles(deps.cfg.comfyDirs, job.namespace, job.files);
+    if (failures.length > 0) log.warn("job_cleanup_failed", { failures: failures.slice(0, 10) });
+    else log.debug("job_files_removed", { files: job.files.size });
   }
 }
 
@@ -285,55 +343,4 @@ function boundedFailure(failure: JobFailure): JobFailure {
   const text = JSON.stringify(failure.details);
   if (text.length <= MAX_DETAILS_CHARS) return failure;
   return { ...failure, details: { truncated: true, original_chars: text.length, preview: text.slice(0, MAX_DETAILS_CHARS - 1024) } };
-}
-
-async function report(job: Job, rs: RunState, outcome: Outcome, log: Logger, deps: RunnerDeps): Promise<void> {
-  const labels = outcome.kind === "failed" ? { outcome: "failed", code: outcome.failure.code } : { outcome: outcome.kind, code: "" };
-  deps.metrics.jobsTotal.inc(labels);
-  deps.metrics.jobDuration.observe({ outcome: outcome.kind }, (Date.now() - job.acceptedAt) / 1000);
-  if (job.startedAt !== undefined) deps.metrics.executionDuration.observe((Date.now() - job.startedAt) / 1000);
-  if (outcome.kind === "dropped") {
-    rs.events.close();
-    log.info("job_dropped", { why: outcome.why });
-    return;
-  }
-  // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
-  // WebSocket missed execution_start.
-  if (rs.executed) rs.events.started(job.promptId);
-  // The whole error (traceback, paths) stays here; the edge gets the public version.
-  if (outcome.kind === "failed")
-    log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
-  const body: TerminalBody =
-    outcome.kind === "succeeded"
-      ? { type: "job.succeeded", outputs: outcome.outputs }
-      : outcome.kind === "failed"
-        ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }) }
-        : { type: "job.cancelled" };
-  const delivery = await rs.events.terminal(body);
-  log.info("job_finished", {
-    outcome: outcome.kind,
-    ...(outcome.kind === "failed" ? { code: outcome.failure.code, message: outcome.failure.message.slice(0, 300) } : {}),
-    ...(outcome.kind === "succeeded" ? { outputs: outcome.outputs.length } : {}),
-    delivery,
-  });
-}
-
-/**
- * Deletes every file of the job (its namespace folders, the files its prompt reported) once
- * ComfyUI is done with it. Without a history entry (the prompt vanished, ComfyUI was lost) the
- * entry is asked for once more; whatever stays unknown is left to the sweep.
- */
-async function cleanupFiles(job: Job, rs: RunState, deps: RunnerDeps, log: Logger): Promise<void> {
-  if (job.submitted && !job.ended.settled) return; // still in ComfyUI's hands: the sweep gets it later
-  if (job.submitted && rs.end?.kind !== "finished") {
-    try {
-      const entry = await deps.comfy.history(job.promptId);
-      if (entry) for (const f of filesOfEntry(deps.cfg.comfyDirs, entry)) job.files.add(f);
-    } catch (err) {
-      log.debug("job_cleanup_history_unavailable", { error: err as Error });
-    }
-  }
-  const failures = await removeJobFiles(deps.cfg.comfyDirs, job.namespace, job.files);
-  if (failures.length > 0) log.warn("job_cleanup_failed", { failures: failures.slice(0, 10) });
-  else log.debug("job_files_removed", { files: job.files.size });
 }
