@@ -10,6 +10,7 @@
  */
 import WebSocket from "ws";
 import type { Logger } from "../log.ts";
+import { type Preview, parseBinaryFrame } from "./preview.ts";
 import { WsMessage } from "./schemas.ts";
 
 /** How long a clean close may take before the socket is just dropped. */
@@ -17,17 +18,28 @@ const CLOSE_WAIT_MS = 1_000;
 /** Pings detect a dead connection while no prompt runs (ComfyUI's aiohttp answers them). */
 const PING_INTERVAL_MS = 15_000;
 
+export interface FollowerHandlers {
+  message(message: WsMessage): void;
+  preview(preview: Preview): void;
+}
+
+/**
+ * Sent first on every connection (the only message ComfyUI accepts as a feature announcement):
+ * previews then come with their prompt and node ids instead of belonging to "whatever runs now".
+ */
+const FEATURE_FLAGS = JSON.stringify({ type: "feature_flags", data: { supports_preview_metadata: true } });
+
 export class WsFollower {
   private readonly url: string;
-  private readonly onMessage: (message: WsMessage) => void;
+  private readonly handlers: FollowerHandlers;
   private readonly log: Logger;
   private socket: WebSocket | undefined;
   private closedWaiters: Array<() => void> = [];
   private pingTimer: NodeJS.Timeout | undefined;
 
-  constructor(wsUrl: string, clientId: string, onMessage: (message: WsMessage) => void, log: Logger) {
+  constructor(wsUrl: string, clientId: string, handlers: FollowerHandlers, log: Logger) {
     this.url = `${wsUrl}?clientId=${encodeURIComponent(clientId)}`;
-    this.onMessage = onMessage;
+    this.handlers = handlers;
     this.log = log;
   }
 
@@ -46,8 +58,13 @@ export class WsFollower {
         socket.terminate();
         reject(new Error(`no greeting within ${timeoutMs} ms`));
       }, timeoutMs);
+      socket.on("open", () => socket.send(FEATURE_FLAGS));
       socket.on("message", (data, isBinary) => {
-        if (isBinary) return; // previews: not used
+        if (isBinary) {
+          const preview = parseBinaryFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
+          if (preview && this.socket === socket) this.handlers.preview(preview);
+          return;
+        }
         let message: WsMessage;
         try {
           const parsed = WsMessage.safeParse(JSON.parse(data.toString()));
@@ -61,7 +78,7 @@ export class WsFollower {
           clearTimeout(timer);
           resolve();
         }
-        if (this.socket === socket) this.onMessage(message);
+        if (this.socket === socket) this.handlers.message(message);
       });
       socket.on("error", (err) => {
         if (!greeted) {

@@ -13,6 +13,7 @@
  */
 import type { Logger } from "../log.ts";
 import { type ComfyClient, ComfyError } from "./client.ts";
+import type { Preview } from "./preview.ts";
 import { type HistoryEntry, ProgressData, type WsMessage } from "./schemas.ts";
 
 export type PromptEnd = { kind: "finished"; entry: HistoryEntry } | { kind: "vanished" } | { kind: "comfy_lost"; reason: string };
@@ -22,6 +23,8 @@ export interface PromptHooks {
   onProgress(value: number, max: number, node: string | null): void;
   /** A node's UI output (`executed`), e.g. the files it wrote. Best effort: the history entry is the authority. */
   onExecuted?(ui: Record<string, unknown>): void;
+  /** A sampler preview (binary WebSocket frame) of this prompt. */
+  onPreview?(preview: Preview): void;
   onEnded(end: PromptEnd): void;
 }
 
@@ -43,6 +46,8 @@ export class PromptTracker {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private recheck = false;
+  /** The prompt ComfyUI said it is executing: where a preview without metadata belongs. */
+  private executing: string | undefined;
 
   constructor(opts: { client: ComfyClient; log: Logger; pollMs: number; stuckTimeoutMs: number; onStuck: () => Promise<void> }) {
     this.client = opts.client;
@@ -91,6 +96,9 @@ export class PromptTracker {
   handleMessage(message: WsMessage): void {
     const promptId = message.data.prompt_id;
     if (typeof promptId !== "string") return;
+    if (message.type === "execution_start" || message.type === "executing") {
+      this.executing = message.type === "executing" && message.data.node === null ? undefined : promptId;
+    }
     const w = this.watches.get(promptId);
     if (!w || w.ended) return;
     w.lastEventAt = Date.now();
@@ -115,6 +123,12 @@ export class PromptTracker {
       default:
         break;
     }
+  }
+
+  handlePreview(preview: Preview): void {
+    const promptId = preview.promptId ?? this.executing;
+    const w = promptId === undefined ? undefined : this.watches.get(promptId);
+    if (w && !w.ended) w.hooks.onPreview?.(preview);
   }
 
   /** One `/queue` + `/history` pass over every submitted prompt; concurrent calls share a pass. */

@@ -11,8 +11,10 @@
  *   reject   (ComfyUI accepted only part of the workflow) → `job.failed invalid_workflow`
  *   drop     (lease revoked/expired, stale 409, replaced by a newer attempt) → nothing is reported
  */
+
 import { randomUUID } from "node:crypto";
 import type { DispatchRef, DispatchRequest, JobFailure } from "../../../src/protocol/messages.ts";
+import type { Preview } from "../comfy/preview.ts";
 import type { PromptEnd } from "../comfy/prompt-tracker.ts";
 import { type Deferred, deferred } from "../lib/async.ts";
 import { jobNamespace } from "./workflow.ts";
@@ -48,6 +50,8 @@ export class Job {
   readonly files = new Set<string>();
   /** Files ComfyUI reported while the prompt ran (`executed`): kept from the sweep while the job is held, never deleted on their word alone (a cached node repeats another prompt's files). */
   readonly seenFiles = new Set<string>();
+  /** The sampler's latest preview, kept for progress streaming (only the newest one is held). */
+  latestPreview: (Preview & { at: number }) | undefined;
   /** Aborted by any stop decision: interrupts input downloads, uploads and event retries. */
   readonly abort = new AbortController();
   /** Resolved once ComfyUI is done with the prompt (finished, vanished or lost). */

@@ -80,6 +80,11 @@ export class JobManager {
     return [...this.jobs.values()];
   }
 
+  /** The newest sampler preview of a held job (for progress streaming), if ComfyUI sent one. */
+  latestPreview(jobId: string): Job["latestPreview"] {
+    return this.jobs.get(jobId)?.job.latestPreview;
+  }
+
   /** What the sweep must leave alone: the folders and files of every job not yet over. */
   heldFiles(): Held {
     const jobs = [...this.live].map((run) => run.job);

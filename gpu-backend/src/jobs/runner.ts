@@ -149,6 +149,9 @@ export class JobRun {
       onExecuted: (ui) => {
         for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
       },
+      onPreview: (preview) => {
+        job.latestPreview = { ...preview, at: Date.now() };
+      },
       onEnded: (end) => job.ended.resolve(end),
     });
     let posted;
