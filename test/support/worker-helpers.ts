@@ -76,3 +76,8 @@ export async function expectProblem(res: Response, status: number, slug: string)
   if (body.status !== status || typeof body.detail !== "string" || body.detail === "") throw new Error(`bad problem body: ${text}`);
   return body;
 }
+
+/** The signed URL with its signature's first character changed (always to a different one). */
+export function tamperSignature(url: string): string {
+  return url.replace(/signature=(.)/, (_m, c: string) => `signature=${c === "A" ? "B" : "A"}`);
+}

@@ -28,8 +28,9 @@ export async function postSigned(host: TestHost, path: string, payload: unknown)
   return call(path, { method: "POST", body: text, headers: { ...headers, "Content-Type": "application/json" } });
 }
 
-export function heartbeat(host: TestHost, over: Partial<Heartbeat> = {}): Promise<Response> {
-  const hb: Heartbeat = {
+/** A heartbeat from `host` as it would compose one: live, ComfyUI ready, no jobs (`over` changes any field). */
+export function heartbeatMessage(host: TestHost, over: Partial<Heartbeat> = {}): Heartbeat {
+  return {
     type: "host.heartbeat",
     host_id: host.id,
     sent_at: Date.now(),
@@ -42,7 +43,10 @@ export function heartbeat(host: TestHost, over: Partial<Heartbeat> = {}): Promis
     jobs: [],
     ...over,
   };
-  return postSigned(host, edgePaths.heartbeat(host.id), hb);
+}
+
+export function heartbeat(host: TestHost, over: Partial<Heartbeat> = {}): Promise<Response> {
+  return postSigned(host, edgePaths.heartbeat(host.id), heartbeatMessage(host, over));
 }
 
 export function sendEvent(host: TestHost, ev: JobEvent): Promise<Response> {

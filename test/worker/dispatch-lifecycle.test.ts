@@ -5,12 +5,13 @@ import { describe, it } from "vitest";
 import { verifyEdgeRequest } from "../../src/protocol/edge-signing.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
-import { adminCall, call, createTenant, expectProblem, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, submitOk, tamperSignature, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import {
   dispatcherPlace,
   dispatchesTo,
   eventFor,
   heartbeat,
+  heartbeatMessage,
   outputDescriptor,
   received,
   registerFakeHost,
@@ -75,7 +76,7 @@ describe("a job's life", () => {
     expect(new Uint8Array(await owner.arrayBuffer())).toEqual(png);
     const signed = await call(final.outputs[0].url);
     expect(new Uint8Array(await signed.arrayBuffer())).toEqual(png);
-    await expectProblem(await call(final.outputs[0].url.replace(/signature=./, "signature=A")), 401, "unauthenticated");
+    await expectProblem(await call(tamperSignature(final.outputs[0].url)), 401, "unauthenticated");
     await expectProblem(await call(`/v1/jobs/${job.id}/outputs/out_00001_.png`, { headers: userHeaders(t.key, "mallory") }), 404, "not-found");
     await expectProblem(await call(`/v1/jobs/${job.id}/outputs/nope.png`, { headers: userHeaders(t.key, "alice") }), 404, "not-found");
 
@@ -166,18 +167,7 @@ describe("fencing", () => {
     await expectProblem(await heartbeat({ ...host, id: "gpu-not-registered" }), 401, "unauthenticated");
     // Replaying a captured heartbeat byte for byte (same webhook-id) is refused.
     const { signHostPayload } = await import("../../src/protocol/host-signing.ts");
-    const body = JSON.stringify({
-      type: "host.heartbeat",
-      host_id: host.id,
-      sent_at: Date.now(),
-      version: "t",
-      lock_hash: "0".repeat(64),
-      capacity: 2,
-      free_slots: 2,
-      draining: false,
-      comfy: "ready",
-      jobs: [],
-    });
+    const body = JSON.stringify(heartbeatMessage(host));
     const headers = { ...(await signHostPayload([host.secret], body)), "Content-Type": "application/json" };
     expect((await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers })).status).toBe(200);
     await expectProblem(await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers }), 401, "unauthenticated");
