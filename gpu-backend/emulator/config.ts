@@ -15,7 +15,7 @@ export const emulatorConfigSchema = z
     /** Listen address. Only loopback unless `allowNonLoopback`: ComfyUI has no auth of its own. */
     host: z.string().min(1).default("127.0.0.1"),
     allowNonLoopback: z.boolean().default(false),
-    /** Time of one step of the emulated sampler (KSamplerEmu), in ms. */
+    /** Time of one sampler step (KSampler, KSamplerAdvanced, KSamplerEmu) and of one ImageUpscaleWithModel tile, in ms. */
     stepMs: z.number().int().min(0).default(50),
     /** Extra time every executed node takes, in ms. */
     nodeMs: z.number().int().min(0).default(0),
