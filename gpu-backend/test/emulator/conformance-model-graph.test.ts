@@ -119,7 +119,8 @@ describe("conformance with ComfyUI 0.3.64: WebSocket order of the model graph", 
   });
 
   it("holds for the model graph: fresh, partly cached, fully cached, failing and interrupted", async ({ expect }) => {
-    const emulator: EmulatorHandle = await startTestEmulator({ stepMs: 2 });
+    // Sampler steps long enough that the interrupt below always lands while the sampler runs.
+    const emulator: EmulatorHandle = await startTestEmulator({ stepMs: 10 });
     installModels(emulator, { "checkpoints/sd15.safetensors": { sizeBytes: 0.01 * GB }, "loras/style.safetensors": { sizeBytes: 1_000 } });
     const ws = await WsRecorder.connect(emulator, "c1");
     const runs: Array<[string, Workflow]> = [
