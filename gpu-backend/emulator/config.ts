@@ -15,7 +15,7 @@ export const emulatorConfigSchema = z
     /** Listen address. Only loopback unless `allowNonLoopback`: ComfyUI has no auth of its own. */
     host: z.string().min(1).default("127.0.0.1"),
     allowNonLoopback: z.boolean().default(false),
-    /** Time of one step of the emulated sampler (KSamplerEmu), in ms. */
+    /** Time of one sampler step (KSampler, KSamplerAdvanced, KSamplerEmu) and of one ImageUpscaleWithModel tile, in ms. */
     stepMs: z.number().int().min(0).default(50),
     /** Extra time every executed node takes, in ms. */
     nodeMs: z.number().int().min(0).default(0),
@@ -38,13 +38,26 @@ export const emulatorConfigSchema = z
     disableMetadata: z.boolean().default(false),
     /** `classic` = ComfyUI's default output cache; `none` = `--cache-none` (nothing reused across prompts). */
     cache: z.enum(["classic", "none"]).default("classic"),
-    /** `--preview-method`: `none` (ComfyUI's default) sends no sampler previews; `auto` sends JPEG previews. */
-    previewMethod: z.enum(["none", "auto"]).default("none"),
+    /**
+     * `--preview-method`: `none` (ComfyUI's default) sends no sampler previews; `auto` and `latent2rgb` send
+     * JPEG previews of the latent's size (width/8 × height/8); `taesd` sends full-size ones when the
+     * model family's TAESD decoder is in `vae_approx`, else falls back to latent2rgb (with ComfyUI's warning).
+     */
+    previewMethod: z.enum(["none", "auto", "latent2rgb", "taesd"]).default("none"),
     /** `--preview-size`: longest side of sampler previews. */
     previewSize: z.number().int().min(1).default(512),
     /** Emulated GPU reported by /system_stats and quoted in out-of-memory messages. */
     gpuName: z.string().min(1).default("NVIDIA H100 80GB HBM3"),
+    /** The device's VRAM; model files stay resident while they fit it (minus the 512 MB the CUDA context holds), least recently used evicted first. */
     vramMb: z.number().int().positive().default(81_559),
+    /** Models root (ComfyUI: always `<base>/models`); a convenience for pointing the emulator at a models folder without moving input/output. */
+    modelsDir: z.string().min(1).optional(),
+    /** `--extra-model-paths-config`: extra_model_paths.yaml files, applied in order (flag repeatable; env: paths separated by `:`). */
+    extraModelPathsConfig: z.array(z.string().min(1)).default([]),
+    /** Load time of a model file that is not resident, in ms per 10⁹ declared bytes (0 = instant). */
+    modelLoadMsPerGb: z.number().min(0).default(100),
+    /** Loading a model whose `<folder>/<name>` (e.g. `checkpoints/huge.safetensors`) matches this regular expression raises CUDA out of memory. */
+    oomModelPattern: z.string().min(1).refine(isRegExp, { message: "must be a valid regular expression" }).optional(),
     /** Programmatic use: log ComfyUI-like lines ("got prompt", "Prompt executed in …") to stdout. The CLI always logs. */
     verbose: z.boolean().default(false),
   })
@@ -65,7 +78,17 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-type Kind = "int" | "number" | "string" | "boolean";
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `list`: a repeatable flag, or an environment variable of `:`-separated values. */
+type Kind = "int" | "number" | "string" | "boolean" | "list";
 
 /** CLI flag ↔ config key ↔ environment variable. */
 export const KNOBS: ReadonlyArray<{ flag: string; key: keyof EmulatorConfig; env: string; kind: Kind }> = [
@@ -89,17 +112,21 @@ export const KNOBS: ReadonlyArray<{ flag: string; key: keyof EmulatorConfig; env
   { flag: "preview-size", key: "previewSize", env: "COMFY_EMU_PREVIEW_SIZE", kind: "int" },
   { flag: "gpu-name", key: "gpuName", env: "COMFY_EMU_GPU_NAME", kind: "string" },
   { flag: "vram-mb", key: "vramMb", env: "COMFY_EMU_VRAM_MB", kind: "int" },
+  { flag: "models-dir", key: "modelsDir", env: "COMFY_EMU_MODELS_DIR", kind: "string" },
+  { flag: "extra-model-paths-config", key: "extraModelPathsConfig", env: "COMFY_EMU_EXTRA_MODEL_PATHS_CONFIG", kind: "list" },
+  { flag: "model-load-ms-per-gb", key: "modelLoadMsPerGb", env: "COMFY_EMU_MODEL_LOAD_MS_PER_GB", kind: "number" },
+  { flag: "oom-model-pattern", key: "oomModelPattern", env: "COMFY_EMU_OOM_MODEL_PATTERN", kind: "string" },
 ];
 
 export type CliResult = { ok: true; config: EmulatorConfig } | { ok: false; help: true } | { ok: false; help: false; error: string };
 
 /** Parses CLI flags over environment variables over defaults. */
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliResult {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
-  for (const knob of KNOBS) options[knob.flag] = { type: knob.kind === "boolean" ? "boolean" : "string" };
-  let values: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" } };
+  for (const knob of KNOBS) options[knob.flag] = { type: knob.kind === "boolean" ? "boolean" : "string", ...(knob.kind === "list" ? { multiple: true } : {}) };
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (err) {
     return { ok: false, help: false, error: (err as Error).message };
   }
@@ -121,9 +148,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   return { ok: true, config: parsed.data };
 }
 
-function convert(value: string | boolean, kind: Kind): unknown {
-  if (typeof value === "boolean") return value;
+function convert(value: string | boolean | string[], kind: Kind): unknown {
+  if (typeof value === "boolean" || Array.isArray(value)) return value;
   switch (kind) {
+    case "list":
+      return value.split(":").filter((part) => part !== "");
     case "int":
     case "number":
       return value.trim() === "" ? NaN : Number(value);
@@ -137,8 +166,8 @@ function convert(value: string | boolean, kind: Kind): unknown {
 export function cliHelp(): string {
   const lines = ["Usage: npm run emulator -w gpu-backend -- [flags]", "", "Flags (environment variable in brackets):"];
   for (const knob of KNOBS) {
-    const arg = knob.kind === "boolean" ? "" : ` <${knob.kind === "string" ? "value" : "n"}>`;
-    lines.push(`  --${knob.flag}${arg}  [${knob.env}]`);
+    const arg = knob.kind === "boolean" ? "" : ` <${knob.kind === "string" || knob.kind === "list" ? "value" : "n"}>`;
+    lines.push(`  --${knob.flag}${arg}${knob.kind === "list" ? " (repeatable)" : ""}  [${knob.env}]`);
   }
   return lines.join("\n");
 }

@@ -22,7 +22,7 @@ import type { InputTypes, NodeDefinition, NodeRunContext, PreviewFrame } from ".
 import { ProgressRegistry } from "./progress.ts";
 import { pyJsonDumps } from "./py/json.ts";
 import { isPlainObject, PyException, pyStr } from "./py/values.ts";
-import { type Runtime, sidOf } from "./runtime.ts";
+import { catalogContext, type Runtime, sidOf } from "./runtime.ts";
 import { formatFrames, nodeCallFrames } from "./traceback.ts";
 
 type Prompt = Record<string, { class_type: string; inputs?: Record<string, unknown> }>;
@@ -77,7 +77,7 @@ export class PromptExecutor {
 
     addMessage("execution_start", { prompt_id: promptId }, false);
     const progress = new ProgressRegistry(promptId, (data) => rt.hub.send("progress_state", data, clientId));
-    const catalogCtx = { dirs: rt.dirs };
+    const catalogCtx = catalogContext(rt);
     this.cache.setPrompt(prompt, rt.catalog, catalogCtx);
     this.dropStaleObjects(prompt);
     const isCached = (id: string) => this.cache.getOutputs(id) !== undefined;
@@ -178,7 +178,7 @@ export class PromptExecutor {
     let inputData: Map<string, unknown[]> | undefined;
     try {
       progress.start(nodeId);
-      const types = def.inputTypes({ dirs: rt.dirs });
+      const types = def.inputTypes(catalogContext(rt));
       const gathered = this.gatherInputs(node, types, prompt, extraData, nodeId);
       inputData = gathered.data;
       if (clientId !== null) {
@@ -212,7 +212,10 @@ export class PromptExecutor {
       const ex = err instanceof PyException ? err : new PyException(`emulator.${(err as Error).name ?? "Error"}`, String((err as Error).message ?? err));
       rt.log(`!!! Exception during processing !!! ${ex.message}`);
       const isOom = ex.pyType === OOM_EXCEPTION_TYPE;
-      if (isOom) rt.log("Got an OOM, unloading all loaded models.");
+      if (isOom) {
+        rt.log("Got an OOM, unloading all loaded models.");
+        rt.models.memory.unloadAll();
+      }
       const currentInputs: Record<string, unknown[]> = {};
       for (const [name, values] of inputData ?? []) currentInputs[name] = values.map(formatValue);
       const nodeFrame = { file: def.sourceFile, line: 1, fn: def.functionName };
@@ -287,6 +290,8 @@ export class PromptExecutor {
       extraData,
       dirs: rt.dirs,
       config: rt.config,
+      models: rt.models,
+      log: (line) => rt.log(line),
       state,
       progress: (value, total, preview) => this.reportProgress(nodeId, promptId, clientId, progress, value, total, preview),
       throwIfInterrupted: () => {

@@ -6,7 +6,9 @@ import type { EmulatorConfig } from "./config.ts";
 import type { WorkDirs } from "./dirs.ts";
 import type { InterruptFlag } from "./interrupt.ts";
 import type { Lifecycle } from "./lifecycle.ts";
+import type { ModelStore } from "./models/store.ts";
 import type { Catalog } from "./nodes/catalog.ts";
+import type { CatalogContext } from "./nodes/types.ts";
 import type { PromptQueue } from "./queue.ts";
 import type { WsHub } from "./ws.ts";
 
@@ -23,6 +25,8 @@ export interface Runtime {
   config: EmulatorConfig;
   dirs: WorkDirs;
   catalog: Catalog;
+  /** Model folders and VRAM. */
+  models: ModelStore;
   hub: WsHub;
   queue: PromptQueue;
   interrupt: InterruptFlag;
@@ -35,6 +39,11 @@ export interface Runtime {
   /** Names of the GateEmu gates opened so far (tests open them through the in-process handle). */
   openGates: Set<string>;
   log(line: string): void;
+}
+
+/** What INPUT_TYPES reads (the folders its combos list). */
+export function catalogContext(rt: Runtime): CatalogContext {
+  return { dirs: rt.dirs, folders: rt.models.folders };
 }
 
 /** `{"exec_info": {"queue_remaining": pending + running}}` */

@@ -18,6 +18,8 @@ import { HttpError, readBody, SERVER_HEADER, sendEmpty, sendText } from "./http.
 import { InterruptFlag } from "./interrupt.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { corsHeaders, originMismatch } from "./middleware.ts";
+import type { MemoryStats } from "./models/memory.ts";
+import { createModelStore } from "./models/store.ts";
 import { createCatalog } from "./nodes/catalog.ts";
 import { PromptQueue } from "./queue.ts";
 import { Router } from "./router.ts";
@@ -52,6 +54,8 @@ export interface EmulatorHandle {
   wsConnections(): number;
   /** Lets every GateEmu node named `name` finish, now and later (tests end a job when they choose). */
   openGate(name: string): void;
+  /** The emulated VRAM: budget, resident models, and every load and eviction so far (tests assert on these, never on durations). */
+  modelMemory(): MemoryStats;
   /** Stops everything, closes connections, wipes the temp dir (and the base dir it created). */
   close(): Promise<void>;
 }
@@ -59,14 +63,23 @@ export interface EmulatorHandle {
 export async function startEmulator(options: StartOptions = {}): Promise<EmulatorHandle> {
   const { onCrash, log, ...configInput } = options;
   const config = emulatorConfigSchema.parse(configInput);
+  const logLine = log ?? (config.verbose ? (line: string) => console.log(line) : () => {});
   const dirs = prepareDirs(config);
   const lifecycle = new Lifecycle();
-  const logLine = log ?? (config.verbose ? (line: string) => console.log(line) : () => {});
+  let models: ReturnType<typeof createModelStore>;
+  try {
+    models = createModelStore(config, dirs, lifecycle, logLine);
+  } catch (err) {
+    // A broken extra_model_paths.yaml stops ComfyUI before it binds; nothing is left behind.
+    cleanupDirs(dirs);
+    throw err;
+  }
 
   // The runtime's parts refer to each other (the queue broadcasts through the hub, the hub
   // reads the queue), so it is assembled in two steps.
   const rt = { config, dirs, lifecycle, log: logLine } as Runtime;
   rt.catalog = createCatalog();
+  rt.models = models;
   rt.interrupt = new InterruptFlag();
   rt.session = { clientId: null, lastNodeId: null, lastPromptId: null };
   rt.counters = { number: 0, nodesStarted: 0 };
@@ -169,6 +182,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     crashed,
     wsConnections: () => rt.hub.connections,
     openGate: (name) => void rt.openGates.add(name),
+    modelMemory: () => rt.models.memory.stats(),
     close,
   };
 }

@@ -224,7 +224,9 @@ class Validator {
       }
       if (validateArgs.includes(name)) continue;
       const show = (v: unknown) => (inputType === "FLOAT" && typeof v === "number" ? pyFloatRepr(v) : pyStr(v));
-      if (typeof options.min === "number" && typeof value === "number" && value < options.min) {
+      const min = bound(options.min);
+      const max = bound(options.max);
+      if (min !== undefined && typeof value === "number" && value < min) {
         errors.push({
           type: "value_smaller_than_min",
           message: `Value ${show(value)} smaller than min of ${show(options.min)}`,
@@ -233,7 +235,7 @@ class Validator {
         });
         continue;
       }
-      if (typeof options.max === "number" && typeof value === "number" && value > options.max) {
+      if (max !== undefined && typeof value === "number" && value > max) {
         errors.push({
           type: "value_bigger_than_max",
           message: `Value ${show(value)} bigger than max of ${show(options.max)}`,
@@ -363,6 +365,13 @@ class Validator {
       });
     }
   }
+}
+
+/** A numeric min/max of an input spec; a bigint (an int beyond 2^53) compares as the nearest double, like the received value does. */
+function bound(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  return undefined;
 }
 
 function declaredInputs(types: InputTypes): Array<[string, InputSpec, "required" | "optional"]> {

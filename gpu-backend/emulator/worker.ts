@@ -3,7 +3,7 @@
  *
  * For each item: execute, write the history entry (which broadcasts `status`), and only then
  * send `executing {node: null}` to the prompt's client — so a client that sees it can always
- * read `/history/{id}`. Between prompts it applies `/free` flags.
+ * read `/history/{id}`. Between prompts it applies `/free` flags (unload the models, drop the cache).
  */
 import { PromptExecutor } from "./executor.ts";
 import { EmulatorStopped } from "./lifecycle.ts";
@@ -38,6 +38,9 @@ export async function runPromptWorker(rt: Runtime): Promise<void> {
       rt.log(`Prompt executed in ${((performance.now() - started) / 1000).toFixed(2)} seconds`);
     }
     const flags = rt.queue.takeFlags();
+    // flags.get("unload_models", free_memory): free_memory alone unloads the models too.
+    const unload = Object.hasOwn(flags, "unload_models") ? flags.unload_models : flags.free_memory;
+    if (pyTruthy(unload)) rt.models.memory.unloadAll();
     if (pyTruthy(flags.free_memory)) executor.reset();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The contract between the executor and the emulated node classes, and the value types that
- * flow along links (IMAGE, MASK, AUDIO).
+ * flow along links (IMAGE, MASK, AUDIO; the model graph's are in model-types.ts).
  *
  * A node definition mirrors a ComfyUI node class: INPUT_TYPES, RETURN_TYPES, OUTPUT_NODE,
  * FUNCTION, optional VALIDATE_INPUTS and IS_CHANGED. Values that are tensors in ComfyUI are
@@ -8,6 +8,8 @@
  */
 import type { EmulatorConfig } from "../config.ts";
 import type { WorkDirs } from "../dirs.ts";
+import type { ModelFolders } from "../models/folders.ts";
+import type { ModelStore } from "../models/store.ts";
 import { PyException, pyTypeName } from "../py/values.ts";
 
 /** `[type, options]` as in INPUT_TYPES; `type` is a string or, for combos, the list of choices. */
@@ -21,6 +23,8 @@ export interface InputTypes {
 
 export interface CatalogContext {
   dirs: WorkDirs;
+  /** The model folders combos list (`folder_paths.get_filename_list`). */
+  folders: ModelFolders;
 }
 
 /** What a node sees while it runs. */
@@ -32,6 +36,10 @@ export interface NodeRunContext {
   extraData: Record<string, unknown>;
   dirs: WorkDirs;
   config: EmulatorConfig;
+  /** Model folders and VRAM (loaders resolve files there; samplers make their models resident). */
+  models: ModelStore;
+  /** ComfyUI's log (stdout of the CLI). */
+  log(line: string): void;
   /** Per-node instance state, kept while the node id and class stay in consecutive prompts. */
   state: Record<string, unknown>;
   /** ComfyUI's progress-bar hook: checks the interrupt flag, then emits progress events. */
@@ -61,6 +69,11 @@ export interface NodeOutput {
 
 export interface NodeDefinition {
   classType: string;
+  /**
+   * `v3`: a `comfy_api` ComfyNode (io.Schema), whose `/object_info` entry has another key order and
+   * always carries output_tooltips, deprecated, experimental and api_node. Default `v1`.
+   */
+  schema?: "v1" | "v3";
   /** NODE_DISPLAY_NAME_MAPPINGS entry; falls back to the class name. */
   displayName?: string;
   description?: string;

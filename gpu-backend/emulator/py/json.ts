@@ -12,6 +12,8 @@ export function pyJsonDumps(value: unknown): string {
   if (value === true) return "true";
   if (value === false) return "false";
   if (typeof value === "number") return numberText(value);
+  // Python ints beyond 2^53 (KSampler's seed max is 2^64 - 1) are written digit for digit.
+  if (typeof value === "bigint") return String(value);
   if (typeof value === "string") return stringText(value);
   if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(", ")}]`;
   // A Map stands for a Python dict whose keys must keep insertion order (JS objects move

@@ -39,6 +39,7 @@ export function pyTypeName(value: unknown): string {
   if (value === null || value === undefined) return "NoneType";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (typeof value === "bigint") return "int";
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "list";
   return "dict";
@@ -84,6 +85,7 @@ export function pyRepr(value: unknown): string {
   if (value === true) return "True";
   if (value === false) return "False";
   if (typeof value === "number") return pyNumberRepr(value);
+  if (typeof value === "bigint") return String(value);
   if (typeof value === "string") return pyStrRepr(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
   if (hasPyStr(value)) return value.pyStr();
@@ -141,6 +143,15 @@ export function pyFloat(value: unknown): number {
     throw new PyException("ValueError", `could not convert string to float: ${pyStrRepr(value)}`);
   }
   throw new PyException("TypeError", `float() argument must be a string or a real number, not '${pyTypeName(value)}'`);
+}
+
+/** Python's `round(x)`: to the nearest integer, halves to the even one (`round(2.5) == 2`). */
+export function pyRound(value: number): number {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /** `str(KeyError(key))`: the repr of the missing key. */

@@ -5,43 +5,23 @@
  */
 import { freemem, totalmem } from "node:os";
 import { sendBytes, sendEmpty, sendJson } from "../http.ts";
+import { CONTEXT_BYTES } from "../models/memory.ts";
 import { nodeInfo } from "../nodes/catalog.ts";
+import { splitext } from "../py/path.ts";
 import type { RouteContext, Router } from "../router.ts";
-import type { Runtime } from "../runtime.ts";
+import { catalogContext, type Runtime } from "../runtime.ts";
 
 export const COMFYUI_VERSION = "0.3.64";
-
-/** Model folders known to folder_paths.py @ 0.3.64, in its order. */
-const MODEL_FOLDERS = [
-  "checkpoints",
-  "configs",
-  "loras",
-  "vae",
-  "text_encoders",
-  "diffusion_models",
-  "clip_vision",
-  "style_models",
-  "embeddings",
-  "diffusers",
-  "vae_approx",
-  "controlnet",
-  "gligen",
-  "upscale_models",
-  "custom_nodes",
-  "hypernetworks",
-  "photomaker",
-  "classifiers",
-  "model_patches",
-  "audio_encoders",
-];
 
 export function serverFeatures(rt: Runtime): Record<string, unknown> {
   return { supports_preview_metadata: true, max_upload_size: rt.config.maxUploadSizeMb * 1024 * 1024 };
 }
 
 function systemStats(ctx: RouteContext): void {
-  const { config, boundPort } = ctx.rt;
+  const { config, boundPort, models } = ctx.rt;
   const vram = config.vramMb * 1024 * 1024;
+  // What the resident models hold is reserved by PyTorch (torch_vram_total) and all in use.
+  const modelBytes = models.memory.usedBytes();
   sendJson(ctx.res, 200, {
     system: {
       os: "posix",
@@ -62,8 +42,8 @@ function systemStats(ctx: RouteContext): void {
         type: "cuda",
         index: 0,
         vram_total: vram,
-        vram_free: vram - 512 * 1024 * 1024,
-        torch_vram_total: 0,
+        vram_free: Math.max(0, vram - CONTEXT_BYTES - modelBytes),
+        torch_vram_total: modelBytes,
         torch_vram_free: 0,
       },
     ],
@@ -73,7 +53,9 @@ function systemStats(ctx: RouteContext): void {
 function objectInfo(ctx: RouteContext): void {
   const { rt } = ctx;
   const out = new Map<string, unknown>();
-  for (const [name, node] of rt.catalog) out.set(name, nodeInfo(node, { dirs: rt.dirs }));
+  // One context for the whole answer, as ComfyUI lists each folder once per request (cache_helper).
+  const catalogCtx = catalogContext(rt);
+  for (const [name, node] of rt.catalog) out.set(name, nodeInfo(node, catalogCtx));
   sendJson(ctx.res, 200, out);
 }
 
@@ -81,7 +63,15 @@ function objectInfoOne(ctx: RouteContext): void {
   const { rt } = ctx;
   const name = ctx.params.node_class ?? "";
   const node = rt.catalog.get(name);
-  sendJson(ctx.res, 200, node ? { [name]: nodeInfo(node, { dirs: rt.dirs }) } : {});
+  sendJson(ctx.res, 200, node ? { [name]: nodeInfo(node, catalogContext(rt)) } : {});
+}
+
+/** `GET /models/{folder}`: a 404 for anything that is not a folder name as it stands (aliases included). */
+function modelsInFolder(ctx: RouteContext): void {
+  const folders = ctx.rt.models.folders;
+  const folder = ctx.params.folder ?? "";
+  if (!folders.has(folder)) return sendEmpty(ctx.res, 404);
+  sendJson(ctx.res, 200, folders.list(folder));
 }
 
 const INDEX_HTML = Buffer.from(
@@ -94,9 +84,16 @@ export function addInfoRoutes(router: Router): void {
     .add("GET", "/features", (ctx) => sendJson(ctx.res, 200, serverFeatures(ctx.rt)))
     .add("GET", "/object_info", objectInfo)
     .add("GET", "/object_info/{node_class}", objectInfoOne)
-    .add("GET", "/models", (ctx) => sendJson(ctx.res, 200, MODEL_FOLDERS))
-    .add("GET", "/models/{folder}", (ctx) => (MODEL_FOLDERS.includes(ctx.params.folder ?? "") ? sendJson(ctx.res, 200, []) : sendEmpty(ctx.res, 404)))
-    .add("GET", "/embeddings", (ctx) => sendJson(ctx.res, 200, []))
+    .add("GET", "/models", (ctx) => sendJson(ctx.res, 200, ctx.rt.models.folders.names()))
+    .add("GET", "/models/{folder}", modelsInFolder)
+    // Embedding names without their extension, as prompts write them (`embedding:name`).
+    .add("GET", "/embeddings", (ctx) =>
+      sendJson(
+        ctx.res,
+        200,
+        ctx.rt.models.folders.list("embeddings").map((name) => splitext(name)[0]),
+      ),
+    )
     .add("GET", "/extensions", (ctx) => sendJson(ctx.res, 200, []))
     .add("GET", "/", (ctx) => sendBytes(ctx.res, INDEX_HTML, { "Content-Type": "text/html", "Cache-Control": "no-cache", Pragma: "no-cache", Expires: "0" }));
 }

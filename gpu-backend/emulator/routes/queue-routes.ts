@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { HttpError, internalServerError, parseJson, sendEmpty, sendJson } from "../http.ts";
 import { isPlainObject, pyFloat, pyInt, pyStr, pyTruthy } from "../py/values.ts";
 import type { RouteContext, Router } from "../router.ts";
-import { queueInfo } from "../runtime.ts";
+import { catalogContext, queueInfo } from "../runtime.ts";
 import { MalformedPromptError, validatePrompt } from "../validate.ts";
 
 /** Python's `key in body` for a request body that may not be a dict. */
@@ -58,7 +58,7 @@ async function postPrompt(ctx: RouteContext): Promise<void> {
   const partial = Object.hasOwn(body, "partial_execution_targets") ? body.partial_execution_targets : null;
   let outcome;
   try {
-    outcome = validatePrompt(prompt, partial, rt.catalog, { dirs: rt.dirs });
+    outcome = validatePrompt(prompt, partial, rt.catalog, catalogContext(rt));
   } catch (err) {
     if (err instanceof MalformedPromptError) throw internalServerError();
     throw err;

@@ -26,6 +26,28 @@ describe("configuration", () => {
     expect(parseCli(["--help"], {})).toEqual({ ok: false, help: true });
   });
 
+  it("reads the model knobs: a repeatable --extra-model-paths-config (env: `:`-separated), load time, OOM pattern, preview methods", ({ expect }) => {
+    expect(parseCli([], {})).toMatchObject({ ok: true, config: { extraModelPathsConfig: [], modelLoadMsPerGb: 100 } });
+    const env = { COMFY_EMU_EXTRA_MODEL_PATHS_CONFIG: "/a.yaml:/b.yaml", COMFY_EMU_MODEL_LOAD_MS_PER_GB: "250" };
+    expect(parseCli([], env)).toMatchObject({ ok: true, config: { extraModelPathsConfig: ["/a.yaml", "/b.yaml"], modelLoadMsPerGb: 250 } });
+    const flags = [
+      "--extra-model-paths-config",
+      "/c.yaml",
+      "--extra-model-paths-config",
+      "/d.yaml",
+      "--models-dir",
+      "/m",
+      "--oom-model-pattern",
+      "^checkpoints/xl",
+    ];
+    expect(parseCli(flags, env)).toMatchObject({
+      ok: true,
+      config: { extraModelPathsConfig: ["/c.yaml", "/d.yaml"], modelsDir: "/m", oomModelPattern: "^checkpoints/xl" },
+    });
+    expect(parseCli(["--oom-model-pattern", "(unclosed"], {})).toMatchObject({ ok: false, error: expect.stringContaining("regular expression") });
+    for (const method of ["none", "auto", "latent2rgb", "taesd"]) expect(parseCli(["--preview-method", method], {}).ok).toBe(true);
+  });
+
   it("refuses to start on a non-loopback address", async ({ expect }) => {
     await expect(startEmulator({ host: "192.168.1.10", port: 0 })).rejects.toThrow(/loopback/);
   });

@@ -34,11 +34,11 @@ describe("a job that fails", () => {
   it("a class the lock allows but this ComfyUI lacks: invalid_workflow with ComfyUI's invalid_prompt error", async ({ expect }) => {
     const h = await startHarness();
     // A core class (so the lock allows it) that the emulator does not implement.
-    const req = h.edge.newJob({ "1": { class_type: "CLIPTextEncode", inputs: {} } });
+    const req = h.edge.newJob({ "1": { class_type: "ImageBlur", inputs: {} } });
     await h.edge.dispatch(h.service.url, req);
     const error = await failureOf(h, req.job_id);
     expect(error).toMatchObject({ code: "invalid_workflow", details: { error: { type: "invalid_prompt" } } });
-    expect(error.message).toContain("CLIPTextEncode");
+    expect(error.message).toContain("ImageBlur");
   });
 
   it("a partly valid workflow (200 with node_errors) is not run halfway: invalid_workflow", async ({ expect }) => {

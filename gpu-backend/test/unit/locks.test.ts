@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
 import { createCatalog } from "../../emulator/nodes/catalog.ts";
+import { EMULATOR_MODULE } from "../../emulator/nodes/ksampler-emu.ts";
 import { allowedNodeClasses, type LockFile, loadLock, parseLock, verifyOnDisk } from "../../src/locks.ts";
 import { fetchModel } from "../../src/model-fetch.ts";
 
@@ -63,7 +64,7 @@ describe("lock files", () => {
     // Every class the emulator has is allowed: its core ones are in the bundled list of a125cd84.
     for (const [name, node] of createCatalog()) {
       expect(allowed.classes.has(name), name).toBe(true);
-      expect(r.lock.extra_node_classes?.includes(name), name).toBe(node.pythonModule !== "nodes");
+      expect(r.lock.extra_node_classes?.includes(name), name).toBe(node.pythonModule === EMULATOR_MODULE);
     }
     expect(allowed.classes.has("KSampler")).toBe(true);
     expect(allowed.classes.has("NoSuchNode")).toBe(false);
