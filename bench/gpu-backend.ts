@@ -1,7 +1,7 @@
 // Benchmark (issue 4): what gpu-backend costs per job, and whether it keeps the GPU busy.
 //
 // ComfyUI is the emulator, run as its own process. In one run:
-// 1. per-job time, sequentially, through gpu-backend (fake edge dispatch → terminal event applied,
+// 1. per-job time, sequentially and alternating job by job, through gpu-backend (fake edge dispatch → terminal event applied,
 //    outputs uploaded) vs posting the same workflow straight to the emulator (POST /prompt →
 //    `executing null` → /history → /view of the output), with zero-time nodes and with 200 ms
 //    nodes (--node-ms 200: both nodes of EmptyImage → SaveImage take 200 ms). Every job varies the
@@ -10,7 +10,11 @@
 //    the idle gap between one prompt's execution_success and the next one's execution_start, read
 //    from the emulator's own history timestamps (ms). Target p99 < 20 ms with PREFETCH=1; shown
 //    next to ComfyUI's own gap (50 prompts posted at once) and PREFETCH=0.
-// Prints JSON lines. Not part of the tests. `node bench/gpu-backend.ts` (BENCH_JOBS to change N).
+// 3. the same per-job comparison and backlog gap for ComfyUI's default text-to-image graph (the dev
+//    checkpoint, KSampler 20 steps at --step-ms 10, 512×512 VAEDecode → SaveImage), the seed
+//    varied per job so only the loader and text encoders are cached, as on a real host.
+// Prints JSON lines. Not part of the tests. `node bench/gpu-backend.ts` (BENCH_JOBS to change N,
+// BENCH_GRAPH=empty_image or txt2img for one family only).
 import WebSocket from "ws";
 import { type ServiceHandle, startService } from "../gpu-backend/src/app.ts";
 import { loadConfig } from "../gpu-backend/src/config.ts";
@@ -23,15 +27,52 @@ import { summarize } from "./lib/stats.ts";
 const JOBS_FAST = Number(process.env.BENCH_JOBS ?? 100);
 const JOBS_SLOW = Math.max(5, Math.round(JOBS_FAST / 5));
 const BACKLOG = 50;
-let colour = 1;
+const ONLY = process.env.BENCH_GRAPH;
+let variant = 1;
 
-function workflow(prefix: string): Record<string, unknown> {
-  const c = colour++ % 0xffffff;
-  return {
-    "1": { class_type: "EmptyImage", inputs: { width: 64, height: 64, batch_size: 1, color: c } },
-    "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: prefix } },
-  };
+/** A workflow family: how to make a fresh (never cached) prompt, and which node saves its image. */
+interface Graph {
+  name: string;
+  outputNode: string;
+  make(prefix: string): Record<string, unknown>;
 }
+
+const EMPTY_IMAGE: Graph = {
+  name: "empty_image",
+  outputNode: "2",
+  make: (prefix) => ({
+    "1": { class_type: "EmptyImage", inputs: { width: 64, height: 64, batch_size: 1, color: variant++ % 0xffffff } },
+    "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: prefix } },
+  }),
+};
+
+const TXT2IMG: Graph = {
+  name: "txt2img",
+  outputNode: "9",
+  make: (prefix) => ({
+    "3": {
+      class_type: "KSampler",
+      inputs: {
+        seed: variant++,
+        steps: 20,
+        cfg: 8,
+        sampler_name: "euler",
+        scheduler: "normal",
+        denoise: 1,
+        model: ["4", 0],
+        positive: ["6", 0],
+        negative: ["7", 0],
+        latent_image: ["5", 0],
+      },
+    },
+    "4": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "v1-5-pruned-emaonly-fp16.safetensors" } },
+    "5": { class_type: "EmptyLatentImage", inputs: { width: 512, height: 512, batch_size: 1 } },
+    "6": { class_type: "CLIPTextEncode", inputs: { text: "a glass bottle with a purple galaxy inside", clip: ["4", 1] } },
+    "7": { class_type: "CLIPTextEncode", inputs: { text: "text, watermark", clip: ["4", 1] } },
+    "8": { class_type: "VAEDecode", inputs: { samples: ["3", 0], vae: ["4", 2] } },
+    "9": { class_type: "SaveImage", inputs: { images: ["8", 0], filename_prefix: prefix } },
+  }),
+};
 
 const line = (value: Record<string, unknown>) => console.log(JSON.stringify({ bench: "gpu-backend", ...value }));
 
@@ -57,26 +98,24 @@ async function withBackend<T>(emulator: EmulatorProcess, env: Record<string, str
   }
 }
 
-/** Dispatch → terminal event applied at the edge (outputs already stored). */
-async function viaBackend(emulator: EmulatorProcess, n: number): Promise<number[]> {
-  return withBackend(emulator, {}, async (edge, service) => {
-    const samples: number[] = [];
-    for (let i = 0; i < n + 2; i++) {
-      const req = edge.newJob(workflow("bench"));
-      const t0 = performance.now();
-      const reply = await edge.dispatch(service.url, req);
-      if (reply.status !== 202) throw new Error(`dispatch → ${reply.status}`);
-      const terminal = await edge.waitForTerminal(req.job_id, 60_000);
-      const ms = performance.now() - t0;
-      if (terminal.type !== "job.succeeded") throw new Error(`job failed: ${JSON.stringify(terminal)}`);
-      if (i >= 2) samples.push(ms); // the first two warm up connections and caches
-    }
-    return samples;
-  });
+type Timed = () => Promise<number>;
+
+/** One job through gpu-backend: dispatch → terminal event applied at the edge (outputs stored). */
+function viaBackend(edge: FakeEdge, service: ServiceHandle, graph: Graph): Timed {
+  return async () => {
+    const req = edge.newJob(graph.make("bench"));
+    const t0 = performance.now();
+    const reply = await edge.dispatch(service.url, req);
+    if (reply.status !== 202) throw new Error(`dispatch → ${reply.status}`);
+    const terminal = await edge.waitForTerminal(req.job_id, 60_000);
+    const ms = performance.now() - t0;
+    if (terminal.type !== "job.succeeded") throw new Error(`job failed: ${JSON.stringify(terminal)}`);
+    return ms;
+  };
 }
 
 /** The same work straight against ComfyUI, done the way a careful client does it. */
-async function direct(emulator: EmulatorProcess, n: number): Promise<number[]> {
+async function direct(emulator: EmulatorProcess, graph: Graph): Promise<{ run: Timed; close(): void }> {
   const clientId = `bench-${crypto.randomUUID()}`;
   const ws = new WebSocket(`${emulator.url.replace("http", "ws")}/ws?clientId=${clientId}`);
   const waiters = new Map<string, () => void>();
@@ -86,34 +125,67 @@ async function direct(emulator: EmulatorProcess, n: number): Promise<number[]> {
     if (m.type === "executing" && m.data.node === null && m.data.prompt_id) waiters.get(m.data.prompt_id)?.();
   });
   await new Promise((resolve) => ws.once("message", resolve));
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < n + 2; i++) {
-      const promptId = crypto.randomUUID();
-      const t0 = performance.now();
-      const done = new Promise<void>((resolve) => waiters.set(promptId, resolve));
-      const res = await fetch(`${emulator.url}/prompt`, {
-        method: "POST",
-        body: JSON.stringify({ prompt: workflow(`direct/${promptId}`), prompt_id: promptId, client_id: clientId }),
-      });
-      if (res.status !== 200) throw new Error(`POST /prompt → ${res.status}`);
-      await res.arrayBuffer();
-      await done;
-      const history = (await (await fetch(`${emulator.url}/history/${promptId}`)).json()) as Record<
-        string,
-        { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }
-      >;
-      const image = history[promptId]!.outputs["2"]!.images[0]!;
-      const q = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
-      await (await fetch(`${emulator.url}/view?${q.toString()}`)).arrayBuffer();
-      const ms = performance.now() - t0;
-      waiters.delete(promptId);
-      if (i >= 2) samples.push(ms);
+  const run: Timed = async () => {
+    const promptId = crypto.randomUUID();
+    const t0 = performance.now();
+    const done = new Promise<void>((resolve) => waiters.set(promptId, resolve));
+    const res = await fetch(`${emulator.url}/prompt`, {
+      method: "POST",
+      body: JSON.stringify({ prompt: graph.make(`direct/${promptId}`), prompt_id: promptId, client_id: clientId }),
+    });
+    if (res.status !== 200) throw new Error(`POST /prompt → ${res.status}`);
+    await res.arrayBuffer();
+    await done;
+    const history = (await (await fetch(`${emulator.url}/history/${promptId}`)).json()) as Record<
+      string,
+      { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }
+    >;
+    const image = history[promptId]!.outputs[graph.outputNode]!.images[0]!;
+    const q = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type });
+    await (await fetch(`${emulator.url}/view?${q.toString()}`)).arrayBuffer();
+    waiters.delete(promptId);
+    return performance.now() - t0;
+  };
+  return { run, close: () => ws.close() };
+}
+
+/**
+ * `n` jobs each way, alternating direct and gpu-backend job by job on the same emulator, so drift
+ * in the emulator (its history, its folders, GC) or the machine weighs on both paths alike.
+ */
+async function perJob(emulator: EmulatorProcess, graph: Graph, n: number): Promise<{ direct: number[]; backend: number[] }> {
+  return withBackend(emulator, {}, async (edge, service) => {
+    const d = await direct(emulator, graph);
+    const b = viaBackend(edge, service, graph);
+    const samples = { direct: [] as number[], backend: [] as number[] };
+    try {
+      for (let i = 0; i < n + 2; i++) {
+        // Which of the two goes first alternates as well.
+        let dm: number;
+        let bm: number;
+        if (i % 2 === 0) {
+          dm = await d.run();
+          bm = await b();
+        } else {
+          bm = await b();
+          dm = await d.run();
+        }
+        // The first two of each warm up connections and caches.
+        if (i >= 2) {
+          samples.direct.push(dm);
+          samples.backend.push(bm);
+        }
+      }
+    } finally {
+      d.close();
     }
-  } finally {
-    ws.close();
-  }
-  return samples;
+    return samples;
+  });
+}
+
+/** Median of (gpu-backend − direct) over the alternating pairs: less noisy than a difference of medians. */
+function pairedOverhead(samples: { direct: number[]; backend: number[] }): number {
+  return summarize(samples.backend.map((b, i) => b - samples.direct[i]!)).p50_ms;
 }
 
 type HistoryEntry = { status: { messages: Array<[string, { timestamp?: number }]> } };
@@ -132,10 +204,10 @@ async function gapsOf(emulator: EmulatorProcess, ids: Set<string>): Promise<numb
 }
 
 /** 50 jobs through gpu-backend, the fake edge dispatching the next one whenever a job ends. */
-async function backlogViaBackend(emulator: EmulatorProcess, prefetch: number): Promise<{ gaps: number[]; wallMs: number }> {
+async function backlogViaBackend(emulator: EmulatorProcess, graph: Graph, prefetch: number): Promise<{ gaps: number[]; wallMs: number }> {
   return withBackend(emulator, { PREFETCH: String(prefetch) }, async (edge, service) => {
     const capacity = 1 + prefetch;
-    const backlog = Array.from({ length: BACKLOG }, () => edge.newJob(workflow("backlog")));
+    const backlog = Array.from({ length: BACKLOG }, () => edge.newJob(graph.make("backlog")));
     const promptIds = new Set<string>();
     let next = 0;
     let finished = 0;
@@ -168,14 +240,14 @@ async function backlogViaBackend(emulator: EmulatorProcess, prefetch: number): P
 }
 
 /** ComfyUI's own gap: 50 prompts posted at once, nothing else in the loop. */
-async function backlogDirect(emulator: EmulatorProcess): Promise<number[]> {
+async function backlogDirect(emulator: EmulatorProcess, graph: Graph): Promise<number[]> {
   const ids = new Set<string>();
   for (let i = 0; i < BACKLOG; i++) {
     const promptId = crypto.randomUUID();
     ids.add(promptId);
     const res = await fetch(`${emulator.url}/prompt`, {
       method: "POST",
-      body: JSON.stringify({ prompt: workflow(`direct-backlog/${promptId}`), prompt_id: promptId, client_id: "bench-backlog" }),
+      body: JSON.stringify({ prompt: graph.make(`direct-backlog/${promptId}`), prompt_id: promptId, client_id: "bench-backlog" }),
     });
     await res.arrayBuffer();
   }
@@ -187,12 +259,13 @@ async function backlogDirect(emulator: EmulatorProcess): Promise<number[]> {
   return gapsOf(emulator, ids);
 }
 
-for (const nodeMs of [0, 200]) {
+for (const nodeMs of ONLY === undefined || ONLY === EMPTY_IMAGE.name ? [0, 200] : []) {
   const emulator = await startEmulatorProcess(["--node-ms", String(nodeMs), "--disable-metadata"]);
   try {
     const n = nodeMs === 0 ? JOBS_FAST : JOBS_SLOW;
-    const d = summarize(await direct(emulator, n));
-    const b = summarize(await viaBackend(emulator, n));
+    const samples = await perJob(emulator, EMPTY_IMAGE, n);
+    const d = summarize(samples.direct);
+    const b = summarize(samples.backend);
     line({ scenario: "per_job", node_ms: nodeMs, path: "direct", ...d });
     line({ scenario: "per_job", node_ms: nodeMs, path: "gpu-backend", ...b });
     line({
@@ -201,12 +274,19 @@ for (const nodeMs of [0, 200]) {
       p50_ratio: Math.round((b.p50_ms / d.p50_ms) * 100) / 100,
       p99_ratio: Math.round((b.p99_ms / d.p99_ms) * 100) / 100,
       p50_overhead_ms: Math.round((b.p50_ms - d.p50_ms) * 100) / 100,
+      paired_p50_overhead_ms: pairedOverhead(samples),
     });
 
     if (nodeMs === 200) {
-      line({ scenario: "backlog_idle_gap", node_ms: nodeMs, path: "direct (ComfyUI's own gap)", jobs: BACKLOG, ...summarize(await backlogDirect(emulator)) });
+      line({
+        scenario: "backlog_idle_gap",
+        node_ms: nodeMs,
+        path: "direct (ComfyUI's own gap)",
+        jobs: BACKLOG,
+        ...summarize(await backlogDirect(emulator, EMPTY_IMAGE)),
+      });
       for (const prefetch of [1, 0]) {
-        const { gaps, wallMs } = await backlogViaBackend(emulator, prefetch);
+        const { gaps, wallMs } = await backlogViaBackend(emulator, EMPTY_IMAGE, prefetch);
         const s = summarize(gaps);
         line({
           scenario: "backlog_idle_gap",
@@ -220,7 +300,7 @@ for (const nodeMs of [0, 200]) {
         });
       }
     } else {
-      const { gaps, wallMs } = await backlogViaBackend(emulator, 1);
+      const { gaps, wallMs } = await backlogViaBackend(emulator, EMPTY_IMAGE, 1);
       line({
         scenario: "backlog_idle_gap",
         node_ms: nodeMs,
@@ -232,6 +312,44 @@ for (const nodeMs of [0, 200]) {
         note: "zero-time prompts end before the refill dispatch lands; gaps here measure the dispatch loop, not ComfyUI",
       });
     }
+  } finally {
+    await emulator.stop();
+  }
+}
+
+if (ONLY === undefined || ONLY === TXT2IMG.name) {
+  const emulator = await startEmulatorProcess(["--step-ms", "10", "--disable-metadata"]);
+  try {
+    const n = JOBS_SLOW;
+    const samples = await perJob(emulator, TXT2IMG, n);
+    const d = summarize(samples.direct);
+    const b = summarize(samples.backend);
+    line({ scenario: "per_job", graph: TXT2IMG.name, steps: 20, step_ms: 10, path: "direct", ...d });
+    line({ scenario: "per_job", graph: TXT2IMG.name, steps: 20, step_ms: 10, path: "gpu-backend", ...b });
+    const overhead = Math.round((b.p50_ms - d.p50_ms) * 100) / 100;
+    line({
+      scenario: "per_job_ratio",
+      graph: TXT2IMG.name,
+      p50_ratio: Math.round((b.p50_ms / d.p50_ms) * 100) / 100,
+      p99_ratio: Math.round((b.p99_ms / d.p99_ms) * 100) / 100,
+      p50_overhead_ms: overhead,
+      paired_p50_overhead_ms: pairedOverhead(samples),
+      target_p50_overhead_ms: 7,
+      met: overhead <= 7,
+    });
+    const { gaps, wallMs } = await backlogViaBackend(emulator, TXT2IMG, 1);
+    const s = summarize(gaps);
+    line({
+      scenario: "backlog_idle_gap",
+      graph: TXT2IMG.name,
+      path: "gpu-backend",
+      prefetch: 1,
+      jobs: BACKLOG,
+      wall_ms: Math.round(wallMs),
+      ...s,
+      target_p99_ms: 20,
+      met: s.p99_ms < 20,
+    });
   } finally {
     await emulator.stop();
   }

@@ -64,20 +64,15 @@ if (!state) {
 }
 
 const base = stack.edge.url;
-const workflow = JSON.stringify({
-  workflow: {
-    "1": { class_type: "EmptyImage", inputs: { width: 512, height: 512, batch_size: 1, color: 16744448 } },
-    "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "dev" } },
-  },
-});
 console.log(`
 [dev] ready: API ${base} (docs ${base}/docs), GPU host gpu-1 (ComfyUI emulator on 127.0.0.1:${stack.hosts[0]!.emulatorPort})
 [dev] admin token: ADMIN_TOKEN in .dev.vars; dev tenant ${state.tenantId}, its API key in .wrangler/dev-stack.json
 
-Submit a workflow, then read the job (its outputs[].url downloads the PNG):
+Submit ComfyUI's default text-to-image graph (examples/ has more), then read the job (its
+outputs[].url downloads the PNG):
 
   curl -s -X POST ${base}/v1/jobs -H 'Authorization: Bearer ${state.apiKey}' -H 'X-User-ID: dev' \\
-    -H 'Content-Type: application/json' -d '${workflow}'
+    -H 'Content-Type: application/json' -d @examples/txt2img.json
 
   curl -s ${base}/v1/jobs -H 'Authorization: Bearer ${state.apiKey}' -H 'X-User-ID: dev'
 

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { writeDevModels } from "./dev-models.ts";
 import { captureOutput, ROOT } from "./wrangler-dev.ts";
 
 const MAIN = join(ROOT, "gpu-backend/emulator/main.ts");
@@ -13,7 +14,7 @@ const START_TIMEOUT_MS = 15_000;
 export interface EmulatorProcess {
   url: string;
   port: number;
-  /** Its `--base-dir`: ComfyUI's input/, output/ and temp/ live under it (gpu-backend's COMFY_BASE_DIR). */
+  /** Its `--base-dir`: ComfyUI's input/, output/, temp/ and models/ live under it (gpu-backend's COMFY_BASE_DIR). */
   baseDir: string;
   child: ChildProcess;
   output(): string;
@@ -26,11 +27,14 @@ export interface EmulatorProcessOptions {
   echo?: boolean;
   /** Where ComfyUI's folders live (default: a temp folder removed on stop). */
   baseDir?: string;
+  /** Put the dev models (dev-models.ts) in `<base>/models` first; default true. */
+  devModels?: boolean;
 }
 
 export async function startEmulatorProcess(args: string[], opts: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   const ownBase = opts.baseDir === undefined;
   const base = resolve(opts.baseDir ?? mkdtempSync(join(tmpdir(), "comfyui-emulator-")));
+  if (opts.devModels ?? true) writeDevModels(join(base, "models"));
   // Its own process group, so stop() reaches anything it started.
   const child = spawn(process.execPath, [MAIN, "--port", "0", "--base-dir", base, ...args], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output = captureOutput(child, opts.echo ?? false);

@@ -1,11 +1,13 @@
 // End to end on real processes: wrangler dev, two gpu-backends, two ComfyUI emulators. Jobs run,
 // outputs download, many tenants share the pool fairly, cancels and ComfyUI's own errors surface,
 // and every admission slot is freed at the end.
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
+import { ROOT } from "../../scripts/lib/wrangler-dev.ts";
 import { Client, EMPTY_TO_SAVE, pngSize, SLOW, type Tenant } from "./support/client.ts";
 
 let stack: LocalStack;
@@ -106,6 +108,26 @@ async function cancelAll(t: Tenant, user: string, jobs: Array<{ id: string }>): 
     if (end.status !== "cancelled") throw new Error(`blocker ${j.id} ended ${end.status}, not cancelled`);
   }
 }
+
+describe("the workflows in examples/, posted as they are", () => {
+  const example = (name: string) => JSON.parse(readFileSync(`${ROOT}examples/${name}`, "utf8")) as { workflow: unknown };
+
+  it.for([
+    ["txt2img.json", [512, 512]],
+    ["img2img.json", [512, 512]],
+    ["lora.json", [512, 512]],
+    ["upscale.json", [1024, 1024]],
+  ] as const)("%s runs on the dev models and gives a %j PNG", async ([name, size], { expect }) => {
+    const t = await tenant();
+    const job = await api.submitOk(t, "alice", example(name).workflow);
+    const done = await api.waitForEnd(t, "alice", job.id);
+    expect(done).toMatchObject({ status: "succeeded", error: null });
+    expect(done.outputs).toHaveLength(1);
+    const res = await fetch(done.outputs[0].url);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(pngSize(new Uint8Array(await res.arrayBuffer()))).toEqual(size);
+  });
+});
 
 describe("jobs on two GPU hosts", () => {
   it("a job succeeds and its PNG downloads with the requested dimensions", async ({ expect }) => {
