@@ -17,7 +17,8 @@ export function hostStatus(store: DispatcherStore, h: HostRow, now: number, cfg:
     capacity: h.capacity,
     assigned: store.assignmentsOf(h.id).length,
     gpu_held: store.gpuHeld(h.id),
-    live: isLive(h, { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000 }),
+    // A host whose ComfyUI is down runs nothing, however recently it was heard from.
+    live: isLive(h, { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000 }) && h.comfy !== "down",
     draining: h.draining === 1,
     comfy: h.comfy,
     lock_hash: h.lock_hash,

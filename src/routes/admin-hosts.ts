@@ -44,7 +44,7 @@ const HostSchema = z
     slots: z.number().int(),
     created_at: z.string(),
     draining: z.boolean(),
-    live: z.boolean().openapi({ description: "Heartbeat within HOST_HEARTBEAT_TIMEOUT_SECONDS." }),
+    live: z.boolean().openapi({ description: "Heartbeat within HOST_HEARTBEAT_TIMEOUT_SECONDS and its ComfyUI not down (`comfy` says which state it is in)." }),
     comfy: z.string().openapi({ description: "ComfyUI state reported by the host: starting, ready or down." }),
     assigned: z.number().int().openapi({ description: "Jobs currently dispatched to it." }),
     lock_hash: z.string().nullable(),

@@ -186,6 +186,16 @@ describe("fencing", () => {
 });
 
 describe("hosts", () => {
+  it("a host that heartbeats while its ComfyUI is down is listed as not live", async ({ expect }) => {
+    const host = await liveHost(1);
+    const view = async () => ((await (await adminCall("/v1/admin/hosts")).json()) as { data: Record<string, unknown>[] }).data.find((h) => h.id === host.id);
+    expect(await view()).toMatchObject({ live: true, comfy: "ready" });
+    expect((await heartbeat(host, { comfy: "down" })).status).toBe(200);
+    expect(await view()).toMatchObject({ live: false, comfy: "down" });
+    expect((await heartbeat(host, { comfy: "ready" })).status).toBe(200);
+    expect(await view()).toMatchObject({ live: true, comfy: "ready" });
+  });
+
   it("registers with credentials shown once, lists live state, and refuses plain-http URLs", async ({ expect }) => {
     const host = await liveHost(2);
     const list = (await (await adminCall("/v1/admin/hosts")).json()) as { data: Record<string, unknown>[] };
