@@ -49,11 +49,12 @@ describe("a Dispatcher's pool", () => {
       state.storage.sql.exec("DELETE FROM queue WHERE job_id = ?", job.id);
     });
     for (const pool of ["default", "gpu-b"]) {
-      // Make the next alarm reconcile now.
+      // Make the next alarm reconcile. It is set well in the future so that only the test runs it
+      // (runDurableObjectAlarm runs a scheduled alarm at once; one due now could fire first).
       await env.DISPATCHER.getByName(pool).keepTicking();
       await runInDurableObject(env.DISPATCHER.getByName(pool), async (instance, state) => {
         (instance as unknown as { lastReconcile: number }).lastReconcile = 0;
-        await state.storage.setAlarm(Date.now());
+        await state.storage.setAlarm(Date.now() + 600_000);
       });
       expect(await runDurableObjectAlarm(env.DISPATCHER.getByName(pool))).toBe(true);
     }
