@@ -58,7 +58,7 @@ describe("admin pools", () => {
     expect(read).toMatchObject({ name, gpu: { model: "L4", vram_gb: 23 } });
   });
 
-  it("refuses bad input, duplicates, unknown pools and callers without the admin token", async ({ expect }) => {
+  it("refuses bad input, duplicates, unknown pools and callers without the admin token", async () => {
     await expectProblem(await adminCall("/v1/admin/pools", json({ name: "Bad_Name" })), 422, "validation-failed");
     await expectProblem(await adminCall("/v1/admin/pools", json({ name: poolName(), queue_timeout_seconds: 0 })), 422, "validation-failed");
     await expectProblem(await adminCall("/v1/admin/pools", json({ name: poolName(), gpu: { model: "x" } })), 422, "validation-failed");
