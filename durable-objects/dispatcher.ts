@@ -128,10 +128,14 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return jobs.length;
   }
 
-  /** Called by the cron: re-arms the alarm (queue, leases, reconciliation) if it was lost. */
+  /**
+   * Called by the cron: re-arms the alarm (queue, leases, reconciliation) if it was lost. An idle
+   * pool (no hosts, nothing queued) gets a reconciliation alarm too, so a job whose enqueue was lost
+   * in a pool without hosts is still adopted (and times out) rather than forgotten.
+   */
   keepTicking(): void {
     this.pool();
-    this.schedule();
+    this.schedule(true);
   }
 
   status(): PoolStatus {
@@ -445,7 +449,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const db = createDb(this.env.DB);
     for (const q of this.store.queueTimedOut(now)) {
       this.store.dequeue(q.job_id);
-      const error = { code: "queue_timeout", message: `No GPU host picked the job up within ${cfg.QUEUED_TIMEOUT_SECONDS} s.` };
+      // The deadline was set at submit from the pool's queue_timeout_seconds or QUEUED_TIMEOUT_SECONDS.
+      const waited = Math.max(0, Math.round((q.queue_deadline_at - q.enqueued_at) / 1000));
+      const error = { code: "queue_timeout", message: `No GPU host picked the job up within ${waited} s.` };
       await end(this.lifecycle(), q.job_id, "failed", { now, from: ["queued"], error });
     }
     for (const a of this.store.pastDeadline(now)) {
@@ -492,14 +498,14 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     });
   }
 
-  private schedule(): void {
+  private schedule(reconcileWhenIdle = false): void {
     const now = this.clock.now();
     const due = this.store.nextDue();
     const busy = this.store.queueDepth().depth > 0 || this.store.assignedCount() > 0;
     const hosts = this.store.hosts().length > 0;
     let at: number | null = null;
     if (busy) at = Math.min(due ?? Infinity, now + TICK_MS);
-    else if (hosts) at = now + RECONCILE_EVERY_MS;
+    else if (hosts || reconcileWhenIdle) at = now + RECONCILE_EVERY_MS;
     if (at === null) return;
     // Alarms run on wall time; with the system clock wallTimeOf() is the identity.
     const target = wallTimeOf(this.clock, Math.max(at, now + 50));

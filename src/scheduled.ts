@@ -5,22 +5,25 @@
  * Dispatcher keeps its reconciliation alarm, so nothing waits for a request to be noticed.
  */
 import { loadConfig } from "./config/load.ts";
+import { createDb } from "./db/client.ts";
 import type { Env } from "./env.ts";
 import { createLogger, describeError } from "./lib/log.ts";
+import { allPoolNames } from "./pools/pools.ts";
 
 export async function scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const log = createLogger("info", { component: "cron" });
   const loaded = loadConfig(env);
-  const pools = new Set([loaded.ok ? loaded.config.DEFAULT_POOL : "default"]);
+  const defaultPool = loaded.ok ? loaded.config.DEFAULT_POOL : "default";
+  // Every pool: DEFAULT_POOL, the created ones and any a host is in (src/pools/pools.ts).
+  let pools = [defaultPool];
   try {
-    const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
-    for (const r of rows.results) pools.add(r.pool);
+    pools = await allPoolNames(createDb(env.DB), defaultPool);
   } catch (err) {
     log.error("cron_pools_unreadable", describeError(err));
   }
   const results = await Promise.allSettled([
     env.WEBHOOK_SWEEPER.getByName("global").start(),
-    ...[...pools].map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
+    ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
   ]);
   for (const r of results) if (r.status === "rejected") log.error("cron_step_failed", describeError(r.reason));
 }

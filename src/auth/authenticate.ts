@@ -87,7 +87,14 @@ async function viaApiKey(vars: AppEnv["Variables"], db: Db, token: string, heade
   if (!isValidUserId(headerUser)) {
     throw invalidUserId("`X-User-ID` must be 1-128 characters: a letter or digit, then letters, digits or . _ : @ -");
   }
-  return { tenantId: row.tenantId, userId: headerUser, via: "api_key", keyId: row.key.id, limits: effectiveLimits(row, vars.config) };
+  return {
+    tenantId: row.tenantId,
+    userId: headerUser,
+    via: "api_key",
+    keyId: row.key.id,
+    limits: effectiveLimits(row, vars.config),
+    pools: { defaultPool: row.defaultPool, allowedPools: row.allowedPools },
+  };
 }
 
 async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUser: string | undefined): Promise<Principal> {
@@ -138,5 +145,11 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
   if (headerUser !== undefined && headerUser !== outcome.sub) {
     throw invalidUserId("With a JWT, `X-User-ID` must be omitted or equal to the token's `sub`.");
   }
-  return { tenantId: tenant.id, userId: outcome.sub, via: "jwt", limits: effectiveLimits(tenant, vars.config) };
+  return {
+    tenantId: tenant.id,
+    userId: outcome.sub,
+    via: "jwt",
+    limits: effectiveLimits(tenant, vars.config),
+    pools: { defaultPool: tenant.defaultPool, allowedPools: tenant.allowedPools },
+  };
 }

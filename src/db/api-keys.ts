@@ -18,6 +18,8 @@ export async function findApiKey(db: Db, id: string) {
       requestsPerMinute: tenants.requestsPerMinute,
       uploadsPerDay: tenants.uploadsPerDay,
       uploadBytesPerDay: tenants.uploadBytesPerDay,
+      defaultPool: tenants.defaultPool,
+      allowedPools: tenants.allowedPools,
     })
     .from(apiKeys)
     .innerJoin(tenants, eq(apiKeys.tenantId, tenants.id))

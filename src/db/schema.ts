@@ -27,6 +27,10 @@ export const tenants = sqliteTable(
     jwtJwksUrl: text("jwt_jwks_url"),
     jwtPublicKey: text("jwt_public_key"),
     jwtAlgorithms: text("jwt_algorithms", { mode: "json" }).$type<string[]>(),
+    // Pools: where a submit without `pool` runs (null: config DEFAULT_POOL), and which pools the
+    // tenant may use at all (null: every pool).
+    defaultPool: text("default_pool"),
+    allowedPools: text("allowed_pools", { mode: "json" }).$type<string[]>(),
   },
   (t) => [uniqueIndex("tenants_jwt_issuer_uq").on(t.jwtIssuer)],
 );
@@ -184,6 +188,21 @@ export const uploads = sqliteTable(
   (t) => [index("uploads_tenant_user_idx").on(t.tenantId, t.userId, t.createdAt)],
 );
 
+/**
+ * GPU pools: a class of hosts with its own Dispatcher. The config's DEFAULT_POOL exists whether or
+ * not it has a row here (src/pools/pools.ts); a row only adds its description, GPU and timeout.
+ */
+export const pools = sqliteTable("pools", {
+  name: text("name").primaryKey(),
+  description: text("description"),
+  gpuModel: text("gpu_model"),
+  gpuVramGb: integer("gpu_vram_gb"),
+  /** Overrides QUEUED_TIMEOUT_SECONDS for this pool's jobs (null: the config's). */
+  queueTimeoutSeconds: integer("queue_timeout_seconds"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 /** Registered GPU hosts. Live state (heartbeats, free slots) lives in the pool's Dispatcher. */
 export const gpuHosts = sqliteTable(
   "gpu_hosts",
@@ -267,5 +286,6 @@ export type JobRow = typeof jobs.$inferSelect;
 export type JobOutputRow = typeof jobOutputs.$inferSelect;
 export type JobInputRow = typeof jobInputs.$inferSelect;
 export type GpuHostRow = typeof gpuHosts.$inferSelect;
+export type PoolRow = typeof pools.$inferSelect;
 export type WebhookMessageRow = typeof webhookMessages.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

@@ -93,6 +93,16 @@ export const problemCatalog = {
     title: "Workflow too large",
     doc: "The serialized `workflow` is larger than `MAX_WORKFLOW_BYTES`. Send big inputs with `POST /v1/uploads` and reference them as `upload:<id>`.",
   },
+  "unknown-pool": {
+    status: 422,
+    title: "Unknown GPU pool",
+    doc: "A `pool` (in a submit, a host registration or a tenant's `default_pool`/`allowed_pools`) names no GPU pool. `GET /v1/admin/pools` lists them; omit `pool` on a submit to use the tenant's default.",
+  },
+  "pool-not-allowed": {
+    status: 422,
+    title: "GPU pool not allowed",
+    doc: "The job would run in a pool outside the tenant's `allowed_pools` (named in `pool`, or the tenant's default); `allowed_pools` lists the ones it may use.",
+  },
   "uploads-per-day": {
     status: 429,
     title: "Too many uploads today",

@@ -16,6 +16,7 @@ import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { describeError } from "../lib/log.ts";
+import { resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
@@ -42,6 +43,7 @@ export interface SubmitJobInput {
   workflow: Record<string, unknown>;
   webhook?: { url: string; events?: WebhookEvent[] | undefined } | undefined;
   metadata?: Record<string, unknown> | undefined;
+  pool?: string | undefined;
 }
 
 export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempotencyHeader: string | undefined): Promise<SubmitOutcome> {
@@ -52,6 +54,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   const key = parseIdempotencyKey(idempotencyHeader);
   // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
   const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
+  // Also before admission: a job for a pool it may not run in takes no slot.
+  const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
 
   const jobId = newId("job");
   const admitted = await admitJob(
@@ -86,14 +90,14 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     status: "queued" as const,
     createdAt: now,
     updatedAt: now,
-    queueDeadlineAt: now + config.QUEUED_TIMEOUT_SECONDS * 1000,
+    queueDeadlineAt: now + (pool.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS) * 1000,
     attempt: 0,
     nodeCount: check.nodeCount,
     metadata: body.metadata ?? null,
     webhookUrl,
     webhookEvents: body.webhook?.events ?? null,
     webhookBaseUrl: webhookUrl ? ctx.baseUrl : null,
-    pool: config.DEFAULT_POOL,
+    pool: pool.name,
   };
   try {
     await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows);
@@ -118,7 +122,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
-  log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, nodes: job.nodeCount });
+  log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, pool: job.pool, nodes: job.nodeCount });
   const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null, webhookGoneAt: null };
   return { job: jobView(row, { outputs: [], queuePosition }), replayed: false, headers };
 }

@@ -14,6 +14,7 @@ export interface JobView {
   cancel_requested_at: string | null;
   queue_deadline_at: string;
   attempt: number;
+  pool: string;
   progress: { value: number; max: number; node: string | null } | null;
   queue_position: number | null;
   outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
@@ -45,6 +46,7 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     cancel_requested_at: iso(row.cancelRequestedAt),
     queue_deadline_at: new Date(row.queueDeadlineAt).toISOString(),
     attempt: row.attempt,
+    pool: row.pool,
     progress: row.progress ?? null,
     queue_position: row.status === "queued" ? extras.queuePosition : null,
     outputs: extras.outputs,

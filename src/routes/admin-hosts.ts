@@ -13,6 +13,8 @@ import type { HostStatus } from "../dispatch/types.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
+import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
+import { allPoolNames, findPool } from "../pools/pools.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { hostId } from "../protocol/messages.ts";
 import { newSecret } from "../protocol/standard-webhooks.ts";
@@ -29,9 +31,9 @@ const RegisterHostBody = z
     slots: z.number().int().min(1).max(64).default(1).openapi({ description: "Jobs the host runs at once (one more is prepared ahead)." }),
     pool: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/)
+      .regex(POOL_NAME_RE, `a pool name: ${POOL_NAME_RULE}`)
       .optional()
-      .openapi({ description: "The GPU pool it serves; DEFAULT_POOL when omitted." }),
+      .openapi({ description: "The GPU pool it serves (it must exist: GET /v1/admin/pools); DEFAULT_POOL when omitted." }),
   })
   .strict()
   .openapi("RegisterHost");
@@ -140,12 +142,18 @@ export const adminHostRoutes = newRouter()
       throw new ProblemError("validation-failed", `url ${why}.`, { extensions: { errors: [{ pointer: "/url", detail: why }] } });
     }
     const db = createDb(c.env.DB);
+    const pool = body.pool ?? c.var.config.DEFAULT_POOL;
+    if (!(await findPool(db, c.var.config, pool))) {
+      throw new ProblemError("unknown-pool", `There is no GPU pool "${pool}"; create it with POST /v1/admin/pools first.`, {
+        extensions: { pool, errors: [{ pointer: "/pool", detail: "no such pool" }] },
+      });
+    }
     if (await getHost(db, body.id)) throw new ProblemError("conflict", `A GPU host ${body.id} is already registered; remove it first or pick another id.`);
     const secret = newSecret();
     const now = Date.now();
     const row: GpuHostRow = {
       id: body.id,
-      pool: body.pool ?? c.var.config.DEFAULT_POOL,
+      pool,
       url: body.url.replace(/\/+$/, ""),
       slots: body.slots,
       secretCiphertext: await encryptSecret(secret, c.var.config.DATA_ENCRYPTION_KEY),
@@ -160,10 +168,11 @@ export const adminHostRoutes = newRouter()
     return c.json({ ...hostView(row, undefined), secret, edge_jwks: { keys: [jwk as Record<string, unknown>] } }, 201);
   })
   .openapi(listRoute, async (c) => {
-    const rows = await listHosts(createDb(c.env.DB));
-    const pools = [...new Set(rows.map((r) => r.pool))];
+    const db = createDb(c.env.DB);
+    const [rows, pools] = await Promise.all([listHosts(db), allPoolNames(db, c.var.config.DEFAULT_POOL)]);
     const live = new Map<string, HostStatus>();
-    for (const pool of pools) for (const h of (await c.env.DISPATCHER.getByName(pool).status()).hosts) live.set(h.id, h);
+    const statuses = await Promise.all(pools.map((pool) => c.env.DISPATCHER.getByName(pool).status()));
+    for (const s of statuses) for (const h of s.hosts) live.set(h.id, h);
     return c.json({ data: rows.map((r) => hostView(r, live.get(r.id))) }, 200);
   })
   .openapi(drainRoute, async (c) => {

@@ -2,12 +2,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
 import { mintApiKey } from "../auth/api-key.ts";
+import type { Config } from "../config/schema.ts";
 import { insertApiKey, listApiKeys } from "../db/api-keys.ts";
 import { createDb, type Db } from "../db/client.ts";
+import type { TenantRow } from "../db/schema.ts";
 import { getTenant, insertTenant, type TenantPatch, updateTenant } from "../db/tenants.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
+import { unknownPools } from "../pools/pools.ts";
 import { newSecret } from "../protocol/standard-webhooks.ts";
 import { jwtColumns, NO_JWT } from "../tenants/jwt-settings.ts";
 import { apiKeyView, tenantView } from "../tenants/view.ts";
@@ -99,14 +102,59 @@ function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): Tenan
   return out;
 }
 
+/**
+ * The tenant's pool columns after this create or change, checked: every named pool exists, and the
+ * pool a submit without `pool` would use (default_pool, else DEFAULT_POOL) is one it may use.
+ */
+async function poolColumns(
+  db: Db,
+  config: Config,
+  body: { default_pool?: string | null | undefined; allowed_pools?: string[] | null | undefined },
+  current: Pick<TenantRow, "defaultPool" | "allowedPools"> = { defaultPool: null, allowedPools: null },
+): Promise<TenantPatch> {
+  const defaultPool = body.default_pool === undefined ? current.defaultPool : body.default_pool;
+  const allowedPools = body.allowed_pools === undefined ? current.allowedPools : body.allowed_pools && [...new Set(body.allowed_pools)];
+  const named = [...(body.default_pool ? [{ pointer: "/default_pool", name: body.default_pool }] : [])];
+  for (const [i, name] of (body.allowed_pools ?? []).entries()) named.push({ pointer: `/allowed_pools/${i}`, name });
+  const unknown = new Set(await unknownPools(db, config, [...new Set(named.map((n) => n.name))]));
+  if (unknown.size > 0) {
+    const errors = named.filter((n) => unknown.has(n.name)).map((n) => ({ pointer: n.pointer, detail: `no GPU pool "${n.name}"` }));
+    throw new ProblemError(
+      "unknown-pool",
+      `${[...unknown].map((n) => `"${n}"`).join(", ")} ${unknown.size === 1 ? "is no GPU pool" : "are no GPU pools"}; create pools with POST /v1/admin/pools first.`,
+      {
+        extensions: { errors },
+      },
+    );
+  }
+  const effective = defaultPool ?? config.DEFAULT_POOL;
+  if (allowedPools && !allowedPools.includes(effective)) {
+    const why = defaultPool
+      ? `default_pool "${defaultPool}" is not in allowed_pools`
+      : `without a default_pool this tenant's jobs run in DEFAULT_POOL "${effective}", which is not in allowed_pools`;
+    throw new ProblemError(
+      "validation-failed",
+      `${why}; set default_pool to one of ${allowedPools.map((p) => `"${p}"`).join(", ")} or add it to allowed_pools.`,
+      {
+        extensions: { errors: [{ pointer: body.default_pool !== undefined ? "/default_pool" : "/allowed_pools", detail: why }] },
+      },
+    );
+  }
+  const out: TenantPatch = {};
+  if (body.default_pool !== undefined) out.defaultPool = body.default_pool;
+  if (body.allowed_pools !== undefined) out.allowedPools = allowedPools;
+  return out;
+}
+
 export const adminTenantRoutes = newRouter()
   .openapi(createTenant, async (c) => {
     const body = c.req.valid("json");
     const { config } = c.var;
     const now = Date.now();
     const jwt = body.jwt ? await jwtColumns(body.jwt, config.OUTBOUND_ALLOW_HOSTS, "/jwt") : NO_JWT;
+    const pools = await poolColumns(createDb(c.env.DB), config, body);
     const webhookSecret = newSecret();
-    const row = { id: newId("ten"), name: body.name, createdAt: now, updatedAt: now, ...limitColumns(body.limits), ...jwt };
+    const row = { id: newId("ten"), name: body.name, createdAt: now, updatedAt: now, ...limitColumns(body.limits), ...jwt, ...pools };
     try {
       await insertTenant(createDb(c.env.DB), row, {
         id: newId("whs"),
@@ -127,13 +175,17 @@ export const adminTenantRoutes = newRouter()
   .openapi(patchTenant, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    const db = createDb(c.env.DB);
     const patch: TenantPatch = { updatedAt: Date.now(), ...limitColumns(body.limits) };
     if (body.name !== undefined) patch.name = body.name;
+    if (body.default_pool !== undefined || body.allowed_pools !== undefined) {
+      Object.assign(patch, await poolColumns(db, c.var.config, body, await requireTenant(db, id)));
+    }
     if (body.jwt === null) Object.assign(patch, NO_JWT);
     else if (body.jwt !== undefined) Object.assign(patch, await jwtColumns(body.jwt, c.var.config.OUTBOUND_ALLOW_HOSTS, "/jwt"));
     let row;
     try {
-      row = await updateTenant(createDb(c.env.DB), id, patch);
+      row = await updateTenant(db, id, patch);
     } catch (err) {
       throw issuerClash(err) ?? err;
     }

@@ -1,6 +1,7 @@
 /** Request and response schemas of `/v1/admin`. */
 import { z } from "@hono/zod-openapi";
 import { tenantJwtInput } from "../auth/jwt.ts";
+import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 
 const limit = (max: number, what: string) => z.number().int().min(1).max(max).openapi({ description: what });
 
@@ -27,11 +28,26 @@ export const LimitsSchema = z
 
 export const TenantJwtInput = tenantJwtInput.openapi("TenantJwtConfig");
 
+const tenantPool = () => z.string().regex(POOL_NAME_RE, `a pool name: ${POOL_NAME_RULE}`);
+const DefaultPoolInput = tenantPool()
+  .nullable()
+  .optional()
+  .openapi({ description: "Where this tenant's submits without `pool` run; null: DEFAULT_POOL. Must be one of allowed_pools." });
+const AllowedPoolsInput = z
+  .array(tenantPool())
+  .min(1)
+  .max(100)
+  .nullable()
+  .optional()
+  .openapi({ description: "The pools this tenant may use; null: every pool." });
+
 export const CreateTenantBody = z
   .object({
     name: z.string().trim().min(1).max(200),
     limits: LimitsInput.optional(),
     jwt: TenantJwtInput.optional(),
+    default_pool: DefaultPoolInput,
+    allowed_pools: AllowedPoolsInput,
   })
   .strict()
   .openapi("CreateTenant");
@@ -41,6 +57,8 @@ export const PatchTenantBody = z
     name: z.string().trim().min(1).max(200).optional(),
     limits: LimitsInput.optional(),
     jwt: TenantJwtInput.nullable().optional(),
+    default_pool: DefaultPoolInput,
+    allowed_pools: AllowedPoolsInput,
   })
   .strict()
   .openapi("PatchTenant");
@@ -66,6 +84,9 @@ export const TenantSchema = z
         algorithms: z.array(z.string()),
       })
       .nullable(),
+    default_pool: z.string().nullable().openapi({ description: "Null: DEFAULT_POOL." }),
+    effective_default_pool: z.string().openapi({ description: "Where a submit without `pool` runs." }),
+    allowed_pools: z.array(z.string()).nullable().openapi({ description: "Null: every pool." }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -106,3 +127,83 @@ export const ApiKeySchema = z
 export const CreatedApiKeySchema = ApiKeySchema.extend({
   key: z.string().openapi({ description: "The API key. Shown only in this response; store it now." }),
 }).openapi("CreatedApiKey");
+
+// ===== Pools
+
+export const PoolName = z.string().regex(POOL_NAME_RE, `a pool name: ${POOL_NAME_RULE}`).openapi({ example: "l4" });
+
+const GpuInput = z
+  .object({
+    model: z.string().trim().min(1).max(100).openapi({ example: "NVIDIA L4" }),
+    vram_gb: z.number().int().min(1).max(4096).openapi({ example: 24 }),
+  })
+  .strict()
+  .openapi("PoolGpu");
+
+const QueueTimeout = z
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 3600)
+  .openapi({ description: "A job of this pool still waiting for a GPU this long after submission fails with `queue_timeout`; null: QUEUED_TIMEOUT_SECONDS." });
+
+export const CreatePoolBody = z
+  .object({
+    name: PoolName,
+    description: z.string().trim().max(500).nullable().optional(),
+    gpu: GpuInput.nullable().optional(),
+    queue_timeout_seconds: QueueTimeout.nullable().optional(),
+  })
+  .strict()
+  .openapi("CreatePool");
+
+export const PatchPoolBody = z
+  .object({
+    description: z.string().trim().max(500).nullable().optional(),
+    gpu: GpuInput.nullable().optional(),
+    queue_timeout_seconds: QueueTimeout.nullable().optional(),
+  })
+  .strict()
+  .openapi("PatchPool", { description: "Omit a field to keep it; null clears it. The name never changes." });
+
+const PoolHostSchema = z.object({
+  id: z.string(),
+  live: z.boolean(),
+  draining: z.boolean(),
+  comfy: z.string(),
+  lock_ok: z.boolean(),
+  slots: z.number().int(),
+  assigned: z.number().int(),
+});
+
+export const PoolLiveSchema = z
+  .object({
+    hosts: z.array(PoolHostSchema),
+    live_hosts: z.number().int().openapi({ description: "Hosts that heartbeat, run ComfyUI, are not draining and have the expected lock hash." }),
+    free_slots: z.number().int(),
+    running: z.number().int(),
+    queue_depth: z.number().int(),
+    oldest_queued_at: z.string().nullable(),
+  })
+  .openapi("PoolStatus", { description: "What the pool's Dispatcher says now; null when it did not answer." });
+
+export const PoolSchema = z
+  .object({
+    name: z.string(),
+    description: z.string().nullable(),
+    gpu: z.object({ model: z.string(), vram_gb: z.number().int() }).nullable(),
+    queue_timeout_seconds: z.number().int().nullable(),
+    effective_queue_timeout_seconds: z.number().int().openapi({ description: "queue_timeout_seconds, else QUEUED_TIMEOUT_SECONDS." }),
+    is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
+    created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
+    updated_at: z.string().nullable(),
+    status: PoolLiveSchema.nullable(),
+  })
+  .openapi("Pool");
+
+export const PoolNameParam = z.object({
+  name: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "name", in: "path" } }),
+});

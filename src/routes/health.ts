@@ -9,7 +9,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { isAdmin } from "../auth/admin.ts";
+import { createDb } from "../db/client.ts";
 import type { Env } from "../env.ts";
+import { allPoolNames } from "../pools/pools.ts";
 import { newRouter } from "./router.ts";
 
 const ComponentSchema = z.object({
@@ -101,11 +103,8 @@ type Health = z.infer<typeof HealthSchema> & { components: NonNullable<z.infer<t
 
 async function measure(env: Env, defaultPool: string): Promise<Health> {
   const database = await probeDatabase(env.DB);
-  let poolNames = [defaultPool];
-  if (database.status === "ok") {
-    const rows = await env.DB.prepare("SELECT DISTINCT pool FROM gpu_hosts").all<{ pool: string }>();
-    poolNames = [...new Set([defaultPool, ...rows.results.map((r) => r.pool)])];
-  }
+  // Every pool: DEFAULT_POOL, the created ones and any a host is in (src/pools/pools.ts).
+  const poolNames = database.status === "ok" ? await allPoolNames(createDb(env.DB), defaultPool) : [defaultPool];
   const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(env, p)] as const)));
   const poolsOk = Object.values(pools).some((p) => p.status === "ok");
   const status: "ok" | "down" = database.status === "ok" && poolsOk ? "ok" : "down";

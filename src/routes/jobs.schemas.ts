@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../db/schema.ts";
 import type { SubmitJobInput } from "../jobs/submit.ts";
 import type { JobView } from "../jobs/view.ts";
+import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from "../webhooks/events.ts";
 import { WEBHOOK_STATUSES } from "../webhooks/status.ts";
 
@@ -40,6 +41,10 @@ export const SubmitJobBody = z
       .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, `at most ${MAX_METADATA_BYTES} bytes as JSON`)
       .optional()
       .openapi({ description: "Your own key/values, returned with the job (≤ 64 keys, ≤ 8 KiB)." }),
+    pool: z.string().regex(POOL_NAME_RE, `a pool name: ${POOL_NAME_RULE}`).optional().openapi({
+      description: "The GPU pool to run in; default: the tenant's default_pool, else DEFAULT_POOL. Must be one of the tenant's allowed pools.",
+      example: "default",
+    }),
   })
   .strict()
   .openapi("SubmitJob");
@@ -94,6 +99,7 @@ export const JobSchema = z
     cancel_requested_at: z.string().nullable().openapi({ format: "date-time" }),
     queue_deadline_at: z.string().openapi({ format: "date-time", description: "The job fails with queue_timeout if no GPU picked it up by then." }),
     attempt: z.number().int(),
+    pool: z.string().openapi({ description: "The GPU pool the job runs in." }),
     progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
     queue_position: z.number().int().nullable(),
     outputs: z.array(

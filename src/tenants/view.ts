@@ -29,6 +29,9 @@ export function tenantView(row: TenantRow, config: Config) {
             algorithms: row.jwtAlgorithms ?? DEFAULT_JWT_ALGORITHMS,
           }
         : null,
+    default_pool: row.defaultPool,
+    effective_default_pool: row.defaultPool ?? config.DEFAULT_POOL,
+    allowed_pools: row.allowedPools,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };

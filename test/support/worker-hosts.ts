@@ -15,8 +15,13 @@ export interface TestHost {
   jwks: { keys: Record<string, unknown>[] };
 }
 
-export async function registerHost(id = `gpu-${crypto.randomUUID().slice(0, 8)}`, slots = 1, url = "https://gpu.example.com"): Promise<TestHost> {
-  const res = await adminCall("/v1/admin/hosts", json({ id, url, slots }));
+export async function registerHost(
+  id = `gpu-${crypto.randomUUID().slice(0, 8)}`,
+  slots = 1,
+  url = "https://gpu.example.com",
+  pool?: string,
+): Promise<TestHost> {
+  const res = await adminCall("/v1/admin/hosts", json({ id, url, slots, ...(pool ? { pool } : {}) }));
   if (res.status !== 201) throw new Error(`host register: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { secret: string; edge_jwks: TestHost["jwks"] };
   return { id, secret: body.secret, jwks: body.edge_jwks };
@@ -57,8 +62,8 @@ export function sendEvent(host: TestHost, ev: JobEvent): Promise<Response> {
 
 const fakeBase = () => `http://127.0.0.1:${inject("fakeHostPort")}`;
 
-export async function registerFakeHost(slots = 1, id = `gpu-${crypto.randomUUID().slice(0, 8)}`): Promise<TestHost> {
-  return registerHost(id, slots, `${fakeBase()}/h/${id}`);
+export async function registerFakeHost(slots = 1, id = `gpu-${crypto.randomUUID().slice(0, 8)}`, pool?: string): Promise<TestHost> {
+  return registerHost(id, slots, `${fakeBase()}/h/${id}`, pool);
 }
 
 export interface ReceivedCall {

@@ -1,0 +1,178 @@
+/**
+ * `/v1/admin/pools`: create, list, read and change GPU pools. A pool is a row in D1 (durable
+ * config: description, GPU, queue timeout) and a Dispatcher addressed by its name (live state:
+ * hosts, queue). DEFAULT_POOL always exists (src/pools/pools.ts); pools are never deleted.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin } from "../auth/admin.ts";
+import type { Config } from "../config/schema.ts";
+import { createDb } from "../db/client.ts";
+import { insertPool, type PoolPatch, updatePool } from "../db/pools.ts";
+import type { PoolStatus } from "../dispatch/types.ts";
+import type { Env } from "../env.ts";
+import { ProblemError } from "../http/problem.ts";
+import type { Logger } from "../lib/log.ts";
+import { describeError } from "../lib/log.ts";
+import { findPool, listPools, type Pool, poolOf } from "../pools/pools.ts";
+import { CreatePoolBody, PatchPoolBody, PoolNameParam, PoolSchema } from "./admin.schemas.ts";
+import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
+import { adminSecurity, newRouter } from "./router.ts";
+
+const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+const admin = { tags: ["admin"], security: adminSecurity, middleware: [requireAdmin] };
+
+const createPool = createRoute({
+  ...admin,
+  method: "post",
+  path: "/",
+  summary: "Create a GPU pool",
+  request: { body: { required: true, content: { "application/json": { schema: CreatePoolBody } } } },
+  responses: { 201: json("The pool", PoolSchema), ...commonProblems, ...conflictProblem },
+});
+const listPoolsRoute = createRoute({
+  ...admin,
+  method: "get",
+  path: "/",
+  summary: "List GPU pools with their live state",
+  responses: { 200: json("Pools", z.object({ data: z.array(PoolSchema) })), ...commonProblems },
+});
+const readPool = createRoute({
+  ...admin,
+  method: "get",
+  path: "/{name}",
+  summary: "Get a GPU pool with its hosts and queue",
+  request: { params: PoolNameParam },
+  responses: { 200: json("The pool", PoolSchema), ...commonProblems, ...notFoundProblem },
+});
+const patchPool = createRoute({
+  ...admin,
+  method: "patch",
+  path: "/{name}",
+  summary: "Change a pool's description, GPU or queue timeout (never its name)",
+  request: { params: PoolNameParam, body: { required: true, content: { "application/json": { schema: PatchPoolBody } } } },
+  responses: { 200: json("The pool", PoolSchema), ...commonProblems, ...notFoundProblem },
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+async function liveStatus(env: Env, log: Logger, name: string): Promise<PoolStatus | null> {
+  try {
+    return await env.DISPATCHER.getByName(name).status();
+  } catch (err) {
+    log.warn("pool_status_unavailable", { pool: name, ...describeError(err) });
+    return null;
+  }
+}
+
+function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
+  return {
+    name: pool.name,
+    description: pool.description,
+    gpu: pool.gpu,
+    queue_timeout_seconds: pool.queue_timeout_seconds,
+    effective_queue_timeout_seconds: pool.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS,
+    is_default: pool.name === config.DEFAULT_POOL,
+    created_at: iso(pool.created_at),
+    updated_at: iso(pool.updated_at),
+    status:
+      live === null
+        ? null
+        : {
+            hosts: live.hosts.map((h) => ({
+              id: h.id,
+              live: h.live,
+              draining: h.draining,
+              comfy: h.comfy,
+              lock_ok: h.lock_ok,
+              slots: h.slots,
+              assigned: h.assigned,
+            })),
+            live_hosts: live.live_hosts,
+            free_slots: live.free_slots,
+            running: live.running,
+            queue_depth: live.queue_depth,
+            oldest_queued_at: iso(live.oldest_queued_at),
+          },
+  };
+}
+
+function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
+  const out: PoolPatch = {};
+  if (body.description !== undefined) out.description = body.description || null;
+  if (body.gpu !== undefined) {
+    out.gpuModel = body.gpu?.model ?? null;
+    out.gpuVramGb = body.gpu?.vram_gb ?? null;
+  }
+  if (body.queue_timeout_seconds !== undefined) out.queueTimeoutSeconds = body.queue_timeout_seconds;
+  return out;
+}
+
+const poolNotFound = (name: string) => new ProblemError("not-found", `No GPU pool ${name}; GET /v1/admin/pools lists them.`);
+
+export const adminPoolRoutes = newRouter()
+  .openapi(createPool, async (c) => {
+    const body = c.req.valid("json");
+    const { config } = c.var;
+    const db = createDb(c.env.DB);
+    const taken = () =>
+      new ProblemError(
+        "conflict",
+        body.name === config.DEFAULT_POOL
+          ? `Pool ${body.name} is DEFAULT_POOL, which always exists; change it with PATCH /v1/admin/pools/${body.name}.`
+          : `A pool ${body.name} already exists; pool names are unique and never reused.`,
+      );
+    if (await findPool(db, config, body.name)) throw taken();
+    const now = Date.now();
+    const row = {
+      name: body.name,
+      description: null,
+      gpuModel: null,
+      gpuVramGb: null,
+      queueTimeoutSeconds: null,
+      ...patchColumns(body),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await insertPool(db, row);
+    } catch (err) {
+      // Two creates of one name at once: the primary key decides.
+      if (/UNIQUE constraint failed: pools\.name/.test(`${String(err)} ${String((err as Error).cause ?? "")}`)) throw taken();
+      throw err;
+    }
+    c.var.log.info("pool_created", { pool: row.name });
+    c.header("Location", `/v1/admin/pools/${row.name}`);
+    return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, row.name)), 201);
+  })
+  .openapi(listPoolsRoute, async (c) => {
+    const pools = await listPools(createDb(c.env.DB), c.var.config);
+    const lives = await Promise.all(pools.map((p) => liveStatus(c.env, c.var.log, p.name)));
+    return c.json({ data: pools.map((p, i) => poolView(p, c.var.config, lives[i] ?? null)) }, 200);
+  })
+  .openapi(readPool, async (c) => {
+    const { name } = c.req.valid("param");
+    const pool = await findPool(createDb(c.env.DB), c.var.config, name);
+    if (!pool) throw poolNotFound(name);
+    return c.json(poolView(pool, c.var.config, await liveStatus(c.env, c.var.log, name)), 200);
+  })
+  .openapi(patchPool, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const { config } = c.var;
+    const db = createDb(c.env.DB);
+    const patch = { ...patchColumns(body), updatedAt: Date.now() };
+    let row = await updatePool(db, name, patch);
+    if (!row && name === config.DEFAULT_POOL) {
+      // DEFAULT_POOL's first change gives it a row (a concurrent first change may have made it).
+      const now = patch.updatedAt;
+      try {
+        await insertPool(db, { name, description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, ...patch, createdAt: now });
+      } catch {
+        // The other change won the insert; apply this one over it.
+      }
+      row = await updatePool(db, name, patch);
+    }
+    if (!row) throw poolNotFound(name);
+    c.var.log.info("pool_updated", { pool: name, fields: Object.keys(body) });
+    return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, name)), 200);
+  });
