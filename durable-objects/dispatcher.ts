@@ -24,18 +24,28 @@ import { getJob, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobRow } from "../src/db/schema.ts";
 import { afterLoss, cooldownUntil, dispatchTerms, nextLine, pickHost, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
-import type { CancelOutcome, DispatcherRpc, EnqueueRequest, EventOutcome, HostRegistration, PoolStatus, TransferCheck } from "../src/dispatch/types.ts";
+import type {
+  CancelOutcome,
+  DispatcherRpc,
+  EnqueueRequest,
+  EventOutcome,
+  HostRegistration,
+  PoolCatalog,
+  PoolStatus,
+  TransferCheck,
+} from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
 import { backToQueue, end, type LifecycleContext, markDispatched, setProgress } from "../src/jobs/lifecycle.ts";
 import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
+import type { CatalogSummary } from "../src/protocol/catalog.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
 import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { poolStatus } from "./dispatcher/read-model.ts";
+import { poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
 import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
 
@@ -211,7 +221,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       lockHash: hb.lock_hash,
       version: hb.version,
     });
+    this.store.recordCatalogState(host.id, hb.catalog_hash, hb.resident_models);
     const reply: HeartbeatReply = { renewed: [], cancel: [], revoked: [] };
+    if (hb.catalog_hash !== undefined && !this.store.hasCatalog(hb.catalog_hash)) reply.catalog_wanted = true;
     const reported = new Set<string>();
     for (const j of hb.jobs) {
       reported.add(j.job_id);
@@ -294,6 +306,29 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     if (!a) return { ok: false };
     this.store.renew(a.job_id, a.attempt, this.clock.now() + this.config().LEASE_TTL_SECONDS * 1000);
     return { ok: true, tenantId: a.tenant_id };
+  }
+
+  // ===== Catalogs (issue 13.2; the Worker verified the hash and stored the document by it)
+
+  setCatalog(host: HostRegistration & { draining: boolean }, hash: string, summary: CatalogSummary): { known: boolean } {
+    this.pool();
+    if (!this.store.host(host.id)) {
+      this.store.upsertHost(host.id, host.url, host.slots);
+      if (host.draining) this.store.setDraining(host.id, true);
+    }
+    const known = this.store.hasCatalog(hash);
+    this.store.setCatalog(host.id, hash, JSON.stringify(summary));
+    return { known };
+  }
+
+  hasCatalog(hash: string): boolean {
+    this.pool();
+    return this.store.hasCatalog(hash);
+  }
+
+  poolCatalog(): PoolCatalog {
+    this.pool();
+    return poolCatalog(this.store, this.clock.now(), this.config());
   }
 
   // ===== Dispatch

@@ -4,7 +4,8 @@
  */
 import type { Config } from "../../src/config/schema.ts";
 import { freeSlots, isLive, lockAccepted } from "../../src/dispatch/policy.ts";
-import type { HostStatus, PoolStatus } from "../../src/dispatch/types.ts";
+import type { HostStatus, PoolCatalog, PoolStatus } from "../../src/dispatch/types.ts";
+import type { CatalogSummary } from "../../src/protocol/catalog.ts";
 import type { DispatcherStore, HostRow } from "./store.ts";
 
 type ReadConfig = Pick<Config, "HOST_HEARTBEAT_TIMEOUT_SECONDS" | "EXPECTED_LOCK_HASH">;
@@ -25,7 +26,57 @@ export function hostStatus(store: DispatcherStore, h: HostRow, now: number, cfg:
     lock_ok: lockAccepted(h, cfg.EXPECTED_LOCK_HASH),
     version: h.version,
     last_heartbeat_at: h.last_heartbeat_at,
+    catalog_hash: h.catalog_hash,
+    catalog_known: h.catalog_hash !== null && store.hasCatalog(h.catalog_hash),
+    resident_models: parseList(h.resident_models),
   };
+}
+
+function parseList(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The union of the live hosts' catalogs: each class and model file with the hosts that have it. */
+export function poolCatalog(store: DispatcherStore, now: number, cfg: ReadConfig): PoolCatalog {
+  const out: PoolCatalog = { hosts: [], hosts_without_catalog: [], catalogs: 0, classes: {}, models: {} };
+  // Maps, not object keys: names come from hosts ("__proto__" is a valid class name to them).
+  const classes = new Map<string, string[]>();
+  const models = new Map<string, Map<string, string[]>>();
+  const add = <K>(m: Map<K, string[]>, k: K, id: string) => {
+    const list = m.get(k);
+    if (list) list.push(id);
+    else m.set(k, [id]);
+  };
+  const summaries = new Map<string, CatalogSummary | undefined>();
+  for (const h of store.hosts()) {
+    if (!hostStatus(store, h, now, cfg).live) continue;
+    const hash = h.catalog_hash;
+    if (hash !== null && !summaries.has(hash)) {
+      const text = store.catalogSummary(hash);
+      summaries.set(hash, text === undefined ? undefined : (JSON.parse(text) as CatalogSummary));
+    }
+    const summary = hash === null ? undefined : summaries.get(hash);
+    if (hash === null || !summary) {
+      out.hosts_without_catalog.push(h.id);
+      continue;
+    }
+    out.hosts.push({ id: h.id, catalog_hash: hash });
+    for (const c of summary.classes) add(classes, c, h.id);
+    for (const [folder, names] of Object.entries(summary.models)) {
+      const files = models.get(folder) ?? new Map<string, string[]>();
+      models.set(folder, files);
+      for (const n of names) add(files, n, h.id);
+    }
+  }
+  out.classes = Object.fromEntries(classes);
+  out.models = Object.fromEntries([...models].map(([folder, files]) => [folder, Object.fromEntries(files)]));
+  out.catalogs = new Set(out.hosts.map((h) => h.catalog_hash)).size;
+  return out;
 }
 
 export function poolStatus(store: DispatcherStore, now: number, cfg: ReadConfig): PoolStatus {

@@ -9,6 +9,7 @@
  *   queue        jobs waiting for a GPU, ordered by (enqueued_at, job_id) within a tenant
  *   turns        per tenant, the dispatch turn it last got (round-robin fairness)
  *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
+ *   catalogs     per distinct host catalog (by hash), its summary: class and model names
  * (Replay protection for host messages keeps its own table: replay-store.ts.)
  */
 
@@ -25,7 +26,13 @@ CREATE TABLE IF NOT EXISTS hosts (
   comfy TEXT NOT NULL DEFAULT 'starting',
   lock_hash TEXT,
   version TEXT,
-  unavailable_until INTEGER NOT NULL DEFAULT 0
+  unavailable_until INTEGER NOT NULL DEFAULT 0,
+  catalog_hash TEXT,
+  resident_models TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS catalogs (
+  hash TEXT PRIMARY KEY,
+  summary TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS queue (
   job_id TEXT PRIMARY KEY,
@@ -74,6 +81,9 @@ CREATE TABLE IF NOT EXISTS meta (
 export interface HostRow extends HostState {
   url: string;
   version: string | null;
+  catalog_hash: string | null;
+  /** JSON array of "folder/name". */
+  resident_models: string;
 }
 
 export interface QueueRow {
@@ -118,6 +128,13 @@ export class DispatcherStore {
       .toArray()
       .map((c) => c.name);
     if (!columns.includes("gpu_released")) sql.exec("ALTER TABLE assignments ADD COLUMN gpu_released INTEGER NOT NULL DEFAULT 0");
+    // Likewise the catalog columns of `hosts` (issue 13.2).
+    const hostColumns = sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('hosts')")
+      .toArray()
+      .map((c) => c.name);
+    if (!hostColumns.includes("catalog_hash")) sql.exec("ALTER TABLE hosts ADD COLUMN catalog_hash TEXT");
+    if (!hostColumns.includes("resident_models")) sql.exec("ALTER TABLE hosts ADD COLUMN resident_models TEXT NOT NULL DEFAULT '[]'");
   }
 
   private all<T>(query: string, ...params: unknown[]): T[] {
@@ -162,6 +179,7 @@ export class DispatcherStore {
 
   removeHost(id: string): void {
     this.sql.exec("DELETE FROM hosts WHERE id = ?", id);
+    this.dropUnusedCatalogs();
   }
 
   recordHeartbeat(id: string, hb: { at: number; capacity: number; draining: boolean; comfy: string; lockHash: string; version: string }): void {
@@ -175,6 +193,36 @@ export class DispatcherStore {
       hb.draining ? 1 : 0,
       id,
     );
+  }
+
+  /**
+   * What a heartbeat says of the host's catalog; a heartbeat without the fields changes nothing.
+   * (Unused summaries are dropped only when a catalog is set or a host removed, so a heartbeat
+   * composed just before a publish, naming the previous hash, costs no re-upload.)
+   */
+  recordCatalogState(id: string, catalogHash: string | undefined, residentModels: string[] | undefined): void {
+    if (catalogHash !== undefined) this.sql.exec("UPDATE hosts SET catalog_hash = ? WHERE id = ?", catalogHash, id);
+    if (residentModels !== undefined) this.sql.exec("UPDATE hosts SET resident_models = ? WHERE id = ?", JSON.stringify(residentModels), id);
+  }
+
+  /** Keeps a catalog's summary (once per hash) and points the host at it. */
+  setCatalog(id: string, hash: string, summary: string): void {
+    this.sql.exec("INSERT INTO catalogs (hash, summary) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", hash, summary);
+    this.sql.exec("UPDATE hosts SET catalog_hash = ? WHERE id = ?", hash, id);
+    this.dropUnusedCatalogs();
+  }
+
+  hasCatalog(hash: string): boolean {
+    return this.all("SELECT 1 FROM catalogs WHERE hash = ?", hash).length > 0;
+  }
+
+  catalogSummary(hash: string): string | undefined {
+    return this.first<{ summary: string }>("SELECT summary FROM catalogs WHERE hash = ?", hash)?.summary;
+  }
+
+  /** Summaries no host points at any more (hosts changed or were removed). */
+  dropUnusedCatalogs(): void {
+    this.sql.exec("DELETE FROM catalogs WHERE hash NOT IN (SELECT catalog_hash FROM hosts WHERE catalog_hash IS NOT NULL)");
   }
 
   /** Keeps a host out of dispatch for a while (it refused or did not answer a dispatch). */

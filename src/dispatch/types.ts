@@ -4,6 +4,7 @@
  * GPU pool, addressed by the pool's name (`env.DISPATCHER.getByName(pool)`); it checks that name on
  * every call. Host messages reach it only after the Worker verified their signature.
  */
+import type { CatalogSummary } from "../protocol/catalog.ts";
 import type { DispatchRef, Heartbeat, HeartbeatReply, JobEvent } from "../protocol/messages.ts";
 
 export interface EnqueueRequest {
@@ -30,6 +31,25 @@ export interface HostStatus {
   lock_ok: boolean;
   version: string | null;
   last_heartbeat_at: number | null;
+  /** The catalog the host last published or named in a heartbeat (null: none yet). */
+  catalog_hash: string | null;
+  /** Whether this Dispatcher holds that catalog's summary (false: the host must publish it again). */
+  catalog_known: boolean;
+  /** Models in VRAM per the last heartbeat ("folder/name"); empty when the host does not say. */
+  resident_models: string[];
+}
+
+/**
+ * A pool's catalog: the union over its live hosts of their catalogs, by name, each with the hosts
+ * that have it. Live hosts without a known catalog are listed in `hosts_without_catalog`.
+ */
+export interface PoolCatalog {
+  hosts: { id: string; catalog_hash: string }[];
+  hosts_without_catalog: string[];
+  /** Distinct catalogs among the live hosts. */
+  catalogs: number;
+  classes: Record<string, string[]>;
+  models: Record<string, Record<string, string[]>>;
 }
 
 export interface PoolStatus {
@@ -74,6 +94,12 @@ export interface DispatcherRpc {
   jobEvent(hostId: string, ev: JobEvent): Promise<EventOutcome>;
   /** For input downloads and output uploads: is this still the host's current dispatch? */
   checkTransfer(hostId: string, ref: DispatchRef): TransferCheck;
+  /** The host published a catalog (already verified and stored by hash); keeps its summary. */
+  setCatalog(host: HostRegistration & { draining: boolean }, hash: string, summary: CatalogSummary): { known: boolean };
+  /** Whether a catalog with this hash is already kept (the Worker skips storing it again). */
+  hasCatalog(hash: string): boolean;
+  /** The union of the live hosts' catalogs. */
+  poolCatalog(): PoolCatalog;
   // Time
   /** From the cron: re-arms the alarm if it was lost. */
   keepTicking(): void;

@@ -29,52 +29,61 @@ export const MAX_HOST_MESSAGE_CHARS = 512 * 1024;
 
 const refuse = () => new ProblemError("unauthenticated", "The request is not validly signed by a registered GPU host.");
 
-export const authenticateHost = createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
-  const hostId = c.req.param("host_id") ?? "";
-  const log = c.var.log;
-  const host = await getHost(createDb(c.env.DB), hostId);
-  if (!host) {
-    log.warn("host_auth_failed", { host_id: hostId.slice(0, 64), reason: "unknown_host" });
-    throw refuse();
-  }
-  const method = c.req.method;
-  let signedText: string;
-  let manifest: RequestManifest | null = null;
-  if (method === "POST") {
-    signedText = await c.req.text();
-    // Heartbeats and events are small; a host is the least trusted tier, so bound what it sends.
-    if (signedText.length > MAX_HOST_MESSAGE_CHARS)
-      throw new ProblemError("payload-too-large", `Host messages are limited to ${MAX_HOST_MESSAGE_CHARS} characters.`);
-  } else {
-    signedText = c.req.header(MANIFEST_HEADER) ?? "";
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(signedText);
-    } catch {
-      parsed = undefined;
-    }
-    const result = RequestManifest.safeParse(parsed);
-    if (!result.success || result.data.method !== method || result.data.path !== c.req.path || result.data.host_id !== hostId) {
-      log.warn("host_auth_failed", { host_id: hostId, reason: "manifest_mismatch" });
+/** The default cap (MAX_HOST_MESSAGE_CHARS); a route with larger messages (catalogs) makes its own. */
+export const authenticateHost = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS);
+
+/** Host authentication for a route whose POST bodies may hold up to `maxChars` characters. */
+export function authenticateHostWithin(maxChars: number) {
+  return createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
+    const hostId = c.req.param("host_id") ?? "";
+    const log = c.var.log;
+    const host = await getHost(createDb(c.env.DB), hostId);
+    if (!host) {
+      log.warn("host_auth_failed", { host_id: hostId.slice(0, 64), reason: "unknown_host" });
       throw refuse();
     }
-    manifest = result.data;
-  }
-  const secret = await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY);
-  const verdict = await verifyHostPayload([secret], c.req.raw.headers, signedText);
-  if (!verdict.ok) {
-    log.warn("host_auth_failed", { host_id: hostId, reason: verdict.reason });
-    throw refuse();
-  }
-  if (method !== "GET") {
-    const fresh = await c.env.DISPATCHER.getByName(host.pool).claimMessage(`${hostId}:${verdict.id}`, 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000);
-    if (!fresh) {
-      log.warn("host_auth_failed", { host_id: hostId, reason: "replayed" });
+    const method = c.req.method;
+    let signedText: string;
+    let manifest: RequestManifest | null = null;
+    if (method === "POST") {
+      // Heartbeats and events are small; a host is the least trusted tier, so bound what it sends
+      // (a declared length over the cap is refused before the body is read).
+      const tooLarge = () => new ProblemError("payload-too-large", `Host messages are limited to ${maxChars} characters on ${c.req.path}.`);
+      const declared = Number(c.req.header("Content-Length") ?? "0");
+      if (declared > maxChars * 4) throw tooLarge();
+      signedText = await c.req.text();
+      if (signedText.length > maxChars) throw tooLarge();
+    } else {
+      signedText = c.req.header(MANIFEST_HEADER) ?? "";
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(signedText);
+      } catch {
+        parsed = undefined;
+      }
+      const result = RequestManifest.safeParse(parsed);
+      if (!result.success || result.data.method !== method || result.data.path !== c.req.path || result.data.host_id !== hostId) {
+        log.warn("host_auth_failed", { host_id: hostId, reason: "manifest_mismatch" });
+        throw refuse();
+      }
+      manifest = result.data;
+    }
+    const secret = await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY);
+    const verdict = await verifyHostPayload([secret], c.req.raw.headers, signedText);
+    if (!verdict.ok) {
+      log.warn("host_auth_failed", { host_id: hostId, reason: verdict.reason });
       throw refuse();
     }
-  }
-  c.set("host", host);
-  c.set("signedText", signedText);
-  c.set("manifest", manifest);
-  await next();
-});
+    if (method !== "GET") {
+      const fresh = await c.env.DISPATCHER.getByName(host.pool).claimMessage(`${hostId}:${verdict.id}`, 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000);
+      if (!fresh) {
+        log.warn("host_auth_failed", { host_id: hostId, reason: "replayed" });
+        throw refuse();
+      }
+    }
+    c.set("host", host);
+    c.set("signedText", signedText);
+    c.set("manifest", manifest);
+    await next();
+  });
+}

@@ -103,6 +103,13 @@ export const Heartbeat = z.object({
   draining: z.boolean(),
   comfy: z.enum(["starting", "ready", "down"]),
   jobs: z.array(DispatchRef.extend({ state: z.enum(HOST_JOB_STATES) })).max(64),
+  /** Hash of the catalog the host last published (src/protocol/catalog.ts); absent on older hosts. */
+  catalog_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** Models loaded in VRAM now, as "folder/name" (absent when ComfyUI does not say: see docs/gpu-backend.md). */
+  resident_models: z.array(z.string().min(1).max(600)).max(64).optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
@@ -113,6 +120,8 @@ export const HeartbeatReply = z.object({
   cancel: z.array(DispatchRef),
   /** Jobs this host must drop silently: their lease moved on (another attempt owns them). */
   revoked: z.array(DispatchRef),
+  /** The edge does not hold the catalog the heartbeat named (or none was named): publish it again. */
+  catalog_wanted: z.boolean().optional(),
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 

@@ -10,6 +10,8 @@ export const hostPaths = {
 export const edgePaths = {
   heartbeat: (hostId: string) => `/v1/hosts/${hostId}/heartbeat`,
   events: (hostId: string) => `/v1/hosts/${hostId}/events`,
+  /** The host's catalog (object_info + model inventory), POSTed on ready and when it changes. */
+  catalog: (hostId: string) => `/v1/hosts/${hostId}/catalog`,
   input: (hostId: string, jobId: string, inputId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
   output: (hostId: string, jobId: string, name: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
   /** Public keys hosts pin to verify the edge's requests. */

@@ -53,6 +53,9 @@ const HostSchema = z
     lock_ok: z.boolean().openapi({ description: "False when EXPECTED_LOCK_HASH is set and the host reports another one: it gets no work." }),
     version: z.string().nullable(),
     last_heartbeat_at: z.string().nullable(),
+    catalog_hash: z.string().nullable().openapi({ description: "Hash of the catalog (object_info + models) the host last published or heartbeat named." }),
+    catalog_known: z.boolean().openapi({ description: "Whether the edge holds that catalog (false: the host is asked to publish it again)." }),
+    resident_models: z.array(z.string()).openapi({ description: 'Models in VRAM per the last heartbeat ("folder/name"); empty when the host does not say.' }),
   })
   .openapi("GpuHost");
 
@@ -129,6 +132,9 @@ function hostView(row: GpuHostRow, live: HostStatus | undefined) {
     lock_ok: live?.lock_ok ?? false,
     version: live?.version ?? null,
     last_heartbeat_at: iso(live?.last_heartbeat_at ?? null),
+    catalog_hash: live?.catalog_hash ?? null,
+    catalog_known: live?.catalog_known ?? false,
+    resident_models: live?.resident_models ?? [],
   };
 }
 

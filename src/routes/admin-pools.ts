@@ -53,6 +53,25 @@ const patchPool = createRoute({
   responses: { 200: json("The pool", PoolSchema), ...commonProblems, ...notFoundProblem },
 });
 
+const HostIds = z.array(z.string());
+const PoolCatalogSchema = z
+  .object({
+    hosts: z.array(z.object({ id: z.string(), catalog_hash: z.string() })),
+    hosts_without_catalog: HostIds.openapi({ description: "Live hosts whose catalog the edge does not hold (yet)." }),
+    catalogs: z.number().int().openapi({ description: "Distinct catalogs among the live hosts." }),
+    classes: z.record(z.string(), HostIds).openapi({ description: "Node class → the live hosts that have it." }),
+    models: z.record(z.string(), z.record(z.string(), HostIds)).openapi({ description: "Model folder → file name → the live hosts that have it." }),
+  })
+  .openapi("PoolCatalog", { description: "The union of the catalogs of a pool's live hosts." });
+const readPoolCatalog = createRoute({
+  ...admin,
+  method: "get",
+  path: "/{name}/catalog",
+  summary: "What a pool's live hosts can run: node classes and model files, each with its hosts",
+  request: { params: PoolNameParam },
+  responses: { 200: json("The pool's catalog", PoolCatalogSchema), ...commonProblems, ...notFoundProblem },
+});
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 async function liveStatus(env: Env, log: Logger, name: string): Promise<PoolStatus | null> {
@@ -154,6 +173,12 @@ export const adminPoolRoutes = newRouter()
     const pool = await findPool(createDb(c.env.DB), c.var.config, name);
     if (!pool) throw poolNotFound(name);
     return c.json(poolView(pool, c.var.config, await liveStatus(c.env, c.var.log, name)), 200);
+  })
+  .openapi(readPoolCatalog, async (c) => {
+    const { name } = c.req.valid("param");
+    const pool = await findPool(createDb(c.env.DB), c.var.config, name);
+    if (!pool) throw poolNotFound(name);
+    return c.json(await c.env.DISPATCHER.getByName(name).poolCatalog(), 200);
   })
   .openapi(patchPool, async (c) => {
     const { name } = c.req.valid("param");

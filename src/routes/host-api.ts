@@ -6,15 +6,17 @@
  */
 import { Hono } from "hono";
 import type { JWK } from "jose";
-import { jobOutputKey } from "../blobs/keys.ts";
+import { catalogKey, jobOutputKey } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
-import { authenticateHost, type HostApiEnv } from "../hosts/authenticate-host.ts";
+import { authenticateHost, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
 import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
+import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
+import { sha256, toHex } from "../protocol/encoding.ts";
 import { type DispatchRef, type EventReply, Heartbeat, JobEvent } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
 
@@ -54,6 +56,35 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       hb,
     );
     return c.json(reply, 200);
+  })
+  // The catalog (object_info + models, MBs): its own size cap; stored once per hash in R2, its
+  // summary (names only) kept by the pool's Dispatcher.
+  .post("/v1/hosts/:host_id/catalog", authenticateHostWithin(MAX_CATALOG_CHARS), async (c) => {
+    const host = c.var.host;
+    const cat = parseSigned(HostCatalog, c.var.signedText);
+    if (cat.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
+    const doc = catalogDocument(cat);
+    const hash = toHex(await sha256(doc));
+    if (hash !== cat.hash) {
+      throw new ProblemError(
+        "validation-failed",
+        `The catalog's hash ${cat.hash} is not the SHA-256 of its canonical JSON of {object_info, models} (${hash}); recompute it with catalogHash() from src/protocol/catalog.ts.`,
+      );
+    }
+    const summary = catalogSummary(cat);
+    if (JSON.stringify(summary).length > MAX_CATALOG_SUMMARY_CHARS)
+      throw new ProblemError("payload-too-large", `The catalog's class and model names exceed ${MAX_CATALOG_SUMMARY_CHARS} characters together.`);
+    const dispatcher = c.env.DISPATCHER.getByName(host.pool);
+    const key = catalogKey(hash);
+    // Content-addressed: identical hosts share one object; write it only if it is not there yet.
+    let stored = false;
+    if (!(await dispatcher.hasCatalog(hash)) && !(await c.env.BLOBS.head(key))) {
+      await c.env.BLOBS.put(key, doc, { httpMetadata: { contentType: "application/json" }, sha256: hash });
+      stored = true;
+    }
+    await dispatcher.setCatalog({ id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null }, hash, summary);
+    c.var.log.info("host_catalog", { host_id: host.id, hash, stored, classes: summary.classes.length });
+    return c.json({ hash, stored } satisfies CatalogReply, 200);
   })
   .post("/v1/hosts/:host_id/events", authenticateHost, async (c) => {
     const host = c.var.host;

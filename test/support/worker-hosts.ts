@@ -3,6 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, inject } from "vitest";
+import { catalogHash, type HostCatalog } from "../../src/protocol/catalog.ts";
 import { sha256 as sha256Bytes, toHex } from "../../src/protocol/encoding.ts";
 import { signHostManifest, signHostPayload } from "../../src/protocol/host-signing.ts";
 import type { DispatchRef, DispatchRequest, Heartbeat, JobEvent, OutputDescriptor, RequestManifest } from "../../src/protocol/messages.ts";
@@ -52,6 +53,19 @@ export function heartbeatMessage(host: TestHost, over: Partial<Heartbeat> = {}):
 
 export function heartbeat(host: TestHost, over: Partial<Heartbeat> = {}): Promise<Response> {
   return postSigned(host, edgePaths.heartbeat(host.id), heartbeatMessage(host, over));
+}
+
+/** A catalog message from `host` with a correct hash (`over` changes any field after hashing). */
+export async function catalogMessage(
+  host: TestHost,
+  content: Pick<HostCatalog, "object_info" | "models">,
+  over: Partial<HostCatalog> = {},
+): Promise<HostCatalog> {
+  return { type: "host.catalog", host_id: host.id, sent_at: Date.now(), hash: await catalogHash(content), ...content, ...over };
+}
+
+export async function publishCatalog(host: TestHost, content: Pick<HostCatalog, "object_info" | "models">): Promise<Response> {
+  return postSigned(host, edgePaths.catalog(host.id), await catalogMessage(host, content));
 }
 
 export function sendEvent(host: TestHost, ev: JobEvent): Promise<Response> {
