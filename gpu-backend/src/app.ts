@@ -8,7 +8,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { mergeFileInputs } from "../../src/protocol/node-policy.ts";
+import { CatalogPublisher } from "./catalog.ts";
 import { ComfyClient } from "./comfy/client.ts";
 import { checkInputFolder } from "./comfy/folders.ts";
 import { WsFollower } from "./comfy/follower.ts";
@@ -57,6 +59,8 @@ export interface ServiceHandle {
   link: ComfyLink;
   metrics: Metrics;
   heartbeat: HeartbeatLoop;
+  /** The catalog publisher: `check()` publishes now if the catalog changed. */
+  catalog: CatalogPublisher;
   supervisor: Supervisor | undefined;
   /** One sweep of leftovers in ComfyUI's folders now (it also runs at start and every SWEEP_INTERVAL_MS). */
   sweep(now?: number): Promise<SweepResult>;
@@ -90,6 +94,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const clientId = `${clientIdPrefix(cfg.hostId)}${randomBytes(4).toString("hex")}`;
 
   let link: ComfyLink | undefined;
+  let catalog: CatalogPublisher | undefined;
   let supervisor: Supervisor | undefined;
   const tracker = new PromptTracker({ client: comfy, log, pollMs: cfg.historyPollMs, stuckTimeoutMs: cfg.stuckTimeoutMs, onStuck: () => link!.reconnect() });
   const follower = new WsFollower(comfy.wsUrl, clientId, { message: (m) => tracker.handleMessage(m), preview: (p) => tracker.handlePreview(p) }, log);
@@ -103,7 +108,11 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     hooks: {
       // First contact: clear what an earlier process left behind. After a reconnect or a
       // recovery, events may have been missed: re-check every prompt.
-      onReady: (kind) => void (kind === "first" ? clearOrphans(comfy, cfg.hostId, clientId, log) : tracker.checkNow()),
+      onReady: (kind) => {
+        void (kind === "first" ? clearOrphans(comfy, cfg.hostId, clientId, log) : tracker.checkNow());
+        // ComfyUI may have restarted with other nodes or models: publish the catalog if it changed.
+        void catalog?.check();
+      },
       onLost: (reason) => {
         tracker.failAll(reason);
         if (reason === "unreachable") supervisor?.kill("unreachable for COMFY_LOST_TIMEOUT_MS");
@@ -151,6 +160,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const deps: RunnerDeps = { cfg, comfy, link, rules: currentRules, hostNames, tracker, edge, clientId, log, metrics };
   const manager = new JobManager(deps, cfg, () => link!.state);
   const sweeper = new Sweeper({ dirs: cfg.comfyDirs, maxAgeMs: cfg.maxJobDeadlineMs, intervalMs: cfg.sweepIntervalMs, held: () => manager.heldFiles(), log });
+  catalog = new CatalogPublisher({ hostId: cfg.hostId, comfy, link, edge, modelsDir: join(cfg.comfyDirs.base, "models"), lock: lock.lock, log });
   const heartbeat = new HeartbeatLoop({
     hostId: cfg.hostId,
     version: VERSION,
@@ -159,6 +169,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     edge,
     manager,
     link,
+    catalog,
     log,
   });
   const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);
@@ -255,6 +266,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     link,
     metrics,
     heartbeat,
+    catalog,
     supervisor,
     sweep: (now) => sweeper.sweep(now),
     drain: () => drain({ manager, heartbeat, graceMs: cfg.drainGraceMs, log }),

@@ -7,6 +7,7 @@
  */
 import { Heartbeat, HeartbeatReply } from "../../src/protocol/messages.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
+import { CATALOG_CHECK_EVERY, type CatalogPublisher } from "./catalog.ts";
 import type { ComfyLink } from "./comfy/link.ts";
 import type { EdgeClient } from "./edge/client.ts";
 import type { JobManager } from "./jobs/manager.ts";
@@ -23,8 +24,11 @@ export class HeartbeatLoop {
     edge: EdgeClient;
     manager: JobManager;
     link: Pick<ComfyLink, "state">;
+    /** Heartbeats carry its published hash; every CATALOG_CHECK_EVERY beats it is re-checked. */
+    catalog?: Pick<CatalogPublisher, "publishedHash" | "check">;
     log: Logger;
   };
+  private beats = 0;
   lastOkAt: number | undefined;
 
   constructor(opts: HeartbeatLoop["opts"]) {
@@ -62,6 +66,8 @@ export class HeartbeatLoop {
       draining: manager.draining,
       comfy: link.state,
       jobs: manager.heartbeatJobs(),
+      // resident_models stays unsent: ComfyUI 0.3.64 does not say over HTTP which models are loaded.
+      ...(this.opts.catalog?.publishedHash !== undefined ? { catalog_hash: this.opts.catalog.publishedHash } : {}),
     });
   }
 
@@ -82,5 +88,12 @@ export class HeartbeatLoop {
     }
     this.lastOkAt = Date.now();
     manager.applyHeartbeatReply(result.value);
+    const catalog = this.opts.catalog;
+    if (catalog) {
+      this.beats++;
+      // The edge lacks the catalog we named (it lost it, or it was replaced): send it again.
+      if (result.value.catalog_wanted) void catalog.check(true);
+      else if (this.beats % CATALOG_CHECK_EVERY === 0) void catalog.check();
+    }
   }
 }

@@ -6,7 +6,7 @@
  * with an unexpected status, or answered something of the wrong shape. Every request has a
  * timeout, so a hung ComfyUI surfaces as `unreachable` instead of a stuck job.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { type HistoryEntry, HistoryReply, ObjectInfo, PostPromptOk, PostPromptRejected, QueueState, SystemStats, UploadReply } from "./schemas.ts";
 
 export class ComfyError extends Error {
@@ -49,6 +49,16 @@ export class ComfyClient {
 
   async objectInfo(): Promise<z.output<typeof ObjectInfo>> {
     return this.json("GET", "/object_info", undefined, ObjectInfo);
+  }
+
+  /** `GET /models`: ComfyUI's model folder names. */
+  async modelFolders(): Promise<string[]> {
+    return this.json("GET", "/models", undefined, z.array(z.string()));
+  }
+
+  /** `GET /models/{folder}`: the files ComfyUI lists in one folder (relative names). */
+  async modelsIn(folder: string): Promise<string[]> {
+    return this.json("GET", `/models/${encodeURIComponent(folder)}`, undefined, z.array(z.string()));
   }
 
   async postPrompt(body: {

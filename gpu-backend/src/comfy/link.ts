@@ -59,6 +59,8 @@ export class ComfyLink {
   state: LinkState = "starting";
   /** From the last `/object_info` read (empty until ComfyUI was first ready). */
   catalog: ComfyCatalog = { outputNodes: new Set(), uploadInputs: new Map(), modules: {} };
+  /** The last `/object_info` as read (what the host publishes to the edge; empty until first ready). */
+  objectInfo: Readonly<Record<string, Record<string, unknown>>> = {};
   /** Why ComfyUI, though it answers, is not used (its folders are not the configured ones). */
   problem: string | undefined;
   private readonly client: ComfyClient;
@@ -139,6 +141,7 @@ export class ComfyLink {
         await this.follower.connect(this.requestTimeoutMs);
         const info = await this.client.objectInfo();
         this.catalog = catalogOf(info as Record<string, ObjectInfoEntry & { output_node: boolean }>);
+        this.objectInfo = info as Record<string, Record<string, unknown>>;
         const problem = await this.verify?.();
         this.problem = problem;
         if (problem !== undefined) {

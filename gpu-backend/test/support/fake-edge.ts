@@ -13,6 +13,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { JSONWebKeySet } from "jose";
+import { catalogHash, HostCatalog } from "../../../src/protocol/catalog.ts";
 import { type EdgeSigningKey, generateEdgeSigningKey, signEdgeRequest } from "../../../src/protocol/edge-signing.ts";
 import { MANIFEST_HEADER, verifyHostPayload } from "../../../src/protocol/host-signing.ts";
 import {
@@ -40,7 +41,7 @@ export interface StoredOutput {
   manifest: RequestManifest;
 }
 
-type Route = "heartbeat" | "events" | "input" | "output";
+type Route = "heartbeat" | "events" | "input" | "output" | "catalog";
 
 interface Fault {
   route: Route;
@@ -59,6 +60,10 @@ export class FakeEdge {
   url = "";
   readonly events: RecordedEvent[] = [];
   readonly heartbeats: Heartbeat[] = [];
+  /** Catalogs accepted (signed, valid, hash matching the content), in order. */
+  readonly catalogs: HostCatalog[] = [];
+  /** When true, the next heartbeat reply says the edge lacks the host's catalog (then cleared). */
+  wantCatalog = false;
   readonly outputs = new Map<string, Map<string, StoredOutput>>();
   readonly inputs = new Map<string, { bytes: Buffer; contentType: string }>();
   readonly inputFetches: string[] = [];
@@ -72,7 +77,7 @@ export class FakeEdge {
   pendingRevoke: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
   onEvent: ((event: JobEvent) => void) | undefined;
   /** Requests received per route (faults included). */
-  readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0 };
+  readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0, catalog: 0 };
   /** Event requests received per event type (faults and retries included). */
   readonly eventRequests = new Map<string, number>();
   /** When false, heartbeat replies renew no lease (events are still accepted). */
@@ -231,10 +236,11 @@ export class FakeEdge {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://edge.invalid");
     const body = await readAll(req);
-    const m = /^\/v1\/hosts\/([^/]+)\/(heartbeat|events|jobs\/([^/]+)\/(inputs|outputs)\/([^/]+))$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([^/]+)\/(heartbeat|events|catalog|jobs\/([^/]+)\/(inputs|outputs)\/([^/]+))$/.exec(url.pathname);
     if (!m) return reply(res, 404, { error: "no route" });
     const [, hostId, kind, jobIdRaw, sub, nameRaw] = m;
-    const route: Route = kind === "heartbeat" ? "heartbeat" : kind === "events" ? "events" : sub === "inputs" ? "input" : "output";
+    const route: Route =
+      kind === "heartbeat" ? "heartbeat" : kind === "events" ? "events" : kind === "catalog" ? "catalog" : sub === "inputs" ? "input" : "output";
     const expectMethod = route === "input" ? "GET" : route === "output" ? "PUT" : "POST";
     if (req.method !== expectMethod) return reply(res, 405, { error: "method" });
     this.requests[route]++;
@@ -242,7 +248,8 @@ export class FakeEdge {
 
     // Signature: over the body for POSTs, over the manifest header otherwise.
     const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
-    const signedText = route === "heartbeat" || route === "events" ? body.toString("utf8") : ((req.headers[MANIFEST_HEADER] as string | undefined) ?? "");
+    const signedText =
+      route === "heartbeat" || route === "events" || route === "catalog" ? body.toString("utf8") : ((req.headers[MANIFEST_HEADER] as string | undefined) ?? "");
     const verdict = await verifyHostPayload([this.secret], headers, signedText);
     if (!verdict.ok) return this.refuse(res, route, 401, `signature: ${verdict.reason}`);
     let json: unknown;
@@ -271,7 +278,13 @@ export class FakeEdge {
       const hb = Heartbeat.safeParse(json);
       if (!hb.success || hb.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad heartbeat");
       this.heartbeats.push(hb.data);
-      const out: HeartbeatReply = { renewed: [], cancel: this.pendingCancel, revoked: this.pendingRevoke };
+      const out: HeartbeatReply = {
+        renewed: [],
+        cancel: this.pendingCancel,
+        revoked: this.pendingRevoke,
+        ...(this.wantCatalog ? { catalog_wanted: true } : {}),
+      };
+      this.wantCatalog = false;
       this.pendingCancel = [];
       this.pendingRevoke = [];
       for (const j of hb.data.jobs)
@@ -279,6 +292,16 @@ export class FakeEdge {
           out.renewed.push({ job_id: j.job_id, attempt: j.attempt, lease_id: j.lease_id, lease_expires_at: Date.now() + 60_000 });
       this.notify();
       return answer(200, out);
+    }
+
+    if (route === "catalog") {
+      const cat = HostCatalog.safeParse(json);
+      if (!cat.success || cat.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad catalog");
+      if ((await catalogHash(cat.data)) !== cat.data.hash) return this.refuse(res, route, 400, "catalog hash does not match its content");
+      const stored = !this.catalogs.some((c) => c.hash === cat.data.hash);
+      this.catalogs.push(cat.data);
+      this.notify();
+      return answer(200, { hash: cat.data.hash, stored });
     }
 
     if (route === "events") {
