@@ -2,6 +2,7 @@
 // message, checked against its own hash, stored once per hash, and unioned over a pool's live hosts.
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import recorded from "../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00_object_info_all.json";
 import { catalogKey } from "../../src/blobs/keys.ts";
 import { MAX_CATALOG_CHARS } from "../../src/protocol/catalog.ts";
 import { signHostPayload } from "../../src/protocol/host-signing.ts";
@@ -54,6 +55,19 @@ describe("host catalog", () => {
     expect(object).not.toBeNull();
     expect(JSON.parse(await object!.text())).toEqual({ models: c.models, object_info: c.object_info });
     expect(await adminHost(host.id)).toMatchObject({ catalog_hash: msg.hash, catalog_known: true, resident_models: [] });
+  });
+
+  it("takes a real ComfyUI 0.3.64 object_info (recorded)", async ({ expect }) => {
+    const host = await liveHost();
+    const objectInfo = (recorded as { json: Record<string, Record<string, unknown>> }).json;
+    const res = await publishCatalog(host, {
+      object_info: objectInfo,
+      models: { checkpoints: [{ name: "sd15.safetensors", size: 1, sha256: "c".repeat(64) }] },
+    });
+    expect(res.status).toBe(200);
+    const cat = (await (await adminCall("/v1/admin/pools/default/catalog")).json()) as { classes: Record<string, string[]> };
+    expect(cat.classes.KSampler).toContain(host.id);
+    expect(Object.keys(cat.classes).length).toBeGreaterThanOrEqual(Object.keys(objectInfo).length);
   });
 
   it("an unsigned or wrongly signed catalog is a 401", async () => {
