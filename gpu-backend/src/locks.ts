@@ -23,6 +23,7 @@ import { isAbsolute, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
+import { canonicalJson } from "../../src/protocol/canonical-json.ts";
 import { sha256Hex } from "./lib/hash.ts";
 
 const commit = z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-character lowercase commit SHA (not a branch, tag or 'latest')");
@@ -100,19 +101,6 @@ export const LockFile = z
 export type LockFile = z.output<typeof LockFile>;
 
 export type LockResult = { ok: true; lock: LockFile; hash: string } | { ok: false; problems: string[] };
-
-/** Keys sorted at every level, no whitespace: the same lock always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function parseLock(text: string): LockResult {
   let json: unknown;

@@ -8,6 +8,7 @@
  * distinct catalog (content-addressed) and checks every body against the hash it claims.
  */
 import { z } from "zod";
+import { canonicalJson } from "./canonical-json.ts";
 import { sha256, toHex } from "./encoding.ts";
 import { hostId } from "./messages.ts";
 
@@ -72,19 +73,6 @@ export const CatalogReply = z.object({
   stored: z.boolean(),
 });
 export type CatalogReply = z.infer<typeof CatalogReply>;
-
-/** Keys sorted at every level, no whitespace: the same value always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** The document a catalog's hash is taken over (and what the edge stores under it). */
 export function catalogDocument(c: Pick<HostCatalog, "object_info" | "models">): string {

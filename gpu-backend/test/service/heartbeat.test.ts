@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "vitest";
-import { canonicalJson } from "../../src/locks.ts";
+import { canonicalJson } from "../../../src/protocol/canonical-json.ts";
 import { comfyQueue, startHarness, waitFor } from "../support/harness.ts";
 import { failing, gated, sampler } from "../support/workflows.ts";
 
