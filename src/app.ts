@@ -25,6 +25,7 @@ import { outputRoutes } from "./routes/outputs.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { workflowRoutes } from "./routes/workflows.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -45,6 +46,7 @@ export function createApp() {
   app.route("/v1/jobs", webhookRoutes);
   app.route("/v1/uploads", uploadRoutes);
   app.route("/v1/usage", usageRoutes);
+  app.route("/v1/workflows", workflowRoutes);
   app.route("/v1/admin/tenants", adminTenantRoutes);
   app.route("/v1/admin/tenants", adminWebhookSecretRoutes);
   app.route("/v1/admin/keys", adminKeyRoutes);

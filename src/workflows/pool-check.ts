@@ -1,0 +1,59 @@
+/**
+ * A workflow checked against what a pool's live hosts can run: each distinct host catalog (the
+ * `object_info` hosts publish, stored by hash in R2) is a verdict of its own, and the hosts whose
+ * catalog accepts the workflow are the ones that could run it. When no live host has published a
+ * catalog the pool cannot be checked, and says so (`checked: false`) rather than guessing.
+ */
+import { catalogKey } from "../blobs/keys.ts";
+import type { Env } from "../env.ts";
+import type { Catalog } from "./catalog.ts";
+import { type PreflightError, type PreflightOptions, preflight } from "./preflight.ts";
+
+export interface PoolCheck {
+  /** False when no live host of the pool has a catalog the edge holds. */
+  checked: boolean;
+  valid: boolean;
+  /** Live hosts whose catalog accepts the workflow. */
+  eligibleHosts: string[];
+  /** When no host accepts it: the errors against the catalog that came closest (fewest errors). */
+  errors: PreflightError[];
+}
+
+/** Parsed catalogs by hash, per isolate: a catalog is megabytes and identical hosts share one. */
+const cache = new Map<string, Catalog>();
+const CACHE_ENTRIES = 8;
+
+async function catalogOf(env: Env, hash: string): Promise<Catalog | undefined> {
+  const hit = cache.get(hash);
+  if (hit) {
+    cache.delete(hash); // refresh its place: least recently used goes first
+    cache.set(hash, hit);
+    return hit;
+  }
+  const object = await env.BLOBS.get(catalogKey(hash));
+  if (!object) return undefined;
+  const doc = (await object.json()) as { object_info: Catalog };
+  cache.set(hash, doc.object_info);
+  while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  return doc.object_info;
+}
+
+export async function checkAgainstPool(env: Env, pool: string, workflow: unknown, options: PreflightOptions = {}): Promise<PoolCheck> {
+  const { hosts } = await env.DISPATCHER.getByName(pool).poolCatalog();
+  const byHash = new Map<string, string[]>();
+  for (const h of hosts) byHash.set(h.catalog_hash, [...(byHash.get(h.catalog_hash) ?? []), h.id]);
+  const eligibleHosts: string[] = [];
+  let closest: PreflightError[] | undefined;
+  let checked = false;
+  for (const [hash, ids] of [...byHash].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const catalog = await catalogOf(env, hash);
+    if (!catalog) continue;
+    checked = true;
+    const result = preflight(workflow, catalog, options);
+    if (result.valid) eligibleHosts.push(...ids);
+    else if (!closest || result.errors.length < closest.length) closest = result.errors;
+  }
+  eligibleHosts.sort();
+  const valid = !checked || eligibleHosts.length > 0;
+  return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []) };
+}
