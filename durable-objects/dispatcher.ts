@@ -45,7 +45,7 @@ import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
 import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
+import { liveCatalogs, poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
 import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
 
@@ -329,6 +329,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   poolCatalog(): PoolCatalog {
     this.pool();
     return poolCatalog(this.store, this.clock.now(), this.config());
+  }
+
+  liveCatalogs(): PoolCatalog["hosts"] {
+    this.pool();
+    return liveCatalogs(this.store, this.clock.now(), this.config());
   }
 
   // ===== Dispatch

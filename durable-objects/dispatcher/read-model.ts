@@ -79,6 +79,19 @@ export function poolCatalog(store: DispatcherStore, now: number, cfg: ReadConfig
   return out;
 }
 
+/** The live hosts whose catalog this object holds, with its hash: what a submit's check reads. */
+export function liveCatalogs(store: DispatcherStore, now: number, cfg: ReadConfig): { id: string; catalog_hash: string }[] {
+  const out: { id: string; catalog_hash: string }[] = [];
+  const known = new Map<string, boolean>();
+  for (const h of store.hosts()) {
+    const hash = h.catalog_hash;
+    if (hash === null || !hostStatus(store, h, now, cfg).live) continue;
+    if (!known.has(hash)) known.set(hash, store.catalogSummary(hash) !== undefined);
+    if (known.get(hash)) out.push({ id: h.id, catalog_hash: hash });
+  }
+  return out;
+}
+
 export function poolStatus(store: DispatcherStore, now: number, cfg: ReadConfig): PoolStatus {
   const hosts = store.hosts().map((h) => hostStatus(store, h, now, cfg));
   const { depth, oldest } = store.queueDepth();

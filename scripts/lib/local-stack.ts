@@ -161,12 +161,13 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
         backendExited: () => exited(backend),
       });
     }
-    // Ready when the edge sees every host live (its first heartbeat reported ComfyUI ready).
+    // Ready when the edge sees every host live (its first heartbeat reported ComfyUI ready) and
+    // holds its catalog, so every submit from here on is checked against what the hosts can run.
     await waitFor(
       "GPU hosts",
       async () => {
-        const list = (await (await admin("/v1/admin/hosts")).json()) as { data: { id: string; live: boolean; comfy: string }[] };
-        return hosts.every((h) => list.data.some((d) => d.id === h.id && d.live && d.comfy === "ready"));
+        const list = (await (await admin("/v1/admin/hosts")).json()) as { data: { id: string; live: boolean; comfy: string; catalog_known: boolean }[] };
+        return hosts.every((h) => list.data.some((d) => d.id === h.id && d.live && d.comfy === "ready" && d.catalog_known));
       },
       60_000,
     );

@@ -100,6 +100,8 @@ export interface DispatcherRpc {
   hasCatalog(hash: string): boolean;
   /** The union of the live hosts' catalogs. */
   poolCatalog(): PoolCatalog;
+  /** Just the live hosts with a known catalog and its hash (cheap: read on every submit). */
+  liveCatalogs(): PoolCatalog["hosts"];
   // Time
   /** From the cron: re-arms the alarm if it was lost. */
   keepTicking(): void;

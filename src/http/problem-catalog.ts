@@ -61,7 +61,12 @@ export const problemCatalog = {
   "invalid-workflow": {
     status: 422,
     title: "Invalid workflow",
-    doc: "`workflow` is not a ComfyUI API-format prompt (for example a UI-format graph was sent) or breaks a limit; `errors[]` points at each problem.",
+    doc: "`workflow` is not a ComfyUI API-format prompt (for example a UI-format graph was sent), breaks a limit, or would fail ComfyUI's own validation on every live host of the pool (unknown class, missing input, wrong type, out of range, value not in the list, bad link); `errors[]` points at each problem, with ComfyUI's error type in `code`.",
+  },
+  "missing-model": {
+    status: 422,
+    title: "Model not available",
+    doc: "A model file the workflow names (checkpoint, LoRA, VAE, …) is on no live GPU host of the pool; `models` lists them and `errors[]` points at each input. `POST /v1/workflows/validate` answers the same without submitting.",
   },
   "unsafe-source-url": {
     status: 422,

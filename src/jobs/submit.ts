@@ -20,6 +20,7 @@ import { resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
+import { refuseUnrunnable } from "../workflows/pool-check.ts";
 import { createQueued } from "./lifecycle.ts";
 import { type PresentContext, presentJob } from "./present.ts";
 import type { JobView } from "./view.ts";
@@ -56,6 +57,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
   // Also before admission: a job for a pool it may not run in takes no slot.
   const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
+  // And a workflow no live host of the pool could run never costs a slot or a GPU second.
+  await refuseUnrunnable(env, pool.name, body.workflow);
 
   const jobId = newId("job");
   const admitted = await admitJob(

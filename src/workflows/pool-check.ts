@@ -6,6 +6,7 @@
  */
 import { catalogKey } from "../blobs/keys.ts";
 import type { Env } from "../env.ts";
+import { ProblemError } from "../http/problem.ts";
 import type { Catalog } from "./catalog.ts";
 import { type PreflightError, type PreflightOptions, preflight } from "./preflight.ts";
 
@@ -39,7 +40,7 @@ async function catalogOf(env: Env, hash: string): Promise<Catalog | undefined> {
 }
 
 export async function checkAgainstPool(env: Env, pool: string, workflow: unknown, options: PreflightOptions = {}): Promise<PoolCheck> {
-  const { hosts } = await env.DISPATCHER.getByName(pool).poolCatalog();
+  const hosts = await env.DISPATCHER.getByName(pool).liveCatalogs();
   const byHash = new Map<string, string[]>();
   for (const h of hosts) byHash.set(h.catalog_hash, [...(byHash.get(h.catalog_hash) ?? []), h.id]);
   const eligibleHosts: string[] = [];
@@ -56,4 +57,38 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
   eligibleHosts.sort();
   const valid = !checked || eligibleHosts.length > 0;
   return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []) };
+}
+
+/**
+ * A submit's check: a workflow that no live host of the pool accepts is a 422 — `missing-model`
+ * when the only problems are model files the hosts do not have, `invalid-workflow` otherwise —
+ * with every error and its pointer. A pool whose hosts have published no catalog is not checked.
+ */
+export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown): Promise<void> {
+  const check = await checkAgainstPool(env, pool, workflow);
+  if (check.valid) return;
+  const errors = check.errors.map(({ pointer, detail, code, node_id, class_type, input_name, value }) => ({
+    pointer,
+    detail,
+    code,
+    ...(node_id !== undefined ? { node_id } : {}),
+    ...(class_type !== undefined ? { class_type } : {}),
+    ...(input_name !== undefined ? { input_name } : {}),
+    ...(value !== undefined ? { value } : {}),
+  }));
+  const first = check.errors[0];
+  const summary = `${check.errors.length === 1 ? "1 problem" : `${check.errors.length} problems`}`;
+  if (check.errors.every((e) => e.model)) {
+    const files = [...new Set(check.errors.map((e) => String(e.value)))];
+    throw new ProblemError(
+      "missing-model",
+      `No live GPU host of pool "${pool}" has ${files.map((f) => `'${f}'`).join(", ")}; ${first?.detail ?? ""} (POST /v1/workflows/validate shows this without submitting).`,
+      { extensions: { pool, models: files, errors } },
+    );
+  }
+  throw new ProblemError(
+    "invalid-workflow",
+    `The workflow would fail ComfyUI's validation on every live host of pool "${pool}" (${summary}); first: ${first?.pointer}: ${first?.detail}`,
+    { extensions: { pool, errors } },
+  );
 }

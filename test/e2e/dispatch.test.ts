@@ -192,15 +192,18 @@ describe("jobs on two GPU hosts", () => {
     await cancelAll(t, "blocker", blockers.slice(1));
   });
 
-  it("reports an invalid workflow with ComfyUI's own details, and an execution error", async ({ expect }) => {
+  it("refuses at submit what ComfyUI would refuse, with its own error type, and reports an execution error", async ({ expect }) => {
     const t = await tenant();
-    const bad = await api.submitOk(t, "v", {
+    // The hosts' published catalogs say width must be ≥ 1: refused before it costs a slot or a GPU second.
+    const bad = await api.submit(t, "v", {
       "1": { class_type: "EmptyImage", inputs: { width: 0, height: 64, batch_size: 1, color: 0 } },
       "2": { class_type: "SaveImage", inputs: { images: ["1", 0], filename_prefix: "bad" } },
     });
-    const failed = await api.waitForEnd(t, "v", bad.id);
-    expect(failed).toMatchObject({ status: "failed", attempt: 1, error: { code: "invalid_workflow" } });
-    expect(JSON.stringify(failed.error.details)).toMatch(/value_smaller_than_min/);
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({
+      type: "https://comfyui-saas.dev/problems/invalid-workflow",
+      errors: [{ pointer: "/workflow/1/inputs/width", code: "value_smaller_than_min" }],
+    });
 
     const boom = await api.submitOk(t, "v", {
       "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },

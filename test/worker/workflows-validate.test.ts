@@ -34,6 +34,7 @@ function expect201(res: Response): void {
   if (res.status !== 201) throw new Error(`pool create: ${res.status}`);
 }
 
+const submit = (key: string, body: unknown) => call("/v1/jobs", json(body, userHeaders(key, "alice")));
 const validate = (key: string, body: unknown) => call("/v1/workflows/validate", json(body, userHeaders(key, "alice")));
 const graph = (): Record<string, any> => structuredClone(txt2img.workflow);
 
@@ -93,5 +94,41 @@ describe("POST /v1/workflows/validate", () => {
     for (let i = 0; i < 5; i++) expect((await validate(t.key, { workflow: graph(), pool })).status).toBe(200);
     const usage = (await (await call("/v1/usage", { headers: userHeaders(t.key, "alice") })).json()) as Record<string, number>;
     expect(usage).toMatchObject({ user_active_jobs: 0, submissions_last_minute: 0 });
+  });
+});
+
+describe("a submit is checked the same way", () => {
+  it("a graph no live host of the pool accepts is a 422 with every error, and takes no slot", async ({ expect }) => {
+    const pool = await poolWithHost(true);
+    const t = await createTenant();
+    const wf = graph();
+    wf["3"].inputs.steps = 0;
+    wf["8"].inputs.vae = ["4", 1];
+    const res = await submit(t.key, { workflow: wf, pool });
+    const body = (await expectProblem(res, 422, "invalid-workflow")) as { errors: any[]; detail: string };
+    expect(body.errors.map((e) => [e.pointer, e.code])).toEqual([
+      ["/workflow/3/inputs/steps", "value_smaller_than_min"],
+      ["/workflow/8/inputs/vae", "return_type_mismatch"],
+    ]);
+    expect(body.detail).toContain(pool);
+    const usage = (await (await call("/v1/usage", { headers: userHeaders(t.key, "alice") })).json()) as Record<string, number>;
+    expect(usage).toMatchObject({ user_active_jobs: 0, submissions_last_minute: 0 });
+  });
+
+  it("a checkpoint no live host has is a 422 missing-model naming it", async ({ expect }) => {
+    const pool = await poolWithHost(true);
+    const t = await createTenant();
+    const wf = graph();
+    wf["4"].inputs.ckpt_name = "sdxl.safetensors";
+    const body = (await expectProblem(await submit(t.key, { workflow: wf, pool }), 422, "missing-model")) as Record<string, any>;
+    expect(body).toMatchObject({ pool, models: ["sdxl.safetensors"], errors: [{ pointer: "/workflow/4/inputs/ckpt_name", code: "value_not_in_list" }] });
+  });
+
+  it("a graph the host can run is accepted; a pool without catalogs is not checked", async ({ expect }) => {
+    const t = await createTenant();
+    expect((await submit(t.key, { workflow: graph(), pool: await poolWithHost(true) })).status).toBe(202);
+    const wf = graph();
+    wf["4"].inputs.ckpt_name = "anything.safetensors";
+    expect((await submit(t.key, { workflow: wf, pool: await poolWithHost(false) })).status).toBe(202);
   });
 });
