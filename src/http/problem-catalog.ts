@@ -66,7 +66,7 @@ export const problemCatalog = {
   "missing-model": {
     status: 422,
     title: "Model not available",
-    doc: "A model file the workflow names (checkpoint, LoRA, VAE, …) is on no live GPU host of the pool; `models` lists them and `errors[]` points at each input. `POST /v1/workflows/validate` answers the same without submitting.",
+    doc: "A model file the workflow names (checkpoint, LoRA, VAE, …) is on no live GPU host of the pool; `models` lists them, `available_in` the pools the tenant may use whose live hosts have them, and `errors[]` points at each input. `POST /v1/workflows/validate` answers the same without submitting.",
   },
   "unsafe-source-url": {
     status: 422,

@@ -16,7 +16,7 @@ import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { describeError } from "../lib/log.ts";
-import { resolveSubmitPool } from "../pools/pools.ts";
+import { allPoolNames, resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
@@ -58,7 +58,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // Also before admission: a job for a pool it may not run in takes no slot.
   const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
-  await refuseUnrunnable(env, pool.name, body.workflow);
+  await refuseUnrunnable(env, pool.name, body.workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools));
 
   const jobId = newId("job");
   const admitted = await admitJob(
@@ -218,4 +218,10 @@ async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<s
       throw new Error(`unhandled admission result ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** The pools a tenant may use: where a model it asked for could be found instead. */
+async function allowedPoolNames(env: Env, config: Config, allowed: string[] | null): Promise<string[]> {
+  const all = await allPoolNames(createDb(env.DB), config.DEFAULT_POOL);
+  return allowed === null ? all : all.filter((p) => allowed.includes(p));
 }

@@ -64,7 +64,7 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
  * when the only problems are model files the hosts do not have, `invalid-workflow` otherwise —
  * with every error and its pointer. A pool whose hosts have published no catalog is not checked.
  */
-export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown): Promise<void> {
+export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown, otherPools: () => Promise<string[]>): Promise<void> {
   const check = await checkAgainstPool(env, pool, workflow);
   if (check.valid) return;
   const errors = check.errors.map(({ pointer, detail, code, node_id, class_type, input_name, value }) => ({
@@ -80,15 +80,33 @@ export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown
   const summary = `${check.errors.length === 1 ? "1 problem" : `${check.errors.length} problems`}`;
   if (check.errors.every((e) => e.model)) {
     const files = [...new Set(check.errors.map((e) => String(e.value)))];
-    throw new ProblemError(
-      "missing-model",
-      `No live GPU host of pool "${pool}" has ${files.map((f) => `'${f}'`).join(", ")}; ${first?.detail ?? ""} (POST /v1/workflows/validate shows this without submitting).`,
-      { extensions: { pool, models: files, errors } },
+    const elsewhere = await poolsHaving(
+      env,
+      files,
+      (await otherPools()).filter((p) => p !== pool),
     );
+    const where = elsewhere.length > 0 ? ` Pools whose live hosts have ${files.length === 1 ? "it" : "them all"}: ${elsewhere.join(", ")}.` : "";
+    throw new ProblemError("missing-model", `No live GPU host of pool "${pool}" has ${files.map((f) => `'${f}'`).join(", ")}; ${first?.detail ?? ""}${where}`, {
+      extensions: { pool, models: files, available_in: elsewhere, errors },
+    });
   }
   throw new ProblemError(
     "invalid-workflow",
     `The workflow would fail ComfyUI's validation on every live host of pool "${pool}" (${summary}); first: ${first?.pointer}: ${first?.detail}`,
     { extensions: { pool, errors } },
   );
+}
+
+/** The pools among `pools` where some live host has every one of `files` (in any model folder). Only on the error path. */
+async function poolsHaving(env: Env, files: string[], pools: string[]): Promise<string[]> {
+  const found = await Promise.all(
+    pools.map(async (name) => {
+      const { models } = await env.DISPATCHER.getByName(name).poolCatalog();
+      const hostsWith = (file: string) => new Set(Object.values(models).flatMap((byFile) => (Object.hasOwn(byFile, file) ? byFile[file]! : [])));
+      const sets = files.map(hostsWith);
+      const first = sets[0] ?? new Set<string>();
+      return [...first].some((host) => sets.every((s) => s.has(host))) ? name : undefined;
+    }),
+  );
+  return found.filter((n): n is string => n !== undefined).sort();
 }

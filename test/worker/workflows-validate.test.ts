@@ -12,19 +12,19 @@ const { track } = useTestHosts();
 const CHECKPOINT = "v1-5-pruned-emaonly-fp16.safetensors";
 
 /** The recorded object_info with `CHECKPOINT` in CheckpointLoaderSimple's list (no models were installed when it was recorded). */
-function objectInfo(): Record<string, Record<string, unknown>> {
+function objectInfo(checkpoint = CHECKPOINT): Record<string, Record<string, unknown>> {
   const info = structuredClone((recorded as { json: Record<string, any> }).json);
-  info.CheckpointLoaderSimple.input.required.ckpt_name[0] = [CHECKPOINT];
+  info.CheckpointLoaderSimple.input.required.ckpt_name[0] = [checkpoint];
   return info;
 }
 
-async function poolWithHost(publish: boolean): Promise<string> {
+async function poolWithHost(publish: boolean, checkpoint = CHECKPOINT): Promise<string> {
   const pool = `val-${crypto.randomUUID().slice(0, 8)}`;
   expect201(await adminCall("/v1/admin/pools", json({ name: pool })));
   const host = track(await registerFakeHost(1, undefined, pool));
   if ((await heartbeat(host)).status !== 200) throw new Error("heartbeat refused");
   if (publish) {
-    const res = await publishCatalog(host, { object_info: objectInfo(), models: { checkpoints: [{ name: CHECKPOINT, size: 2_132_625_894 }] } });
+    const res = await publishCatalog(host, { object_info: objectInfo(checkpoint), models: { checkpoints: [{ name: checkpoint, size: 2_132_625_894 }] } });
     if (res.status !== 200) throw new Error(`catalog: ${res.status} ${await res.text()}`);
   }
   return pool;
@@ -115,13 +115,26 @@ describe("a submit is checked the same way", () => {
     expect(usage).toMatchObject({ user_active_jobs: 0, submissions_last_minute: 0 });
   });
 
-  it("a checkpoint no live host has is a 422 missing-model naming it", async ({ expect }) => {
+  it("a checkpoint no live host has is a 422 missing-model naming it, and the tenant's pools that have it", async ({ expect }) => {
     const pool = await poolWithHost(true);
-    const t = await createTenant();
+    const sdxl = `sdxl-${crypto.randomUUID().slice(0, 8)}.safetensors`;
+    const other = await poolWithHost(true, sdxl);
     const wf = graph();
-    wf["4"].inputs.ckpt_name = "sdxl.safetensors";
+    wf["4"].inputs.ckpt_name = sdxl;
+    const t = await createTenant();
     const body = (await expectProblem(await submit(t.key, { workflow: wf, pool }), 422, "missing-model")) as Record<string, any>;
-    expect(body).toMatchObject({ pool, models: ["sdxl.safetensors"], errors: [{ pointer: "/workflow/4/inputs/ckpt_name", code: "value_not_in_list" }] });
+    expect(body).toMatchObject({
+      pool,
+      models: [sdxl],
+      available_in: [other],
+      errors: [{ pointer: "/workflow/4/inputs/ckpt_name", code: "value_not_in_list" }],
+    });
+    expect(body.detail).toContain(other);
+    // A tenant that may not use the other pool is not told about it.
+    const restricted = await createTenant({ default_pool: pool, allowed_pools: [pool] });
+    const hidden = (await expectProblem(await submit(restricted.key, { workflow: wf, pool }), 422, "missing-model")) as Record<string, any>;
+    expect(hidden.available_in).toEqual([]);
+    expect(hidden.detail).not.toContain(other);
   });
 
   it("a graph the host can run is accepted; a pool without catalogs is not checked", async ({ expect }) => {
