@@ -59,6 +59,21 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
   return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []) };
 }
 
+/** An error as the API shows it: its pointer, detail and ComfyUI's type, and where it applies. */
+export type PublicWorkflowError = Pick<PreflightError, "pointer" | "detail" | "code" | "node_id" | "class_type" | "input_name" | "value">;
+
+export function publicError({ pointer, detail, code, node_id, class_type, input_name, value }: PreflightError): PublicWorkflowError {
+  return {
+    pointer,
+    detail,
+    code,
+    ...(node_id !== undefined ? { node_id } : {}),
+    ...(class_type !== undefined ? { class_type } : {}),
+    ...(input_name !== undefined ? { input_name } : {}),
+    ...(value !== undefined ? { value } : {}),
+  };
+}
+
 /**
  * A submit's check: a workflow that no live host of the pool accepts is a 422 — `missing-model`
  * when the only problems are model files the hosts do not have, `invalid-workflow` otherwise —
@@ -67,15 +82,7 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
 export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown, otherPools: () => Promise<string[]>): Promise<void> {
   const check = await checkAgainstPool(env, pool, workflow);
   if (check.valid) return;
-  const errors = check.errors.map(({ pointer, detail, code, node_id, class_type, input_name, value }) => ({
-    pointer,
-    detail,
-    code,
-    ...(node_id !== undefined ? { node_id } : {}),
-    ...(class_type !== undefined ? { class_type } : {}),
-    ...(input_name !== undefined ? { input_name } : {}),
-    ...(value !== undefined ? { value } : {}),
-  }));
+  const errors = check.errors.map(publicError);
   const first = check.errors[0];
   const summary = `${check.errors.length === 1 ? "1 problem" : `${check.errors.length} problems`}`;
   if (check.errors.every((e) => e.model)) {
