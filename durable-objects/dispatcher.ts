@@ -20,10 +20,11 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createDb } from "../src/db/client.ts";
-import { getJob, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
+import { getJob, needsOf, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobRow } from "../src/db/schema.ts";
-import { afterLoss, cooldownUntil, dispatchTerms, nextLine, pickHost, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
+import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
+import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
 import type {
   CancelOutcome,
   DispatcherRpc,
@@ -32,6 +33,7 @@ import type {
   HostRegistration,
   PoolCatalog,
   PoolStatus,
+  QueueInfo,
   TransferCheck,
 } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
@@ -45,6 +47,7 @@ import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
 import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { callHost } from "./dispatcher/host-client.ts";
+import { estimateStartMs, PlacementCache, placeNext } from "./dispatcher/place.ts";
 import { liveCatalogs, poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
 import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
@@ -59,6 +62,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly pending = new Set<Promise<unknown>>();
   private lastReconcile = 0;
   private poolCache: string | undefined;
+  private readonly placement = new PlacementCache();
   /** Where every decision reads the time; tests move it (test/support/clock.ts). */
   clock: Clock = systemClock;
 
@@ -155,8 +159,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   // ===== Jobs (edge routes)
 
-  /** Queues a job (idempotent) and returns its position. */
-  enqueue(job: EnqueueRequest): number | null {
+  /** Queues a job (idempotent) and returns where it stands (null: dispatched at once). */
+  enqueue(job: EnqueueRequest): QueueInfo | null {
     this.pool();
     this.store.enqueue({
       job_id: job.jobId,
@@ -165,9 +169,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       enqueued_at: job.enqueuedAt,
       queue_deadline_at: job.queueDeadlineAt,
       attempts: 0,
+      needs_id: this.store.needsId(needsDoc(job.needs)),
     });
     this.pump();
-    return this.position(job.jobId);
+    return this.queueInfo([job.jobId])[0] ?? null;
   }
 
   /** The user cancelled a job already marked cancelled (queued) or cancel-requested (running) in D1. */
@@ -183,10 +188,25 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return "requested";
   }
 
-  positions(jobIds: string[]): (number | null)[] {
+  queueInfo(jobIds: string[]): (QueueInfo | null)[] {
     this.pool();
+    const cfg = this.config();
+    const now = this.clock.now();
     const lines = this.store.tenantLines();
-    return jobIds.map((id) => this.position(id, lines));
+    // The hosts a job could start on once a slot frees: live, ComfyUI ready, not draining, lock as expected.
+    const up = this.store
+      .hosts()
+      .filter((h) => isLive(h, { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000 }) && h.comfy === "ready" && !h.draining)
+      .filter((h) => lockAccepted(h, cfg.EXPECTED_LOCK_HASH));
+    const offers = up.map((h) => this.placement.offerOf(this.store, h));
+    return jobIds.map((id) => {
+      const job = this.store.queued(id);
+      const position = this.position(id, lines);
+      if (!job || position === null) return null;
+      if (up.length === 0) return { position, waitingFor: { reason: "no-live-host" } };
+      const missing = waitingFor(this.placement.needsOf(this.store, job.needs_id), offers);
+      return { position, waitingFor: missing ? { reason: "missing-on-every-host", ...missing } : null };
+    });
   }
 
   private position(jobId: string, lines = this.store.tenantLines()): number | null {
@@ -237,7 +257,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       this.store.renew(a.job_id, a.attempt, until);
       reply.renewed.push({ ...ref, lease_expires_at: until });
       if (a.cancel_requested) reply.cancel.push(ref);
-      if (j.state === "uploading") this.store.releaseGpu(a.job_id, a.attempt);
+      if (j.state === "uploading") this.releaseGpu(a, now);
     }
     // A job this host accepted well before the heartbeat was sent but no longer reports was lost
     // (the gpu-backend restarted): requeue it now instead of waiting for its lease.
@@ -270,7 +290,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         break;
       case "job.executed":
         // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.
-        if (this.store.releaseGpu(ev.job_id, ev.attempt)) this.pump();
+        if (this.releaseGpu(a, now)) this.pump();
         break;
       case "job.progress":
         await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
@@ -297,6 +317,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     }
     this.pump();
     return "applied";
+  }
+
+  /** ComfyUI is done with the job: its GPU slot is free (and how long it held it feeds start estimates). */
+  private releaseGpu(a: AssignmentRow, now: number): boolean {
+    if (!this.store.releaseGpu(a.job_id, a.attempt)) return false;
+    if (a.accepted) this.store.recordGpuTime(now - a.dispatched_at);
+    return true;
   }
 
   /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
@@ -331,6 +358,15 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return poolCatalog(this.store, this.clock.now(), this.config());
   }
 
+  /** Seconds until a job with these needs would likely start (null: no live host can run it, or no history). */
+  estimateStart(needs: JobNeeds): number | null {
+    this.pool();
+    const cfg = this.config();
+    const rules = { now: this.clock.now(), heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, expectedLockHash: cfg.EXPECTED_LOCK_HASH };
+    const ms = estimateStartMs(this.store, this.placement, rules, needs);
+    return ms === undefined ? null : Math.ceil(ms / 1000);
+  }
+
   liveCatalogs(): PoolCatalog["hosts"] {
     this.pool();
     return liveCatalogs(this.store, this.clock.now(), this.config());
@@ -338,21 +374,18 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   // ===== Dispatch
 
-  /** Hands queued jobs to hosts with free slots, fairly, until one of them runs out. */
+  /**
+   * Hands queued jobs to hosts with free slots until none is free or no free host can run what is
+   * queued: fairly among the jobs a free host can run, preferring warm hosts (place.ts).
+   */
   private pump(): void {
     const cfg = this.config();
     const now = this.clock.now();
+    const rules = { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, expectedLockHash: cfg.EXPECTED_LOCK_HASH };
     for (let i = 0; i < 256; i++) {
-      const picked = pickHost(this.store.hostLoads(), {
-        now,
-        heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000,
-        expectedLockHash: cfg.EXPECTED_LOCK_HASH,
-      });
-      if (!picked) break;
-      const host = picked.host;
-      const line = nextLine(this.store.tenantLines());
-      const job = line && this.store.queued(line.head.jobId);
-      if (!job) break;
+      const placed = placeNext(this.store, this.placement, rules, cfg.MODEL_AFFINITY_MAX_PASS_OVERS);
+      if (!placed) break;
+      const { job, host } = placed;
       const a: AssignmentRow = {
         job_id: job.job_id,
         tenant_id: job.tenant_id,
@@ -368,9 +401,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         enqueued_at: job.enqueued_at,
         queue_deadline_at: job.queue_deadline_at,
         gpu_released: 0,
+        needs_id: job.needs_id,
       };
+      if (placed.passedOver) this.store.passOver(placed.passedOver);
       this.store.dequeue(job.job_id);
       this.store.assign(a);
+      this.store.setRecentModels(host.id, placed.needs.models);
       this.store.takeTurn(job.tenant_id);
       this.background(this.dispatch(a, host, cfg));
     }
@@ -453,6 +489,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         user_id: a.user_id,
         enqueued_at: a.enqueued_at,
         ...requeueTerms(a, how, now, this.config().QUEUED_TIMEOUT_SECONDS * 1000),
+        needs_id: a.needs_id,
       });
       if (how === "retry") this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
     }
@@ -501,6 +538,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     for (const a of this.store.expiredLeases(now)) await this.lost(a, "lease expired");
     if (now - this.lastReconcile >= RECONCILE_EVERY_MS) {
       this.lastReconcile = now;
+      this.store.dropUnusedNeeds();
       await this.reconcile(db, now, cfg);
     }
     this.pump();
@@ -528,6 +566,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       if (!(await backToQueue(db, job.id, job.attempt, "retry", now))) return;
     }
     this.log().warn("job_adopted", { job_id: job.id, status: job.status });
+    const needs = await needsOf(db, job.id);
+    if (this.store.queued(job.id) || this.store.assignment(job.id)) return;
     this.store.enqueue({
       job_id: job.id,
       tenant_id: job.tenantId,
@@ -535,6 +575,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       enqueued_at: job.createdAt,
       queue_deadline_at: Math.max(job.queueDeadlineAt, now + cfg.QUEUED_TIMEOUT_SECONDS * 1000 * (job.status === "running" ? 1 : 0)),
       attempts: job.attempt,
+      needs_id: this.store.needsId(needsDoc(needs ?? undefined)),
     });
   }
 
@@ -554,6 +595,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       if (current === null || current > target || current < wallNow) return this.ctx.storage.setAlarm(target);
     });
   }
+}
+
+/** A job's needs as stored: canonical JSON (sorted, distinct), so equal needs share one row. */
+function needsDoc(needs: JobNeeds | undefined): string | undefined {
+  if (!needs) return undefined;
+  const sorted = (xs: readonly string[]) => [...new Set(xs)].sort();
+  return JSON.stringify({ classes: sorted(needs.classes), models: sorted(needs.models) });
 }
 
 function hostnameOf(url: string): string {

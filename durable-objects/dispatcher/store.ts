@@ -10,6 +10,8 @@
  *   turns        per tenant, the dispatch turn it last got (round-robin fairness)
  *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
  *   catalogs     per distinct host catalog (by hash), its summary: class and model names
+ *   needs        per distinct set of needs (node classes, model files) of queued or assigned jobs;
+ *                id 0 is "no needs" (jobs from before placement), never stored
  * (Replay protection for host messages keeps its own table: replay-store.ts.)
  */
 
@@ -28,7 +30,12 @@ CREATE TABLE IF NOT EXISTS hosts (
   version TEXT,
   unavailable_until INTEGER NOT NULL DEFAULT 0,
   catalog_hash TEXT,
-  resident_models TEXT NOT NULL DEFAULT '[]'
+  resident_models TEXT NOT NULL DEFAULT '[]',
+  recent_models TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS needs (
+  id INTEGER PRIMARY KEY,
+  doc TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS catalogs (
   hash TEXT PRIMARY KEY,
@@ -40,7 +47,9 @@ CREATE TABLE IF NOT EXISTS queue (
   user_id TEXT NOT NULL,
   enqueued_at INTEGER NOT NULL,
   queue_deadline_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  needs_id INTEGER NOT NULL DEFAULT 0,
+  passed_over INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queue_tenant_order ON queue (tenant_id, enqueued_at, job_id);
 CREATE INDEX IF NOT EXISTS queue_deadline ON queue (queue_deadline_at);
@@ -63,7 +72,8 @@ CREATE TABLE IF NOT EXISTS assignments (
   last_seq INTEGER NOT NULL DEFAULT -1,
   enqueued_at INTEGER NOT NULL,
   queue_deadline_at INTEGER NOT NULL,
-  gpu_released INTEGER NOT NULL DEFAULT 0
+  gpu_released INTEGER NOT NULL DEFAULT 0,
+  needs_id INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
 CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
@@ -84,6 +94,8 @@ export interface HostRow extends HostState {
   catalog_hash: string | null;
   /** JSON array of "folder/name". */
   resident_models: string;
+  /** JSON array of the model files named by the job last dispatched to it (warm once it runs). */
+  recent_models: string;
 }
 
 export interface QueueRow {
@@ -93,6 +105,10 @@ export interface QueueRow {
   enqueued_at: number;
   queue_deadline_at: number;
   attempts: number;
+  /** Its needs (the `needs` table; 0: none). */
+  needs_id: number;
+  /** Times a host took another job in its place for model affinity (bounded). */
+  passed_over: number;
 }
 
 export interface AssignmentRow {
@@ -112,9 +128,20 @@ export interface AssignmentRow {
   queue_deadline_at: number;
   /** 1 once the host said ComfyUI is done with it (uploading): it no longer holds a GPU slot. */
   gpu_released: number;
+  needs_id: number;
 }
 
 type Row = Record<string, SqlStorageValue>;
+
+function addColumns(sql: SqlStorage, table: string, columns: Record<string, string>): void {
+  const have = new Set(
+    sql
+      .exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+      .toArray()
+      .map((c) => c.name),
+  );
+  for (const [name, type] of Object.entries(columns)) if (!have.has(name)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+}
 
 export class DispatcherStore {
   private readonly sql: SqlStorage;
@@ -122,19 +149,10 @@ export class DispatcherStore {
   constructor(sql: SqlStorage) {
     this.sql = sql;
     sql.exec(SCHEMA);
-    // Objects created before `gpu_released` existed get the column (CREATE IF NOT EXISTS skips it).
-    const columns = sql
-      .exec<{ name: string }>("SELECT name FROM pragma_table_info('assignments')")
-      .toArray()
-      .map((c) => c.name);
-    if (!columns.includes("gpu_released")) sql.exec("ALTER TABLE assignments ADD COLUMN gpu_released INTEGER NOT NULL DEFAULT 0");
-    // Likewise the catalog columns of `hosts` (issue 13.2).
-    const hostColumns = sql
-      .exec<{ name: string }>("SELECT name FROM pragma_table_info('hosts')")
-      .toArray()
-      .map((c) => c.name);
-    if (!hostColumns.includes("catalog_hash")) sql.exec("ALTER TABLE hosts ADD COLUMN catalog_hash TEXT");
-    if (!hostColumns.includes("resident_models")) sql.exec("ALTER TABLE hosts ADD COLUMN resident_models TEXT NOT NULL DEFAULT '[]'");
+    // Objects created before a column existed get it (CREATE IF NOT EXISTS skips them).
+    addColumns(sql, "assignments", { gpu_released: "INTEGER NOT NULL DEFAULT 0", needs_id: "INTEGER NOT NULL DEFAULT 0" });
+    addColumns(sql, "hosts", { catalog_hash: "TEXT", resident_models: "TEXT NOT NULL DEFAULT '[]'", recent_models: "TEXT NOT NULL DEFAULT '[]'" });
+    addColumns(sql, "queue", { needs_id: "INTEGER NOT NULL DEFAULT 0", passed_over: "INTEGER NOT NULL DEFAULT 0" });
   }
 
   private all<T>(query: string, ...params: unknown[]): T[] {
@@ -239,16 +257,17 @@ export class DispatcherStore {
 
   // ===== Queue
 
-  enqueue(row: QueueRow): boolean {
+  enqueue(row: Omit<QueueRow, "passed_over">): boolean {
     return (
       this.sql.exec(
-        "INSERT OR IGNORE INTO queue (job_id, tenant_id, user_id, enqueued_at, queue_deadline_at, attempts) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO queue (job_id, tenant_id, user_id, enqueued_at, queue_deadline_at, attempts, needs_id, passed_over) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
         row.job_id,
         row.tenant_id,
         row.user_id,
         row.enqueued_at,
         row.queue_deadline_at,
         row.attempts,
+        row.needs_id,
       ).rowsWritten > 0
     );
   }
@@ -261,16 +280,22 @@ export class DispatcherStore {
     return this.sql.exec("DELETE FROM queue WHERE job_id = ?", jobId).rowsWritten > 0;
   }
 
-  /** Each tenant's line: head job (oldest, then lowest id), length and last turn. */
-  tenantLines(): TenantLine[] {
+  /**
+   * Each tenant's line: head job (oldest, then lowest id), length and last turn. With `needsIds`,
+   * only the jobs with those needs count (the jobs some free host can run).
+   */
+  tenantLines(needsIds?: readonly number[]): TenantLine[] {
+    const filter = needsIds === undefined ? "" : "WHERE needs_id IN (SELECT value FROM json_each(?))";
+    const params = needsIds === undefined ? [] : [JSON.stringify(needsIds)];
     return this.all<{ tenant_id: string; job_id: string; enqueued_at: number; n: number; turn: number }>(
       `SELECT q.tenant_id, q.job_id, q.enqueued_at, q.n, coalesce(t.turn, 0) AS turn
          FROM (SELECT tenant_id, job_id, enqueued_at,
                       row_number() OVER (PARTITION BY tenant_id ORDER BY enqueued_at, job_id) AS rn,
                       count(*) OVER (PARTITION BY tenant_id) AS n
-                 FROM queue) q
+                 FROM queue ${filter}) q
          LEFT JOIN turns t ON t.tenant_id = q.tenant_id
         WHERE q.rn = 1`,
+      ...params,
     ).map((r) => ({ tenantId: r.tenant_id, turn: r.turn, head: { jobId: r.job_id, enqueuedAt: r.enqueued_at }, length: r.n }));
   }
 
@@ -284,10 +309,51 @@ export class DispatcherStore {
     )!.n;
   }
 
+  /** The id of a set of needs (stored once; 0 for none). `doc` is its canonical JSON. */
+  needsId(doc: string | undefined): number {
+    if (doc === undefined) return 0;
+    this.sql.exec("INSERT INTO needs (doc) VALUES (?) ON CONFLICT (doc) DO NOTHING", doc);
+    return this.first<{ id: number }>("SELECT id FROM needs WHERE doc = ?", doc)!.id;
+  }
+
+  needsDoc(id: number): string | undefined {
+    return id === 0 ? undefined : this.first<{ doc: string }>("SELECT doc FROM needs WHERE id = ?", id)?.doc;
+  }
+
+  /** The distinct needs of queued jobs, with how many jobs have each. */
+  queuedNeeds(): { needs_id: number; n: number }[] {
+    return this.all("SELECT needs_id, count(*) AS n FROM queue GROUP BY needs_id ORDER BY needs_id");
+  }
+
+  /** Needs no queued or assigned job has any more. */
+  dropUnusedNeeds(): void {
+    this.sql.exec("DELETE FROM needs WHERE id NOT IN (SELECT needs_id FROM queue UNION SELECT needs_id FROM assignments)");
+  }
+
+  passOver(jobId: string): void {
+    this.sql.exec("UPDATE queue SET passed_over = passed_over + 1 WHERE job_id = ?", jobId);
+  }
+
+  /** The model files of the job just dispatched to a host: what it will hold once that job runs. */
+  setRecentModels(hostId: string, models: readonly string[]): void {
+    this.sql.exec("UPDATE hosts SET recent_models = ? WHERE id = ?", JSON.stringify(models), hostId);
+  }
+
   takeTurn(tenantId: string): void {
     const next = (this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'turn'")?.v ?? 0) + 1;
     this.sql.exec("INSERT INTO meta (key, value) VALUES ('turn', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", next);
     this.sql.exec("INSERT INTO turns (tenant_id, turn) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET turn = excluded.turn", tenantId, next);
+  }
+
+  /** A GPU slot's time per job (dispatch to release), as a moving average: what start estimates use. */
+  recordGpuTime(ms: number): void {
+    const old = this.meanGpuTimeMs();
+    const next = old === undefined ? ms : Math.round(old * 0.8 + ms * 0.2);
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('gpu_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", Math.max(0, next));
+  }
+
+  meanGpuTimeMs(): number | undefined {
+    return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'gpu_ms'")?.v;
   }
 
   queueDepth(): { depth: number; oldest: number | null } {
@@ -304,8 +370,8 @@ export class DispatcherStore {
   assign(a: AssignmentRow): void {
     this.sql.exec(
       `INSERT INTO assignments (job_id, tenant_id, user_id, host_id, attempt, lease_id, lease_expires_at, deadline_at, dispatched_at,
-                                accepted, cancel_requested, last_seq, enqueued_at, queue_deadline_at, gpu_released)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, -1, ?, ?, 0)`,
+                                accepted, cancel_requested, last_seq, enqueued_at, queue_deadline_at, gpu_released, needs_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, -1, ?, ?, 0, ?)`,
       a.job_id,
       a.tenant_id,
       a.user_id,
@@ -317,6 +383,7 @@ export class DispatcherStore {
       a.dispatched_at,
       a.enqueued_at,
       a.queue_deadline_at,
+      a.needs_id,
     );
   }
 

@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { writeDevModels } from "./dev-models.ts";
+import { writeFakeModel } from "../../gpu-backend/emulator/models/safetensors.ts";
+import { type DevModel, writeDevModels } from "./dev-models.ts";
 import { captureOutput, ROOT } from "./wrangler-dev.ts";
 
 const MAIN = join(ROOT, "gpu-backend/emulator/main.ts");
@@ -29,12 +30,15 @@ export interface EmulatorProcessOptions {
   baseDir?: string;
   /** Put the dev models (dev-models.ts) in `<base>/models` first; default true. */
   devModels?: boolean;
+  /** More fake model files to put there (benchmarks: checkpoints of a chosen size). */
+  extraModels?: readonly DevModel[];
 }
 
 export async function startEmulatorProcess(args: string[], opts: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   const ownBase = opts.baseDir === undefined;
   const base = resolve(opts.baseDir ?? mkdtempSync(join(tmpdir(), "comfyui-emulator-")));
   if (opts.devModels ?? true) writeDevModels(join(base, "models"));
+  for (const m of opts.extraModels ?? []) writeFakeModel(join(base, "models", m.folder, m.name), m);
   // Its own process group, so stop() reaches anything it started.
   const child = spawn(process.execPath, [MAIN, "--port", "0", "--base-dir", base, ...args], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output = captureOutput(child, opts.echo ?? false);

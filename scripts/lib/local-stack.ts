@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import type { DevModel } from "./dev-models.ts";
 import { newEdgeSigningKey } from "./edge-key.ts";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.ts";
 import { captureOutput, freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
@@ -35,6 +36,8 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Extra emulator flags, e.g. ["--step-ms", "5"]. */
   emulatorArgs?: string[];
+  /** Model files every emulator gets besides the dev models (fakes of the declared size). */
+  extraModels?: readonly DevModel[];
   /** Extra gpu-backend environment. */
   backendEnv?: Record<string, string>;
   /** Loopback host:port pairs the edge may fetch besides the hosts (test servers). */
@@ -146,7 +149,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
   try {
     for (let i = 0; i < opts.hosts; i++) {
       const id = `gpu-${i + 1}`;
-      const emulator = await startEmulatorProcess(opts.emulatorArgs ?? [], { echo: opts.inheritOutput ?? false });
+      const emulator = await startEmulatorProcess(opts.emulatorArgs ?? [], { echo: opts.inheritOutput ?? false, extraModels: opts.extraModels ?? [] });
       emulators.push(emulator);
       const { port, secret, backend, output } = await startBackend(id, emulator.url, emulator.baseDir);
       hosts.push({

@@ -112,6 +112,11 @@ export const settings = {
     schema: positiveInt(20, 3600),
     doc: "A GPU host silent for this long gets no new work.",
   },
+  MODEL_AFFINITY_MAX_PASS_OVERS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(20).default(3),
+    doc: "Model affinity: a free host takes a queued job whose model files it already holds over the fair-next job, which may be passed over this many times before it goes to the next free host that can run it. 0 turns affinity off (hosts are chosen by free slots only).",
+  },
   DEFAULT_POOL: {
     kind: "var",
     schema: z

@@ -2,7 +2,9 @@
  * Queries on jobs. Status changes live in src/jobs/lifecycle.ts (the only code that writes
  * `jobs.status`); what is here reads jobs, or changes what is not a status.
  */
+
 import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import type { JobNeeds } from "../dispatch/placement.ts";
 
 import type { Db } from "./client.ts";
 import { type JobRow, type JobStatus, jobs, jobWorkflows } from "./schema.ts";
@@ -77,6 +79,12 @@ export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
 export async function workflowOf(db: Db, jobId: string): Promise<Record<string, unknown> | undefined> {
   const row = await db.select({ workflow: jobWorkflows.workflow }).from(jobWorkflows).where(eq(jobWorkflows.jobId, jobId)).get();
   return row?.workflow;
+}
+
+/** What the job needs of a host (null: submitted before placement knew). */
+export async function needsOf(db: Db, jobId: string): Promise<JobNeeds | null> {
+  const row = await db.select({ needs: jobWorkflows.needs }).from(jobWorkflows).where(eq(jobWorkflows.jobId, jobId)).get();
+  return row?.needs ?? null;
 }
 
 /** Removes a job that was never acknowledged to its client (its submit failed after the insert). */

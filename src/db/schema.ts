@@ -5,8 +5,10 @@
  * Times are integer milliseconds since the epoch. Job listing is keyset-paginated over
  * (tenant_id, user_id[, status], created_at, id), so a page costs the same whatever the history size.
  */
+
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JobNeeds } from "../dispatch/placement.ts";
 
 export const tenants = sqliteTable(
   "tenants",
@@ -126,6 +128,8 @@ export const jobWorkflows = sqliteTable("job_workflows", {
     .primaryKey()
     .references(() => jobs.id, { onDelete: "cascade" }),
   workflow: text("workflow", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  /** What a host must have to run it (src/workflows/needs.ts); null for jobs submitted before placement. */
+  needs: text("needs", { mode: "json" }).$type<JobNeeds>(),
 });
 
 /** Files given as inputs (URL, data: URI or upload), stored in R2; hosts fetch them from the edge. */

@@ -1,6 +1,6 @@
 /**
  * The Dispatcher's scheduling policy, as pure functions of what its tables hold and the time it
- * is: which host takes the next job, which job goes next, how far back in the line a job is, and
+ * is: which hosts may take a job, which job goes next, how far back in the line a job is, and
  * the terms (lease, deadlines, attempt) of a dispatch or a requeue. No storage and no clock of
  * its own, so each rule is unit-tested on plain values (test/node/dispatch-policy.test.ts);
  * durable-objects/dispatcher/store.ts reads the inputs and writes the outcome.
@@ -58,16 +58,15 @@ export function isDispatchable(host: HostState, rules: LivenessRules): boolean {
   );
 }
 
-/** The dispatchable host with the most free slots (ties: lowest id), or none. */
-export function pickHost<H extends HostState>(hosts: readonly HostLoad<H>[], rules: LivenessRules): { host: HostLoad<H>; free: number } | undefined {
-  let best: { host: HostLoad<H>; free: number } | undefined;
+/** The dispatchable hosts that have a free slot, with how many (placement.ts chooses among them). */
+export function freeHosts<H extends HostState>(hosts: readonly HostLoad<H>[], rules: LivenessRules): { host: HostLoad<H>; free: number }[] {
+  const out: { host: HostLoad<H>; free: number }[] = [];
   for (const host of hosts) {
     if (!isDispatchable(host, rules)) continue;
     const free = freeSlots(host, host.held);
-    if (free <= 0) continue;
-    if (!best || free > best.free || (free === best.free && host.id < best.host.id)) best = { host, free };
+    if (free > 0) out.push({ host, free });
   }
-  return best;
+  return out;
 }
 
 /** One tenant's line in the queue: its head job, its length and the dispatch turn it last got. */

@@ -6,6 +6,7 @@
  */
 import type { CatalogSummary } from "../protocol/catalog.ts";
 import type { DispatchRef, Heartbeat, HeartbeatReply, JobEvent } from "../protocol/messages.ts";
+import type { JobNeeds, Missing } from "./placement.ts";
 
 export interface EnqueueRequest {
   jobId: string;
@@ -13,6 +14,8 @@ export interface EnqueueRequest {
   userId: string;
   enqueuedAt: number;
   queueDeadlineAt: number;
+  /** What a host must have to run it (absent: anything may run it). */
+  needs?: JobNeeds;
 }
 
 export interface HostStatus {
@@ -61,6 +64,17 @@ export interface PoolStatus {
   running: number;
 }
 
+export interface QueueInfo {
+  position: number;
+  /**
+   * Set when the job cannot start for a reason other than busy hosts: no live host in the pool,
+   * or none of the live hosts has every node class and model file it names (what the closest lacks).
+   */
+  waitingFor: WaitingFor | null;
+}
+
+export type WaitingFor = { reason: "no-live-host" } | ({ reason: "missing-on-every-host" } & Missing);
+
 export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs";
 
 export type TransferCheck = { ok: true; tenantId: string } | { ok: false };
@@ -82,11 +96,12 @@ export interface DispatcherRpc {
   removeHost(hostId: string): Promise<number>;
   status(): PoolStatus;
   // Jobs (edge routes)
-  /** Queues a job (idempotent); its position. */
-  enqueue(job: EnqueueRequest): number | null;
+  /** Queues a job (idempotent); where it stands (null: already dispatched). */
+  enqueue(job: EnqueueRequest): QueueInfo | null;
   /** The owner cancelled it (D1 already says so): dequeue, or tell its host. */
   cancel(jobId: string): CancelOutcome;
-  positions(jobIds: string[]): (number | null)[];
+  /** Per job: null when it is not in this queue; its position, and why it waits when no live host can run it. */
+  queueInfo(jobIds: string[]): (QueueInfo | null)[];
   // Host messages, after the Worker verified their signature
   /** Replay protection: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean;
@@ -100,6 +115,8 @@ export interface DispatcherRpc {
   hasCatalog(hash: string): boolean;
   /** The union of the live hosts' catalogs. */
   poolCatalog(): PoolCatalog;
+  /** Seconds until a job with these needs would likely start; null when no live host can run it or there is no history. */
+  estimateStart(needs: JobNeeds): number | null;
   /** Just the live hosts with a known catalog and its hash (cheap: read on every submit). */
   liveCatalogs(): PoolCatalog["hosts"];
   // Time

@@ -22,6 +22,7 @@ import { releaseJobSlot } from "../admission/quota.ts";
 import type { Db } from "../db/client.ts";
 import { type Owner, owned } from "../db/jobs.ts";
 import { type JobError, type JobInputRow, type JobProgress, type JobRow, type JobStatus, jobInputs, jobs, jobWorkflows } from "../db/schema.ts";
+import type { JobNeeds } from "../dispatch/placement.ts";
 import type { Env } from "../env.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { eventOf, notifyWebhook, recordEvent, wantsEvent } from "../webhooks/outbox.ts";
@@ -40,8 +41,14 @@ export interface LifecycleContext {
 export type NewJob = typeof jobs.$inferInsert & { status: "queued" };
 
 /** A new job: row (queued), workflow and inputs in one atomic batch, all or nothing. */
-export async function createQueued(db: Db, job: NewJob, workflow: Record<string, unknown>, inputs: JobInputRow[] = []): Promise<void> {
-  const statements: BatchItem<"sqlite">[] = [db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow })];
+export async function createQueued(
+  db: Db,
+  job: NewJob,
+  workflow: Record<string, unknown>,
+  inputs: JobInputRow[] = [],
+  needs: JobNeeds | null = null,
+): Promise<void> {
+  const statements: BatchItem<"sqlite">[] = [db.insert(jobs).values(job), db.insert(jobWorkflows).values({ jobId: job.id, workflow, needs })];
   // D1 binds at most 100 parameters a statement: 9 columns → 10 input rows each.
   for (let i = 0; i < inputs.length; i += 10) statements.push(db.insert(jobInputs).values(inputs.slice(i, i + 10)));
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);

@@ -1,13 +1,14 @@
 /**
  * Builds the public job representation with what lives outside the job row: the outputs of the
  * succeeding attempt (with fresh signed URLs, on OUTPUTS_BASE_URL when set) and, for queued jobs,
- * the position in the pool's queue. Job views and webhook payloads are both built here, so this
+ * the position in the pool's queue and why it waits (waiting_for). Job views and webhook payloads are both built here, so this
  * is the one place output URLs are minted.
  */
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { outputsOfMany } from "../db/outputs.ts";
 import type { JobOutputRow, JobRow } from "../db/schema.ts";
+import type { QueueInfo } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
@@ -39,14 +40,14 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
   );
 }
 
-async function queuePositions(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, number | null>> {
+async function queueInfos(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, QueueInfo | null>> {
   const byPool = new Map<string, string[]>();
   for (const r of rows) if (r.status === "queued") byPool.set(r.pool, [...(byPool.get(r.pool) ?? []), r.id]);
-  const out = new Map<string, number | null>();
+  const out = new Map<string, QueueInfo | null>();
   for (const [pool, ids] of byPool) {
     try {
-      const positions = await ctx.env.DISPATCHER.getByName(pool).positions(ids);
-      for (const [i, id] of ids.entries()) out.set(id, positions[i] ?? null);
+      const infos = await ctx.env.DISPATCHER.getByName(pool).queueInfo(ids);
+      for (const [i, id] of ids.entries()) out.set(id, infos[i] ?? null);
     } catch (err) {
       // A read must not fail because the queue is briefly unreachable; the position is optional.
       ctx.log.warn("queue_position_unavailable", { pool, ...describeError(err) });
@@ -62,7 +63,7 @@ export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<
       createDb(ctx.env.DB),
       succeeded.map((r) => ({ id: r.id, attempt: r.attempt })),
     ),
-    queuePositions(ctx, rows),
+    queueInfos(ctx, rows),
     latestMessages(
       createDb(ctx.env.DB),
       rows.filter((r) => r.webhookUrl !== null).map((r) => r.id),
@@ -72,7 +73,8 @@ export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<
     rows.map(async (r) =>
       jobView(r, {
         outputs: await outputViews(ctx, r.id, outputs.get(r.id) ?? []),
-        queuePosition: positions.get(r.id) ?? null,
+        queuePosition: positions.get(r.id)?.position ?? null,
+        waitingFor: positions.get(r.id)?.waitingFor ?? null,
         latestWebhookMessage: webhooks.get(r.id),
       }),
     ),

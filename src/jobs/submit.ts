@@ -11,6 +11,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { deleteJob, getOwnedJob } from "../db/jobs.ts";
+import type { QueueInfo } from "../dispatch/types.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
@@ -20,6 +21,7 @@ import { allPoolNames, resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
+import { workflowNeeds } from "../workflows/needs.ts";
 import { refuseUnrunnable } from "../workflows/pool-check.ts";
 import { createQueued } from "./lifecycle.ts";
 import { type PresentContext, presentJob } from "./present.ts";
@@ -58,7 +60,9 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // Also before admission: a job for a pool it may not run in takes no slot.
   const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
-  await refuseUnrunnable(env, pool.name, body.workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools));
+  const poolCheck = await refuseUnrunnable(env, pool.name, body.workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools));
+  // What a host must have to run it: the Dispatcher places the job only where it can run.
+  const needs = workflowNeeds(body.workflow, poolCheck.models);
 
   const jobId = newId("job");
   const admitted = await admitJob(
@@ -103,20 +107,21 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     pool: pool.name,
   };
   try {
-    await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows);
+    await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows, needs);
   } catch (err) {
     log.error("job_insert_failed", { job_id: jobId, ...describeError(err) });
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be stored; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
-  let queuePosition: number | null;
+  let queued: QueueInfo | null;
   try {
-    queuePosition = await env.DISPATCHER.getByName(job.pool).enqueue({
+    queued = await env.DISPATCHER.getByName(job.pool).enqueue({
       jobId,
       tenantId: job.tenantId,
       userId: job.userId,
       enqueuedAt: now,
       queueDeadlineAt: job.queueDeadlineAt,
+      needs,
     });
   } catch (err) {
     // Not queued means not accepted: take the job back so nothing half-made remains.
@@ -127,7 +132,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   }
   log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, pool: job.pool, nodes: job.nodeCount });
   const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, error: null, hostId: null, webhookGoneAt: null };
-  return { job: jobView(row, { outputs: [], queuePosition }), replayed: false, headers };
+  return { job: jobView(row, { outputs: [], queuePosition: queued?.position ?? null, waitingFor: queued?.waitingFor }), replayed: false, headers };
 }
 
 /**

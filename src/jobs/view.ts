@@ -1,5 +1,6 @@
 /** The public representation of a job (what `GET /v1/jobs/{id}` returns), from its row. */
 import type { JobRow, JobStatus } from "../db/schema.ts";
+import type { WaitingFor } from "../dispatch/types.ts";
 import { DEFAULT_WEBHOOK_EVENTS } from "../webhooks/events.ts";
 import { type LatestMessage, type WebhookStatus, webhookStatus } from "../webhooks/status.ts";
 
@@ -17,6 +18,7 @@ export interface JobView {
   pool: string;
   progress: { value: number; max: number; node: string | null } | null;
   queue_position: number | null;
+  waiting_for: { reason: "no-live-host" | "missing-on-every-host"; models?: string[]; node_classes?: string[] } | null;
   outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
   error: { code: string; message: string; details?: unknown } | null;
   metadata: Record<string, unknown> | null;
@@ -24,11 +26,18 @@ export interface JobView {
   webhook_status: WebhookStatus | null;
 }
 
+function publicWaitingFor(w: WaitingFor): JobView["waiting_for"] {
+  if (w.reason === "no-live-host") return { reason: w.reason };
+  return { reason: w.reason, models: w.models, node_classes: w.classes };
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export interface JobExtras {
   outputs: JobView["outputs"];
   queuePosition: number | null;
+  /** Why a queued job is waiting when it is not just the queue (src/dispatch/types.ts WaitingFor). */
+  waitingFor?: WaitingFor | null | undefined;
   /** The job's latest webhook message, when it has one (src/webhooks/status.ts). */
   latestWebhookMessage?: LatestMessage | undefined;
 }
@@ -49,6 +58,7 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     pool: row.pool,
     progress: row.progress ?? null,
     queue_position: row.status === "queued" ? extras.queuePosition : null,
+    waiting_for: row.status === "queued" && extras.waitingFor ? publicWaitingFor(extras.waitingFor) : null,
     outputs: extras.outputs,
     error: row.error ?? null,
     metadata: row.metadata ?? null,

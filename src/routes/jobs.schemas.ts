@@ -102,6 +102,17 @@ export const JobSchema = z
     pool: z.string().openapi({ description: "The GPU pool the job runs in." }),
     progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
     queue_position: z.number().int().nullable(),
+    waiting_for: z
+      .object({
+        reason: z.enum(["no-live-host", "missing-on-every-host"]),
+        models: z.array(z.string()).optional(),
+        node_classes: z.array(z.string()).optional(),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "Set while the job is queued for a reason other than busy GPUs: no host of its pool is up (no-live-host), or none of the live hosts has every node class and model file it names (missing-on-every-host, with what the closest host lacks). It starts when such a host joins, or fails with queue_timeout.",
+      }),
     outputs: z.array(
       z
         .object({

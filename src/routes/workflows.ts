@@ -9,6 +9,7 @@ import { createDb } from "../db/client.ts";
 import { checkWorkflow } from "../jobs/workflow.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { resolveSubmitPool } from "../pools/pools.ts";
+import { workflowNeeds } from "../workflows/needs.ts";
 import { checkAgainstPool, publicError } from "../workflows/pool-check.ts";
 import { SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems } from "./problem.schemas.ts";
@@ -45,6 +46,10 @@ const ValidationResult = z
     pool: z.string(),
     eligible_hosts: z.number().int().openapi({ description: "Live hosts of the pool whose node classes and model files the workflow fits." }),
     errors: z.array(ValidationError).openapi({ description: "Every problem at once; empty when valid." }),
+    estimated_start_seconds: z.number().int().nullable().openapi({
+      description:
+        "When valid: a rough wait before a job submitted now would start (0: a host that can run it has a free slot), from the queue ahead and the pool's recent GPU time per job. Null when it cannot be estimated (no live host can run it, no history yet, or not valid).",
+    }),
   })
   .openapi("WorkflowValidation");
 
@@ -66,8 +71,9 @@ export const workflowRoutes = newRouter().openapi(validateRoute, async (c) => {
   const body = c.req.valid("json");
   const pool = await resolveSubmitPool(createDb(c.env.DB), config, principal.pools, body.pool);
   const shape = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
-  if (!shape.ok) return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors: shape.errors }, 200);
+  if (!shape.ok) return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors: shape.errors, estimated_start_seconds: null }, 200);
   const check = await checkAgainstPool(c.env, pool.name, body.workflow);
+  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(workflowNeeds(body.workflow, check.models)) : null;
   // `value` is not in the documented shape: the route answers what its schema says.
   const errors = check.errors.map(({ value: _value, ...e }) => publicError(e));
   return c.json(
@@ -77,6 +83,7 @@ export const workflowRoutes = newRouter().openapi(validateRoute, async (c) => {
       pool: pool.name,
       eligible_hosts: check.eligibleHosts.length,
       errors: errors as z.infer<typeof ValidationError>[],
+      estimated_start_seconds: estimate,
     },
     200,
   );

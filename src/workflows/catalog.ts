@@ -71,6 +71,11 @@ export interface CompiledCatalog {
 // folder_paths.supported_pt_extensions of ComfyUI 0.3.64, plus the formats custom loaders use.
 const MODEL_FILE = /\.(?:safetensors|sft|ckpt|pt|pt2|pth|bin|pkl|gguf|onnx)$/i;
 
+/** Whether a string is named like a model file (by its extension). */
+export function isModelFileName(name: string): boolean {
+  return MODEL_FILE.test(name);
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const cache = new WeakMap<object, CompiledCatalog>();
@@ -126,7 +131,7 @@ function compileInput(name: string, spec: unknown, required: boolean): CompiledI
     choices,
     min: bound(options.min),
     max: bound(options.max),
-    modelCombo: isCombo && choices.every((c) => typeof c === "string" && MODEL_FILE.test(c)),
+    modelCombo: isCombo && choices.every((c) => typeof c === "string" && isModelFileName(c)),
   };
 }
 

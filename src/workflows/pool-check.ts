@@ -18,6 +18,8 @@ export interface PoolCheck {
   eligibleHosts: string[];
   /** When no host accepts it: the errors against the catalog that came closest (fewest errors). */
   errors: PreflightError[];
+  /** When checked and valid: the model files the workflow names, per the catalogs that accept it. */
+  models: string[] | undefined;
 }
 
 /** Parsed catalogs by hash, per isolate: a catalog is megabytes and identical hosts share one. */
@@ -46,17 +48,20 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
   const eligibleHosts: string[] = [];
   let closest: PreflightError[] | undefined;
   let checked = false;
+  const models = new Set<string>();
   for (const [hash, ids] of [...byHash].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const catalog = await catalogOf(env, hash);
     if (!catalog) continue;
     checked = true;
     const result = preflight(workflow, catalog, options);
-    if (result.valid) eligibleHosts.push(...ids);
-    else if (!closest || result.errors.length < closest.length) closest = result.errors;
+    if (result.valid) {
+      eligibleHosts.push(...ids);
+      for (const m of result.models) models.add(m);
+    } else if (!closest || result.errors.length < closest.length) closest = result.errors;
   }
   eligibleHosts.sort();
   const valid = !checked || eligibleHosts.length > 0;
-  return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []) };
+  return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []), models: checked && valid ? [...models].sort() : undefined };
 }
 
 /** An error as the API shows it: its pointer, detail and ComfyUI's type, and where it applies. */
@@ -78,10 +83,11 @@ export function publicError({ pointer, detail, code, node_id, class_type, input_
  * A submit's check: a workflow that no live host of the pool accepts is a 422 — `missing-model`
  * when the only problems are model files the hosts do not have, `invalid-workflow` otherwise —
  * with every error and its pointer. A pool whose hosts have published no catalog is not checked.
+ * Returns the check of a workflow that may run (its `models` feed placement).
  */
-export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown, otherPools: () => Promise<string[]>): Promise<void> {
+export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown, otherPools: () => Promise<string[]>): Promise<PoolCheck> {
   const check = await checkAgainstPool(env, pool, workflow);
-  if (check.valid) return;
+  if (check.valid) return check;
   const errors = check.errors.map(publicError);
   const first = check.errors[0];
   const summary = `${check.errors.length === 1 ? "1 problem" : `${check.errors.length} problems`}`;

@@ -56,7 +56,11 @@ export interface PreflightError {
   model?: true;
 }
 
-export type PreflightResult = { valid: true } | { valid: false; errors: PreflightError[]; truncated: boolean };
+/**
+ * `models`, when valid: the model files the graph names (string values of model-file combos on
+ * nodes an output reaches, sorted, distinct) — what a host must have to run it (placement).
+ */
+export type PreflightResult = { valid: true; models: string[] } | { valid: false; errors: PreflightError[]; truncated: boolean };
 
 export interface PreflightOptions {
   /**
@@ -113,8 +117,9 @@ export function preflight(workflow: unknown, catalog: Catalog, options: Prefligh
   // Collected unbounded (a workflow is ≤ 1 MiB), ordered by node id, then capped.
   const errors: PreflightError[] = [];
   const add = (error: PreflightError) => errors.push(error);
+  const models = new Set<string>();
   const done = (): PreflightResult => {
-    if (errors.length === 0) return { valid: true };
+    if (errors.length === 0) return { valid: true, models: [...models].sort() };
     const rank = new Map(ids.map((id, i) => [id, i]));
     const order = (e: PreflightError) => (e.node_id === undefined ? ids.length : rank.get(e.node_id)!);
     const sorted = errors.map((e, i) => [order(e), i, e] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -212,6 +217,7 @@ export function preflight(workflow: unknown, catalog: Catalog, options: Prefligh
         continue;
       }
       if (skip?.has(input.name)) continue;
+      if (input.modelCombo && typeof value === "string") models.add(value);
       const problem = checkValue(value, input, options);
       if (problem) add({ ...at, ...problem });
     }

@@ -2,17 +2,18 @@
 // and the terms of a dispatch or a requeue. The Dispatcher's own tests (test/worker/dispatch-*)
 // check that it applies them.
 import { describe, expect, it } from "vitest";
+import { bestHost } from "../../src/dispatch/placement.ts";
 import {
   afterLoss,
   cooldownUntil,
   DEADLINE_GRACE_MS,
   dispatchTerms,
+  freeHosts,
   freeSlots,
   type HostLoad,
   isDispatchable,
   nextLine,
   PREFETCH_ALLOWANCE,
-  pickHost,
   queuePosition,
   REFUSAL_COOLDOWN_MS,
   REJECTION_COOLDOWN_MS,
@@ -68,11 +69,16 @@ describe("which host", () => {
   });
 
   it("picks the host with the most free slots, the lowest id on a tie, and none when all are full", () => {
+    const pick = (hosts: HostLoad[]) =>
+      bestHost(
+        freeHosts(hosts, rules).map((f) => ({ id: f.host.id, free: f.free, cold: 0 })),
+        false,
+      );
     const hosts = [host("c", { capacity: 2 }), host("b", { capacity: 3, held: 1 }), host("a", { capacity: 2 })];
-    expect(pickHost(hosts, rules)).toMatchObject({ host: { id: "a" }, free: 2 });
-    expect(pickHost([host("z", { capacity: 3 }), ...hosts], rules)).toMatchObject({ host: { id: "z" }, free: 3 });
-    expect(pickHost([host("a", { held: 3 }), host("b", { draining: 1 })], rules)).toBeUndefined();
-    expect(pickHost([], rules)).toBeUndefined();
+    expect(pick(hosts)).toMatchObject({ id: "a", free: 2 });
+    expect(pick([host("z", { capacity: 3 }), ...hosts])).toMatchObject({ id: "z", free: 3 });
+    expect(pick([host("a", { held: 3 }), host("b", { draining: 1 })])).toBeUndefined();
+    expect(pick([])).toBeUndefined();
   });
 });
 

@@ -32,7 +32,14 @@ function errorsOf(result: PreflightResult) {
 
 describe("preflight", () => {
   it("passes ComfyUI's default txt2img graph", ({ expect }) => {
-    expect(preflight(graph(), CATALOG)).toEqual({ valid: true });
+    expect(preflight(graph(), CATALOG)).toEqual({ valid: true, models: [CKPT] });
+  });
+
+  it("a valid graph names the model files of the loaders an output reaches, and only those", ({ expect }) => {
+    const wf: Workflow = { ...graph(), "20": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "sdxl_base.safetensors" } } };
+    expect(preflight(wf, CATALOG)).toEqual({ valid: true, models: [CKPT] });
+    wf["4"]!.inputs.ckpt_name = "sdxl_base.safetensors";
+    expect(preflight(wf, CATALOG)).toEqual({ valid: true, models: ["sdxl_base.safetensors"] });
   });
 
   it("unknown class: invalid_prompt with the closest known names", ({ expect }) => {
@@ -73,7 +80,7 @@ describe("preflight", () => {
     Object.assign(ok["3"]!.inputs, { steps: "20", seed: 7.9, denoise: true, cfg: " 7.5 " });
     ok["5"]!.inputs.batch_size = { __value__: 1 };
     ok["6"]!.inputs.text = 42; // str() accepts anything
-    expect(preflight(ok, CATALOG)).toEqual({ valid: true });
+    expect(preflight(ok, CATALOG)).toMatchObject({ valid: true });
   });
 
   it("out of range: value_smaller_than_min and value_bigger_than_max, compared after conversion", ({ expect }) => {
@@ -130,8 +137,8 @@ describe("preflight", () => {
   it("modelCombos: 'skip' relaxes model files only", ({ expect }) => {
     const wf = graph();
     wf["4"]!.inputs.ckpt_name = "sdxl.safetensors";
-    expect(preflight(wf, CATALOG, { modelCombos: "skip" })).toEqual({ valid: true });
-    expect(preflight(graph(), recorded.json, { modelCombos: "skip" })).toEqual({ valid: true });
+    expect(preflight(wf, CATALOG, { modelCombos: "skip" })).toMatchObject({ valid: true });
+    expect(preflight(graph(), recorded.json, { modelCombos: "skip" })).toMatchObject({ valid: true });
     wf["3"]!.inputs.sampler_name = "nope";
     expect(errorsOf(preflight(wf, CATALOG, { modelCombos: "skip" }))).toEqual([{ pointer: "/workflow/3/inputs/sampler_name", code: "value_not_in_list" }]);
   });
@@ -140,7 +147,7 @@ describe("preflight", () => {
     const wf = graph();
     wf["10"] = { class_type: "LatentCut", inputs: { samples: ["5", 0], dim: "z", index: 0, amount: 1 } };
     wf["3"]!.inputs.latent_image = ["10", 0];
-    expect(preflight(wf, CATALOG)).toEqual({ valid: true });
+    expect(preflight(wf, CATALOG)).toMatchObject({ valid: true });
     expect(errorsOf(preflight(wf, CATALOG, { v3Combos: "check" }))).toEqual([{ pointer: "/workflow/10/inputs/dim", code: "value_not_in_list" }]);
   });
 
@@ -175,13 +182,13 @@ describe("preflight", () => {
 
     const any = graph();
     any["10"] = { class_type: "PreviewAny", inputs: { source: ["4", 0] } };
-    expect(preflight(any, CATALOG)).toEqual({ valid: true });
+    expect(preflight(any, CATALOG)).toMatchObject({ valid: true });
 
     const union = structuredClone(CATALOG) as Record<string, { input: { required: Record<string, unknown[]> } }>;
     union.VAEDecode!.input.required.vae![0] = "VAE, LATENT";
     const crossed = graph();
     crossed["8"]!.inputs.vae = ["5", 0]; // LATENT
-    expect(preflight(crossed, union as unknown as Catalog)).toEqual({ valid: true });
+    expect(preflight(crossed, union as unknown as Catalog)).toMatchObject({ valid: true });
   });
 
   it("reports every error at once, ordered by node id then input order", ({ expect }) => {
@@ -222,7 +229,7 @@ describe("preflight", () => {
     wf["20"] = { class_type: "EmptyLatentImage", inputs: { width: 1 } }; // unreachable: not checked, like ComfyUI
     wf["21"] = { class_type: "LoadImage", inputs: { image: "https://example.com/a.png" } };
     wf["22"] = { class_type: "PreviewImage", inputs: { images: ["21", 0] } };
-    expect(preflight(wf, CATALOG)).toEqual({ valid: true });
+    expect(preflight(wf, CATALOG)).toMatchObject({ valid: true });
   });
 
   it("survives cycles and caps the number of errors", ({ expect }) => {

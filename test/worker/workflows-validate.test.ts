@@ -44,7 +44,7 @@ describe("POST /v1/workflows/validate", () => {
     const t = await createTenant();
     const res = await validate(t.key, { workflow: graph(), pool });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ valid: true, checked: true, pool, eligible_hosts: 1, errors: [] });
+    expect(await res.json()).toEqual({ valid: true, checked: true, pool, eligible_hosts: 1, errors: [], estimated_start_seconds: 0 });
   });
 
   it("a missing checkpoint, an unknown sampler and a wrong link come back at once, each with its pointer", async ({ expect }) => {
@@ -80,7 +80,14 @@ describe("POST /v1/workflows/validate", () => {
     const t = await createTenant();
     const wf = graph();
     wf["4"].inputs.ckpt_name = "anything.safetensors";
-    expect(await (await validate(t.key, { workflow: wf, pool })).json()).toEqual({ valid: true, checked: false, pool, eligible_hosts: 0, errors: [] });
+    expect(await (await validate(t.key, { workflow: wf, pool })).json()).toEqual({
+      valid: true,
+      checked: false,
+      pool,
+      eligible_hosts: 0,
+      errors: [],
+      estimated_start_seconds: 0,
+    });
     const broken = (await (await validate(t.key, { workflow: { "1": "not a node" }, pool })).json()) as { valid: boolean; errors: any[] };
     expect(broken.valid).toBe(false);
     expect(broken.errors[0].pointer).toBe("/workflow/1");

@@ -1,0 +1,148 @@
+/**
+ * One placement decision (issue 13.4): which queued job goes to which free host, read from the
+ * Dispatcher's tables and decided by src/dispatch/placement.ts and policy.ts. Synchronous, like
+ * every decision of the Dispatcher (store.ts).
+ *
+ * 1. The jobs that count are those some free host can run (its catalog has every node class and
+ *    model file the job names); among them the fair-next job is chosen as always (round-robin
+ *    across tenants, FIFO within one).
+ * 2. It goes to the free host that can run it and would load the fewest of its models (affinity),
+ *    then the one with the most free slots.
+ * 3. If that host would load models for it, another host that can run it holds more of them, and
+ *    it was passed over fewer than `maxPassOvers` times, the host takes instead the fair-next job
+ *    among those it holds more models for, and the first job's pass-over count goes up.
+ */
+import { bestHost, canRun, coldModels, type HostOffer, type JobNeeds, mayPassOver, NO_NEEDS, offerOf } from "../../src/dispatch/placement.ts";
+import { freeHosts, type HostLoad, isDispatchable, type LivenessRules, nextLine } from "../../src/dispatch/policy.ts";
+import type { CatalogSummary } from "../../src/protocol/catalog.ts";
+import type { DispatcherStore, HostRow, QueueRow } from "./store.ts";
+
+export interface Placement {
+  job: QueueRow;
+  needs: JobNeeds;
+  host: HostLoad<HostRow>;
+  /** The fair-next job the host passed over for this one, if it did. */
+  passedOver?: string;
+}
+
+/** Parsed needs and catalog offers, kept across decisions (both are immutable once stored). */
+export class PlacementCache {
+  private readonly needs = new Map<number, JobNeeds>();
+  private readonly offers = new Map<string, HostOffer>();
+
+  needsOf(store: DispatcherStore, id: number): JobNeeds {
+    if (id === 0) return NO_NEEDS;
+    let hit = this.needs.get(id);
+    if (!hit) {
+      const doc = store.needsDoc(id);
+      hit = doc === undefined ? NO_NEEDS : (JSON.parse(doc) as JobNeeds);
+      if (this.needs.size >= 1024) this.needs.clear();
+      this.needs.set(id, hit);
+    }
+    return hit;
+  }
+
+  /** undefined: the host published no catalog; "pending": it did, but its summary is not here yet. */
+  offerOf(store: DispatcherStore, host: Pick<HostRow, "catalog_hash">): HostOffer | undefined | "pending" {
+    const hash = host.catalog_hash;
+    if (hash === null) return undefined;
+    let hit = this.offers.get(hash);
+    if (!hit) {
+      const summary = store.catalogSummary(hash);
+      if (summary === undefined) return "pending";
+      hit = offerOf(JSON.parse(summary) as CatalogSummary);
+      if (this.offers.size >= 32) this.offers.clear();
+      this.offers.set(hash, hit);
+    }
+    return hit;
+  }
+}
+
+/** Models a host holds or will hold: what it reports resident, plus those of the job it got last. */
+export function warmModels(host: Pick<HostRow, "resident_models" | "recent_models">): Set<string> {
+  const warm = new Set<string>();
+  for (const m of parseList(host.resident_models)) warm.add(m.slice(m.indexOf("/") + 1));
+  for (const m of parseList(host.recent_models)) warm.add(m);
+  return warm;
+}
+
+function parseList(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+export function placeNext(store: DispatcherStore, cache: PlacementCache, rules: LivenessRules, maxPassOvers: number): Placement | undefined {
+  const hosts = store.hostLoads();
+  const usable = hosts.filter((h) => isDispatchable(h, rules));
+  const free = freeHosts(usable, rules);
+  if (free.length === 0) return undefined;
+  const queued = store.queuedNeeds();
+  if (queued.length === 0) return undefined;
+
+  const offers = new Map(hosts.map((h) => [h.id, cache.offerOf(store, h)]));
+  const needsById = new Map(queued.map((q) => [q.needs_id, cache.needsOf(store, q.needs_id)]));
+  const runs = (needs: JobNeeds, h: HostRow) => canRun(needs, offers.get(h.id));
+  const affinity = maxPassOvers > 0;
+  const warm = new Map(usable.map((h) => [h.id, affinity ? warmModels(h) : new Set<string>()]));
+
+  // 1. The fair-next job among those some free host can run.
+  const runnable = queued.filter((q) => free.some((f) => runs(needsById.get(q.needs_id)!, f.host))).map((q) => q.needs_id);
+  if (runnable.length === 0) return undefined;
+  const first = pickJob(store, runnable.length === queued.length ? undefined : runnable);
+  if (!first) return undefined;
+  const needs = needsById.get(first.needs_id) ?? NO_NEEDS;
+
+  // 2. The host for it.
+  const candidates = free
+    .filter((f) => runs(needs, f.host))
+    .map((f) => ({ id: f.host.id, free: f.free, cold: coldModels(needs, warm.get(f.host.id)!), host: f.host }));
+  const target = bestHost(candidates, affinity)!;
+
+  // 3. Model affinity: a warmer job for this host, if the first one has a warmer host to wait for.
+  if (affinity) {
+    const warmerElsewhere = usable.some((h) => h.id !== target.id && runs(needs, h) && coldModels(needs, warm.get(h.id)!) < target.cold);
+    if (mayPassOver({ coldHere: target.cold, passedOver: first.passed_over, maxPassOvers, warmerElsewhere })) {
+      const here = warm.get(target.id)!;
+      const warmer = queued
+        .map((q) => q.needs_id)
+        .filter((id) => {
+          const n = needsById.get(id)!;
+          return runs(n, target.host) && coldModels(n, here) < target.cold;
+        });
+      const instead = warmer.length > 0 ? pickJob(store, warmer) : undefined;
+      if (instead) return { job: instead, needs: needsById.get(instead.needs_id) ?? NO_NEEDS, host: target.host, passedOver: first.job_id };
+    }
+  }
+  return { job: first, needs, host: target.host };
+}
+
+function pickJob(store: DispatcherStore, needsIds: readonly number[] | undefined): QueueRow | undefined {
+  const line = nextLine(store.tenantLines(needsIds));
+  return line && store.queued(line.head.jobId);
+}
+
+/**
+ * A rough wait before a job with these needs would start: 0 when a host that can run it has a
+ * free slot for it after the jobs queued for those hosts, else the queue ahead in waves of the
+ * hosts' slots times the pool's mean GPU time per job. Undefined when no live host can run it or
+ * the pool has no history yet to estimate from.
+ */
+export function estimateStartMs(store: DispatcherStore, cache: PlacementCache, rules: LivenessRules, needs: JobNeeds): number | undefined {
+  const eligible = store.hostLoads().filter((h) => isDispatchable(h, rules) && canRun(needs, cache.offerOf(store, h)));
+  if (eligible.length === 0) return undefined;
+  const free = freeHosts(eligible, rules).reduce((n, f) => n + f.free, 0);
+  let ahead = 0;
+  for (const q of store.queuedNeeds()) {
+    const n = cache.needsOf(store, q.needs_id);
+    if (eligible.some((h) => canRun(n, cache.offerOf(store, h)))) ahead += q.n;
+  }
+  if (ahead < free) return 0;
+  const mean = store.meanGpuTimeMs();
+  if (mean === undefined) return undefined;
+  const slots = eligible.reduce((n, h) => n + Math.max(1, h.slots), 0);
+  return (Math.floor((ahead - free) / slots) + 1) * mean;
+}
