@@ -2,11 +2,18 @@
  * The host's catalog (issue 13.2, src/protocol/catalog.ts): ComfyUI's `/object_info` and its model
  * inventory, published to the edge on every ComfyUI ready and whenever its hash changes.
  *
+ * - object_info: the document as ComfyUI wrote it (ComfyLink keeps it unrebuilt, key order
+ *   included; the hash is over canonical JSON, so order never changes it).
  * - Models: ComfyUI's own listing (`GET /models`, then `GET /models/{folder}`), so the names are
- *   exactly what a workflow may use. Sizes come from `<COMFY_BASE_DIR>/models/<folder>/<name>`
- *   when the file is there (files from extra_model_paths are listed without a size).
- * - SHA-256: never computed here (checkpoints are GBs). A model the lock pins at
- *   `models/<folder>/<name>` carries the lock's SHA-256 when its size is the lock's; with COMFY_DIR
+ *   exactly what a workflow may use. `custom_nodes` is left out: ComfyUI lists it as a folder, but
+ *   its "files" are the host's node source tree (every file, `.pyc` and all; thousands on a host
+ *   with custom nodes), and no node input takes a name from it. Sizes come from the file ComfyUI
+ *   would load among its default directories for the folder (`<COMFY_BASE_DIR>/models/<dir>/<name>`,
+ *   first match wins as in `get_full_path`: `text_encoders` also searches `models/clip`,
+ *   `diffusion_models` `models/unet` first, `controlnet` also `models/t2i_adapter`); files from
+ *   extra_model_paths or the output folder are listed without a size.
+ * - SHA-256: never computed here (checkpoints are GBs). A model the lock pins at the path that
+ *   file was found at (`models/<dir>/<name>`) carries the lock's SHA-256 when its size is the lock's; with COMFY_DIR
  *   set, start-up already hashed it against the lock (verifyOnDisk). A pinned model ComfyUI does
  *   not list is logged (`catalog_lock_model_missing`).
  * - When: `check()` runs on each ready (first, recovered, reconnected), every
@@ -34,6 +41,19 @@ import type { Logger } from "./log.ts";
 
 /** Heartbeats between two catalog checks (a check that finds no change sends nothing). */
 export const CATALOG_CHECK_EVERY = 12;
+
+/** A folder ComfyUI lists that holds no models (folder_paths.py @ a125cd84, line 41: `<base>/custom_nodes`, any file). */
+const NOT_MODELS = new Set(["custom_nodes"]);
+
+/**
+ * The folders whose default directories under `models/` are not just `models/<folder>`, in
+ * ComfyUI's search order (folder_paths.py @ a125cd84, lines 28, 29 and 36).
+ */
+const DEFAULT_DIRS: Readonly<Record<string, readonly string[]>> = {
+  text_encoders: ["text_encoders", "clip"],
+  diffusion_models: ["unet", "diffusion_models"],
+  controlnet: ["controlnet", "t2i_adapter"],
+};
 
 export type CatalogCheck = { published: boolean; hash: string } | { published: false; hash: undefined; why: string };
 
@@ -80,7 +100,7 @@ export class CatalogPublisher {
   async build(): Promise<HostCatalog> {
     const { comfy, link } = this.opts;
     const models: Record<string, CatalogModel[]> = {};
-    const folders = (await comfy.modelFolders()).filter((f) => modelFolder.safeParse(f).success).slice(0, MAX_MODEL_FOLDERS);
+    const folders = (await comfy.modelFolders()).filter((f) => !NOT_MODELS.has(f) && modelFolder.safeParse(f).success).slice(0, MAX_MODEL_FOLDERS);
     const pinned = new Map(this.opts.lock.models.map((m) => [m.path, m]));
     const seen = new Set<string>();
     for (const folder of folders) {
@@ -88,9 +108,10 @@ export class CatalogPublisher {
       const names = (await comfy.modelsIn(folder)).filter((name) => CatalogModel.safeParse({ name }).success).slice(0, MAX_MODELS_PER_FOLDER);
       models[folder] = names.map((name) => {
         const entry: CatalogModel = { name };
-        const size = fileSize(join(this.opts.modelsDir, folder, name));
+        const found = this.findFile(folder, name);
+        const size = found?.size;
         if (size !== undefined) entry.size = size;
-        const lockPath = `models/${folder}/${name}`;
+        const lockPath = `models/${found?.dir ?? folder}/${name}`;
         const lockModel = pinned.get(lockPath);
         if (lockModel) {
           seen.add(lockPath);
@@ -103,6 +124,15 @@ export class CatalogPublisher {
     for (const [path, m] of pinned) if (!seen.has(path)) this.opts.log.warn("catalog_lock_model_missing", { model: m.name, path });
     const content = { object_info: { ...link.objectInfo }, models };
     return { type: "host.catalog", host_id: this.opts.hostId, sent_at: Date.now(), hash: await catalogHash(content), ...content };
+  }
+
+  /** The file ComfyUI would load for `folder/name` among its default directories, if it is one of them. */
+  private findFile(folder: string, name: string): { dir: string; size: number } | undefined {
+    for (const dir of DEFAULT_DIRS[folder] ?? [folder]) {
+      const size = fileSize(join(this.opts.modelsDir, dir, name));
+      if (size !== undefined) return { dir, size };
+    }
+    return undefined;
   }
 
   private async once(): Promise<CatalogCheck> {

@@ -5,15 +5,16 @@
  * Kept exactly: the folder names and their order (what `/models` lists), the legacy aliases
  * (`unet` → diffusion_models, `clip` → text_encoders), several directories per name (`models/unet`
  * and `models/diffusion_models`, `models/controlnet` and `models/t2i_adapter`), recursive listing
- * with `/`-separated sub-paths, `.git` skipped, the extension filter (an empty set lets any file
- * through), one sorted list without duplicates, and resolution in directory order (the first
+ * with `/`-separated sub-paths, `.git` skipped, symlinks followed, the extension filter (an empty
+ * set lets any file through), one list without duplicates sorted as Python sorts str (by code
+ * point), and resolution in directory order (the first
  * directory holding the name wins). `add` is `add_model_folder_path` (is_default puts a directory
  * first). ComfyUI caches listings by directory mtimes, which gives the same answers as reading
  * the folders every time, which is what this does.
  */
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import * as py from "../py/path.ts";
-import { PyException } from "../py/values.ts";
+import { PyException, pySorted } from "../py/values.ts";
 
 /** `supported_pt_extensions` */
 export const PT_EXTENSIONS: readonly string[] = [".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"];
@@ -105,7 +106,7 @@ export class ModelFolders {
         if (folder.extensions.size === 0 || folder.extensions.has(ext)) names.add(file);
       }
     }
-    return [...names].sort();
+    return pySorted(names);
   }
 
   /** `get_full_path`: the first directory that holds `filename` as a file. */
@@ -160,8 +161,10 @@ function walk(root: string): string[] {
   } catch {
     return out;
   }
-  // os.walk would recurse through a symlink loop until the OS refuses; the emulator stops at one.
-  const seen = new Set<string>();
+  // os.walk would recurse through a symlink loop until the OS refuses (ELOOP); the emulator stops
+  // where a directory is its own ancestor. A directory reached by two paths that are not a loop
+  // (two symlinks to one shared folder) is listed under each, as os.walk does.
+  const ancestors = new Set<string>();
   const visit = (dir: string, prefix: string) => {
     let real: string;
     try {
@@ -169,14 +172,14 @@ function walk(root: string): string[] {
     } catch {
       return;
     }
-    if (seen.has(real)) return;
-    seen.add(real);
+    if (ancestors.has(real)) return;
     let entries: string[];
     try {
       entries = readdirSync(dir);
     } catch {
       return;
     }
+    ancestors.add(real);
     for (const entry of entries) {
       const full = py.join(dir, entry);
       let isDir = false;
@@ -189,6 +192,7 @@ function walk(root: string): string[] {
         if (entry !== ".git") visit(full, `${prefix}${entry}/`);
       } else out.push(`${prefix}${entry}`);
     }
+    ancestors.delete(real);
   };
   visit(root, "");
   return out;

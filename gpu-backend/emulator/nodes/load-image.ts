@@ -14,7 +14,7 @@ import { annotatedExists, annotatedPath } from "../dirs.ts";
 import { decodePng } from "../media/png.ts";
 import { sniffImage } from "../media/sniff.ts";
 import { join } from "../py/path.ts";
-import { PyException, pyStrRepr, pyTypeName } from "../py/values.ts";
+import { PyException, pyStrCompare, pyStrRepr, pyTypeName } from "../py/values.ts";
 import { ImageBatch, MaskBatch, type NodeDefinition } from "./types.ts";
 
 /** Extensions Python's `mimetypes` maps to `image/*` (ComfyUI filters the combo with it). */
@@ -61,7 +61,7 @@ export function listInputImages(inputDir: string): string[] {
       }
     })
     .filter((name) => IMAGE_EXTENSIONS.has((name.split(".").pop() ?? "").toLowerCase()))
-    .sort();
+    .sort(pyStrCompare);
 }
 
 function requireName(value: unknown): string {

@@ -62,6 +62,31 @@ function pyNumberRepr(value: number): string {
   return String(value).replace(/e([+-])(\d)$/, "e$10$2");
 }
 
+/**
+ * `sorted()` of strs: Python compares code points, JavaScript's `sort()` UTF-16 code units, which
+ * disagree when a character above U+FFFF meets one in U+E000–U+FFFF (`"😀"` sorts after `"！"`
+ * in Python, before it in JavaScript). Mapping each unit as below gives code-point order.
+ */
+export function pySorted(strings: Iterable<string>): string[] {
+  return [...strings].sort(pyStrCompare);
+}
+
+export function pyStrCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Surrogates (U+D800–U+DFFF: parts of code points above U+FFFF) after U+E000–U+FFFF. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
 /** `repr()` of a str, choosing quotes the way CPython does. */
 export function pyStrRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";

@@ -60,7 +60,17 @@ export const SystemStats = z
   .object({ system: z.object({ comfyui_version: z.string().optional() }).passthrough(), devices: z.array(z.unknown()) })
   .passthrough();
 
-export const ObjectInfo = z.record(z.string(), z.object({ output_node: z.boolean().default(false) }).passthrough());
+/**
+ * `/object_info`: class name → entry, checked but never rebuilt. An object schema would put its
+ * own keys first (`output_node` ahead of `input`), and the host publishes this document as
+ * ComfyUI wrote it, key order included (src/catalog.ts).
+ */
+export const ObjectInfo = z.record(
+  z.string(),
+  z
+    .record(z.string(), z.unknown())
+    .refine((entry) => entry.output_node === undefined || typeof entry.output_node === "boolean", "output_node must be a boolean"),
+);
 
 /** Every text frame is `{"type": …, "data": {…}}`. */
 export const WsMessage = z.object({ type: z.string(), data: z.record(z.string(), z.unknown()).default({}) }).passthrough();

@@ -1,7 +1,7 @@
 // Model folders as ComfyUI's folder_paths has them: `<base>/models/<folder>` (several directories
 // for some names), recursive and sorted listings filtered by extension, the output-dir folders
 // main.py adds, `--extra-model-paths-config` files, and the routes that show them.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, onTestFinished } from "vitest";
@@ -72,6 +72,31 @@ describe("model folders", () => {
     expect((await get(emulator, "/models/unet")).status).toBe(404);
     expect((await get(emulator, "/models/nope")).status).toBe(404);
     expect((await get(emulator, "/models")).json).toEqual(FOLDERS);
+  });
+
+  it("sorts names as Python sorts str: by code point, not by UTF-16 unit", async ({ expect }) => {
+    const emulator = await startTestEmulator();
+    // U+1F600 is a surrogate pair in UTF-16 (0xD83D…), which JavaScript's sort puts before U+FF01.
+    for (const name of ["\u{1F600}.safetensors", "\uFF01.safetensors", "z.safetensors", "\u00E9.safetensors"])
+      touch(join(emulator.dirs.base, "models", "loras", name));
+    for (const name of ["\u{1F600}.png", "\uFF01.png"]) touch(join(emulator.dirs.input, name), Buffer.alloc(0));
+    // sorted() in ComfyUI 0.3.64 (checked with CPython 3.11): z < é < ！ < 😀.
+    expect((await get(emulator, "/models/loras")).json).toEqual(["z.safetensors", "\u00E9.safetensors", "\uFF01.safetensors", "\u{1F600}.safetensors"]);
+    const info = (await get(emulator, "/object_info/LoadImage")).json as { LoadImage: { input: { required: { image: [string[]] } } } };
+    expect(info.LoadImage.input.required.image[0]).toEqual(["\uFF01.png", "\u{1F600}.png"]);
+  });
+
+  it("follows symlinks as os.walk(followlinks=True) does: a folder linked twice is listed under both names, a loop stops", async ({ expect }) => {
+    const emulator = await startTestEmulator();
+    const models = join(emulator.dirs.base, "models");
+    touch(join(emulator.dirs.base, "shared", "x.safetensors"));
+    mkdirSync(join(models, "loras"), { recursive: true });
+    symlinkSync(join(emulator.dirs.base, "shared"), join(models, "loras", "a"));
+    symlinkSync(join(emulator.dirs.base, "shared"), join(models, "loras", "b"));
+    expect((await get(emulator, "/models/loras")).json).toEqual(["a/x.safetensors", "b/x.safetensors"]);
+    // A loop: os.walk goes round until the OS refuses the path (ELOOP); the emulator stops at once.
+    symlinkSync(join(models, "loras"), join(models, "loras", "loop"));
+    expect((await get(emulator, "/models/loras")).json).toEqual(["a/x.safetensors", "b/x.safetensors"]);
   });
 
   it("answers /embeddings with the names without their extension", async ({ expect }) => {

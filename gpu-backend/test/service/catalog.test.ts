@@ -1,6 +1,6 @@
 // The host's catalog (issue 13.2): ComfyUI's object_info and model files, published on ready,
 // named by hash in heartbeats, published again when it changes or when the edge asks for it.
-import { statSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "vitest";
 import { catalogHash } from "../../../src/protocol/catalog.ts";
@@ -35,6 +35,33 @@ describe("catalog", () => {
     expect(hb.catalog_hash).toBe(published.hash);
     expect(hb.resident_models).toBeUndefined();
     expect(h.service.catalog.publishedHash).toBe(published.hash);
+  });
+
+  it("publishes object_info as ComfyUI wrote it, sizes from every default directory of a folder, and no custom_nodes", async ({ expect }) => {
+    let modelsDir = "";
+    const h = await startHarness({
+      beforeService: async (emulator) => {
+        modelsDir = join(emulator.dirs.base, "models");
+        // ComfyUI's second directories for three folders (folder_paths.py: clip, unet, t2i_adapter).
+        writeFakeModel(join(modelsDir, "clip", "t5.safetensors"));
+        writeFakeModel(join(modelsDir, "unet", "flux.safetensors"));
+        writeFakeModel(join(modelsDir, "t2i_adapter", "depth.pth"));
+        mkdirSync(join(emulator.dirs.base, "custom_nodes", "my-nodes"), { recursive: true });
+        writeFileSync(join(emulator.dirs.base, "custom_nodes", "my-nodes", "__init__.py"), "NODE_CLASS_MAPPINGS = {}\n");
+      },
+    });
+    const published = await h.edge.waitUntil(() => h.edge.catalogs[0], 10_000, "a catalog");
+    const size = (path: string) => statSync(join(modelsDir, path)).size;
+    expect(published.models.text_encoders).toEqual([{ name: "t5.safetensors", size: size("clip/t5.safetensors") }]);
+    expect(published.models.diffusion_models).toEqual([{ name: "flux.safetensors", size: size("unet/flux.safetensors") }]);
+    expect(published.models.controlnet).toEqual([{ name: "depth.pth", size: size("t2i_adapter/depth.pth") }]);
+    // ComfyUI lists custom_nodes as a folder (every file of the node sources); it holds no models.
+    expect((await (await fetch(`${h.emulator.url}/models/custom_nodes`)).json()) as string[]).toEqual(["my-nodes/__init__.py"]);
+    expect(Object.keys(published.models)).not.toContain("custom_nodes");
+    // Entry by entry in ComfyUI's key order (output_node after category, not first).
+    const text = await (await fetch(`${h.emulator.url}/object_info`)).text();
+    const info = JSON.parse(text) as Record<string, unknown>;
+    for (const name of Object.keys(info)) expect(JSON.stringify(published.object_info[name]), name).toBe(JSON.stringify(info[name]));
   });
 
   it("publishes again when a model file is added, and not when nothing changed", async ({ expect }) => {
