@@ -601,7 +601,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 function needsDoc(needs: JobNeeds | undefined): string | undefined {
   if (!needs) return undefined;
   const sorted = (xs: readonly string[]) => [...new Set(xs)].sort();
-  return JSON.stringify({ classes: sorted(needs.classes), models: sorted(needs.models) });
+  return JSON.stringify({ classes: sorted(needs.classes), models: sorted(needs.models), ...(needs.modelsOnDemand ? { modelsOnDemand: true } : {}) });
 }
 
 function hostnameOf(url: string): string {

@@ -9,6 +9,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { JobNeeds } from "../dispatch/placement.ts";
+import type { ModelFilesPolicy } from "../pools/model-files.ts";
 
 export const tenants = sqliteTable(
   "tenants",
@@ -203,6 +204,8 @@ export const pools = sqliteTable("pools", {
   gpuVramGb: integer("gpu_vram_gb"),
   /** Overrides QUEUED_TIMEOUT_SECONDS for this pool's jobs (null: the config's). */
   queueTimeoutSeconds: integer("queue_timeout_seconds"),
+  /** "required" (null): hosts must have a job's model files; "on_demand": hosts fetch them (src/pools/pools.ts). */
+  modelFiles: text("model_files").$type<ModelFilesPolicy>(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -11,6 +11,8 @@ import type { CatalogSummary } from "../protocol/catalog.ts";
 export interface JobNeeds {
   classes: readonly string[];
   models: readonly string[];
+  /** Its pool fetches model files on demand: hosts need not have them (they still count for affinity). */
+  modelsOnDemand?: boolean;
 }
 
 export const NO_NEEDS: JobNeeds = { classes: [], models: [] };
@@ -35,7 +37,7 @@ export interface Missing {
 export function missingOn(needs: JobNeeds, offer: HostOffer): Missing {
   return {
     classes: needs.classes.filter((c) => !offer.classes.has(c)),
-    models: needs.models.filter((m) => !offer.models.has(m)),
+    models: needs.modelsOnDemand ? [] : needs.models.filter((m) => !offer.models.has(m)),
   };
 }
 

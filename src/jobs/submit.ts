@@ -22,7 +22,7 @@ import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-p
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
 import { workflowNeeds } from "../workflows/needs.ts";
-import { refuseUnrunnable } from "../workflows/pool-check.ts";
+import { poolPreflightOptions, refuseUnrunnable } from "../workflows/pool-check.ts";
 import { createQueued } from "./lifecycle.ts";
 import { type PresentContext, presentJob } from "./present.ts";
 import type { JobView } from "./view.ts";
@@ -60,9 +60,15 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // Also before admission: a job for a pool it may not run in takes no slot.
   const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
-  const poolCheck = await refuseUnrunnable(env, pool.name, body.workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools));
+  const poolCheck = await refuseUnrunnable(
+    env,
+    pool.name,
+    body.workflow,
+    () => allowedPoolNames(env, config, principal.pools.allowedPools),
+    poolPreflightOptions(pool),
+  );
   // What a host must have to run it: the Dispatcher places the job only where it can run.
-  const needs = workflowNeeds(body.workflow, poolCheck.models);
+  const needs = workflowNeeds(body.workflow, poolCheck.models, pool.model_files);
 
   const jobId = newId("job");
   const admitted = await admitJob(

@@ -3,8 +3,8 @@
  *
  * The config's DEFAULT_POOL always exists, with or without a row in `pools`: it is a deployment
  * setting (a migration cannot know its value, and changing it must not need an operator to create
- * anything), so the code treats it as present and a row only adds its description, GPU and queue
- * timeout (`PATCH /v1/admin/pools/{DEFAULT_POOL}` writes that row). Every other pool is a row,
+ * anything), so the code treats it as present and a row only adds its description, GPU, queue
+ * timeout and model-file policy (`PATCH /v1/admin/pools/{DEFAULT_POOL}` writes that row). Every other pool is a row,
  * created with `POST /v1/admin/pools`. Pools are never deleted.
  */
 import type { Config } from "../config/schema.ts";
@@ -12,6 +12,7 @@ import type { Db } from "../db/client.ts";
 import { getPool, getPools, hostPoolNames, listPoolRows } from "../db/pools.ts";
 import type { PoolRow } from "../db/schema.ts";
 import { ProblemError } from "../http/problem.ts";
+import type { ModelFilesPolicy } from "./model-files.ts";
 
 /** A pool as the code uses it: its row, or DEFAULT_POOL's implicit one. */
 export interface Pool {
@@ -19,6 +20,7 @@ export interface Pool {
   description: string | null;
   gpu: { model: string; vram_gb: number } | null;
   queue_timeout_seconds: number | null;
+  model_files: ModelFilesPolicy;
   created_at: number | null;
   updated_at: number | null;
 }
@@ -29,13 +31,14 @@ export function poolOf(row: PoolRow): Pool {
     description: row.description,
     gpu: row.gpuModel !== null && row.gpuVramGb !== null ? { model: row.gpuModel, vram_gb: row.gpuVramGb } : null,
     queue_timeout_seconds: row.queueTimeoutSeconds,
+    model_files: row.modelFiles ?? "required",
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
 }
 
 export function implicitPool(name: string): Pool {
-  return { name, description: null, gpu: null, queue_timeout_seconds: null, created_at: null, updated_at: null };
+  return { name, description: null, gpu: null, queue_timeout_seconds: null, model_files: "required", created_at: null, updated_at: null };
 }
 
 /** The pool, or undefined when there is none by that name. */

@@ -90,6 +90,7 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
     gpu: pool.gpu,
     queue_timeout_seconds: pool.queue_timeout_seconds,
     effective_queue_timeout_seconds: pool.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS,
+    model_files: pool.model_files,
     is_default: pool.name === config.DEFAULT_POOL,
     created_at: iso(pool.created_at),
     updated_at: iso(pool.updated_at),
@@ -123,6 +124,7 @@ function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
     out.gpuVramGb = body.gpu?.vram_gb ?? null;
   }
   if (body.queue_timeout_seconds !== undefined) out.queueTimeoutSeconds = body.queue_timeout_seconds;
+  if (body.model_files !== undefined) out.modelFiles = body.model_files;
   return out;
 }
 
@@ -148,6 +150,7 @@ export const adminPoolRoutes = newRouter()
       gpuModel: null,
       gpuVramGb: null,
       queueTimeoutSeconds: null,
+      modelFiles: null,
       ...patchColumns(body),
       createdAt: now,
       updatedAt: now,
@@ -191,7 +194,16 @@ export const adminPoolRoutes = newRouter()
       // DEFAULT_POOL's first change gives it a row (a concurrent first change may have made it).
       const now = patch.updatedAt;
       try {
-        await insertPool(db, { name, description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, ...patch, createdAt: now });
+        await insertPool(db, {
+          name,
+          description: null,
+          gpuModel: null,
+          gpuVramGb: null,
+          queueTimeoutSeconds: null,
+          modelFiles: null,
+          ...patch,
+          createdAt: now,
+        });
       } catch {
         // The other change won the insert; apply this one over it.
       }

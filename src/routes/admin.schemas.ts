@@ -1,6 +1,8 @@
 /** Request and response schemas of `/v1/admin`. */
+
 import { z } from "@hono/zod-openapi";
 import { tenantJwtInput } from "../auth/jwt.ts";
+import { MODEL_FILES_POLICIES } from "../pools/model-files.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 
 const limit = (max: number, what: string) => z.number().int().min(1).max(max).openapi({ description: what });
@@ -147,12 +149,18 @@ const QueueTimeout = z
   .max(7 * 24 * 3600)
   .openapi({ description: "A job of this pool still waiting for a GPU this long after submission fails with `queue_timeout`; null: QUEUED_TIMEOUT_SECONDS." });
 
+const ModelFiles = z.enum(MODEL_FILES_POLICIES).openapi({
+  description:
+    "required (default): a workflow naming a model file no live host of the pool has is refused at submit (422 missing-model), and a job runs only on a host that has every one. on_demand: hosts fetch model files as jobs need them, so neither applies (hosts holding them are still preferred).",
+});
+
 export const CreatePoolBody = z
   .object({
     name: PoolName,
     description: z.string().trim().max(500).nullable().optional(),
     gpu: GpuInput.nullable().optional(),
     queue_timeout_seconds: QueueTimeout.nullable().optional(),
+    model_files: ModelFiles.optional(),
   })
   .strict()
   .openapi("CreatePool");
@@ -162,6 +170,7 @@ export const PatchPoolBody = z
     description: z.string().trim().max(500).nullable().optional(),
     gpu: GpuInput.nullable().optional(),
     queue_timeout_seconds: QueueTimeout.nullable().optional(),
+    model_files: ModelFiles.optional(),
   })
   .strict()
   .openapi("PatchPool", { description: "Omit a field to keep it; null clears it. The name never changes." });
@@ -194,6 +203,7 @@ export const PoolSchema = z
     gpu: z.object({ model: z.string(), vram_gb: z.number().int() }).nullable(),
     queue_timeout_seconds: z.number().int().nullable(),
     effective_queue_timeout_seconds: z.number().int().openapi({ description: "queue_timeout_seconds, else QUEUED_TIMEOUT_SECONDS." }),
+    model_files: ModelFiles,
     is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
     created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
     updated_at: z.string().nullable(),

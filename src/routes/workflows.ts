@@ -10,7 +10,7 @@ import { checkWorkflow } from "../jobs/workflow.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { resolveSubmitPool } from "../pools/pools.ts";
 import { workflowNeeds } from "../workflows/needs.ts";
-import { checkAgainstPool, publicError } from "../workflows/pool-check.ts";
+import { checkAgainstPool, poolPreflightOptions, publicError } from "../workflows/pool-check.ts";
 import { SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -72,8 +72,8 @@ export const workflowRoutes = newRouter().openapi(validateRoute, async (c) => {
   const pool = await resolveSubmitPool(createDb(c.env.DB), config, principal.pools, body.pool);
   const shape = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!shape.ok) return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors: shape.errors, estimated_start_seconds: null }, 200);
-  const check = await checkAgainstPool(c.env, pool.name, body.workflow);
-  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(workflowNeeds(body.workflow, check.models)) : null;
+  const check = await checkAgainstPool(c.env, pool.name, body.workflow, poolPreflightOptions(pool));
+  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(workflowNeeds(body.workflow, check.models, pool.model_files)) : null;
   // `value` is not in the documented shape: the route answers what its schema says.
   const errors = check.errors.map(({ value: _value, ...e }) => publicError(e));
   return c.json(

@@ -4,15 +4,21 @@
  * model files come from pre-flight when the pool's catalogs were checked (the values of
  * model-file combos on nodes an output reaches); when no catalog was there to check against, any
  * string value that is a model file name counts, so a job never lands where its checkpoint is
- * missing because nothing told the edge which inputs hold models.
+ * missing because nothing told the edge which inputs hold models. In a pool whose hosts fetch
+ * model files on demand, the files are still listed (for affinity) but not required.
  */
 import type { JobNeeds } from "../dispatch/placement.ts";
+import type { ModelFilesPolicy } from "../pools/model-files.ts";
 import { isModelFileName } from "./catalog.ts";
 
 /** Bounds on what a job may name (a workflow has at most MAX_WORKFLOW_NODES nodes anyway). */
 const MAX_NAMES = 2_000;
 
-export function workflowNeeds(workflow: Record<string, unknown>, checkedModels: readonly string[] | undefined): JobNeeds {
+export function workflowNeeds(
+  workflow: Record<string, unknown>,
+  checkedModels: readonly string[] | undefined,
+  modelFiles: ModelFilesPolicy = "required",
+): JobNeeds {
   const classes = new Set<string>();
   const models = new Set<string>(checkedModels ?? []);
   for (const node of Object.values(workflow)) {
@@ -22,5 +28,6 @@ export function workflowNeeds(workflow: Record<string, unknown>, checkedModels: 
     if (checkedModels !== undefined || typeof inputs !== "object" || inputs === null) continue;
     for (const value of Object.values(inputs)) if (typeof value === "string" && isModelFileName(value)) models.add(value);
   }
-  return { classes: [...classes].sort().slice(0, MAX_NAMES), models: [...models].sort().slice(0, MAX_NAMES) };
+  const needs: JobNeeds = { classes: [...classes].sort().slice(0, MAX_NAMES), models: [...models].sort().slice(0, MAX_NAMES) };
+  return modelFiles === "on_demand" ? { ...needs, modelsOnDemand: true } : needs;
 }

@@ -7,6 +7,7 @@
 import { catalogKey } from "../blobs/keys.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
+import type { ModelFilesPolicy } from "../pools/model-files.ts";
 import type { Catalog } from "./catalog.ts";
 import { type PreflightError, type PreflightOptions, preflight } from "./preflight.ts";
 
@@ -64,6 +65,11 @@ export async function checkAgainstPool(env: Env, pool: string, workflow: unknown
   return { checked, valid, eligibleHosts, errors: valid ? [] : (closest ?? []), models: checked && valid ? [...models].sort() : undefined };
 }
 
+/** Pre-flight's options for a pool: model-file combos go unchecked where hosts fetch models on demand. */
+export function poolPreflightOptions(pool: { model_files: ModelFilesPolicy }): PreflightOptions {
+  return { modelCombos: pool.model_files === "on_demand" ? "skip" : "check" };
+}
+
 /** An error as the API shows it: its pointer, detail and ComfyUI's type, and where it applies. */
 export type PublicWorkflowError = Pick<PreflightError, "pointer" | "detail" | "code" | "node_id" | "class_type" | "input_name" | "value">;
 
@@ -85,8 +91,14 @@ export function publicError({ pointer, detail, code, node_id, class_type, input_
  * with every error and its pointer. A pool whose hosts have published no catalog is not checked.
  * Returns the check of a workflow that may run (its `models` feed placement).
  */
-export async function refuseUnrunnable(env: Env, pool: string, workflow: unknown, otherPools: () => Promise<string[]>): Promise<PoolCheck> {
-  const check = await checkAgainstPool(env, pool, workflow);
+export async function refuseUnrunnable(
+  env: Env,
+  pool: string,
+  workflow: unknown,
+  otherPools: () => Promise<string[]>,
+  options: PreflightOptions = {},
+): Promise<PoolCheck> {
+  const check = await checkAgainstPool(env, pool, workflow, options);
   if (check.valid) return check;
   const errors = check.errors.map(publicError);
   const first = check.errors[0];

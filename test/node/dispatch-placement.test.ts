@@ -16,6 +16,11 @@ describe("who can run a job", () => {
     expect(missingOn(needs(["b.safetensors"], ["KSampler", "Upscaler"]), offer)).toEqual({ classes: ["Upscaler"], models: ["b.safetensors"] });
   });
 
+  it("in a pool that fetches model files on demand, only node classes must be there", () => {
+    expect(canRun({ ...needs(["b.safetensors"]), modelsOnDemand: true }, offer)).toBe(true);
+    expect(canRun({ ...needs(["b.safetensors"], ["Upscaler"]), modelsOnDemand: true }, offer)).toBe(false);
+  });
+
   it("a host without a catalog is not checked; one whose catalog is not here yet runs nothing", () => {
     expect(canRun(needs(["anything.safetensors"]), undefined)).toBe(true);
     expect(canRun(needs([]), "pending")).toBe(false);
@@ -81,5 +86,8 @@ describe("what a job needs", () => {
   });
   it("unchecked: any string value named like a model file", () => {
     expect(workflowNeeds(wf, undefined).models).toEqual(["a.safetensors", "x.safetensors"]);
+  });
+  it("on demand: the model files are listed, and marked as fetched by the host", () => {
+    expect(workflowNeeds(wf, ["a.safetensors"], "on_demand")).toMatchObject({ models: ["a.safetensors"], modelsOnDemand: true });
   });
 });

@@ -30,9 +30,9 @@ function catalogWith(checkpoints: string[]) {
   return { object_info: info, models: { checkpoints: checkpoints.map((name) => ({ name, size: 2_000_000_000 })) } };
 }
 
-async function newPool(): Promise<string> {
+async function newPool(settings: Record<string, unknown> = {}): Promise<string> {
   const pool = `place-${crypto.randomUUID().slice(0, 8)}`;
-  const res = await adminCall("/v1/admin/pools", json({ name: pool }));
+  const res = await adminCall("/v1/admin/pools", json({ name: pool, ...settings }));
   if (res.status !== 201) throw new Error(`pool create: ${res.status}`);
   return pool;
 }
@@ -124,6 +124,28 @@ describe("placement by catalog", () => {
     const t = await createTenant();
     const j = await submitTo(t.key, pool, A);
     expect(j).toMatchObject({ status: "queued", queue_position: 0, waiting_for: { reason: "no-live-host" } });
+  });
+});
+
+describe("a pool whose hosts fetch model files on demand", () => {
+  it("takes a job for a checkpoint no host has yet and runs it on a host with every node class", async ({ expect }) => {
+    const pool = await newPool({ model_files: "on_demand" });
+    expect(await (await adminCall(`/v1/admin/pools/${pool}`)).json()).toMatchObject({ model_files: "on_demand" });
+    const tag = crypto.randomUUID().slice(0, 6);
+    const h1 = await hostWith(pool, `o-${tag}-1`, [A]);
+    const t = await createTenant();
+    const check = await call("/v1/workflows/validate", json({ workflow: graphFor(B), pool }, userHeaders(t.key, "u")));
+    expect(await check.json()).toMatchObject({ valid: true, checked: true, eligible_hosts: 1 });
+    const j = await submitTo(t.key, pool, B);
+    const [d] = await waitForDispatches(h1, 1);
+    expect(d!.job_id).toBe(j.id);
+
+    // Back to required: the same workflow is refused, naming the file.
+    const patched = await adminCall(`/v1/admin/pools/${pool}`, { ...json({ model_files: "required" }), method: "PATCH" });
+    expect(await patched.json()).toMatchObject({ model_files: "required" });
+    const refused = await call("/v1/jobs", json({ workflow: graphFor(B, 2), pool }, userHeaders(t.key, "u")));
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ models: [B] });
   });
 });
 

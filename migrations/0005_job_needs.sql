@@ -1,1 +1,0 @@
-ALTER TABLE `job_workflows` ADD `needs` text;
