@@ -322,7 +322,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   /** ComfyUI is done with the job: its GPU slot is free (and how long it held it feeds start estimates). */
   private releaseGpu(a: AssignmentRow, now: number): boolean {
     if (!this.store.releaseGpu(a.job_id, a.attempt)) return false;
-    if (a.accepted) this.store.recordGpuTime(now - a.dispatched_at);
+    this.store.recordGpuTime(now - a.dispatched_at);
     return true;
   }
 

@@ -2,9 +2,11 @@
 // class and model file it names; a job no live host can run waits and its view says why; fairness
 // holds among the jobs a free host can run; model affinity prefers the host that holds the job's
 // checkpoint, and passes a job over at most MODEL_AFFINITY_MAX_PASS_OVERS (3) times.
+import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import txt2img from "../../examples/txt2img.json";
 import recorded from "../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00_object_info_all.json";
+import { installClock } from "../support/clock.ts";
 import { adminCall, call, createTenant, json, userHeaders } from "../support/worker-helpers.ts";
 import {
   dispatcherPlace,
@@ -124,6 +126,33 @@ describe("placement by catalog", () => {
     const t = await createTenant();
     const j = await submitTo(t.key, pool, A);
     expect(j).toMatchObject({ status: "queued", queue_position: 0, waiting_for: { reason: "no-live-host" } });
+  });
+});
+
+describe("estimated start", () => {
+  it("is 0 with a free host, then the queue ahead in waves of the hosts' slots times the mean GPU time per job", async ({ expect }) => {
+    const pool = await newPool();
+    const clock = await installClock(env.DISPATCHER.getByName(pool));
+    const tag = crypto.randomUUID().slice(0, 6);
+    const h1 = await hostWith(pool, `e-${tag}-1`, [A]);
+    const t = await createTenant({ limits: { max_active_jobs_per_user: 10 } });
+    const estimate = async () =>
+      ((await (await call("/v1/workflows/validate", json({ workflow: graphFor(A), pool }, userHeaders(t.key, "u")))).json()) as Record<string, unknown>)
+        .estimated_start_seconds;
+    expect(await estimate()).toBe(0);
+
+    // One job holds the GPU for 10 s: the pool's history.
+    await submitTo(t.key, pool, A, 1);
+    const [d1] = await waitForDispatches(h1, 1);
+    // No history yet and the only slot taken: no estimate.
+    expect(await estimate()).toBeNull();
+    clock.advance(10_000);
+    await sendEvent(h1, eventFor(h1, d1!, "job.executed"));
+    await submitTo(t.key, pool, A, 2);
+    await waitForDispatches(h1, 2);
+    await submitTo(t.key, pool, A, 3);
+    // The slot is taken and one job waits ahead: it goes in the first wave, this one in the second.
+    expect(await estimate()).toBe(20);
   });
 });
 
