@@ -8,6 +8,8 @@
  *   jobs/<tenant>/<job>/a<attempt>/outputs/<output name>  what a host uploaded for an attempt
  *   catalogs/<sha256>.json                                a host catalog (not tenant data): content-
  *                                                         addressed, one copy for identical hosts
+ *   models/sha256/<sha256>                                a model file of the operators' registry
+ *   tenant-models/<tenant>/sha256/<sha256>                a tenant's private model file
  */
 
 export function uploadKey(tenantId: string, uploadId: string): string {
@@ -24,7 +26,21 @@ export function jobOutputKey(tenantId: string, jobId: string, attempt: number, n
 
 /** Everything stored for one tenant (uploads and jobs): the prefixes to list for deletion. */
 export function tenantPrefixes(tenantId: string): string[] {
-  return [`uploads/${tenantId}/`, `jobs/${tenantId}/`];
+  return [`uploads/${tenantId}/`, `jobs/${tenantId}/`, `tenant-models/${tenantId}/`];
+}
+
+/** The scope of the operators' model registry; any other scope is a tenant id. */
+export const SHARED_MODELS = "shared";
+
+/**
+ * A model file's bytes, by scope and SHA-256: one copy per scope, never shared across tenants
+ * (so no tenant can learn whether another has a file).
+ */
+export function modelBlobKey(scope: string, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error("model blob keys are SHA-256 hex");
+  if (scope === SHARED_MODELS) return `models/sha256/${sha256}`;
+  if (!/^ten_[a-z2-7]+$/.test(scope)) throw new Error("a model scope is 'shared' or a tenant id");
+  return `tenant-models/${scope}/sha256/${sha256}`;
 }
 
 /** A host catalog's canonical document, by its hash (src/protocol/catalog.ts); the hash is checked first. */

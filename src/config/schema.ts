@@ -112,6 +112,26 @@ export const settings = {
     schema: positiveInt(20, 3600),
     doc: "A GPU host silent for this long gets no new work.",
   },
+  MODEL_MAX_BYTES: {
+    kind: "var",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 42)
+      .default(64 * 2 ** 30),
+    doc: "Largest model file the registry takes (bytes).",
+  },
+  MODEL_UPLOAD_PART_BYTES: {
+    kind: "var",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(5 * 2 ** 20)
+      .max(95 * 2 ** 20)
+      .default(64 * 2 ** 20),
+    doc: "Size of each part of a model upload (the last may be smaller): R2 needs at least 5 MiB, a Worker request body at most 100 MB.",
+  },
   MODEL_AFFINITY_MAX_PASS_OVERS: {
     kind: "var",
     schema: z.coerce.number().int().min(0).max(20).default(3),
@@ -282,6 +302,11 @@ export const settings = {
     kind: "binding",
     schema: binding("Durable Object namespace (WEBHOOK_SWEEPER)"),
     doc: "Durable Object namespace of `WebhookSweeper`: a single object that, every minute, reschedules webhook messages whose delivery was never scheduled (a crash between the job's change and the hand-off).",
+  },
+  MODEL_VERIFIER: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (MODEL_VERIFIER)"),
+    doc: "Durable Object namespace of `ModelVerifier`: one object per uploaded model file, whose alarm hashes the assembled file against its declared SHA-256 before hosts may fetch it.",
   },
 } satisfies Record<string, Setting>;
 

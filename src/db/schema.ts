@@ -296,3 +296,59 @@ export type GpuHostRow = typeof gpuHosts.$inferSelect;
 export type PoolRow = typeof pools.$inferSelect;
 export type WebhookMessageRow = typeof webhookMessages.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+
+export const MODEL_BLOB_STATES = ["uploading", "verifying", "ready", "failed"] as const;
+export type ModelBlobState = (typeof MODEL_BLOB_STATES)[number];
+
+/** How a model blob got (or gets) its bytes. */
+export type ModelSource = { kind: "upload" } | { kind: "url"; url: string };
+
+/** A part of a multipart model upload the edge received (R2's etag, checked sizes and SHA-256). */
+export interface ModelPart {
+  n: number;
+  etag: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * The bytes of registered model files, once per (scope, SHA-256): `shared` for the operators'
+ * registry, a tenant id for a tenant's private models. Stored in R2 by hash (src/blobs/keys.ts),
+ * uploaded in parts (R2 multipart) and verified whole before they become `ready`.
+ */
+export const modelBlobs = sqliteTable(
+  "model_blobs",
+  {
+    scope: text("scope").notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    state: text("state", { enum: MODEL_BLOB_STATES }).notNull(),
+    source: text("source", { mode: "json" }).notNull().$type<ModelSource>(),
+    /** The R2 multipart upload while `uploading`. */
+    uploadId: text("upload_id"),
+    partSize: integer("part_size"),
+    parts: text("parts", { mode: "json" }).$type<ModelPart[]>(),
+    /** Why it is `failed`, in words an operator can act on. */
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.sha256] })],
+);
+
+/** Registered model files: a name in a ComfyUI folder for a blob of the same scope. */
+export const models = sqliteTable(
+  "models",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    folder: text("folder").notNull(),
+    name: text("name").notNull(),
+    sha256: text("sha256").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("models_scope_path_idx").on(t.scope, t.folder, t.name), index("models_scope_blob_idx").on(t.scope, t.sha256)],
+);
+
+export type ModelBlobRow = typeof modelBlobs.$inferSelect;
+export type ModelRow = typeof models.$inferSelect;

@@ -4,7 +4,7 @@
  */
 import { randomBase32 } from "./encoding.ts";
 
-export type IdPrefix = "ten" | "key" | "job" | "whs" | "upl";
+export type IdPrefix = "ten" | "key" | "job" | "whs" | "upl" | "mdl";
 
 export const ID_BODY_LENGTH = 20;
 
