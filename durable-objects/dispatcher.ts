@@ -17,10 +17,12 @@
  *   in D1 but unknown here is queued again.
  */
 import { DurableObject } from "cloudflare:workers";
+import { SHARED_MODELS } from "../src/blobs/keys.ts";
 import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createDb } from "../src/db/client.ts";
 import { getJob, needsOf, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
+import { readyModelsNamed } from "../src/db/models.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobRow } from "../src/db/schema.ts";
 import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
@@ -418,10 +420,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const db = createDb(this.env.DB);
     const now = this.clock.now();
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
-    const [row, workflow, inputs] = await Promise.all([
+    const needs = this.placement.needsOf(this.store, a.needs_id);
+    const [row, workflow, inputs, models] = await Promise.all([
       markDispatched(db, a.job_id, a.attempt, a.host_id, now),
       workflowOf(db, a.job_id),
       inputsOf(db, a.job_id),
+      // The registered files it names: the host fetches those it lacks (src/models).
+      readyModelsNamed(db, SHARED_MODELS, needs.models),
     ]);
     if (!row) {
       // Cancelled (or otherwise ended) while it waited: nothing to run.
@@ -446,6 +451,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         size: i.size,
         sha256: i.sha256,
       })),
+      models,
       deadline_ms: cfg.JOB_TIMEOUT_SECONDS * 1000,
       lease_ttl_ms: cfg.LEASE_TTL_SECONDS * 1000,
     };

@@ -131,3 +131,19 @@ export async function staleVerifying(db: Db, before: number, limit: number): Pro
     .limit(limit)
     .all();
 }
+
+/** The ready model files of `scope` registered under any of `names` (any folder): what a job naming them gets. */
+export async function readyModelsNamed(
+  db: Db,
+  scope: string,
+  names: readonly string[],
+): Promise<{ folder: string; name: string; sha256: string; size: number }[]> {
+  if (names.length === 0) return [];
+  return db
+    .select({ folder: models.folder, name: models.name, sha256: models.sha256, size: modelBlobs.size })
+    .from(models)
+    .innerJoin(modelBlobs, and(eq(modelBlobs.scope, models.scope), eq(modelBlobs.sha256, models.sha256)))
+    .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90)), eq(modelBlobs.state, "ready")))
+    .orderBy(asc(models.folder), asc(models.name))
+    .all();
+}

@@ -34,6 +34,10 @@ export const JOB_ERROR_CODES = {
   out_of_memory: { retryable: false, doc: "The GPU ran out of memory" },
   timeout: { retryable: false, doc: "The job ran past its deadline and was interrupted" },
   input_unavailable: { retryable: true, doc: "An input could not be fetched from the edge or uploaded to ComfyUI" },
+  model_unavailable: {
+    retryable: true,
+    doc: "A model file the job needs could not be fetched from the edge, failed its size or SHA-256 check, or did not fit the host's model cache",
+  },
   output_upload_failed: { retryable: true, doc: "An output could not be uploaded to the edge" },
   host_error: { retryable: true, doc: "ComfyUI was lost (crash, restart) or misbehaved" },
   host_draining: { retryable: true, doc: "The host is shutting down and handed the job back" },
@@ -64,11 +68,33 @@ export const InputRef = z.object({
 });
 export type InputRef = z.infer<typeof InputRef>;
 
+/**
+ * A registered model file the job names (src/models): the host makes sure ComfyUI sees exactly
+ * these bytes at `<models>/<folder>/<name>`, fetching them from the edge (edgePaths.model) when
+ * it does not have them, and verifying size and SHA-256 as they stream.
+ */
+export const ModelRef = z.object({
+  folder: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  name: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine(
+      (n) => !n.startsWith("/") && !n.includes("\\") && !n.split("/").some((s) => s === ".." || s === "." || s === ""),
+      "a relative path inside its folder",
+    ),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().min(1),
+});
+export type ModelRef = z.infer<typeof ModelRef>;
+
 export const DispatchRequest = DispatchRef.extend({
   tenant_id: z.string().min(1).max(64),
   /** ComfyUI API-format prompt, already checked structurally by the edge. */
   workflow: z.record(z.string(), z.unknown()),
   inputs: z.array(InputRef).max(64),
+  /** Registered model files it names (absent from older edges: none). */
+  models: z.array(ModelRef).max(64).default([]),
   /** Execution deadline, counted from ComfyUI's execution_start. */
   deadline_ms: z.number().int().min(1_000),
   /** The lease lasts this long unless renewed by heartbeat or events. */

@@ -13,6 +13,8 @@ export const edgePaths = {
   /** The host's catalog (object_info + model inventory), POSTed on ready and when it changes. */
   catalog: (hostId: string) => `/v1/hosts/${hostId}/catalog`,
   input: (hostId: string, jobId: string, inputId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
+  /** A registered model file the job names, by its SHA-256 (lease-bound, like inputs). */
+  model: (hostId: string, jobId: string, sha256: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/models/${sha256}`,
   output: (hostId: string, jobId: string, name: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
   /** Public keys hosts pin to verify the edge's requests. */
   jwks: "/v1/hosts/jwks.json",

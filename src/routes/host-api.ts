@@ -1,13 +1,15 @@
 /**
- * The API GPU hosts call (src/protocol): heartbeats, job events, input downloads and output
+ * The API GPU hosts call (src/protocol): heartbeats, job events, input and model downloads and output
  * uploads (stored under the type their bytes are, never the one the host declares). Internal: not
  * in the public OpenAPI document. Every call is signed by the host and fenced by the Dispatcher: a
  * host that no longer holds a job's current (attempt, lease) gets 409 and must drop the job.
  */
 import { Hono } from "hono";
 import type { JWK } from "jose";
-import { catalogKey, jobOutputKey } from "../blobs/keys.ts";
+import { catalogKey, jobOutputKey, modelBlobKey, SHARED_MODELS } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
+import { needsOf } from "../db/jobs.ts";
+import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { authenticateHost, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
@@ -114,6 +116,25 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (!object) throw new ProblemError("not-found", "The input's bytes are gone (retention expired).");
     return new Response(object.body, {
       headers: { "Content-Type": input.contentType, "Content-Length": String(object.size), "X-Content-SHA256": input.sha256 },
+    });
+  })
+  .get("/v1/hosts/:host_id/jobs/:job_id/models/:sha256", authenticateHost, async (c) => {
+    // Only a model file the host's current dispatch of this job names, and only once it is verified.
+    const host = c.var.host;
+    const m = c.var.manifest!;
+    if (m.job_id !== c.req.param("job_id")) throw stale(m);
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    if (!check.ok) throw stale(m);
+    const db = createDb(c.env.DB);
+    const sha256 = c.req.param("sha256");
+    const needs = await needsOf(db, m.job_id);
+    const ref = (await readyModelsNamed(db, SHARED_MODELS, needs?.models ?? [])).find((r) => r.sha256 === sha256);
+    if (!ref) throw new ProblemError("not-found", "This job names no registered model file with that SHA-256.");
+    const object = await c.env.BLOBS.get(modelBlobKey(SHARED_MODELS, sha256));
+    if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
+    c.var.log.info("model_served", { host_id: host.id, job_id: m.job_id, sha256, size: object.size });
+    return new Response(object.body, {
+      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
     });
   })
   .put("/v1/hosts/:host_id/jobs/:job_id/outputs/:name", authenticateHost, async (c) => {

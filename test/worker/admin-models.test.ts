@@ -3,64 +3,24 @@
 // whole by its ModelVerifier before it is ready; bytes that do not match are deleted and the model
 // says why. Registering a name for bytes the registry has needs no upload; names never change
 // their bytes; a file's bytes go with its last name.
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { modelBlobKey, SHARED_MODELS } from "../../src/blobs/keys.ts";
 import { adminCall, call, expectProblem, json } from "../support/worker-helpers.ts";
+import {
+  completeModel as complete,
+  fileBytes,
+  type TestModel as Model,
+  putPart,
+  readModel as read,
+  registerModel as register,
+  sha256Hex,
+  uploadModel as upload,
+  verifiedModel as verified,
+} from "../support/worker-models.ts";
 
 /** MODEL_UPLOAD_PART_BYTES in the test config (vitest.workers.config.ts): R2's minimum part. */
 const PART = 5 * 1024 * 1024;
-
-/** Deterministic bytes unique to this call (so each test's file is new to the registry). */
-function fileBytes(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  crypto.getRandomValues(out.subarray(0, Math.min(size, 65_536)));
-  for (let i = 65_536; i < size; i++) out[i] = (i * 31) & 0xff;
-  return out;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-type Model = {
-  id: string;
-  state: string;
-  sha256: string;
-  size: number;
-  error: string | null;
-  upload: null | { part_size: number; parts_total: number; parts_received: number[] };
-};
-
-const register = (body: Record<string, unknown>) => adminCall("/v1/admin/models", json(body));
-const putPart = (id: string, n: number, bytes: Uint8Array) =>
-  adminCall(`/v1/admin/models/${id}/parts/${n}`, { method: "PUT", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
-const complete = (id: string) => adminCall(`/v1/admin/models/${id}/complete`, { method: "POST" });
-const read = async (id: string) => (await (await adminCall(`/v1/admin/models/${id}`)).json()) as Model;
-/**
- * Waits for the model's verification (its verifier's alarm, due at once) to decide; runs the alarm
- * itself if the runtime has not yet. Bounded generously for a loaded machine.
- */
-async function verified(id: string, sha256: string): Promise<Model> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    await runDurableObjectAlarm(env.MODEL_VERIFIER.getByName(`${SHARED_MODELS}:${sha256}`));
-    const m = await read(id);
-    if (m.state !== "verifying" || Date.now() > deadline) return m;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Uploads `bytes` as the parts of `model` (in the order given) and completes it. */
-async function upload(model: Model, bytes: Uint8Array, order?: number[]): Promise<Response> {
-  const size = model.upload!.part_size;
-  for (const n of order ?? Array.from({ length: model.upload!.parts_total }, (_, i) => i + 1)) {
-    const res = await putPart(model.id, n, bytes.subarray((n - 1) * size, n * size));
-    if (res.status !== 200) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
-  }
-  return complete(model.id);
-}
 
 describe("model registry", () => {
   it("registers, takes the parts in any order, verifies the whole file and makes it ready", async ({ expect }) => {
