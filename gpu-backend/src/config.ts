@@ -322,6 +322,16 @@ export const settings = {
     schema: z.enum(["sha256", "size"]).default("sha256"),
     doc: "With COMFY_DIR set: check model files by full SHA-256 (slow for large models, certain) or by size only.",
   },
+  MODEL_CACHE_DIR: {
+    kind: "var",
+    schema: optionalAbsolutePath,
+    doc: "Where model files fetched on demand are kept, by SHA-256 (`sha256/<hash>`, verified before they get that name; `tmp/` holds downloads under way). ComfyUI sees them through symlinks in `COMFY_BASE_DIR/models`. Default: `COMFY_BASE_DIR/model-cache`. Must be apart from the models, input, output and temp folders.",
+  },
+  MODEL_CACHE_BUDGET_GB: {
+    kind: "var",
+    schema: z.coerce.number().positive().max(1_000_000).default(100),
+    doc: "Most disk space the model cache may use, in GiB (1024³ bytes; fractions allowed). Least recently used files that no job uses and no pool pins are evicted to stay within it; a model that cannot fit is refused.",
+  },
   LOG_LEVEL: { kind: "var", schema: z.enum(["debug", "info", "warn", "error"]).default("info"), doc: "Lowest level of the JSON log lines written to stdout." },
 } satisfies Record<string, Setting>;
 
@@ -365,6 +375,8 @@ function toConfig(env: Env) {
     FILE_INPUT_NODES,
     DENIED_NODE_CLASSES,
     LOCK_FILE,
+    MODEL_CACHE_DIR,
+    MODEL_CACHE_BUDGET_GB,
     ...plain
   } = env;
   const comfyDirs: ComfyDirs = {
@@ -385,6 +397,8 @@ function toConfig(env: Env) {
     fileInputs,
     deniedNodeClasses,
     lockFile: resolve(PACKAGE_DIR, LOCK_FILE),
+    modelCacheDir: MODEL_CACHE_DIR ?? resolve(COMFY_BASE_DIR, "model-cache"),
+    modelCacheBudgetBytes: Math.floor(MODEL_CACHE_BUDGET_GB * 1024 ** 3),
   };
 }
 
@@ -405,6 +419,10 @@ function crossFieldProblems(cfg: Config): string[] {
   for (const other of ["input", "output"] as const) {
     if (within(cfg.comfyDirs[other], cfg.comfyDirs.temp) || within(cfg.comfyDirs.temp, cfg.comfyDirs[other]))
       problems.push(`COMFY_TEMP_DIR: the temp folder must be apart from the ${other} folder (old files in it are swept)`);
+  }
+  for (const [name, dir] of [["models", resolve(cfg.comfyDirs.base, "models")], ...Object.entries(cfg.comfyDirs).filter(([k]) => k !== "base")] as const) {
+    if (within(cfg.modelCacheDir, dir) || within(dir, cfg.modelCacheDir))
+      problems.push(`MODEL_CACHE_DIR: the model cache must be apart from the ${name} folder`);
   }
   return problems;
 }

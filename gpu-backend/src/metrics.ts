@@ -62,6 +62,28 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["kind", "result"],
       registers: [registry],
     }),
+    modelCacheFetchedBytes: new Counter({
+      name: "gpu_backend_model_cache_fetched_bytes_total",
+      help: "Bytes of model blobs downloaded into the model cache and verified.",
+      registers: [registry],
+    }),
+    modelCacheHits: new Counter({ name: "gpu_backend_model_cache_hits_total", help: "Model ensures served from the cache.", registers: [registry] }),
+    modelCacheJoins: new Counter({
+      name: "gpu_backend_model_cache_joins_total",
+      help: "Model ensures that waited for a download another ensure had started.",
+      registers: [registry],
+    }),
+    modelCacheEvictions: new Counter({
+      name: "gpu_backend_model_cache_evictions_total",
+      help: "Model blobs evicted (least recently used) to make room within MODEL_CACHE_BUDGET_GB.",
+      registers: [registry],
+    }),
+    modelCacheFailedFetches: new Counter({
+      name: "gpu_backend_model_cache_failed_fetches_total",
+      help: "Model blobs not cached, by kind (corrupt, size, network, disk, disk_budget).",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
   };
 }
 

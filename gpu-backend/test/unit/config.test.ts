@@ -70,6 +70,32 @@ describe("config", () => {
     });
   });
 
+  it("keeps the model cache under COMFY_BASE_DIR unless set, apart from ComfyUI's folders, within a budget in GiB", async ({ expect }) => {
+    const loaded = loadConfig(await valid());
+    if (!loaded.ok) throw new Error(loaded.problems.join("; "));
+    expect(loaded.config).toMatchObject({ modelCacheDir: "/opt/comfyui/model-cache", modelCacheBudgetBytes: 100 * 1024 ** 3 });
+    const set = loadConfig({ ...(await valid()), MODEL_CACHE_DIR: "/data/models-cache", MODEL_CACHE_BUDGET_GB: "0.5" });
+    expect(set.ok && [set.config.modelCacheDir, set.config.modelCacheBudgetBytes]).toEqual(["/data/models-cache", 512 * 1024 ** 2]);
+    for (const [MODEL_CACHE_DIR, folder] of [
+      ["/opt/comfyui/models/cache", "models"],
+      ["/opt/comfyui/output/cache", "output"],
+      ["/opt", "models"],
+    ]) {
+      expect(loadConfig({ ...(await valid()), MODEL_CACHE_DIR })).toMatchObject({
+        ok: false,
+        problems: expect.arrayContaining([expect.stringMatching(new RegExp(`^MODEL_CACHE_DIR: .*${folder} folder`))]),
+      });
+    }
+    expect(loadConfig({ ...(await valid()), MODEL_CACHE_DIR: "cache" })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^MODEL_CACHE_DIR: must be an absolute path/)],
+    });
+    expect(loadConfig({ ...(await valid()), MODEL_CACHE_BUDGET_GB: "0" })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^MODEL_CACHE_BUDGET_GB/)],
+    });
+  });
+
   it("allows plain http to the edge only on loopback, and requires an origin", async ({ expect }) => {
     expect(loadConfig({ ...(await valid()), EDGE_URL: "http://127.0.0.1:8787" }).ok).toBe(true);
     expect(loadConfig({ ...(await valid()), EDGE_URL: "https://edge.example.com/api" }).ok).toBe(false);
