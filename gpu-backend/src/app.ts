@@ -22,6 +22,7 @@ import { type DrainResult, drain } from "./drain.ts";
 import { EdgeClient } from "./edge/client.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
 import { JobManager } from "./jobs/manager.ts";
+import { JobModels } from "./jobs/models.ts";
 import type { WorkflowRules } from "./jobs/policy.ts";
 import type { RunnerDeps } from "./jobs/runner.ts";
 import { Sweeper, type SweepResult } from "./jobs/sweeper.ts";
@@ -157,7 +158,29 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   };
   const machine = hostname();
   const hostNames = [...new Set([machine, machine.split(".")[0]!, cfg.hostId])].filter((n) => n.length >= 3);
-  const deps: RunnerDeps = { cfg, comfy, link, rules: currentRules, hostNames, tracker, edge, clientId, log, metrics };
+  const models = new JobModels({
+    cacheDir: cfg.modelCacheDir,
+    modelsDir: join(cfg.comfyDirs.base, "models"),
+    budgetBytes: cfg.modelCacheBudgetBytes,
+    edge,
+    log,
+    metrics,
+  });
+  await models.init();
+  const deps: RunnerDeps = {
+    cfg,
+    comfy,
+    link,
+    rules: currentRules,
+    hostNames,
+    tracker,
+    edge,
+    clientId,
+    log,
+    metrics,
+    models,
+    onModelsFetched: () => void catalog?.check(),
+  };
   const manager = new JobManager(deps, cfg, () => link!.state);
   const sweeper = new Sweeper({ dirs: cfg.comfyDirs, maxAgeMs: cfg.maxJobDeadlineMs, intervalMs: cfg.sweepIntervalMs, held: () => manager.heldFiles(), log });
   catalog = new CatalogPublisher({ hostId: cfg.hostId, comfy, link, edge, modelsDir: join(cfg.comfyDirs.base, "models"), lock: lock.lock, log });

@@ -40,6 +40,8 @@ export interface StackOptions {
   extraModels?: readonly DevModel[];
   /** Extra gpu-backend environment. */
   backendEnv?: Record<string, string>;
+  /** Where hosts reach the edge, given its URL (default: the edge itself; tests put a proxy between). */
+  hostEdgeUrl?: (edgeUrl: string) => string;
   /** Loopback host:port pairs the edge may fetch besides the hosts (test servers). */
   allowHosts?: string[];
   edge?: WranglerDevOptions;
@@ -128,7 +130,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
         env: {
           ...process.env,
           HOST_ID: id,
-          EDGE_URL: edge.url,
+          EDGE_URL: opts.hostEdgeUrl ? opts.hostEdgeUrl(edge.url) : edge.url,
           HOST_SECRET: secret,
           EDGE_JWKS: JSON.stringify(edge_jwks),
           PORT: String(port),

@@ -8,7 +8,7 @@
  * Outcomes are a tagged union; nothing here throws for an HTTP answer.
  */
 import { HOST_ID_HEADER, signHostManifest, signHostPayload } from "../../../src/protocol/host-signing.ts";
-import type { DispatchRef, InputRef, RequestManifest } from "../../../src/protocol/messages.ts";
+import type { DispatchRef, InputRef, ModelRef, RequestManifest } from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import { readCapped } from "../comfy/client.ts";
 import type { Config } from "../config.ts";
@@ -90,6 +90,58 @@ export class EdgeClient {
       if (bytes.length !== input.size || sha256Hex(bytes) !== input.sha256)
         return { done: false, detail: "input bytes do not match the announced size/sha256" };
       return { done: true, result: { ok: true, status: res.status, value: bytes } };
+    });
+  }
+
+  /**
+   * Opens a registered model file the job names, by its SHA-256: the stream, unread (the model
+   * cache counts and hashes it as it writes it to disk). Only opening is retried; a stall or a cut
+   * mid-stream fails the download, and the cache starts over.
+   */
+  openModel(ref: DispatchRef, model: ModelRef, opts: EdgeRequestOptions = {}): Promise<EdgeResult<ReadableStream<Uint8Array>>> {
+    const path = edgePaths.model(this.cfg.hostId, ref.job_id, model.sha256);
+    return this.withRetries<ReadableStream<Uint8Array>>("model", opts, async (signal) => {
+      const headers = { ...(await signHostManifest(this.cfg.hostSecrets, this.manifest(ref, "GET", path))), [HOST_ID_HEADER]: this.cfg.hostId };
+      // The request timeout covers the answer's headers only: the body of a model may take minutes.
+      // After that, a body silent for TRANSFER_TIMEOUT_MS is cut (a stall, not a slow link).
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const headersDue = setTimeout(() => controller.abort(new Error("no answer within EDGE_REQUEST_TIMEOUT_MS")), this.cfg.edgeRequestTimeoutMs);
+      let res: Response;
+      try {
+        res = await fetch(new URL(path, this.cfg.edgeUrl), { method: "GET", headers, signal: controller.signal });
+      } finally {
+        clearTimeout(headersDue);
+      }
+      const status = classify(res.status);
+      if (status !== "ok" || !res.body) {
+        signal?.removeEventListener("abort", onAbort);
+        const text = await res.text().catch(() => "");
+        if (status === "ok") return { done: false, detail: "no body" };
+        return status === "retry" ? { done: false, detail: `HTTP ${res.status}` } : { done: true, result: failure(res.status, text) };
+      }
+      const stallMs = this.cfg.transferTimeoutMs;
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => controller.abort(new Error(`the model download stalled for ${stallMs} ms`)), stallMs);
+        idle.unref();
+      };
+      arm();
+      const body = (res.body as ReadableStream<Uint8Array>).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            arm();
+            ctl.enqueue(chunk);
+          },
+          flush() {
+            clearTimeout(idle);
+            signal?.removeEventListener("abort", onAbort);
+          },
+        }),
+      );
+      return { done: true, result: { ok: true, status: res.status, value: body } };
     });
   }
 

@@ -1,5 +1,5 @@
 /**
- * Runs one job attempt end to end: prepare (inputs) → submit (`POST /prompt` with our prompt_id
+ * Runs one job attempt end to end: prepare (model files, inputs) → submit (`POST /prompt` with our prompt_id
  * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll) → collect
  * (`/view` of every output file in the history entry) → upload (each output to the edge) →
  * report (exactly one terminal event, after every upload succeeded).
@@ -32,6 +32,7 @@ import { JobEvents, type TerminalBody } from "./events.ts";
 import { filesOfEntry, filesOfUi, removeJobFiles } from "./files.ts";
 import { prepareInputs } from "./inputs.ts";
 import type { Job, StopDecision } from "./job.ts";
+import type { JobModels } from "./models.ts";
 import { classifyHistory, invalidWorkflow } from "./outcome.ts";
 import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
 import { checkWorkflow, type WorkflowRules } from "./policy.ts";
@@ -50,6 +51,10 @@ export interface RunnerDeps {
   clientId: string;
   log: Logger;
   metrics: Metrics;
+  /** The job's registered model files, through the model cache (models.ts). */
+  models: Pick<JobModels, "prepare" | "release">;
+  /** A model file was downloaded: ComfyUI lists it now, so the catalog changed. */
+  onModelsFetched: () => void;
 }
 
 export type Outcome =
@@ -109,6 +114,7 @@ export class JobRun {
     } finally {
       if (this.deadline) clearTimeout(this.deadline);
       deps.tracker.unwatch(job.promptId);
+      deps.models.release(job);
     }
     // The job's files go before the edge hears the result: once it has, nothing of the job is left.
     await this.cleanupFiles().catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
@@ -127,6 +133,16 @@ export class JobRun {
     if (!verdict.ok) {
       log.info("job_refused_by_policy", { details: verdict.failure.details });
       return { kind: "failed", failure: verdict.failure };
+    }
+
+    // Registered model files first: the prompt must never reach ComfyUI before its files are there.
+    const models = await deps.models.prepare(job);
+    if (!models.ok && "stale" in models) this.stop({ kind: "drop", why: "stale lease (409) on a model download" });
+    if (job.stop) return fromStop(job);
+    if (!models.ok) return "failure" in models ? { kind: "failed", failure: models.failure } : failed("host_error", "model preparation stopped");
+    if (models.fetched > 0) {
+      log.info("job_models_fetched", { fetched: models.fetched, model_fetch_ms: models.fetchMs });
+      deps.onModelsFetched();
     }
 
     const inputs = await prepareInputs(job, {

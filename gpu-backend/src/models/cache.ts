@@ -25,8 +25,11 @@ import { checkRef, isWithin, ModelPathError, type ModelRef, SHA256_HEX } from ".
 export { ModelFetchError, type ModelFetchErrorKind } from "./download.ts";
 export { ModelPathError, type ModelPathErrorKind, type ModelRef } from "./ref.ts";
 
-/** Opens the blob's content (later: a signed, lease-bound GET from the edge). Should honour `signal`. */
-export type FetchBlob = (ref: ModelRef, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>;
+/**
+ * Opens the blob's content (a signed GET from the edge under `holder`'s lease: the job whose
+ * ensure() started the download). Should honour `signal`.
+ */
+export type FetchBlob = (ref: ModelRef, signal: AbortSignal, holder: string) => Promise<ReadableStream<Uint8Array>>;
 
 export type EnsureOutcome = "hit" | "fetched" | "joined";
 
@@ -170,7 +173,7 @@ export class ModelCache {
     if (typeof holder !== "string" || holder === "") throw new ModelPathError("invalid", "holder must be a non-empty string");
     const newlyHeld = this.hold(ref.sha256, holder);
     try {
-      const result = await this.blob(ref);
+      const result = await this.blob(ref, holder);
       const replaced = await placeLink(linkPath, ref.sha256, this.blobsDir);
       if (replaced !== undefined) this.blobs.get(replaced)?.links.delete(linkPath);
       const blob = this.blobs.get(ref.sha256);
@@ -219,7 +222,7 @@ export class ModelCache {
   }
 
   /** The blob in place (verified, of `ref.size` bytes), however it got there. */
-  private async blob(ref: ModelRef): Promise<EnsureResult> {
+  private async blob(ref: ModelRef, holder: string): Promise<EnsureResult> {
     const hash = ref.sha256;
     const started = this.clock();
     let joined = false;
@@ -245,7 +248,7 @@ export class ModelCache {
         joined = true;
         continue;
       }
-      const download = this.download(ref).finally(() => this.downloads.delete(hash));
+      const download = this.download(ref, holder).finally(() => this.downloads.delete(hash));
       this.downloads.set(hash, download);
       await download;
       return { outcome: "fetched", fetch_ms: this.clock() - started, bytes: ref.size };
@@ -270,7 +273,7 @@ export class ModelCache {
     return false;
   }
 
-  private async download(ref: ModelRef): Promise<void> {
+  private async download(ref: ModelRef, holder: string): Promise<void> {
     const hash = ref.sha256;
     const started = this.clock();
     try {
@@ -278,7 +281,7 @@ export class ModelCache {
       const controller = new AbortController();
       let body: ReadableStream<Uint8Array>;
       try {
-        body = await this.fetchBlob(ref, controller.signal);
+        body = await this.fetchBlob(ref, controller.signal, holder);
       } catch (err) {
         throw err instanceof ModelFetchError ? err : new ModelFetchError("network", `the download did not start: ${(err as Error).message}`, { cause: err });
       }
