@@ -6,13 +6,14 @@
  * 1. The jobs that count are those some free host can run (its catalog has every node class and
  *    model file the job names); among them the fair-next job is chosen as always (round-robin
  *    across tenants, FIFO within one).
- * 2. It goes to the free host that can run it and would load the fewest of its models (affinity),
- *    then the one with the most free slots.
- * 3. If that host would load models for it, another host that can run it holds more of them, and
+ * 2. It goes to the free host that can run it at the lowest load cost (affinity: its models warm,
+ *    else on disk, else to download; placement.ts loadCost), then the one with the most free slots.
+ * 3. If that host would load or download models for it, another host that can run it would cost
+ *    it less, and
  *    it was passed over fewer than `maxPassOvers` times, the host takes instead the fair-next job
  *    among those it holds more models for, and the first job's pass-over count goes up.
  */
-import { bestHost, canRun, coldModels, type HostOffer, type JobNeeds, mayPassOver, NO_NEEDS, offerOf } from "../../src/dispatch/placement.ts";
+import { bestHost, canRun, type HostOffer, type JobNeeds, loadCost, mayPassOver, NO_NEEDS, offerOf } from "../../src/dispatch/placement.ts";
 import { freeHosts, type HostLoad, isDispatchable, type LivenessRules, nextLine } from "../../src/dispatch/policy.ts";
 import type { CatalogSummary } from "../../src/protocol/catalog.ts";
 import type { DispatcherStore, HostRow, QueueRow } from "./store.ts";
@@ -99,19 +100,19 @@ export function placeNext(store: DispatcherStore, cache: PlacementCache, rules: 
   // 2. The host for it.
   const candidates = free
     .filter((f) => runs(needs, f.host))
-    .map((f) => ({ id: f.host.id, free: f.free, cold: coldModels(needs, warm.get(f.host.id)!), host: f.host }));
+    .map((f) => ({ id: f.host.id, free: f.free, cost: loadCost(needs, warm.get(f.host.id)!, offers.get(f.host.id)), host: f.host }));
   const target = bestHost(candidates, affinity)!;
 
   // 3. Model affinity: a warmer job for this host, if the first one has a warmer host to wait for.
   if (affinity) {
-    const warmerElsewhere = usable.some((h) => h.id !== target.id && runs(needs, h) && coldModels(needs, warm.get(h.id)!) < target.cold);
-    if (mayPassOver({ coldHere: target.cold, passedOver: first.passed_over, maxPassOvers, warmerElsewhere })) {
+    const warmerElsewhere = usable.some((h) => h.id !== target.id && runs(needs, h) && loadCost(needs, warm.get(h.id)!, offers.get(h.id)) < target.cost);
+    if (mayPassOver({ costHere: target.cost, passedOver: first.passed_over, maxPassOvers, warmerElsewhere })) {
       const here = warm.get(target.id)!;
       const warmer = queued
         .map((q) => q.needs_id)
         .filter((id) => {
           const n = needsById.get(id)!;
-          return runs(n, target.host) && coldModels(n, here) < target.cold;
+          return runs(n, target.host) && loadCost(n, here, offers.get(target.id)) < target.cost;
         });
       const instead = warmer.length > 0 ? pickJob(store, warmer) : undefined;
       if (instead) return { job: instead, needs: needsById.get(instead.needs_id) ?? NO_NEEDS, host: target.host, passedOver: first.job_id };

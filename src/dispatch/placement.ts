@@ -54,18 +54,27 @@ export function canRun(needs: JobNeeds, offer: HostOffer | undefined | "pending"
   return m.classes.length === 0 && m.models.length === 0;
 }
 
-/** Model files of the job the host would have to load: those not warm on it. */
-export function coldModels(needs: JobNeeds, warm: ReadonlySet<string>): number {
-  let n = 0;
-  for (const m of needs.models) if (!warm.has(m)) n++;
-  return n;
+/**
+ * What it costs a host to get the job's model files ready, per file: 0 when it is warm (in VRAM,
+ * or named by the job the host got last), 1 when the host has it on disk (a load), 2 when it does
+ * not (a download first, in a pool that fetches model files on demand). A host without a known
+ * catalog counts as having the files on disk.
+ */
+export function loadCost(needs: JobNeeds, warm: ReadonlySet<string>, offer?: HostOffer | "pending"): number {
+  let cost = 0;
+  for (const m of needs.models) {
+    if (warm.has(m)) continue;
+    cost += offer === undefined || offer === "pending" || offer.models.has(m) ? 1 : 2;
+  }
+  return cost;
 }
 
 /** A free host that can run the job, with what the choice weighs. */
 export interface HostChoice {
   id: string;
   free: number;
-  cold: number;
+  /** loadCost() of the job on it. */
+  cost: number;
 }
 
 /**
@@ -80,8 +89,8 @@ export function bestHost<H extends HostChoice>(candidates: readonly H[], affinit
       best = h;
       continue;
     }
-    if (affinity && h.cold !== best.cold) {
-      if (h.cold < best.cold) best = h;
+    if (affinity && h.cost !== best.cost) {
+      if (h.cost < best.cost) best = h;
       continue;
     }
     if (h.free > best.free || (h.free === best.free && h.id < best.id)) best = h;
@@ -90,24 +99,24 @@ export function bestHost<H extends HostChoice>(candidates: readonly H[], affinit
 }
 
 export interface PassOverInput {
-  /** The fair-next job's cold models on the chosen host. */
-  coldHere: number;
+  /** The fair-next job's load cost on the chosen host. */
+  costHere: number;
   /** How often the fair-next job was already passed over. */
   passedOver: number;
   maxPassOvers: number;
-  /** Whether some other host that can run it (free or busy) holds more of its models. */
+  /** Whether some other host that can run it (free or busy) would cost it less. */
   warmerElsewhere: boolean;
 }
 
 /**
  * Whether the chosen host should take a job warmer for it than the fair-next one (if one is
- * queued): only when the fair-next job would load models here, has a warmer host to wait for, and
+ * queued): only when the fair-next job would load or download models here, has a warmer host to wait for, and
  * has been passed over fewer than `maxPassOvers` times. So a job waits for at most
  * `maxPassOvers` dispatches taken in its place, after which the next free host that can run it
  * takes it.
  */
 export function mayPassOver(p: PassOverInput): boolean {
-  return p.maxPassOvers > 0 && p.coldHere > 0 && p.warmerElsewhere && p.passedOver < p.maxPassOvers;
+  return p.maxPassOvers > 0 && p.costHere > 0 && p.warmerElsewhere && p.passedOver < p.maxPassOvers;
 }
 
 /**

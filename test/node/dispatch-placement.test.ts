@@ -2,7 +2,7 @@
 // plain values: who can run a job, which free host takes it, when a job may be passed over, and
 // what a waiting job's view says it waits for.
 import { describe, expect, it } from "vitest";
-import { bestHost, canRun, coldModels, mayPassOver, missingOn, offerOf, waitingFor } from "../../src/dispatch/placement.ts";
+import { bestHost, canRun, loadCost, mayPassOver, missingOn, offerOf, waitingFor } from "../../src/dispatch/placement.ts";
 import { workflowNeeds } from "../../src/workflows/needs.ts";
 
 const offer = offerOf({ classes: ["CheckpointLoaderSimple", "KSampler", "SaveImage"], models: { checkpoints: ["a.safetensors"], loras: ["l.safetensors"] } });
@@ -29,9 +29,9 @@ describe("who can run a job", () => {
 
 describe("which free host takes it", () => {
   const hosts = [
-    { id: "h1", free: 3, cold: 1 },
-    { id: "h2", free: 1, cold: 0 },
-    { id: "h0", free: 3, cold: 1 },
+    { id: "h1", free: 3, cost: 1 },
+    { id: "h2", free: 1, cost: 0 },
+    { id: "h0", free: 3, cost: 1 },
   ];
   it("with affinity, the one loading the fewest models; then most free slots; then lowest id", () => {
     expect(bestHost(hosts, true)?.id).toBe("h2");
@@ -46,16 +46,20 @@ describe("which free host takes it", () => {
     expect(bestHost(hosts, false)?.id).toBe("h0");
     expect(bestHost([], false)).toBeUndefined();
   });
-  it("cold models are the job's models the host does not hold", () => {
-    expect(coldModels(needs(["a.safetensors", "l.safetensors"]), new Set(["a.safetensors"]))).toBe(1);
+  it("the load cost: 0 per warm model, 1 per model on disk, 2 per model the host would download", () => {
+    const both = needs(["a.safetensors", "l.safetensors"]);
+    expect(loadCost(both, new Set(["a.safetensors"]), offer)).toBe(1);
+    expect(loadCost(both, new Set(), offer)).toBe(2);
+    expect(loadCost(needs(["a.safetensors", "new.safetensors"]), new Set(), offer)).toBe(3);
+    expect(loadCost(needs(["new.safetensors"]), new Set(), undefined)).toBe(1);
   });
 });
 
 describe("passing over the fair-next job", () => {
-  const base = { coldHere: 1, passedOver: 0, maxPassOvers: 3, warmerElsewhere: true };
+  const base = { costHere: 1, passedOver: 0, maxPassOvers: 3, warmerElsewhere: true };
   it("only when it would load models here and a warmer host can run it", () => {
     expect(mayPassOver(base)).toBe(true);
-    expect(mayPassOver({ ...base, coldHere: 0 })).toBe(false);
+    expect(mayPassOver({ ...base, costHere: 0 })).toBe(false);
     expect(mayPassOver({ ...base, warmerElsewhere: false })).toBe(false);
   });
   it("at most maxPassOvers times; 0 turns affinity off", () => {

@@ -71,7 +71,7 @@ describe("which host", () => {
   it("picks the host with the most free slots, the lowest id on a tie, and none when all are full", () => {
     const pick = (hosts: HostLoad[]) =>
       bestHost(
-        freeHosts(hosts, rules).map((f) => ({ id: f.host.id, free: f.free, cold: 0 })),
+        freeHosts(hosts, rules).map((f) => ({ id: f.host.id, free: f.free, cost: 0 })),
         false,
       );
     const hosts = [host("c", { capacity: 2 }), host("b", { capacity: 3, held: 1 }), host("a", { capacity: 2 })];
