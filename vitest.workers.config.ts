@@ -18,6 +18,9 @@ export default defineConfig(async () => {
             HEALTH_CACHE_SECONDS: "0",
             // Model uploads in parts of R2's minimum, so multi-part tests stay a few MiB.
             MODEL_UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
+            // Small private-model quotas, so test/worker/tenant-models.test.ts reaches them.
+            TENANT_MAX_MODELS: "4",
+            TENANT_MODEL_BYTES: "100000",
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
             DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),

@@ -426,7 +426,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       workflowOf(db, a.job_id),
       inputsOf(db, a.job_id),
       // The registered files it names: the host fetches those it lacks (src/models).
-      readyModelsNamed(db, SHARED_MODELS, needs.models),
+      readyModelsNamed(db, SHARED_MODELS, needs.models).then((shared) => [...shared, ...(needs.privateModels ?? [])]),
     ]);
     if (!row) {
       // Cancelled (or otherwise ended) while it waited: nothing to run.
@@ -607,7 +607,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 function needsDoc(needs: JobNeeds | undefined): string | undefined {
   if (!needs) return undefined;
   const sorted = (xs: readonly string[]) => [...new Set(xs)].sort();
-  return JSON.stringify({ classes: sorted(needs.classes), models: sorted(needs.models), ...(needs.modelsOnDemand ? { modelsOnDemand: true } : {}) });
+  return JSON.stringify({
+    classes: sorted(needs.classes),
+    models: sorted(needs.models),
+    ...(needs.modelsOnDemand ? { modelsOnDemand: true } : {}),
+    ...(needs.privateModels?.length ? { privateModels: needs.privateModels.map(({ folder, name, sha256, size }) => ({ folder, name, sha256, size })) } : {}),
+  });
 }
 
 function hostnameOf(url: string): string {

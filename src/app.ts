@@ -15,13 +15,13 @@ import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { validationHook } from "./http/validation.ts";
 import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
-import { adminModelRoutes } from "./routes/admin-models.ts";
 import { adminPoolRoutes } from "./routes/admin-pools.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostApiRoutes } from "./routes/host-api.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { adminModelRoutes, tenantModelRoutes } from "./routes/model-routes.ts";
 import { outputRoutes } from "./routes/outputs.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { usageRoutes } from "./routes/usage.ts";
@@ -54,6 +54,7 @@ export function createApp() {
   app.route("/v1/admin/hosts", adminHostRoutes);
   app.route("/v1/admin/pools", adminPoolRoutes);
   app.route("/v1/admin/models", adminModelRoutes);
+  app.route("/v1/models", tenantModelRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
   // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.
   app.route("/", hostApiRoutes);

@@ -33,6 +33,7 @@ import {
   modelFolder,
 } from "../../src/protocol/catalog.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
+import { PRIVATE_DIR } from "../../src/protocol/private-models.ts";
 import type { ComfyClient } from "./comfy/client.ts";
 import type { ComfyLink } from "./comfy/link.ts";
 import type { EdgeClient } from "./edge/client.ts";
@@ -105,7 +106,10 @@ export class CatalogPublisher {
     const seen = new Set<string>();
     for (const folder of folders) {
       // A name the edge would refuse (control characters, `..`) is left out rather than the whole catalog refused.
-      const names = (await comfy.modelsIn(folder)).filter((name) => CatalogModel.safeParse({ name }).success).slice(0, MAX_MODELS_PER_FOLDER);
+      // Tenants' private files (`_t/…`, fetched for their jobs) are nobody else's business.
+      const names = (await comfy.modelsIn(folder))
+        .filter((name) => name.split("/")[0] !== PRIVATE_DIR && CatalogModel.safeParse({ name }).success)
+        .slice(0, MAX_MODELS_PER_FOLDER);
       models[folder] = names.map((name) => {
         const entry: CatalogModel = { name };
         const found = this.findFile(folder, name);

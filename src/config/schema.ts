@@ -132,6 +132,29 @@ export const settings = {
       .default(64 * 2 ** 20),
     doc: "Size of each part of a model upload (the last may be smaller): R2 needs at least 5 MiB, a Worker request body at most 100 MB.",
   },
+  TENANT_MODEL_FOLDERS: {
+    kind: "var",
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(,[A-Za-z0-9][A-Za-z0-9._-]{0,63})*$/, "must be a comma-separated list of model folder names")
+      .default("loras,embeddings,vae"),
+    doc: "ComfyUI model folders a tenant may add private files to (`POST /v1/models`).",
+  },
+  TENANT_MAX_MODELS: {
+    kind: "var",
+    schema: positiveInt(100, 100_000),
+    doc: "Private model files (names) a tenant may have.",
+  },
+  TENANT_MODEL_BYTES: {
+    kind: "var",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 46)
+      .default(50 * 2 ** 30),
+    doc: "Bytes of private model files a tenant may have (uploads in progress count).",
+  },
   MODEL_AFFINITY_MAX_PASS_OVERS: {
     kind: "var",
     schema: z.coerce.number().int().min(0).max(20).default(3),

@@ -3,7 +3,7 @@
  * (names in ComfyUI folders pointing at them). State changes of a blob are compare-and-set on its
  * state, so a verification and a delete (or two completes) can never both win.
  */
-import { and, asc, count, eq, gt, inArray, lt } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lt, ne, sum } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { type ModelBlobRow, type ModelBlobState, type ModelPart, type ModelRow, modelBlobs, models } from "./schema.ts";
 
@@ -145,5 +145,28 @@ export async function readyModelsNamed(
     .innerJoin(modelBlobs, and(eq(modelBlobs.scope, models.scope), eq(modelBlobs.sha256, models.sha256)))
     .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90)), eq(modelBlobs.state, "ready")))
     .orderBy(asc(models.folder), asc(models.name))
+    .all();
+}
+
+/** What a scope holds: its names, and the bytes of its blobs that are or will be stored (failed ones excepted). */
+export async function scopeUsage(db: Db, scope: string): Promise<{ models: number; bytes: number }> {
+  const [names, bytes] = await Promise.all([
+    db.select({ n: count() }).from(models).where(eq(models.scope, scope)).get(),
+    db
+      .select({ total: sum(modelBlobs.size) })
+      .from(modelBlobs)
+      .where(and(eq(modelBlobs.scope, scope), ne(modelBlobs.state, "failed")))
+      .get(),
+  ]);
+  return { models: names?.n ?? 0, bytes: Number(bytes?.total ?? 0) };
+}
+
+/** A scope's models registered under any of `names`. */
+export async function modelsNamed(db: Db, scope: string, names: readonly string[]): Promise<ModelRow[]> {
+  if (names.length === 0) return [];
+  return db
+    .select()
+    .from(models)
+    .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90))))
     .all();
 }

@@ -13,6 +13,11 @@ export interface JobNeeds {
   models: readonly string[];
   /** Its pool fetches model files on demand: hosts need not have them (they still count for affinity). */
   modelsOnDemand?: boolean;
+  /**
+   * The tenant's private files it names (src/models/tenant-refs.ts), as hosts fetch them: always
+   * on demand, so never required of a host (and not in `models`).
+   */
+  privateModels?: readonly { folder: string; name: string; sha256: string; size: number }[];
 }
 
 export const NO_NEEDS: JobNeeds = { classes: [], models: [] };

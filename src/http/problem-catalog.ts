@@ -108,6 +108,16 @@ export const problemCatalog = {
     title: "GPU pool not allowed",
     doc: "The job would run in a pool outside the tenant's `allowed_pools` (named in `pool`, or the tenant's default); `allowed_pools` lists the ones it may use.",
   },
+  "model-quota": {
+    status: 403,
+    title: "Model quota reached",
+    doc: "The tenant's private model files would exceed TENANT_MAX_MODELS files or TENANT_MODEL_BYTES bytes; `limit` and `current` say which. Delete some (`DELETE /v1/models/{id}`) first.",
+  },
+  "unknown-model": {
+    status: 422,
+    title: "Unknown model file",
+    doc: "A workflow input names `tenant:<name>` (or `tenant:<folder>/<name>`) and the tenant has no such model file, or it is not ready yet (still uploading or verifying); `errors[]` points at the input.",
+  },
   "uploads-per-day": {
     status: 429,
     title: "Too many uploads today",

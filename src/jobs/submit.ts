@@ -17,6 +17,7 @@ import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { describeError } from "../lib/log.ts";
+import { resolveTenantModels } from "../models/tenant-refs.ts";
 import { allPoolNames, resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
@@ -53,22 +54,23 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   const { env, config, principal, log } = ctx;
   const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
-  const fileInputs = checkWorkflowPolicy(body.workflow, config);
+  // The tenant's own model files (`tenant:<name>`) become the names hosts give them; from here
+  // on, `workflow` is what the host will run.
+  const privateModels = await resolveTenantModels(env, principal.tenantId, body.workflow);
+  const workflow = privateModels.workflow;
+  const fileInputs = checkWorkflowPolicy(workflow, config);
   const key = parseIdempotencyKey(idempotencyHeader);
   // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
   const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
   // Also before admission: a job for a pool it may not run in takes no slot.
   const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
-  const poolCheck = await refuseUnrunnable(
-    env,
-    pool.name,
-    body.workflow,
-    () => allowedPoolNames(env, config, principal.pools.allowedPools),
-    poolPreflightOptions(pool),
-  );
+  const poolCheck = await refuseUnrunnable(env, pool.name, workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools), {
+    ...poolPreflightOptions(pool),
+    knownModels: new Set(privateModels.refs.map((r) => r.name)),
+  });
   // What a host must have to run it: the Dispatcher places the job only where it can run.
-  const needs = workflowNeeds(body.workflow, poolCheck.models, pool.model_files);
+  const needs = workflowNeeds(workflow, poolCheck.models, pool.model_files, privateModels.refs);
 
   const jobId = newId("job");
   const admitted = await admitJob(
@@ -89,7 +91,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // row exists; a refused input gives back the slot.
   let inputs: ResolvedInputs;
   try {
-    inputs = await resolveInputs(env, config, principal, jobId, body.workflow, fileInputs);
+    inputs = await resolveInputs(env, config, principal, jobId, workflow, fileInputs);
   } catch (err) {
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw err;

@@ -128,9 +128,11 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const db = createDb(c.env.DB);
     const sha256 = c.req.param("sha256");
     const needs = await needsOf(db, m.job_id);
-    const ref = (await readyModelsNamed(db, SHARED_MODELS, needs?.models ?? [])).find((r) => r.sha256 === sha256);
-    if (!ref) throw new ProblemError("not-found", "This job names no registered model file with that SHA-256.");
-    const object = await c.env.BLOBS.get(modelBlobKey(SHARED_MODELS, sha256));
+    // The job's tenant's own file, or one of the operators' registry.
+    const own = needs?.privateModels?.some((r) => r.sha256 === sha256) ?? false;
+    const shared = !own && (await readyModelsNamed(db, SHARED_MODELS, needs?.models ?? [])).some((r) => r.sha256 === sha256);
+    if (!own && !shared) throw new ProblemError("not-found", "This job names no registered model file with that SHA-256.");
+    const object = await c.env.BLOBS.get(modelBlobKey(own ? check.tenantId : SHARED_MODELS, sha256));
     if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
     c.var.log.info("model_served", { host_id: host.id, job_id: m.job_id, sha256, size: object.size });
     return new Response(object.body, {

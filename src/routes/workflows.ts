@@ -6,7 +6,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
+import { ProblemError } from "../http/problem.ts";
 import { checkWorkflow } from "../jobs/workflow.ts";
+import { resolveTenantModels } from "../models/tenant-refs.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { resolveSubmitPool } from "../pools/pools.ts";
 import { workflowNeeds } from "../workflows/needs.ts";
@@ -72,8 +74,25 @@ export const workflowRoutes = newRouter().openapi(validateRoute, async (c) => {
   const pool = await resolveSubmitPool(createDb(c.env.DB), config, principal.pools, body.pool);
   const shape = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!shape.ok) return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors: shape.errors, estimated_start_seconds: null }, 200);
-  const check = await checkAgainstPool(c.env, pool.name, body.workflow, poolPreflightOptions(pool));
-  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(workflowNeeds(body.workflow, check.models, pool.model_files)) : null;
+  // A `tenant:` name the tenant does not have (or a reserved `_t/` one) is a problem of the
+  // workflow, answered in the body like every other.
+  let privateModels: Awaited<ReturnType<typeof resolveTenantModels>>;
+  try {
+    privateModels = await resolveTenantModels(c.env, principal.tenantId, body.workflow);
+  } catch (err) {
+    if (!(err instanceof ProblemError) || (err.slug !== "unknown-model" && err.slug !== "invalid-input")) throw err;
+    const errors = ((err.extensions?.errors as { pointer: string; detail: string }[] | undefined) ?? []).map((e) => ({
+      ...e,
+      code: err.slug === "unknown-model" ? "unknown_model" : "reserved_name",
+    }));
+    return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors, estimated_start_seconds: null }, 200);
+  }
+  const check = await checkAgainstPool(c.env, pool.name, privateModels.workflow, {
+    ...poolPreflightOptions(pool),
+    knownModels: new Set(privateModels.refs.map((r) => r.name)),
+  });
+  const needs = workflowNeeds(privateModels.workflow, check.models, pool.model_files, privateModels.refs);
+  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(needs) : null;
   // `value` is not in the documented shape: the route answers what its schema says.
   const errors = check.errors.map(({ value: _value, ...e }) => publicError(e));
   return c.json(

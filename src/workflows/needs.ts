@@ -9,6 +9,7 @@
  */
 import type { JobNeeds } from "../dispatch/placement.ts";
 import type { ModelFilesPolicy } from "../pools/model-files.ts";
+import { isPrivateModelName } from "../protocol/private-models.ts";
 import { isModelFileName } from "./catalog.ts";
 
 /** Bounds on what a job may name (a workflow has at most MAX_WORKFLOW_NODES nodes anyway). */
@@ -18,6 +19,7 @@ export function workflowNeeds(
   workflow: Record<string, unknown>,
   checkedModels: readonly string[] | undefined,
   modelFiles: ModelFilesPolicy = "required",
+  privateModels: NonNullable<JobNeeds["privateModels"]> = [],
 ): JobNeeds {
   const classes = new Set<string>();
   const models = new Set<string>(checkedModels ?? []);
@@ -26,8 +28,12 @@ export function workflowNeeds(
     const { class_type: classType, inputs } = node as { class_type?: unknown; inputs?: unknown };
     if (typeof classType === "string") classes.add(classType);
     if (checkedModels !== undefined || typeof inputs !== "object" || inputs === null) continue;
-    for (const value of Object.values(inputs)) if (typeof value === "string" && isModelFileName(value)) models.add(value);
+    for (const value of Object.values(inputs)) if (typeof value === "string" && isModelFileName(value) && !isPrivateModelName(value)) models.add(value);
   }
   const needs: JobNeeds = { classes: [...classes].sort().slice(0, MAX_NAMES), models: [...models].sort().slice(0, MAX_NAMES) };
-  return modelFiles === "on_demand" ? { ...needs, modelsOnDemand: true } : needs;
+  return {
+    ...needs,
+    ...(modelFiles === "on_demand" ? { modelsOnDemand: true } : {}),
+    ...(privateModels.length > 0 ? { privateModels } : {}),
+  };
 }

@@ -26,6 +26,7 @@
  */
 import { pointerToken } from "../jobs/workflow.ts";
 import { DEFAULT_FILE_INPUTS, type FileInputs, fileInputsFromObjectInfo, mergeFileInputs, parseFileInputs } from "../protocol/node-policy.ts";
+import { isPrivateModelName } from "../protocol/private-models.ts";
 import { type Catalog, type CompiledClass, type CompiledInput, compileCatalog } from "./catalog.ts";
 
 export type PreflightCode =
@@ -78,6 +79,12 @@ export interface PreflightOptions {
    * catalog marks as an upload, and ComfyUI 0.3.64's self-validated core inputs.
    */
   unchecked?: FileInputs;
+  /**
+   * Model file names accepted in any model-file combo though no host lists them yet: the tenant's
+   * own private files the edge rewrote to (src/protocol/private-models.ts), which hosts fetch on
+   * demand. They are not counted among the graph's `models` (placement does not require them).
+   */
+  knownModels?: ReadonlySet<string>;
   /** Pointer prefix of the workflow in the request body. Default "/workflow". */
   base?: string;
   /** Errors kept; `truncated` says when there were more. Default 100. */
@@ -217,6 +224,7 @@ export function preflight(workflow: unknown, catalog: Catalog, options: Prefligh
         continue;
       }
       if (skip?.has(input.name)) continue;
+      if (input.modelCombo && typeof value === "string" && options.knownModels?.has(value)) continue;
       if (input.modelCombo && typeof value === "string") models.add(value);
       const problem = checkValue(value, input, options);
       if (problem) add({ ...at, ...problem });
@@ -290,10 +298,11 @@ function checkValue(raw: unknown, input: CompiledInput, options: PreflightOption
   if (input.modelCombo) {
     if (options.modelCombos === "skip") return null;
     const noun = modelNoun(name);
+    const shown = visibleChoices(input.choices).length;
     const detail =
-      input.choices.length === 0
+      shown === 0
         ? `${name}: ${show(value)} is not available: this pool has no ${noun}s.`
-        : `${name}: ${show(value)} is not one of the ${input.choices.length} ${noun}${input.choices.length === 1 ? "" : "s"} this pool has: ${listChoices(input.choices, value)}.`;
+        : `${name}: ${show(value)} is not one of the ${shown} ${noun}${shown === 1 ? "" : "s"} this pool has: ${listChoices(input.choices, value)}.`;
     return { code: "value_not_in_list", detail, value, model: true };
   }
   const detail =
@@ -323,7 +332,13 @@ function modelNoun(input: string): string {
 const MAX_LISTED = 5;
 
 /** The closest choices first when the value is a string (a typo shows its fix), else the first few. */
-function listChoices(choices: readonly unknown[], value: unknown): string {
+/** Tenants' private files on the hosts are never shown, nor counted (another tenant's would leak). */
+function visibleChoices(choices: readonly unknown[]): unknown[] {
+  return choices.filter((c) => typeof c !== "string" || !isPrivateModelName(c));
+}
+
+function listChoices(all: readonly unknown[], value: unknown): string {
+  const choices = visibleChoices(all);
   let picked = choices.slice(0, MAX_LISTED);
   if (typeof value === "string" && choices.length > MAX_LISTED) {
     const strings = choices.filter((c): c is string => typeof c === "string");

@@ -3,7 +3,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { SHARED_MODELS } from "../../src/blobs/keys.ts";
-import { adminCall, json } from "./worker-helpers.ts";
+import { adminCall, call, json, userHeaders } from "./worker-helpers.ts";
 
 export type TestModel = {
   id: string;
@@ -26,31 +26,50 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export const registerModel = (body: Record<string, unknown>) => adminCall("/v1/admin/models", json(body));
-export const putPart = (id: string, n: number, bytes: Uint8Array) =>
-  adminCall(`/v1/admin/models/${id}/parts/${n}`, { method: "PUT", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
-export const completeModel = (id: string) => adminCall(`/v1/admin/models/${id}/complete`, { method: "POST" });
-export const readModel = async (id: string) => (await (await adminCall(`/v1/admin/models/${id}`)).json()) as TestModel;
-
-/** Uploads `bytes` as the parts of `model` (in the order given) and completes it. */
-export async function uploadModel(model: TestModel, bytes: Uint8Array, order?: number[]): Promise<Response> {
-  const size = model.upload!.part_size;
-  for (const n of order ?? Array.from({ length: model.upload!.parts_total }, (_, i) => i + 1)) {
-    const res = await putPart(model.id, n, bytes.subarray((n - 1) * size, n * size));
-    if (res.status !== 200) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
-  }
-  return completeModel(model.id);
+/** The registry's calls, for the operators' registry (`adminModels`) or a tenant's (`tenantModels(key)`). */
+export function modelApi(base: string, send: (path: string, init: RequestInit) => Promise<Response>) {
+  const api = {
+    register: (body: Record<string, unknown>) => send(base, json(body)),
+    putPart: (id: string, n: number, bytes: Uint8Array) =>
+      send(`${base}/${id}/parts/${n}`, { method: "PUT", body: bytes, headers: { "Content-Type": "application/octet-stream" } }),
+    complete: (id: string) => send(`${base}/${id}/complete`, { method: "POST" }),
+    read: async (id: string) => (await (await send(`${base}/${id}`, {})).json()) as TestModel,
+    /** Uploads `bytes` as the parts of `model` (in the order given) and completes it. */
+    async upload(model: TestModel, bytes: Uint8Array, order?: number[]): Promise<Response> {
+      const size = model.upload!.part_size;
+      for (const n of order ?? Array.from({ length: model.upload!.parts_total }, (_, i) => i + 1)) {
+        const res = await api.putPart(model.id, n, bytes.subarray((n - 1) * size, n * size));
+        if (res.status !== 200) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
+      }
+      return api.complete(model.id);
+    },
+  };
+  return api;
 }
+
+export const adminModels = modelApi("/v1/admin/models", adminCall);
+export const tenantModels = (key: string, user = "u") =>
+  modelApi("/v1/models", (path, init) => {
+    const headers = new Headers(init.headers);
+    for (const [k, v] of Object.entries(userHeaders(key, user))) headers.set(k, v);
+    return call(path, { ...init, headers });
+  });
+
+export const registerModel = adminModels.register;
+export const putPart = adminModels.putPart;
+export const completeModel = adminModels.complete;
+export const readModel = adminModels.read;
+export const uploadModel = adminModels.upload;
 
 /**
  * Waits for the model's verification (its verifier's alarm, due at once) to decide; runs the alarm
  * itself if the runtime has not yet. Bounded generously for a loaded machine.
  */
-export async function verifiedModel(id: string, sha256: string): Promise<TestModel> {
+export async function verifiedModel(id: string, sha256: string, read = readModel, scope = SHARED_MODELS): Promise<TestModel> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    await runDurableObjectAlarm(env.MODEL_VERIFIER.getByName(`${SHARED_MODELS}:${sha256}`));
-    const m = await readModel(id);
+    await runDurableObjectAlarm(env.MODEL_VERIFIER.getByName(`${scope}:${sha256}`));
+    const m = await read(id);
     if (m.state !== "verifying" || Date.now() > deadline) return m;
     await new Promise((r) => setTimeout(r, 20));
   }
