@@ -1,7 +1,8 @@
 /**
  * `/v1/admin/models`: the operators' model registry (src/models/registry.ts). Register a file by
  * name, folder, SHA-256 and size; upload it in parts (`PUT …/parts/{n}`, any order, resumable);
- * complete; the edge verifies the whole file before it is `ready` for hosts.
+ * complete; the edge verifies the whole file before it is `ready` for hosts. Or register it with
+ * `source: {url}` and the edge downloads it itself (`importing → ready | failed`).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
@@ -23,7 +24,7 @@ const register = createRoute({
   ...admin,
   method: "post",
   path: "/",
-  summary: "Register a model file (then upload it, unless the registry already has these bytes)",
+  summary: "Register a model file (then upload it, or have the edge download it from `source.url`, unless the registry already has these bytes)",
   request: { body: { required: true, content: { "application/json": { schema: RegisterModelBody } } } },
   responses: { 201: json("Registered", ModelSchema), 200: json("Already registered with these bytes", ModelSchema), ...commonProblems, ...conflictProblem },
 });
@@ -81,6 +82,7 @@ export function modelView(base: string, model: ModelRow, blob: ModelBlobRow | un
     state,
     error: blob ? blob.error : "The file's bytes are gone; register it again.",
     created_at: new Date(model.createdAt).toISOString(),
+    source: blob ? { kind: blob.source.kind, url: blob.source.kind === "url" ? blob.source.url : null } : null,
     upload:
       blob?.state === "uploading"
         ? {
