@@ -28,6 +28,9 @@ export default defineConfig(async () => {
             OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort"), inject("ssrfPort"), inject("webhookReceiverPort")]
               .map((p) => `127.0.0.1:${p}`)
               .join(","),
+            // The default model source hosts plus the loopback source server (which
+            // OUTBOUND_ALLOW_HOSTS lets the Worker reach over plain http): test/worker/model-import.test.ts.
+            MODEL_SOURCE_HOSTS: "huggingface.co,*.huggingface.co,*.hf.co,127.0.0.1",
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -2,18 +2,18 @@
  * The Worker's cron (wrangler.toml `[triggers]`): a heartbeat for the background machinery that
  * otherwise only wakes itself. It makes sure the webhook sweeper's alarm is set (it normally
  * starts with the first delivery, which a lost hand-off could prevent), that every pool's
- * Dispatcher keeps its reconciliation alarm, and that model uploads left verifying get verified,
- * so nothing waits for a request to be noticed.
+ * Dispatcher keeps its reconciliation alarm, and that model files left verifying or importing get
+ * their verdict, so nothing waits for a request to be noticed.
  */
 import { loadConfig } from "./config/load.ts";
 import { createDb } from "./db/client.ts";
-import { staleVerifying } from "./db/models.ts";
+import { stalePending } from "./db/models.ts";
 import type { Env } from "./env.ts";
 import { createLogger, describeError } from "./lib/log.ts";
 import { allPoolNames } from "./pools/pools.ts";
 
-/** A blob verifying this long without a verdict has lost its verifier's alarm: wake it again. */
-const STALE_VERIFYING_MS = 10 * 60_000;
+/** A blob verifying or importing this long without a verdict may have lost its verifier's alarm: wake it again. */
+const STALE_PENDING_MS = 10 * 60_000;
 
 export async function scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const log = createLogger("info", { component: "cron" });
@@ -26,17 +26,18 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
   } catch (err) {
     log.error("cron_pools_unreadable", describeError(err));
   }
-  // Model uploads whose verification was handed off but has not finished (a lost call, a reset).
-  let verifying: { scope: string; sha256: string }[] = [];
+  // Model files whose verification or import was handed off but has not finished (a lost call, a
+  // reset; or a long download still running, which settle() leaves alone).
+  let pending: { scope: string; sha256: string }[] = [];
   try {
-    verifying = await staleVerifying(createDb(env.DB), Date.now() - STALE_VERIFYING_MS, 50);
+    pending = await stalePending(createDb(env.DB), Date.now() - STALE_PENDING_MS, 50);
   } catch (err) {
     log.error("cron_models_unreadable", describeError(err));
   }
   const results = await Promise.allSettled([
     env.WEBHOOK_SWEEPER.getByName("global").start(),
     ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
-    ...verifying.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).verify(b.scope, b.sha256)),
+    ...pending.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).settle(b.scope, b.sha256)),
   ]);
   for (const r of results) if (r.status === "rejected") log.error("cron_step_failed", describeError(r.reason));
 }

@@ -6,6 +6,7 @@
  * when the committed files drift). Defaults are the safe, cheap choice for a new deployment.
  */
 import { z } from "zod";
+import { isHostPatternList } from "../lib/host-patterns.ts";
 import { DEFAULT_DENIED_NODE_CLASSES, DEFAULT_FILE_INPUTS, isClassList, isFileInputList } from "../protocol/node-policy.ts";
 import { DEFAULT_DOH_ENDPOINT } from "../ssrf/dns.ts";
 import { DEFAULT_PORTS } from "../ssrf/url-policy.ts";
@@ -154,6 +155,14 @@ export const settings = {
       .max(2 ** 46)
       .default(50 * 2 ** 30),
     doc: "Bytes of private model files a tenant may have (uploads in progress count).",
+  },
+  MODEL_SOURCE_HOSTS: {
+    kind: "var",
+    schema: z
+      .string()
+      .refine(isHostPatternList, "must be a comma-separated list of host names, each exact or *.example.com for its subdomains")
+      .default("huggingface.co,*.huggingface.co,*.hf.co"),
+    doc: "Hosts the edge may download a model file from (`POST /v1/admin/models` with `source: {url}`): comma-separated host names, exact or `*.example.com` for subdomains. Every redirect hop must be on the list too (Hugging Face redirects downloads to its CDN hosts), over https, and pass the SSRF checks. Empty: no URL imports.",
   },
   MODEL_AFFINITY_MAX_PASS_OVERS: {
     kind: "var",
@@ -329,7 +338,7 @@ export const settings = {
   MODEL_VERIFIER: {
     kind: "binding",
     schema: binding("Durable Object namespace (MODEL_VERIFIER)"),
-    doc: "Durable Object namespace of `ModelVerifier`: one object per uploaded model file, whose alarm hashes the assembled file against its declared SHA-256 before hosts may fetch it.",
+    doc: "Durable Object namespace of `ModelVerifier`: one object per model file in the making, whose alarm hashes an uploaded file against its declared SHA-256, or downloads a file registered by URL into R2 (counted and hashed as it streams), before hosts may fetch it.",
   },
 } satisfies Record<string, Setting>;
 

@@ -122,12 +122,15 @@ export async function namesOf(db: Db, scope: string, sha256: string): Promise<nu
   return row?.n ?? 0;
 }
 
-/** Blobs that have been `verifying` since before `before` (their verification was lost). */
-export async function staleVerifying(db: Db, before: number, limit: number): Promise<{ scope: string; sha256: string }[]> {
+/**
+ * Blobs that have been `verifying` or `importing` since before `before`: their verdict was lost,
+ * or (a long import) is still being worked on, which waking the verifier again does not disturb.
+ */
+export async function stalePending(db: Db, before: number, limit: number): Promise<{ scope: string; sha256: string }[]> {
   return db
     .select({ scope: modelBlobs.scope, sha256: modelBlobs.sha256 })
     .from(modelBlobs)
-    .where(and(eq(modelBlobs.state, "verifying"), lt(modelBlobs.updatedAt, before)))
+    .where(and(inArray(modelBlobs.state, ["verifying", "importing"]), lt(modelBlobs.updatedAt, before)))
     .limit(limit)
     .all();
 }

@@ -297,7 +297,8 @@ export type PoolRow = typeof pools.$inferSelect;
 export type WebhookMessageRow = typeof webhookMessages.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
 
-export const MODEL_BLOB_STATES = ["uploading", "verifying", "ready", "failed"] as const;
+/** uploading → verifying → ready | failed for an upload; importing → ready | failed for a URL source. */
+export const MODEL_BLOB_STATES = ["uploading", "importing", "verifying", "ready", "failed"] as const;
 export type ModelBlobState = (typeof MODEL_BLOB_STATES)[number];
 
 /** How a model blob got (or gets) its bytes. */
@@ -314,7 +315,8 @@ export interface ModelPart {
 /**
  * The bytes of registered model files, once per (scope, SHA-256): `shared` for the operators'
  * registry, a tenant id for a tenant's private models. Stored in R2 by hash (src/blobs/keys.ts),
- * uploaded in parts (R2 multipart) and verified whole before they become `ready`.
+ * uploaded in parts (R2 multipart) and verified whole, or downloaded from their `source` URL and
+ * hashed as they stream, before they become `ready`.
  */
 export const modelBlobs = sqliteTable(
   "model_blobs",

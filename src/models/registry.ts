@@ -4,7 +4,9 @@
  * private files). A new file is uploaded in parts (R2 multipart: resumable, each part checked for
  * its size and hashed as it streams), completed, then verified whole against its declared SHA-256
  * by a ModelVerifier before it is `ready`; until then no host can fetch it, and a file that fails
- * verification is deleted. Registering a name for bytes the scope already holds needs no upload.
+ * verification is deleted. A file registered with `source: {url}` is instead downloaded by the
+ * edge (the same ModelVerifier, import.ts): `importing → ready | failed`. Registering a name for
+ * bytes the scope already holds needs neither.
  */
 import { modelBlobKey } from "../blobs/keys.ts";
 import type { Config } from "../config/schema.ts";
@@ -15,12 +17,15 @@ import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { newId } from "../lib/ids.ts";
 import { toHex } from "../protocol/encoding.ts";
+import { checkModelSource } from "./source.ts";
 
 export interface ModelFile {
   folder: string;
   name: string;
   sha256: string;
   size: number;
+  /** Download the bytes from here instead of taking an upload (source.ts says which URLs). */
+  source?: { url: string } | undefined;
 }
 
 export interface Registered {
@@ -42,6 +47,13 @@ export function partBytes(blob: Pick<ModelBlobRow, "size" | "partSize">, n: numb
 }
 
 export async function registerModel(env: Env, config: Config, scope: string, file: ModelFile, now = Date.now()): Promise<Registered> {
+  if (file.source) {
+    const verdict = checkModelSource(file.source.url, config);
+    if (!verdict.ok) {
+      throw new ProblemError("validation-failed", verdict.detail, { extensions: { errors: [{ pointer: "/source/url", detail: verdict.detail }] } });
+    }
+    file = { ...file, source: { url: verdict.url.href } };
+  }
   const db = createDb(env.DB);
   const existing = await modelAt(db, scope, file.folder, file.name);
   if (existing) return repeat(env, db, config, existing, file, now);
@@ -68,7 +80,7 @@ async function repeat(env: Env, db: Db, config: Config, existing: ModelRow, file
   return { model: existing, blob, created: false };
 }
 
-/** The blob for `file`'s bytes in `scope`: the one there is, or a new upload. */
+/** The blob for `file`'s bytes in `scope`: the one there is, or a new upload or import. */
 async function blobFor(env: Env, db: Db, config: Config, scope: string, file: ModelFile, now: number): Promise<ModelBlobRow> {
   for (let round = 0; round < 3; round++) {
     const blob = await getBlob(db, scope, file.sha256);
@@ -85,6 +97,24 @@ async function blobFor(env: Env, db: Db, config: Config, scope: string, file: Mo
       return blob;
     }
     if (blob) await deleteBlobRow(db, scope, file.sha256); // failed before: start over
+    if (file.source) {
+      const row: ModelBlobRow = {
+        scope,
+        sha256: file.sha256,
+        size: file.size,
+        state: "importing",
+        source: { kind: "url", url: file.source.url },
+        uploadId: null,
+        partSize: null,
+        parts: null,
+        error: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (!(await insertBlob(db, row))) continue; // another registration of these bytes was first
+      await env.MODEL_VERIFIER.getByName(`${scope}:${file.sha256}`).settle(scope, file.sha256);
+      return row;
+    }
     const key = modelBlobKey(scope, file.sha256);
     const upload = await env.BLOBS.createMultipartUpload(key, {
       httpMetadata: { contentType: "application/octet-stream" },
@@ -168,7 +198,8 @@ export async function receivePart(env: Env, blob: ModelBlobRow, n: number, body:
 export async function completeUpload(env: Env, blob: ModelBlobRow): Promise<ModelBlobRow> {
   if (blob.state !== "uploading" || !blob.uploadId) {
     if (blob.state === "verifying" || blob.state === "ready") return blob; // a repeated complete
-    throw new ProblemError("conflict", `This model is ${blob.state}; only an upload can be completed.`);
+    const why = blob.state === "importing" ? "the edge is downloading it from its source URL" : "only an upload can be completed";
+    throw new ProblemError("conflict", `This model is ${blob.state}; ${why}.`);
   }
   const have = new Set((blob.parts ?? []).map((p) => p.n));
   const missing = Array.from({ length: partsTotal(blob) }, (_, i) => i + 1).filter((n) => !have.has(n));
@@ -179,7 +210,7 @@ export async function completeUpload(env: Env, blob: ModelBlobRow): Promise<Mode
   await upload.complete((blob.parts ?? []).map((p) => ({ partNumber: p.n, etag: p.etag })));
   const moved = await moveBlob(createDb(env.DB), blob.scope, blob.sha256, ["uploading"], { state: "verifying", uploadId: null, updatedAt: Date.now() });
   if (!moved) throw new ProblemError("conflict", "The upload was completed or deleted meanwhile.");
-  await env.MODEL_VERIFIER.getByName(`${blob.scope}:${blob.sha256}`).verify(blob.scope, blob.sha256);
+  await env.MODEL_VERIFIER.getByName(`${blob.scope}:${blob.sha256}`).settle(blob.scope, blob.sha256);
   return moved;
 }
 

@@ -5,16 +5,18 @@
  */
 import { modelBlobKey } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
-import { getBlob, moveBlob } from "../db/models.ts";
+import { moveBlob } from "../db/models.ts";
+import type { ModelBlobRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { toHex } from "../protocol/encoding.ts";
 
+/** What became of a blob in the making: ready, failed, or `gone` (deleted, or decided elsewhere). */
 export type Verdict = "ready" | "failed" | "gone";
 
-export async function verifyBlob(env: Env, scope: string, sha256: string): Promise<Verdict> {
+export async function verifyBlob(env: Env, blob: ModelBlobRow): Promise<Verdict> {
+  if (blob.state !== "verifying") return "gone"; // already decided
+  const { scope, sha256 } = blob;
   const db = createDb(env.DB);
-  const blob = await getBlob(db, scope, sha256);
-  if (blob?.state !== "verifying") return "gone"; // deleted, or already decided
   const key = modelBlobKey(scope, sha256);
   const object = await env.BLOBS.get(key);
   let problem: string | undefined;

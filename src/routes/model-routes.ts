@@ -3,7 +3,8 @@
  * (the operators' registry, every folder) and `/v1/models` (a tenant's private files, in the
  * folders tenants may use, within the tenant's quota). Register a file by name, folder, SHA-256 and
  * size; upload it in parts (`PUT …/parts/{n}`, any order, resumable); complete; the edge verifies
- * the whole file before it is `ready` for hosts. Another scope's model is a 404.
+ * the whole file before it is `ready` for hosts. Operators may instead give `source: {url}` and
+ * the edge downloads it itself (`importing → ready | failed`). Another scope's model is a 404.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
@@ -29,7 +30,7 @@ interface Scope {
   /** The scope of the caller's models. */
   of: (c: Context<AppEnv>) => string;
   /** Checks a registration against the scope's rules (folders, quota) before anything is stored. */
-  admit?: (c: Context<AppEnv>, file: { folder: string; size: number }) => Promise<void>;
+  admit?: (c: Context<AppEnv>, file: { folder: string; size: number; source?: unknown }) => Promise<void>;
 }
 
 export function modelView(base: string, model: ModelRow, blob: ModelBlobRow | undefined) {
@@ -43,6 +44,7 @@ export function modelView(base: string, model: ModelRow, blob: ModelBlobRow | un
     state,
     error: blob ? blob.error : "The file's bytes are gone; register it again.",
     created_at: new Date(model.createdAt).toISOString(),
+    source: blob ? { kind: blob.source.kind, url: blob.source.kind === "url" ? blob.source.url : null } : null,
     upload:
       blob?.state === "uploading"
         ? {
@@ -64,7 +66,7 @@ export function modelRoutes(scope: Scope) {
     ...admin,
     method: "post",
     path: "/",
-    summary: "Register a model file (then upload it, unless the registry already has these bytes)",
+    summary: "Register a model file (then upload it, or have the edge download it from `source.url`, unless the registry already has these bytes)",
     request: { body: { required: true, content: { "application/json": { schema: RegisterModelBody } } } },
     responses: { 201: json("Registered", ModelSchema), 200: json("Already registered with these bytes", ModelSchema), ...commonProblems, ...conflictProblem },
   });
@@ -194,7 +196,13 @@ export function modelRoutes(scope: Scope) {
  * A tenant may register files in the folders TENANT_MODEL_FOLDERS lists, up to TENANT_MAX_MODELS
  * names and TENANT_MODEL_BYTES of bytes (what its blobs hold or will hold; failed ones do not count).
  */
-async function admitTenantModel(env: Env, config: Config, tenantId: string, file: { folder: string; size: number }): Promise<void> {
+async function admitTenantModel(env: Env, config: Config, tenantId: string, file: { folder: string; size: number; source?: unknown }): Promise<void> {
+  if (file.source !== undefined) {
+    // The edge fetches URLs only for operators (an allow-list of model sources); tenants upload.
+    throw new ProblemError("validation-failed", "Tenants add model files by uploading them; `source` is for the operators' registry.", {
+      extensions: { errors: [{ pointer: "/source", detail: "not allowed here" }] },
+    });
+  }
   const folders = config.TENANT_MODEL_FOLDERS.split(",").map((f) => f.trim());
   if (!folders.includes(file.folder)) {
     throw new ProblemError("validation-failed", `Tenants may add model files to ${folders.join(", ")}; not to ${file.folder}.`, {

@@ -28,6 +28,19 @@ export const RegisterModelBody = z
     name: ModelName,
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be the file's SHA-256 in lowercase hex"),
     size: z.number().int().min(1).openapi({ description: "The file's size in bytes." }),
+    source: z
+      .object({
+        url: z.string().min(1).max(4096).openapi({
+          description:
+            "An https URL on a host in MODEL_SOURCE_HOSTS (every redirect hop too). Hugging Face URLs must pin a commit: `https://huggingface.co/<owner>/<repo>/resolve/<40-hex commit>/<file>`.",
+          example: "https://huggingface.co/stabilityai/sdxl-vae/resolve/0123456789abcdef0123456789abcdef01234567/sdxl_vae.safetensors",
+        }),
+      })
+      .strict()
+      .optional()
+      .openapi({
+        description: "Have the edge download the file from this URL instead of uploading it: the model is `importing` until its size and SHA-256 are checked.",
+      }),
   })
   .strict()
   .openapi("RegisterModel");
@@ -55,10 +68,14 @@ export const ModelSchema = z
     name: z.string(),
     sha256: z.string(),
     size: z.number().int(),
-    state: z.enum(["uploading", "verifying", "ready", "failed"]).openapi({
+    state: z.enum(["uploading", "importing", "verifying", "ready", "failed"]).openapi({
       description:
-        "uploading: send the parts, then complete. verifying: the whole file is being checked against sha256. ready: hosts may fetch it. failed: see error.",
+        "uploading: send the parts, then complete. importing: the edge is downloading it from `source.url`, checking size and sha256 as it streams. verifying: the whole file is being checked against sha256. ready: hosts may fetch it. failed: see error.",
     }),
+    source: z
+      .object({ kind: z.enum(["upload", "url"]), url: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Where the bytes came from: an upload, or a URL (`url`) the edge downloaded. Null when the bytes are gone." }),
     error: z.string().nullable(),
     created_at: z.string(),
     upload: z

@@ -3,6 +3,7 @@
  * DNS — refused when the name does not resolve or when ANY of its A/AAAA answers is not public
  * unicast (one bad answer is enough, since the runtime may connect to any of them).
  *
+ * A caller's `hostRule` (an allow-list of its own) is applied to every URL before DNS.
  * Allow-listed `host:port` entries and IP literals skip DNS (there is nothing to resolve, or the
  * dev/test allow-list says so). The resolver is injectable; tests never touch real DNS.
  * Invariant: `ok: true` means every check passed for `url.href` at this moment; nothing more (see
@@ -18,6 +19,12 @@ export interface CheckUrlOptions extends UrlPolicy {
   resolver?: Resolver;
   /** Aborting rejects the returned promise with the signal's reason (it is not a refusal). */
   signal?: AbortSignal;
+  /**
+   * A caller's own host rule (e.g. MODEL_SOURCE_HOSTS), applied to every URL that passes the static
+   * policy, allow-listed ones included, before any DNS: null to go on, else the rest of a sentence
+   * after the subject ("is on evil.example, which …"), refused as `host`.
+   */
+  hostRule?: (url: URL) => string | null;
 }
 
 export type UrlVerdict = { ok: true; url: URL; allowListed: boolean } | Refusal<UrlRefusalReason>;
@@ -28,6 +35,8 @@ export async function checkUrl(input: string | URL, options: CheckUrlOptions = {
   const policy = checkUrlPolicy(input, options, subject);
   if (!policy.ok) return policy;
   const { url, target } = policy;
+  const ruled = options.hostRule?.(url) ?? null;
+  if (ruled !== null) return refuse("host", `${subject} ${ruled}.`);
   if (target.kind !== "name") return { ok: true, url, allowListed: target.kind === "allow-listed" };
 
   defaultResolver ??= dohResolver();

@@ -6,7 +6,16 @@
 export { type CheckUrlOptions, checkUrl, type UrlVerdict } from "./check-url.ts";
 export { DEFAULT_DOH_ENDPOINT, DnsError, type DohOptions, dohResolver, type Resolver } from "./dns.ts";
 export type { FetchFn } from "./fetch-fn.ts";
-export { DEFAULT_MAX_REDIRECTS, type GuardedFetchOptions, type GuardedFetchResult, guardedFetch } from "./guarded-fetch.ts";
+export {
+  DEFAULT_MAX_REDIRECTS,
+  type GuardedFetchOptions,
+  type GuardedFetchResult,
+  type GuardedStreamOptions,
+  type GuardedStreamResult,
+  guardedFetch,
+  guardedFetchStream,
+  type HopOptions,
+} from "./guarded-fetch.ts";
 export {
   type CheckedImage,
   decodeImageDataUri,

@@ -1,8 +1,10 @@
 // The model registry as tests use it (inside workerd): register a file, upload its parts, complete
-// and wait for its verification, all through the admin API.
+// and wait for its verification (or its import from a source URL), all through the admin API.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { SHARED_MODELS } from "../../src/blobs/keys.ts";
+import { createDb } from "../../src/db/client.ts";
+import { getBlob } from "../../src/db/models.ts";
 import { adminCall, call, json, userHeaders } from "./worker-helpers.ts";
 
 export type TestModel = {
@@ -11,6 +13,7 @@ export type TestModel = {
   sha256: string;
   size: number;
   error: string | null;
+  source: null | { kind: "upload" | "url"; url: string | null };
   upload: null | { part_size: number; parts_total: number; parts_received: number[] };
 };
 
@@ -61,19 +64,31 @@ export const completeModel = adminModels.complete;
 export const readModel = adminModels.read;
 export const uploadModel = adminModels.upload;
 
+/** The states a ModelVerifier's alarm moves a model out of. */
+const PENDING = new Set(["verifying", "importing"]);
+
 /**
- * Waits for the model's verification (its verifier's alarm, due at once) to decide; runs the alarm
- * itself if the runtime has not yet. Bounded generously for a loaded machine.
+ * Waits for the ModelVerifier of `sha256` (its alarm, due at once) to move `read()` out of
+ * verifying or importing; runs the alarm itself if the runtime has not yet. Bounded generously
+ * for a loaded machine.
  */
-export async function verifiedModel(id: string, sha256: string, read = readModel, scope = SHARED_MODELS): Promise<TestModel> {
+async function settled<T extends { state: string }>(sha256: string, read: () => Promise<T>, scope = SHARED_MODELS): Promise<T> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     await runDurableObjectAlarm(env.MODEL_VERIFIER.getByName(`${scope}:${sha256}`));
-    const m = await read(id);
-    if (m.state !== "verifying" || Date.now() > deadline) return m;
+    const m = await read();
+    if (!PENDING.has(m.state) || Date.now() > deadline) return m;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The model once its verification or import has decided (see `settled`). */
+export const verifiedModel = (id: string, sha256: string, read = readModel, scope = SHARED_MODELS): Promise<TestModel> =>
+  settled(sha256, () => read(id), scope);
+
+/** The shared blob of `sha256` once its verifier has decided (for a blob a test made without the API). */
+export const settledBlob = (sha256: string) =>
+  settled(sha256, async () => (await getBlob(createDb(env.DB), SHARED_MODELS, sha256)) ?? { state: "gone" as const });
 
 /** A shared model file that is ready for hosts: registered, uploaded and verified. */
 export async function readyModel(folder: string, name: string, bytes: Uint8Array): Promise<TestModel & { sha256: string }> {

@@ -1,6 +1,7 @@
 // Runs in Node during the workerd test run: a loopback HTTP server (127.0.0.1 only) that plays
 // every kind of remote the SSRF guard must survive — good images, lying labels, redirects to
-// private places, endless and slow bodies, bombs. Tests reach it through OUTBOUND_ALLOW_HOSTS,
+// private places, endless and slow bodies, bombs — and model file sources for the edge's URL
+// imports (right bytes, a flipped byte, too many bytes). Tests reach it through OUTBOUND_ALLOW_HOSTS,
 // which lifts only the address/scheme/port checks, so everything else is exercised for real.
 // Every open-ended response is bounded (byte and write counts, a timer) and stops when the client
 // goes away, so a failing test cannot leave the server busy.
@@ -8,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import type { TestProject } from "vitest/node";
+import { modelSourceBytes } from "../model-source-bytes.ts";
 import { HTML, makePng, PYTHON_GIF, PYTHON_JPEG, PYTHON_WEBP, SMALL_PNG, SVG } from "../ssrf-images.ts";
 
 declare module "vitest" {
@@ -46,6 +48,20 @@ function streamZeros(res: http.ServerResponse): void {
     if (!closed) res.end();
   };
   pump();
+}
+
+/**
+ * A model file source (test/worker/model-import.test.ts): `modelSourceBytes(seed, size)` with its
+ * Content-Length, in 64 KiB chunks; `?flip` changes one byte in the middle (same length), `?extra=N`
+ * sends N bytes more with no Content-Length (only counting can catch it).
+ */
+function modelFile(res: http.ServerResponse, seed: string, size: number, params: URLSearchParams): void {
+  const extra = Math.min(Number(params.get("extra") ?? 0), 1_048_576);
+  const bytes = Buffer.from(modelSourceBytes(seed, size + extra));
+  if (params.has("flip")) bytes[size >> 1] = (bytes[size >> 1] ?? 0) ^ 0xff;
+  res.writeHead(200, { "content-type": "application/octet-stream", ...(extra > 0 ? {} : { "content-length": bytes.length }) });
+  for (let at = 0; at < bytes.length; at += 65_536) res.write(bytes.subarray(at, at + 65_536));
+  res.end();
 }
 
 function trickle(res: http.ServerResponse): void {
@@ -90,6 +106,7 @@ export async function startSsrfServer(): Promise<SsrfServer> {
     const chain = /^\/chain\/(\d+)$/.exec(path);
     const headersOf = /^\/headers\/([\w-]+)$/.exec(path);
     const seen = /^\/seen\/([\w-]+)$/.exec(path);
+    const model = /^\/model-file\/([\w-]+)\/(\d{1,9})\/[\w.-]+$/.exec(path);
     if (status) {
       const m = status;
       res.writeHead(Number(m[1]), { "content-type": "text/plain" }).end("nope");
@@ -121,6 +138,8 @@ export async function startSsrfServer(): Promise<SsrfServer> {
       res.writeHead(200, { "content-type": "image/png", "set-cookie": "session=abc; Path=/" }).end(SMALL_PNG);
     } else if (seen) {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(seenHeaders.get(seen[1]!) ?? null));
+    } else if (model) {
+      modelFile(res, model[1]!, Math.min(Number(model[2]), 64 * 1_048_576), url.searchParams);
     } else if (path === "/hang-up") {
       req.socket.destroy();
     } else {
