@@ -39,7 +39,7 @@ import type {
   TransferCheck,
 } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
-import { backToQueue, end, type LifecycleContext, markDispatched, setProgress } from "../src/jobs/lifecycle.ts";
+import { backToQueue, end, type LifecycleContext, markDispatched, setProgress, setTimings } from "../src/jobs/lifecycle.ts";
 import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
 import type { CatalogSummary } from "../src/protocol/catalog.ts";
@@ -289,6 +289,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
     switch (ev.type) {
       case "job.started":
+        if (ev.model_fetch_ms !== undefined) await setTimings(db, ev.job_id, ev.attempt, { model_fetch_ms: ev.model_fetch_ms }, now);
         break;
       case "job.executed":
         // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.

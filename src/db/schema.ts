@@ -103,6 +103,8 @@ export const jobs = sqliteTable(
     attempt: integer("attempt").notNull().default(0),
     nodeCount: integer("node_count").notNull(),
     progress: text("progress", { mode: "json" }).$type<JobProgress>(),
+    /** What the host measured of the current attempt (src/jobs/view.ts `timings`). */
+    timings: text("timings", { mode: "json" }).$type<JobTimings>(),
     error: text("error", { mode: "json" }).$type<JobError>(),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
     webhookUrl: text("webhook_url"),
@@ -351,6 +353,11 @@ export const models = sqliteTable(
   },
   (t) => [uniqueIndex("models_scope_path_idx").on(t.scope, t.folder, t.name), index("models_scope_blob_idx").on(t.scope, t.sha256)],
 );
+
+/** Per attempt, what the host measured; reset with each new attempt. */
+export interface JobTimings {
+  model_fetch_ms?: number;
+}
 
 export type ModelBlobRow = typeof modelBlobs.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;

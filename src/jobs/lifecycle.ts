@@ -21,7 +21,17 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { releaseJobSlot } from "../admission/quota.ts";
 import type { Db } from "../db/client.ts";
 import { type Owner, owned } from "../db/jobs.ts";
-import { type JobError, type JobInputRow, type JobProgress, type JobRow, type JobStatus, jobInputs, jobs, jobWorkflows } from "../db/schema.ts";
+import {
+  type JobError,
+  type JobInputRow,
+  type JobProgress,
+  type JobRow,
+  type JobStatus,
+  type JobTimings,
+  jobInputs,
+  jobs,
+  jobWorkflows,
+} from "../db/schema.ts";
 import type { JobNeeds } from "../dispatch/placement.ts";
 import type { Env } from "../env.ts";
 import { describeError, type Logger } from "../lib/log.ts";
@@ -59,7 +69,7 @@ export async function markDispatched(db: Db, jobId: string, attempt: number, hos
   const [rows] = await db.batch([
     db
       .update(jobs)
-      .set({ status: "running", attempt, hostId, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, progress: null, updatedAt: now })
+      .set({ status: "running", attempt, hostId, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, progress: null, timings: null, updatedAt: now })
       .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")))
       .returning(),
     recordEvent(db, { jobId, status: "running", attempt, now }),
@@ -82,6 +92,17 @@ export async function backToQueue(db: Db, jobId: string, attempt: number, why: "
 }
 
 /** Progress of the running attempt (not a status change; pinned to the attempt like one). */
+/** The host's measurements of the running attempt (job.started). */
+export async function setTimings(db: Db, jobId: string, attempt: number, timings: JobTimings, now: number): Promise<boolean> {
+  const row = await db
+    .update(jobs)
+    .set({ timings, updatedAt: now })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
+    .returning({ id: jobs.id })
+    .get();
+  return row !== undefined;
+}
+
 export async function setProgress(db: Db, jobId: string, attempt: number, progress: JobProgress, now: number): Promise<boolean> {
   const row = await db
     .update(jobs)

@@ -17,6 +17,7 @@ export interface JobView {
   attempt: number;
   pool: string;
   progress: { value: number; max: number; node: string | null } | null;
+  timings: { model_fetch_ms: number | null };
   queue_position: number | null;
   waiting_for: { reason: "no-live-host" | "missing-on-every-host"; models?: string[]; node_classes?: string[] } | null;
   outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
@@ -57,6 +58,7 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     attempt: row.attempt,
     pool: row.pool,
     progress: row.progress ?? null,
+    timings: { model_fetch_ms: row.timings?.model_fetch_ms ?? null },
     queue_position: row.status === "queued" ? extras.queuePosition : null,
     waiting_for: row.status === "queued" && extras.waitingFor ? publicWaitingFor(extras.waitingFor) : null,
     outputs: extras.outputs,

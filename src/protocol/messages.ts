@@ -171,7 +171,12 @@ const eventBase = DispatchRef.extend({
 });
 
 export const JobEvent = z.discriminatedUnion("type", [
-  eventBase.extend({ type: z.literal("job.started"), prompt_id: z.string().max(64) }),
+  eventBase.extend({
+    type: z.literal("job.started"),
+    prompt_id: z.string().max(64),
+    /** How long this attempt waited for its model files before its prompt went to ComfyUI (0: all present). */
+    model_fetch_ms: z.number().int().min(0).optional(),
+  }),
   eventBase.extend({
     type: z.literal("job.progress"),
     progress: z.object({ value: z.number().min(0), max: z.number().min(0), node: z.string().max(64).nullable() }),

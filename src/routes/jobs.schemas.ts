@@ -101,6 +101,14 @@ export const JobSchema = z
     attempt: z.number().int(),
     pool: z.string().openapi({ description: "The GPU pool the job runs in." }),
     progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
+    timings: z
+      .object({
+        model_fetch_ms: z.number().int().nullable().openapi({
+          description:
+            "How long the current attempt waited for its model files on the GPU host (0: all were there; null: not started yet, or the host did not say).",
+        }),
+      })
+      .openapi({ description: "What the GPU host measured of the current attempt." }),
     queue_position: z.number().int().nullable(),
     waiting_for: z
       .object({

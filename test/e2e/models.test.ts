@@ -88,6 +88,10 @@ describe("model files on demand", () => {
     expect(lstatSync(placed).isSymbolicLink()).toBe(true);
     expect(createHash("sha256").update(readFileSync(placed)).digest("hex")).toBe(sha256);
     expect(await metric("gpu_backend_model_cache_fetched_bytes_total")).toBeGreaterThanOrEqual(bytes.length);
+    expect(typeof done.timings?.model_fetch_ms).toBe("number");
+    // Again: the file is in the host's cache, so the job waits for nothing.
+    const again = await api.waitForEnd(t, "u", (await api.submitOk(t, "u", workflowWith(name, 11))).id, 60_000);
+    expect(again).toMatchObject({ status: "succeeded", timings: { model_fetch_ms: 0 } });
   });
 
   it("a byte flipped in transit fails that attempt; the retry succeeds and the bad bytes never appear", async ({ expect }) => {

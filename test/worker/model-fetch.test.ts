@@ -57,6 +57,12 @@ describe("model files for a dispatched job", () => {
     expect(got.headers.get("Content-Length")).toBe(String(bytes.length));
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
 
+    // The host says how long it waited for the files; the job view shows it for this attempt.
+    expect(((await res.clone().json()) as { timings: unknown }).timings).toEqual({ model_fetch_ms: null });
+    expect((await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p1", model_fetch_ms: 1234 }))).status).toBe(200);
+    const job = (await (await call(`/v1/jobs/${d!.job_id}`, { headers: userHeaders(t.key, "u") })).json()) as { timings: unknown };
+    expect(job.timings).toEqual({ model_fetch_ms: 1234 });
+
     // A file the job does not name, even a registered one, is not served to it.
     const other = await readyModel("loras", `other-${crypto.randomUUID().slice(0, 8)}.safetensors`, fileBytes(100));
     await expectProblem(await hostGetModel(host, d!, other.sha256), 404, "not-found");

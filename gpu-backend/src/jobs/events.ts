@@ -67,10 +67,10 @@ export class JobEvents {
     this.log = opts.log;
   }
 
-  started(promptId: string): void {
+  started(promptId: string, modelFetchMs: number | undefined): void {
     if (this.startedSent || this.terminalQueued) return;
     this.startedSent = true;
-    void this.enqueue({ type: "job.started", prompt_id: promptId }, false);
+    void this.enqueue({ type: "job.started", prompt_id: promptId, ...(modelFetchMs !== undefined ? { model_fetch_ms: modelFetchMs } : {}) }, false);
   }
 
   progress(value: number, max: number, node: string | null): void {

@@ -45,6 +45,8 @@ export class Job {
    */
   handingBack = false;
   startedAt: number | undefined;
+  /** How long this attempt waited for its model files (sent with job.started). */
+  modelFetchMs: number | undefined;
   leaseExpiresAt: number;
   /** Files its prompt wrote, from the history entry (cached nodes left out): deleted with the job. */
   readonly files = new Set<string>();

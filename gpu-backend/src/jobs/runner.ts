@@ -140,6 +140,7 @@ export class JobRun {
     if (!models.ok && "stale" in models) this.stop({ kind: "drop", why: "stale lease (409) on a model download" });
     if (job.stop) return fromStop(job);
     if (!models.ok) return "failure" in models ? { kind: "failed", failure: models.failure } : failed("host_error", "model preparation stopped");
+    job.modelFetchMs = models.fetchMs;
     if (models.fetched > 0) {
       log.info("job_models_fetched", { fetched: models.fetched, model_fetch_ms: models.fetchMs });
       deps.onModelsFetched();
@@ -214,9 +215,11 @@ export class JobRun {
     if (result.kind === "interrupted") return failed("host_error", "the prompt was interrupted by something other than this host");
 
     job.state = "uploading";
+    // ComfyUI is done with the model files: another job may need their room in the cache.
+    deps.models.release(job);
     // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
     // job.started first, in case the WebSocket missed execution_start (the poll found the end).
-    this.events.started(job.promptId);
+    this.events.started(job.promptId, job.modelFetchMs);
     this.events.executed();
     const { files, skippedCached } = listOutputFiles(end.entry);
     if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
@@ -257,7 +260,7 @@ export class JobRun {
     job.startedAt = Date.now();
     if (job.state === "preparing" || job.state === "queued") job.state = "running";
     deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
-    this.events.started(job.promptId);
+    this.events.started(job.promptId, job.modelFetchMs);
     this.deadline = setTimeout(() => this.stop({ kind: "deadline" }), job.request.deadline_ms);
     this.deadline.unref();
   }
@@ -294,7 +297,7 @@ export class JobRun {
     }
     // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
     // WebSocket missed execution_start.
-    if (this.executed) this.events.started(job.promptId);
+    if (this.executed) this.events.started(job.promptId, job.modelFetchMs);
     // The whole error (traceback, paths) stays here; the edge gets the public version.
     if (outcome.kind === "failed")
       log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
