@@ -139,7 +139,17 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
   log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, pool: job.pool, nodes: job.nodeCount });
-  const row = { ...job, startedAt: null, finishedAt: null, cancelRequestedAt: null, progress: null, timings: null, error: null, hostId: null, webhookGoneAt: null };
+  const row = {
+    ...job,
+    startedAt: null,
+    finishedAt: null,
+    cancelRequestedAt: null,
+    progress: null,
+    timings: null,
+    error: null,
+    hostId: null,
+    webhookGoneAt: null,
+  };
   return { job: jobView(row, { outputs: [], queuePosition: queued?.position ?? null, waitingFor: queued?.waitingFor }), replayed: false, headers };
 }
 
