@@ -165,6 +165,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     edge,
     log,
     metrics,
+    onFetched: () => void catalog?.check(),
   });
   await models.init();
   const deps: RunnerDeps = {
@@ -193,6 +194,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     manager,
     link,
     catalog,
+    pinned: (refs) => models.pinned(refs),
     log,
   });
   const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);

@@ -5,6 +5,7 @@
  * A failed heartbeat is logged and simply tried again on the next tick — the next one carries the
  * same, newer information.
  */
+import type { ModelRef } from "../../src/protocol/messages.ts";
 import { Heartbeat, HeartbeatReply } from "../../src/protocol/messages.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
 import { CATALOG_CHECK_EVERY, type CatalogPublisher } from "./catalog.ts";
@@ -26,6 +27,8 @@ export class HeartbeatLoop {
     link: Pick<ComfyLink, "state">;
     /** Heartbeats carry its published hash; every CATALOG_CHECK_EVERY beats it is re-checked. */
     catalog?: Pick<CatalogPublisher, "publishedHash" | "check">;
+    /** The pool's pinned model files, from each reply (absent: none pinned). */
+    pinned?: (refs: ModelRef[]) => void;
     log: Logger;
   };
   private beats = 0;
@@ -88,6 +91,7 @@ export class HeartbeatLoop {
     }
     this.lastOkAt = Date.now();
     manager.applyHeartbeatReply(result.value);
+    this.opts.pinned?.(result.value.pinned_models ?? []);
     const catalog = this.opts.catalog;
     if (catalog) {
       this.beats++;

@@ -173,3 +173,24 @@ export async function modelsNamed(db: Db, scope: string, names: readonly string[
     .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90))))
     .all();
 }
+
+export async function modelsByIds(db: Db, scope: string, ids: readonly string[]): Promise<ModelRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(models)
+    .where(and(eq(models.scope, scope), inArray(models.id, [...new Set(ids)].slice(0, 90))))
+    .all();
+}
+
+/** The ready files among a scope's model ids, as hosts fetch them. */
+export async function readyRefsOf(db: Db, scope: string, ids: readonly string[]): Promise<{ folder: string; name: string; sha256: string; size: number }[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select({ folder: models.folder, name: models.name, sha256: models.sha256, size: modelBlobs.size })
+    .from(models)
+    .innerJoin(modelBlobs, and(eq(modelBlobs.scope, models.scope), eq(modelBlobs.sha256, models.sha256)))
+    .where(and(eq(models.scope, scope), inArray(models.id, [...new Set(ids)].slice(0, 90)), eq(modelBlobs.state, "ready")))
+    .orderBy(asc(models.folder), asc(models.name))
+    .all();
+}

@@ -208,6 +208,8 @@ export const pools = sqliteTable("pools", {
   queueTimeoutSeconds: integer("queue_timeout_seconds"),
   /** "required" (null): hosts must have a job's model files; "on_demand": hosts fetch them (src/pools/pools.ts). */
   modelFiles: text("model_files").$type<ModelFilesPolicy>(),
+  /** Registry model ids (shared scope) the pool's hosts always keep (src/models/pinned.ts). */
+  pinnedModels: text("pinned_models", { mode: "json" }).$type<string[]>(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

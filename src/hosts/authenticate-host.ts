@@ -12,7 +12,7 @@ import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { decryptSecret } from "../lib/crypto.ts";
 import { HOST_SIGNATURE_TOLERANCE_SECONDS, MANIFEST_HEADER, verifyHostPayload } from "../protocol/host-signing.ts";
-import { RequestManifest } from "../protocol/messages.ts";
+import { HostManifest, RequestManifest } from "../protocol/messages.ts";
 
 export type HostApiEnv = {
   Bindings: AppEnv["Bindings"];
@@ -32,8 +32,14 @@ const refuse = () => new ProblemError("unauthenticated", "The request is not val
 /** The default cap (MAX_HOST_MESSAGE_CHARS); a route with larger messages (catalogs) makes its own. */
 export const authenticateHost = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS);
 
+/**
+ * For a GET that is not about a job (a pool's pinned model file): its manifest names only host,
+ * method and path (HostManifest); `manifest` stays null. Job routes never accept such a manifest.
+ */
+export const authenticateHostRequest = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS, "host");
+
 /** Host authentication for a route whose POST bodies may hold up to `maxChars` characters. */
-export function authenticateHostWithin(maxChars: number) {
+export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "host" = "job") {
   return createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
     const hostId = c.req.param("host_id") ?? "";
     const log = c.var.log;
@@ -61,12 +67,12 @@ export function authenticateHostWithin(maxChars: number) {
       } catch {
         parsed = undefined;
       }
-      const result = RequestManifest.safeParse(parsed);
+      const result = (manifestKind === "job" ? RequestManifest : HostManifest).safeParse(parsed);
       if (!result.success || result.data.method !== method || result.data.path !== c.req.path || result.data.host_id !== hostId) {
         log.warn("host_auth_failed", { host_id: hostId, reason: "manifest_mismatch" });
         throw refuse();
       }
-      manifest = result.data;
+      manifest = manifestKind === "job" ? (result.data as RequestManifest) : null;
     }
     const secret = await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY);
     const verdict = await verifyHostPayload([secret], c.req.raw.headers, signedText);

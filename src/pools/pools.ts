@@ -21,6 +21,7 @@ export interface Pool {
   gpu: { model: string; vram_gb: number } | null;
   queue_timeout_seconds: number | null;
   model_files: ModelFilesPolicy;
+  pinned_models: string[];
   created_at: number | null;
   updated_at: number | null;
 }
@@ -32,13 +33,14 @@ export function poolOf(row: PoolRow): Pool {
     gpu: row.gpuModel !== null && row.gpuVramGb !== null ? { model: row.gpuModel, vram_gb: row.gpuVramGb } : null,
     queue_timeout_seconds: row.queueTimeoutSeconds,
     model_files: row.modelFiles ?? "required",
+    pinned_models: row.pinnedModels ?? [],
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
 }
 
 export function implicitPool(name: string): Pool {
-  return { name, description: null, gpu: null, queue_timeout_seconds: null, model_files: "required", created_at: null, updated_at: null };
+  return { name, description: null, gpu: null, queue_timeout_seconds: null, model_files: "required", pinned_models: [], created_at: null, updated_at: null };
 }
 
 /** The pool, or undefined when there is none by that name. */

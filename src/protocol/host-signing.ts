@@ -4,7 +4,7 @@
  * in `x-request-manifest` (the edge checks it names the request's own method and path, and for an
  * upload the size and SHA-256 the streamed body must have).
  */
-import { RequestManifest } from "./messages.ts";
+import { HostManifest, RequestManifest } from "./messages.ts";
 import { signWebhook, verifyWebhook, type WebhookHeaders, type WebhookVerdict } from "./standard-webhooks.ts";
 
 export const MANIFEST_HEADER = "x-request-manifest";
@@ -16,8 +16,8 @@ export async function signHostPayload(secrets: readonly string[], payload: strin
   return signWebhook(secrets, payload);
 }
 
-export async function signHostManifest(secrets: readonly string[], manifest: RequestManifest): Promise<Record<string, string>> {
-  const payload = JSON.stringify(RequestManifest.parse(manifest));
+export async function signHostManifest(secrets: readonly string[], manifest: RequestManifest | HostManifest): Promise<Record<string, string>> {
+  const payload = JSON.stringify("job_id" in manifest ? RequestManifest.parse(manifest) : HostManifest.parse(manifest));
   return { ...(await signWebhook(secrets, payload)), [MANIFEST_HEADER]: payload };
 }
 

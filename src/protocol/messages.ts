@@ -148,6 +148,11 @@ export const HeartbeatReply = z.object({
   revoked: z.array(DispatchRef),
   /** The edge does not hold the catalog the heartbeat named (or none was named): publish it again. */
   catalog_wanted: z.boolean().optional(),
+  /**
+   * The registry files the host's pool always keeps: pin them in the model cache (never evicted)
+   * and fetch the missing ones ahead of any job (edgePaths.pinnedModel). Absent: none.
+   */
+  pinned_models: z.array(ModelRef).max(64).optional(),
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
@@ -219,3 +224,13 @@ export const RequestManifest = DispatchRef.extend({
   kind: z.string().max(64).optional(),
 });
 export type RequestManifest = z.infer<typeof RequestManifest>;
+
+/** A host's GET that is not about a job (a pool's pinned model file): names only host, method and path. */
+export const HostManifest = z
+  .object({
+    host_id: hostId,
+    method: z.literal("GET"),
+    path: z.string().max(512),
+  })
+  .strict();
+export type HostManifest = z.infer<typeof HostManifest>;

@@ -15,6 +15,8 @@ export const edgePaths = {
   input: (hostId: string, jobId: string, inputId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(inputId)}`,
   /** A registered model file the job names, by its SHA-256 (lease-bound, like inputs). */
   model: (hostId: string, jobId: string, sha256: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/models/${sha256}`,
+  /** A model file the host's pool always keeps (not bound to a job; signed with a HostManifest). */
+  pinnedModel: (hostId: string, sha256: string) => `/v1/hosts/${hostId}/models/${sha256}`,
   output: (hostId: string, jobId: string, name: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
   /** Public keys hosts pin to verify the edge's requests. */
   jwks: "/v1/hosts/jwks.json",

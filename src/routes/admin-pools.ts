@@ -13,6 +13,7 @@ import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { Logger } from "../lib/log.ts";
 import { describeError } from "../lib/log.ts";
+import { checkPinned } from "../models/pinned.ts";
 import { findPool, listPools, type Pool, poolOf } from "../pools/pools.ts";
 import { CreatePoolBody, PatchPoolBody, PoolNameParam, PoolSchema } from "./admin.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
@@ -91,6 +92,7 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
     queue_timeout_seconds: pool.queue_timeout_seconds,
     effective_queue_timeout_seconds: pool.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS,
     model_files: pool.model_files,
+    pinned_models: pool.pinned_models,
     is_default: pool.name === config.DEFAULT_POOL,
     created_at: iso(pool.created_at),
     updated_at: iso(pool.updated_at),
@@ -125,6 +127,7 @@ function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
   }
   if (body.queue_timeout_seconds !== undefined) out.queueTimeoutSeconds = body.queue_timeout_seconds;
   if (body.model_files !== undefined) out.modelFiles = body.model_files;
+  if (body.pinned_models !== undefined) out.pinnedModels = [...new Set(body.pinned_models)];
   return out;
 }
 
@@ -135,6 +138,7 @@ export const adminPoolRoutes = newRouter()
     const body = c.req.valid("json");
     const { config } = c.var;
     const db = createDb(c.env.DB);
+    await checkPinned(db, body.pinned_models);
     const taken = () =>
       new ProblemError(
         "conflict",
@@ -151,6 +155,7 @@ export const adminPoolRoutes = newRouter()
       gpuVramGb: null,
       queueTimeoutSeconds: null,
       modelFiles: null,
+      pinnedModels: null,
       ...patchColumns(body),
       createdAt: now,
       updatedAt: now,
@@ -188,6 +193,7 @@ export const adminPoolRoutes = newRouter()
     const body = c.req.valid("json");
     const { config } = c.var;
     const db = createDb(c.env.DB);
+    await checkPinned(db, body.pinned_models);
     const patch = { ...patchColumns(body), updatedAt: Date.now() };
     let row = await updatePool(db, name, patch);
     if (!row && name === config.DEFAULT_POOL) {
@@ -201,6 +207,7 @@ export const adminPoolRoutes = newRouter()
           gpuVramGb: null,
           queueTimeoutSeconds: null,
           modelFiles: null,
+          pinnedModels: null,
           ...patch,
           createdAt: now,
         });

@@ -154,6 +154,13 @@ const ModelFiles = z.enum(MODEL_FILES_POLICIES).openapi({
     "required (default): a workflow naming a model file no live host of the pool has is refused at submit (422 missing-model), and a job runs only on a host that has every one. on_demand: hosts fetch model files as jobs need them, so neither applies (hosts holding them are still preferred).",
 });
 
+const PinnedModels = z
+  .array(z.string().regex(/^mdl_[a-z2-7]{20}$/, "must be a model id (mdl_…) of /v1/admin/models"))
+  .max(64)
+  .openapi({
+    description: "Registry models (ids of /v1/admin/models) every host of the pool keeps: fetched ahead of any job, never evicted from the host's model cache.",
+  });
+
 export const CreatePoolBody = z
   .object({
     name: PoolName,
@@ -161,6 +168,7 @@ export const CreatePoolBody = z
     gpu: GpuInput.nullable().optional(),
     queue_timeout_seconds: QueueTimeout.nullable().optional(),
     model_files: ModelFiles.optional(),
+    pinned_models: PinnedModels.optional(),
   })
   .strict()
   .openapi("CreatePool");
@@ -171,6 +179,7 @@ export const PatchPoolBody = z
     gpu: GpuInput.nullable().optional(),
     queue_timeout_seconds: QueueTimeout.nullable().optional(),
     model_files: ModelFiles.optional(),
+    pinned_models: PinnedModels.optional(),
   })
   .strict()
   .openapi("PatchPool", { description: "Omit a field to keep it; null clears it. The name never changes." });
@@ -204,6 +213,7 @@ export const PoolSchema = z
     queue_timeout_seconds: z.number().int().nullable(),
     effective_queue_timeout_seconds: z.number().int().openapi({ description: "queue_timeout_seconds, else QUEUED_TIMEOUT_SECONDS." }),
     model_files: ModelFiles,
+    pinned_models: z.array(z.string()),
     is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
     created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
     updated_at: z.string().nullable(),

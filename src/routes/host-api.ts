@@ -11,10 +11,11 @@ import { createDb } from "../db/client.ts";
 import { needsOf } from "../db/jobs.ts";
 import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
-import { authenticateHost, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
+import { authenticateHost, authenticateHostRequest, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
 import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
+import { pinnedRefs } from "../models/pinned.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
 import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
@@ -57,7 +58,8 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       { id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null },
       hb,
     );
-    return c.json(reply, 200);
+    const pinned = await pinnedRefs(createDb(c.env.DB), host.pool);
+    return c.json(pinned.length > 0 ? { ...reply, pinned_models: pinned } : reply, 200);
   })
   // The catalog (object_info + models, MBs): its own size cap; stored once per hash in R2, its
   // summary (names only) kept by the pool's Dispatcher.
@@ -135,6 +137,19 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const object = await c.env.BLOBS.get(modelBlobKey(own ? check.tenantId : SHARED_MODELS, sha256));
     if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
     c.var.log.info("model_served", { host_id: host.id, job_id: m.job_id, sha256, size: object.size });
+    return new Response(object.body, {
+      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
+    });
+  })
+  .get("/v1/hosts/:host_id/models/:sha256", authenticateHostRequest, async (c) => {
+    // A file the host's pool pins: fetched ahead of any job, so bound to the pool, not a lease.
+    const host = c.var.host;
+    const sha256 = c.req.param("sha256");
+    const pinned = await pinnedRefs(createDb(c.env.DB), host.pool);
+    if (!pinned.some((r) => r.sha256 === sha256)) throw new ProblemError("not-found", "This host's pool pins no ready model file with that SHA-256.");
+    const object = await c.env.BLOBS.get(modelBlobKey(SHARED_MODELS, sha256));
+    if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
+    c.var.log.info("pinned_model_served", { host_id: host.id, sha256, size: object.size });
     return new Response(object.body, {
       headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
     });

@@ -2,7 +2,8 @@
 // gpu-backend downloads it under the job's lease, verifies size and SHA-256 while it streams, and
 // links it into ComfyUI's loras folder; the job runs with it. A byte flipped in transit (a proxy
 // between the hosts and the edge) fails that attempt, the job is retried and succeeds, and the bad
-// bytes never appear in the model folder. Two jobs needing the same new file make one download.
+// bytes never appear in the model folder. Two jobs needing the same new file make one download. A
+// file the pool pins is fetched ahead of any job.
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,7 +38,7 @@ afterAll(async () => {
 });
 
 /** A LoRA-shaped file (the emulator reads its header), registered, uploaded and verified. */
-async function registeredLora(name: string): Promise<{ bytes: Buffer; sha256: string }> {
+async function registeredLora(name: string): Promise<{ bytes: Buffer; sha256: string; id: string }> {
   const bytes = fakeModelBytes({ architecture: "stable-diffusion-v1/lora", sizeBytes: 37_861_176, metadata: { tag: name } });
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const reg = await stack.admin("/v1/admin/models", { method: "POST", body: JSON.stringify({ folder: "loras", name, sha256, size: bytes.length }) });
@@ -53,7 +54,7 @@ async function registeredLora(name: string): Promise<{ bytes: Buffer; sha256: st
   const deadline = Date.now() + 30_000;
   for (;;) {
     const state = ((await (await stack.admin(`/v1/admin/models/${model.id}`)).json()) as { state: string }).state;
-    if (state === "ready") return { bytes, sha256 };
+    if (state === "ready") return { bytes, sha256, id: model.id };
     if (state === "failed" || Date.now() > deadline) throw new Error(`model ${name} is ${state}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -128,5 +129,22 @@ describe("model files on demand", () => {
     );
     expect([...ended.values()].map((j) => j.status)).toEqual(["succeeded", "succeeded"]);
     expect((await metric("gpu_backend_model_cache_fetched_bytes_total")) - before).toBe(bytes.length);
+  });
+
+  it("a file the pool pins is fetched by its host ahead of any job", async ({ expect }) => {
+    const name = `e2e-pinned-${Date.now()}.safetensors`;
+    const { sha256, id } = await registeredLora(name);
+    const pin = (ids: string[]) => stack.admin("/v1/admin/pools/default", { method: "PATCH", body: JSON.stringify({ pinned_models: ids }) });
+    expect((await pin([id])).status).toBe(200);
+    try {
+      // Heartbeats (every second) bring the list; the host downloads and links it (bounded wait).
+      const placed = join(lorasDir(), name);
+      const deadline = Date.now() + 40_000;
+      while (!existsSync(placed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(lstatSync(placed).isSymbolicLink()).toBe(true);
+      expect(createHash("sha256").update(readFileSync(placed)).digest("hex")).toBe(sha256);
+    } finally {
+      await pin([]);
+    }
   });
 });

@@ -8,7 +8,7 @@
  * Outcomes are a tagged union; nothing here throws for an HTTP answer.
  */
 import { HOST_ID_HEADER, signHostManifest, signHostPayload } from "../../../src/protocol/host-signing.ts";
-import type { DispatchRef, InputRef, ModelRef, RequestManifest } from "../../../src/protocol/messages.ts";
+import type { DispatchRef, HostManifest, InputRef, ModelRef, RequestManifest } from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import { readCapped } from "../comfy/client.ts";
 import type { Config } from "../config.ts";
@@ -100,8 +100,23 @@ export class EdgeClient {
    */
   openModel(ref: DispatchRef, model: ModelRef, opts: EdgeRequestOptions = {}): Promise<EdgeResult<ReadableStream<Uint8Array>>> {
     const path = edgePaths.model(this.cfg.hostId, ref.job_id, model.sha256);
-    return this.withRetries<ReadableStream<Uint8Array>>("model", opts, async (signal) => {
-      const headers = { ...(await signHostManifest(this.cfg.hostSecrets, this.manifest(ref, "GET", path))), [HOST_ID_HEADER]: this.cfg.hostId };
+    return this.openStream("model", path, this.manifest(ref, "GET", path), opts);
+  }
+
+  /** Opens a model file the host's pool pins (not bound to a job), like openModel. */
+  openPinnedModel(model: ModelRef, opts: EdgeRequestOptions = {}): Promise<EdgeResult<ReadableStream<Uint8Array>>> {
+    const path = edgePaths.pinnedModel(this.cfg.hostId, model.sha256);
+    return this.openStream("pinned_model", path, { host_id: this.cfg.hostId, method: "GET", path }, opts);
+  }
+
+  private openStream(
+    kind: string,
+    path: string,
+    manifest: RequestManifest | HostManifest,
+    opts: EdgeRequestOptions,
+  ): Promise<EdgeResult<ReadableStream<Uint8Array>>> {
+    return this.withRetries<ReadableStream<Uint8Array>>(kind, opts, async (signal) => {
+      const headers = { ...(await signHostManifest(this.cfg.hostSecrets, manifest)), [HOST_ID_HEADER]: this.cfg.hostId };
       // The request timeout covers the answer's headers only: the body of a model may take minutes.
       // After that, a body silent for TRANSFER_TIMEOUT_MS is cut (a stall, not a slow link).
       const controller = new AbortController();

@@ -25,15 +25,30 @@ export type PreparedModels =
 /** The edge said the lease under which a download was opened is no longer current. */
 class StaleLease extends Error {}
 
+/** The cache holder of the pool's pinned files (fetched under no job's lease). */
+const PINNED = "pool-pinned";
+
 export class JobModels {
   readonly cache: ModelCache;
   private readonly leases = new Map<string, DispatchRef>();
   private readonly modelsDir: string;
   private readonly log: Logger;
 
-  constructor(opts: { cacheDir: string; modelsDir: string; budgetBytes: number; edge: EdgeClient; log: Logger; metrics?: Metrics }) {
+  private readonly onFetched: () => void;
+
+  constructor(opts: {
+    cacheDir: string;
+    modelsDir: string;
+    budgetBytes: number;
+    edge: EdgeClient;
+    log: Logger;
+    metrics?: Metrics;
+    /** A file was downloaded ahead of any job (ComfyUI lists it now: the catalog changed). */
+    onFetched?: () => void;
+  }) {
     this.modelsDir = opts.modelsDir;
     this.log = opts.log;
+    this.onFetched = opts.onFetched ?? (() => {});
     this.cache = new ModelCache({
       cacheDir: opts.cacheDir,
       modelsDir: opts.modelsDir,
@@ -42,6 +57,11 @@ export class JobModels {
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       // A download runs under the lease of the job that started it (others joining it share it).
       fetchBlob: async (ref, signal, holder) => {
+        if (holder === PINNED) {
+          const got = await opts.edge.openPinnedModel({ folder: ref.folder, name: ref.name, sha256: ref.sha256, size: ref.size }, { signal });
+          if (got.ok) return got.value;
+          throw new Error(got.reason === "rejected" || got.reason === "unavailable" ? `the edge: ${got.detail}` : got.reason);
+        }
         const lease = this.leases.get(holder);
         if (!lease) throw new Error(`no lease for ${holder}`);
         const got = await opts.edge.openModel(lease, { folder: ref.folder, name: ref.name, sha256: ref.sha256, size: ref.size }, { signal });
@@ -54,6 +74,41 @@ export class JobModels {
 
   init(): Promise<void> {
     return this.cache.init();
+  }
+
+  /**
+   * The pool's pinned files (from each heartbeat reply): never evicted, and fetched ahead of any
+   * job, one at a time in the background. A later list replaces the earlier one.
+   */
+  pinned(refs: readonly ModelRef[]): void {
+    this.wantPinned = refs;
+    this.cache.pin(refs.map((r) => r.sha256));
+    if (!this.prefetching) this.prefetching = this.prefetch().finally(() => (this.prefetching = undefined));
+  }
+
+  private wantPinned: readonly ModelRef[] = [];
+  private prefetching: Promise<void> | undefined;
+  private readonly failedPinned = new Map<string, number>();
+
+  private async prefetch(): Promise<void> {
+    for (;;) {
+      const linked = new Set(this.cache.entries().flatMap((e) => e.links.map((l) => `${e.sha256} ${l}`)));
+      const now = Date.now();
+      // A file that failed is tried again after a minute, not on every heartbeat.
+      const next = this.wantPinned.find((r) => !linked.has(`${r.sha256} ${r.folder}/${r.name}`) && now - (this.failedPinned.get(r.sha256) ?? 0) > 60_000);
+      if (!next) return;
+      try {
+        const r = await this.cache.ensure(next, PINNED);
+        // Pinning keeps it; holding it too would keep it after the pool unpins it.
+        this.cache.release(PINNED);
+        this.log.info("pinned_model_ready", { model: `${next.folder}/${next.name}`, outcome: r.outcome, fetch_ms: r.fetch_ms });
+        if (r.outcome === "fetched") this.onFetched();
+      } catch (err) {
+        this.cache.release(PINNED);
+        this.failedPinned.set(next.sha256, now);
+        this.log.warn("pinned_model_failed", { model: `${next.folder}/${next.name}`, message: (err as Error).message });
+      }
+    }
   }
 
   async prepare(job: Job): Promise<PreparedModels> {

@@ -1,0 +1,1 @@
+ALTER TABLE `pools` ADD `pinned_models` text;
