@@ -16,6 +16,7 @@
 import { bestHost, canRun, type HostOffer, type JobNeeds, loadCost, mayPassOver, NO_NEEDS, offerOf } from "../../src/dispatch/placement.ts";
 import { freeHosts, type HostLoad, isDispatchable, type LivenessRules, nextLine } from "../../src/dispatch/policy.ts";
 import type { CatalogSummary } from "../../src/protocol/catalog.ts";
+import { parseList } from "./read-model.ts";
 import type { DispatcherStore, HostRow, QueueRow } from "./store.ts";
 
 export interface Placement {
@@ -65,15 +66,6 @@ export function warmModels(host: Pick<HostRow, "resident_models" | "recent_model
   for (const m of parseList(host.resident_models)) warm.add(m.slice(m.indexOf("/") + 1));
   for (const m of parseList(host.recent_models)) warm.add(m);
   return warm;
-}
-
-function parseList(json: string): string[] {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
-  }
 }
 
 export function placeNext(store: DispatcherStore, cache: PlacementCache, rules: LivenessRules, maxPassOvers: number): Placement | undefined {

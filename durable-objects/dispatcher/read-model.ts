@@ -32,7 +32,8 @@ export function hostStatus(store: DispatcherStore, h: HostRow, now: number, cfg:
   };
 }
 
-function parseList(json: string): string[] {
+/** A JSON array of strings as a host row stores it (resident or recent models); anything else is empty. */
+export function parseList(json: string): string[] {
   try {
     const v = JSON.parse(json) as unknown;
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];

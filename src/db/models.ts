@@ -136,17 +136,24 @@ export async function stalePending(db: Db, before: number, limit: number): Promi
 }
 
 /** The ready model files of `scope` registered under any of `names` (any folder): what a job naming them gets. */
-export async function readyModelsNamed(
-  db: Db,
-  scope: string,
-  names: readonly string[],
-): Promise<{ folder: string; name: string; sha256: string; size: number }[]> {
-  if (names.length === 0) return [];
+export function readyModelsNamed(db: Db, scope: string, names: readonly string[]): Promise<ReadyRef[]> {
+  return readyRefs(db, scope, models.name, names);
+}
+
+/** The ready files among a scope's model ids, as hosts fetch them. */
+export function readyRefsOf(db: Db, scope: string, ids: readonly string[]): Promise<ReadyRef[]> {
+  return readyRefs(db, scope, models.id, ids);
+}
+
+export type ReadyRef = { folder: string; name: string; sha256: string; size: number };
+
+async function readyRefs(db: Db, scope: string, column: typeof models.name | typeof models.id, values: readonly string[]): Promise<ReadyRef[]> {
+  if (values.length === 0) return [];
   return db
     .select({ folder: models.folder, name: models.name, sha256: models.sha256, size: modelBlobs.size })
     .from(models)
     .innerJoin(modelBlobs, and(eq(modelBlobs.scope, models.scope), eq(modelBlobs.sha256, models.sha256)))
-    .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90)), eq(modelBlobs.state, "ready")))
+    .where(and(eq(models.scope, scope), inArray(column, [...new Set(values)].slice(0, 90)), eq(modelBlobs.state, "ready")))
     .orderBy(asc(models.folder), asc(models.name))
     .all();
 }
@@ -165,32 +172,19 @@ export async function scopeUsage(db: Db, scope: string): Promise<{ models: numbe
 }
 
 /** A scope's models registered under any of `names`. */
-export async function modelsNamed(db: Db, scope: string, names: readonly string[]): Promise<ModelRow[]> {
-  if (names.length === 0) return [];
+export function modelsNamed(db: Db, scope: string, names: readonly string[]): Promise<ModelRow[]> {
+  return modelsWhere(db, scope, models.name, names);
+}
+
+export function modelsByIds(db: Db, scope: string, ids: readonly string[]): Promise<ModelRow[]> {
+  return modelsWhere(db, scope, models.id, ids);
+}
+
+async function modelsWhere(db: Db, scope: string, column: typeof models.name | typeof models.id, values: readonly string[]): Promise<ModelRow[]> {
+  if (values.length === 0) return [];
   return db
     .select()
     .from(models)
-    .where(and(eq(models.scope, scope), inArray(models.name, [...new Set(names)].slice(0, 90))))
-    .all();
-}
-
-export async function modelsByIds(db: Db, scope: string, ids: readonly string[]): Promise<ModelRow[]> {
-  if (ids.length === 0) return [];
-  return db
-    .select()
-    .from(models)
-    .where(and(eq(models.scope, scope), inArray(models.id, [...new Set(ids)].slice(0, 90))))
-    .all();
-}
-
-/** The ready files among a scope's model ids, as hosts fetch them. */
-export async function readyRefsOf(db: Db, scope: string, ids: readonly string[]): Promise<{ folder: string; name: string; sha256: string; size: number }[]> {
-  if (ids.length === 0) return [];
-  return db
-    .select({ folder: models.folder, name: models.name, sha256: models.sha256, size: modelBlobs.size })
-    .from(models)
-    .innerJoin(modelBlobs, and(eq(modelBlobs.scope, models.scope), eq(modelBlobs.sha256, models.sha256)))
-    .where(and(eq(models.scope, scope), inArray(models.id, [...new Set(ids)].slice(0, 90)), eq(modelBlobs.state, "ready")))
-    .orderBy(asc(models.folder), asc(models.name))
+    .where(and(eq(models.scope, scope), inArray(column, [...new Set(values)].slice(0, 90))))
     .all();
 }

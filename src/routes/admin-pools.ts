@@ -118,6 +118,9 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
   };
 }
 
+/** A new pool row's settings before the request's own: all unset (the deployment's defaults apply). */
+const UNSET = { description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, modelFiles: null, pinnedModels: null } as const;
+
 function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
   const out: PoolPatch = {};
   if (body.description !== undefined) out.description = body.description || null;
@@ -150,12 +153,7 @@ export const adminPoolRoutes = newRouter()
     const now = Date.now();
     const row = {
       name: body.name,
-      description: null,
-      gpuModel: null,
-      gpuVramGb: null,
-      queueTimeoutSeconds: null,
-      modelFiles: null,
-      pinnedModels: null,
+      ...UNSET,
       ...patchColumns(body),
       createdAt: now,
       updatedAt: now,
@@ -202,12 +200,7 @@ export const adminPoolRoutes = newRouter()
       try {
         await insertPool(db, {
           name,
-          description: null,
-          gpuModel: null,
-          gpuVramGb: null,
-          queueTimeoutSeconds: null,
-          modelFiles: null,
-          pinnedModels: null,
+          ...UNSET,
           ...patch,
           createdAt: now,
         });

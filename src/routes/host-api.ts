@@ -137,9 +137,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const object = await c.env.BLOBS.get(modelBlobKey(own ? check.tenantId : SHARED_MODELS, sha256));
     if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
     c.var.log.info("model_served", { host_id: host.id, job_id: m.job_id, sha256, size: object.size });
-    return new Response(object.body, {
-      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
-    });
+    return modelResponse(object, sha256);
   })
   .get("/v1/hosts/:host_id/models/:sha256", authenticateHostRequest, async (c) => {
     // A file the host's pool pins: fetched ahead of any job, so bound to the pool, not a lease.
@@ -150,9 +148,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const object = await c.env.BLOBS.get(modelBlobKey(SHARED_MODELS, sha256));
     if (!object) throw new ProblemError("not-found", "The model file's bytes are gone (it was deleted).");
     c.var.log.info("pinned_model_served", { host_id: host.id, sha256, size: object.size });
-    return new Response(object.body, {
-      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
-    });
+    return modelResponse(object, sha256);
   })
   .put("/v1/hosts/:host_id/jobs/:job_id/outputs/:name", authenticateHost, async (c) => {
     const host = c.var.host;
@@ -212,3 +208,10 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     });
     return c.json({ stored: true, name, size: m.size }, 201);
   });
+
+/** A model file's bytes as hosts download them: streamed, with the size and SHA-256 they check. */
+function modelResponse(object: R2ObjectBody, sha256: string): Response {
+  return new Response(object.body, {
+    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size), "X-Content-SHA256": sha256 },
+  });
+}
