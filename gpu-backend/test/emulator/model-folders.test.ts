@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, it, onTestFinished } from "vitest";
 import { ModelFolders } from "../../emulator/models/folders.ts";
 import { fakeModelBytes } from "../../emulator/models/safetensors.ts";
+import { COMFY_0_3_64_FOLDERS } from "../support/comfy-folders.ts";
 import { get, startTestEmulator } from "./harness.ts";
 
 function tempDir(): string {
@@ -20,29 +21,7 @@ function touch(path: string, bytes: Buffer = fakeModelBytes()): void {
   writeFileSync(path, bytes);
 }
 
-/** ComfyUI 0.3.64's folder names, in folder_paths.py order. */
-const FOLDERS = [
-  "checkpoints",
-  "configs",
-  "loras",
-  "vae",
-  "text_encoders",
-  "diffusion_models",
-  "clip_vision",
-  "style_models",
-  "embeddings",
-  "diffusers",
-  "vae_approx",
-  "controlnet",
-  "gligen",
-  "upscale_models",
-  "custom_nodes",
-  "hypernetworks",
-  "photomaker",
-  "classifiers",
-  "model_patches",
-  "audio_encoders",
-];
+const FOLDERS = COMFY_0_3_64_FOLDERS;
 
 describe("model folders", () => {
   it("lists every matching file under the folder's directories, recursively, sorted, without .git", async ({ expect }) => {

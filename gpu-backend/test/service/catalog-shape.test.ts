@@ -40,6 +40,7 @@ import { ComfyLink } from "../../src/comfy/link.ts";
 import { loadConfig } from "../../src/config.ts";
 import { EdgeClient } from "../../src/edge/client.ts";
 import { createLogger } from "../../src/log.ts";
+import { COMFY_0_3_64_FOLDERS } from "../support/comfy-folders.ts";
 import { FakeEdge } from "../support/fake-edge.ts";
 import { TEST_ENV } from "../support/harness.ts";
 
@@ -114,29 +115,7 @@ function checkout(): string {
   return base;
 }
 
-/** `folder_names_and_paths.keys()` at a125cd84 (folder_paths.py lines 23-51). */
-const FOLDERS = [
-  "checkpoints",
-  "configs",
-  "loras",
-  "vae",
-  "text_encoders",
-  "diffusion_models",
-  "clip_vision",
-  "style_models",
-  "embeddings",
-  "diffusers",
-  "vae_approx",
-  "controlnet",
-  "gligen",
-  "upscale_models",
-  "custom_nodes",
-  "hypernetworks",
-  "photomaker",
-  "classifiers",
-  "model_patches",
-  "audio_encoders",
-];
+const FOLDERS = COMFY_0_3_64_FOLDERS;
 
 /** A recorded combo's options: `[[...options], {...}]` (classic nodes) or `["COMBO", {options}]` (V3 nodes). */
 function combo(className: string, input: string): string[] {
