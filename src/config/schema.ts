@@ -144,7 +144,7 @@ export const settings = {
   TENANT_MAX_MODELS: {
     kind: "var",
     schema: positiveInt(100, 100_000),
-    doc: "Private model files (names) a tenant may have.",
+    doc: "Default number of private model files (`/v1/models`) a tenant may have (403 `model-quota` beyond). A tenant's own `model_files` limit overrides it.",
   },
   TENANT_MODEL_BYTES: {
     kind: "var",
@@ -154,7 +154,7 @@ export const settings = {
       .min(1)
       .max(2 ** 46)
       .default(50 * 2 ** 30),
-    doc: "Bytes of private model files a tenant may have (uploads in progress count).",
+    doc: "Default bytes of private model files a tenant may have, uploads in progress counted (403 `model-quota` beyond). A tenant's own `model_bytes` limit overrides it.",
   },
   MODEL_SOURCE_HOSTS: {
     kind: "var",

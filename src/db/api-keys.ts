@@ -18,6 +18,8 @@ export async function findApiKey(db: Db, id: string) {
       requestsPerMinute: tenants.requestsPerMinute,
       uploadsPerDay: tenants.uploadsPerDay,
       uploadBytesPerDay: tenants.uploadBytesPerDay,
+      modelFiles: tenants.modelFiles,
+      modelBytes: tenants.modelBytes,
       defaultPool: tenants.defaultPool,
       allowedPools: tenants.allowedPools,
     })

@@ -24,6 +24,9 @@ export const tenants = sqliteTable(
     requestsPerMinute: integer("requests_per_minute"),
     uploadsPerDay: integer("uploads_per_day"),
     uploadBytesPerDay: integer("upload_bytes_per_day"),
+    /** Private model files (`/v1/models`): how many, and how many bytes. */
+    modelFiles: integer("model_files"),
+    modelBytes: integer("model_bytes"),
     // JWT issuer trusted for this tenant's end-users (optional; API keys always work).
     jwtIssuer: text("jwt_issuer"),
     jwtAudience: text("jwt_audience"),

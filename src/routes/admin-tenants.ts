@@ -99,6 +99,8 @@ function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): Tenan
   if (limits.requests_per_minute !== undefined) out.requestsPerMinute = limits.requests_per_minute;
   if (limits.uploads_per_day !== undefined) out.uploadsPerDay = limits.uploads_per_day;
   if (limits.upload_bytes_per_day !== undefined) out.uploadBytesPerDay = limits.upload_bytes_per_day;
+  if (limits.model_files !== undefined) out.modelFiles = limits.model_files;
+  if (limits.model_bytes !== undefined) out.modelBytes = limits.model_bytes;
   return out;
 }
 

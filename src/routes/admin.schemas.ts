@@ -14,6 +14,10 @@ export const LimitsInput = z
     requests_per_minute: limit(1_000_000, "Job submissions the tenant may make in any 60 s window.").nullable().optional(),
     uploads_per_day: limit(10_000_000, "Uploads (`POST /v1/uploads`) the tenant may store in any 24 h.").nullable().optional(),
     upload_bytes_per_day: limit(1_099_511_627_776, "Bytes the tenant may upload in any 24 h.").nullable().optional(),
+    model_files: limit(100_000, "Private model files (`/v1/models`) the tenant may have.").nullable().optional(),
+    model_bytes: limit(2 ** 46, "Bytes of private model files the tenant may have.")
+      .nullable()
+      .optional(),
   })
   .strict()
   .openapi("LimitsInput", { description: "Omit a field to keep it; null resets it to the deployment default." });
@@ -25,6 +29,8 @@ export const LimitsSchema = z
     requests_per_minute: z.number().int(),
     uploads_per_day: z.number().int(),
     upload_bytes_per_day: z.number().int(),
+    model_files: z.number().int(),
+    model_bytes: z.number().int(),
   })
   .openapi("Limits", { description: "Effective limits (tenant overrides, else deployment defaults)." });
 
@@ -76,6 +82,8 @@ export const TenantSchema = z
       requests_per_minute: z.number().int().nullable(),
       uploads_per_day: z.number().int().nullable(),
       upload_bytes_per_day: z.number().int().nullable(),
+      model_files: z.number().int().nullable(),
+      model_bytes: z.number().int().nullable(),
     }),
     jwt: z
       .object({

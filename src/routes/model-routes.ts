@@ -10,6 +10,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { requireAdmin } from "../auth/admin.ts";
 import { authenticate } from "../auth/authenticate.ts";
+import type { Principal } from "../auth/principal.ts";
 import { SHARED_MODELS } from "../blobs/keys.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
@@ -193,10 +194,11 @@ export function modelRoutes(scope: Scope) {
 }
 
 /**
- * A tenant may register files in the folders TENANT_MODEL_FOLDERS lists, up to TENANT_MAX_MODELS
- * names and TENANT_MODEL_BYTES of bytes (what its blobs hold or will hold; failed ones do not count).
+ * A tenant may register files in the folders TENANT_MODEL_FOLDERS lists, up to its limits
+ * `model_files` names and `model_bytes` bytes (its own, else TENANT_MAX_MODELS and
+ * TENANT_MODEL_BYTES): what its blobs hold or will hold; failed ones do not count.
  */
-async function admitTenantModel(env: Env, config: Config, tenantId: string, file: { folder: string; size: number; source?: unknown }): Promise<void> {
+async function admitTenantModel(env: Env, config: Config, principal: Principal, file: { folder: string; size: number; source?: unknown }): Promise<void> {
   if (file.source !== undefined) {
     // The edge fetches URLs only for operators (an allow-list of model sources); tenants upload.
     throw new ProblemError("validation-failed", "Tenants add model files by uploading them; `source` is for the operators' registry.", {
@@ -209,17 +211,18 @@ async function admitTenantModel(env: Env, config: Config, tenantId: string, file
       extensions: { errors: [{ pointer: "/folder", detail: `must be one of ${folders.join(", ")}` }] },
     });
   }
-  const usage = await scopeUsage(createDb(env.DB), tenantId);
-  if (usage.models >= config.TENANT_MAX_MODELS) {
-    throw new ProblemError("model-quota", `This tenant has ${usage.models} model files (limit ${config.TENANT_MAX_MODELS}); delete one first.`, {
-      extensions: { limit: config.TENANT_MAX_MODELS, current: usage.models },
+  const { model_files: maxFiles, model_bytes: maxBytes } = principal.limits;
+  const usage = await scopeUsage(createDb(env.DB), principal.tenantId);
+  if (usage.models >= maxFiles) {
+    throw new ProblemError("model-quota", `This tenant has ${usage.models} model files (limit ${maxFiles}); delete one first.`, {
+      extensions: { limit: maxFiles, current: usage.models },
     });
   }
-  if (usage.bytes + file.size > config.TENANT_MODEL_BYTES) {
+  if (usage.bytes + file.size > maxBytes) {
     throw new ProblemError(
       "model-quota",
-      `This file (${file.size} bytes) would take this tenant's model files to ${usage.bytes + file.size} bytes (limit ${config.TENANT_MODEL_BYTES}); delete some first.`,
-      { extensions: { limit: config.TENANT_MODEL_BYTES, current: usage.bytes } },
+      `This file (${file.size} bytes) would take this tenant's model files to ${usage.bytes + file.size} bytes (limit ${maxBytes}); delete some first.`,
+      { extensions: { limit: maxBytes, current: usage.bytes } },
     );
   }
 }
@@ -236,5 +239,5 @@ export const tenantModelRoutes = modelRoutes({
   base: "/v1/models",
   route: { tags: ["models"], security: userSecurity, middleware: [authenticate] },
   of: (c) => c.var.principal.tenantId,
-  admit: (c, file) => admitTenantModel(c.env, c.var.config, c.var.principal.tenantId, file),
+  admit: (c, file) => admitTenantModel(c.env, c.var.config, c.var.principal, file),
 });

@@ -8,9 +8,14 @@ export interface Limits {
   requests_per_minute: number;
   uploads_per_day: number;
   upload_bytes_per_day: number;
+  model_files: number;
+  model_bytes: number;
 }
 
-type LimitColumns = Pick<TenantRow, "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute" | "uploadsPerDay" | "uploadBytesPerDay">;
+type LimitColumns = Pick<
+  TenantRow,
+  "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute" | "uploadsPerDay" | "uploadBytesPerDay" | "modelFiles" | "modelBytes"
+>;
 
 export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
   return {
@@ -19,5 +24,7 @@ export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
     requests_per_minute: tenant.requestsPerMinute ?? config.REQUESTS_PER_MINUTE,
     uploads_per_day: tenant.uploadsPerDay ?? config.UPLOADS_PER_DAY,
     upload_bytes_per_day: tenant.uploadBytesPerDay ?? config.UPLOAD_BYTES_PER_DAY,
+    model_files: tenant.modelFiles ?? config.TENANT_MAX_MODELS,
+    model_bytes: tenant.modelBytes ?? config.TENANT_MODEL_BYTES,
   };
 }

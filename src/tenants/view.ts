@@ -18,6 +18,8 @@ export function tenantView(row: TenantRow, config: Config) {
       requests_per_minute: row.requestsPerMinute,
       uploads_per_day: row.uploadsPerDay,
       upload_bytes_per_day: row.uploadBytesPerDay,
+      model_files: row.modelFiles,
+      model_bytes: row.modelBytes,
     },
     jwt:
       row.jwtIssuer && row.jwtAudience

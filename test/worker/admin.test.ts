@@ -33,6 +33,9 @@ describe("tenants", () => {
       requests_per_minute: 120,
       uploads_per_day: 2_000,
       upload_bytes_per_day: 4_294_967_296,
+      // TENANT_MAX_MODELS and TENANT_MODEL_BYTES of the test config (vitest.workers.config.ts).
+      model_files: 4,
+      model_bytes: 100_000,
     });
     expect(t.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(atob(t.webhook_secret.slice(6)).length).toBe(32);

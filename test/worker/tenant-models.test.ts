@@ -127,5 +127,9 @@ describe("tenants' private model files", () => {
     }
     const many = await expectProblem(await api.register({ folder: "loras", name: "n5.safetensors", sha256, size: 10 }), 403, "model-quota");
     expect(many).toMatchObject({ limit: 4, current: 4 });
+    // A tenant's own limit overrides the deployment's.
+    const patched = await adminCall(`/v1/admin/tenants/${t.id}`, { ...json({ limits: { model_files: 5 } }), method: "PATCH" });
+    expect(await patched.json()).toMatchObject({ limits: { model_files: 5 }, limit_overrides: { model_files: 5, model_bytes: null } });
+    expect((await api.register({ folder: "loras", name: "n5.safetensors", sha256, size: 10 })).status).toBe(201);
   });
 });
