@@ -370,6 +370,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return ms === undefined ? null : Math.ceil(ms / 1000);
   }
 
+  /** Every catalog hash this pool still refers to (any registered host's, and every kept summary). */
+  catalogHashesInUse(): string[] {
+    this.pool();
+    return this.store.catalogHashesInUse();
+  }
+
   liveCatalogs(): PoolCatalog["hosts"] {
     this.pool();
     return liveCatalogs(this.store, this.clock.now(), this.config());

@@ -2,13 +2,15 @@
  * The Worker's cron (wrangler.toml `[triggers]`): a heartbeat for the background machinery that
  * otherwise only wakes itself. It makes sure the webhook sweeper's alarm is set (it normally
  * starts with the first delivery, which a lost hand-off could prevent), that every pool's
- * Dispatcher keeps its reconciliation alarm, and that model files left verifying or importing get
+ * Dispatcher keeps its reconciliation alarm, that host catalogs no pool refers to are deleted from
+ * R2 (src/hosts/catalog-sweep.ts), and that model files left verifying or importing get
  * their verdict, so nothing waits for a request to be noticed.
  */
 import { loadConfig } from "./config/load.ts";
 import { createDb } from "./db/client.ts";
 import { stalePending } from "./db/models.ts";
 import type { Env } from "./env.ts";
+import { sweepCatalogs } from "./hosts/catalog-sweep.ts";
 import { createLogger, describeError } from "./lib/log.ts";
 import { allPoolNames } from "./pools/pools.ts";
 
@@ -35,6 +37,8 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
     log.error("cron_models_unreadable", describeError(err));
   }
   const results = await Promise.allSettled([
+    // Host catalogs no pool refers to any more (after the pools' own alarms are set).
+    sweepCatalogs(env, pools).then(({ deleted }) => (deleted > 0 ? log.info("catalogs_swept", { deleted }) : undefined)),
     env.WEBHOOK_SWEEPER.getByName("global").start(),
     ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
     ...pending.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).settle(b.scope, b.sha256)),

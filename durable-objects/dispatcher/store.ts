@@ -230,6 +230,12 @@ export class DispatcherStore {
     this.dropUnusedCatalogs();
   }
 
+  catalogHashesInUse(): string[] {
+    return this.all<{ hash: string }>("SELECT catalog_hash AS hash FROM hosts WHERE catalog_hash IS NOT NULL UNION SELECT hash FROM catalogs").map(
+      (r) => r.hash,
+    );
+  }
+
   hasCatalog(hash: string): boolean {
     return this.all("SELECT 1 FROM catalogs WHERE hash = ?", hash).length > 0;
   }

@@ -117,6 +117,8 @@ export interface DispatcherRpc {
   poolCatalog(): PoolCatalog;
   /** Seconds until a job with these needs would likely start; null when no live host can run it or there is no history. */
   estimateStart(needs: JobNeeds): number | null;
+  /** Every catalog hash the pool refers to: R2 catalogs no pool refers to are swept (src/hosts/catalog-sweep.ts). */
+  catalogHashesInUse(): string[];
   /** Just the live hosts with a known catalog and its hash (cheap: read on every submit). */
   liveCatalogs(): PoolCatalog["hosts"];
   // Time

@@ -3,15 +3,18 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, inject, it } from "vitest";
-import { SHARED_MODELS } from "../../src/blobs/keys.ts";
+import { catalogKey, SHARED_MODELS } from "../../src/blobs/keys.ts";
 import { createDb } from "../../src/db/client.ts";
 import { insertBlob } from "../../src/db/models.ts";
 import type { Env } from "../../src/env.ts";
+import { CATALOG_SWEEP_GRACE_MS, sweepCatalogs } from "../../src/hosts/catalog-sweep.ts";
 import worker from "../../src/index.ts";
+import { catalogHash } from "../../src/protocol/catalog.ts";
 import { modelSourceBytes } from "../support/model-source-bytes.ts";
-import { heartbeat, registerHost } from "../support/worker-hosts.ts";
+import { heartbeat, publishCatalog, registerHost, useTestHosts } from "../support/worker-hosts.ts";
 import { settledBlob, sha256Hex } from "../support/worker-models.ts";
 
+const { track } = useTestHosts();
 const alarmOf = (stub: DurableObjectStub) => runInDurableObject(stub, async (_i, state) => state.storage.getAlarm());
 
 describe("cron", () => {
@@ -64,5 +67,23 @@ describe("cron", () => {
 
     // Nothing but the cron knows of this blob: its import happening proves the wake-up.
     expect((await settledBlob(sha256)).state).toBe("ready");
+  });
+
+  it("deletes host catalogs no pool refers to, once past the grace; never one a host still names", async ({ expect }) => {
+    const workerEnv = env as unknown as Env;
+    const host = track(await registerHost());
+    await heartbeat(host);
+    const content = { object_info: { [`Tag_${crypto.randomUUID().slice(0, 8)}`]: { input: {}, output: [], output_node: true } }, models: {} };
+    expect((await publishCatalog(host, content)).status).toBe(200);
+    const used = await catalogHash(content);
+    const orphan = await sha256Hex(new TextEncoder().encode(crypto.randomUUID()));
+    await workerEnv.BLOBS.put(catalogKey(orphan), "{}");
+
+    // Within the grace nothing goes; past it, only the orphan.
+    expect((await sweepCatalogs(workerEnv, ["default"])).deleted).toBe(0);
+    const later = Date.now() + CATALOG_SWEEP_GRACE_MS + 60_000;
+    await sweepCatalogs(workerEnv, ["default"], later);
+    expect(await workerEnv.BLOBS.head(catalogKey(orphan))).toBeNull();
+    expect(await workerEnv.BLOBS.head(catalogKey(used))).not.toBeNull();
   });
 });
