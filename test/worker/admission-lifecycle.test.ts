@@ -16,6 +16,17 @@ const usage = async (key: string, user: string) =>
   };
 const cancel = (key: string, user: string, id: string) => call(`/v1/jobs/${id}`, { method: "DELETE", headers: userHeaders(key, user) });
 
+/** Limits handed to TenantQuota directly (admission reads only the ones it enforces). */
+const LIMITS = {
+  max_active_jobs_per_user: 5,
+  max_active_jobs_per_tenant: 50,
+  requests_per_minute: 120,
+  uploads_per_day: 100,
+  upload_bytes_per_day: 1e9,
+  model_files: 4,
+  model_bytes: 1e5,
+};
+
 describe("release", () => {
   it("cancelling one active job admits exactly one more", async ({ expect }) => {
     const t = await createTenant({ limits: { max_active_jobs_per_user: 5 } });
@@ -91,15 +102,7 @@ describe("lease reconciliation", () => {
     const t = await createTenant();
     const stub = env.TENANT_QUOTA.getByName(t.id);
     const clock = await installClock(stub);
-    const limits = {
-      max_active_jobs_per_user: 5,
-      max_active_jobs_per_tenant: 50,
-      requests_per_minute: 120,
-      uploads_per_day: 100,
-      upload_bytes_per_day: 1e9,
-      model_files: 4,
-      model_bytes: 1e5,
-    };
+    const limits = LIMITS;
     const admitted = await stub.admit({ jobId: "job_neverwrittenxxxxxxx", userId: "ghost", limits });
     expect(admitted.ok).toBe(true);
     expect((await usage(t.key, "ghost")).user_active_jobs).toBe(1);
@@ -151,15 +154,7 @@ describe("Idempotency-Key", () => {
     const t = await createTenant();
     const stub = env.TENANT_QUOTA.getByName(t.id);
     // Admitted but not yet written: exactly the window a concurrent duplicate can hit.
-    const limits = {
-      max_active_jobs_per_user: 5,
-      max_active_jobs_per_tenant: 50,
-      requests_per_minute: 120,
-      uploads_per_day: 100,
-      upload_bytes_per_day: 1e9,
-      model_files: 4,
-      model_bytes: 1e5,
-    };
+    const limits = LIMITS;
     const { requestFingerprint } = await import("../../src/admission/idempotency-key.ts");
     const fingerprint = await requestFingerprint("inflight", { workflow: WORKFLOW });
     await stub.admit({ jobId: "job_inflightxxxxxxxxxxx", userId: "inflight", limits, idempotency: { key: "k-1", fingerprint } });
