@@ -24,7 +24,7 @@ import { createDb } from "../src/db/client.ts";
 import { getJob, needsOf, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { readyModelsNamed } from "../src/db/models.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
-import type { JobError, JobRow } from "../src/db/schema.ts";
+import type { JobError, JobRow, JobTimings } from "../src/db/schema.ts";
 import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
 import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
 import type {
@@ -288,18 +288,24 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     this.store.renew(ev.job_id, ev.attempt, now + cfg.LEASE_TTL_SECONDS * 1000);
 
     switch (ev.type) {
-      case "job.started":
-        if (ev.model_fetch_ms !== undefined) await setTimings(db, ev.job_id, ev.attempt, { model_fetch_ms: ev.model_fetch_ms }, now);
+      case "job.started": {
+        const t = {
+          ...(ev.model_fetch_ms !== undefined ? { model_fetch_ms: ev.model_fetch_ms } : {}),
+          ...(ev.input_fetch_ms !== undefined ? { input_fetch_ms: ev.input_fetch_ms } : {}),
+        };
+        if (Object.keys(t).length > 0) await setTimings(db, ev.job_id, ev.attempt, t, now);
         break;
+      }
       case "job.executed":
         // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.
         if (this.releaseGpu(a, now)) this.pump();
+        if (ev.execution_ms !== undefined) await setTimings(db, ev.job_id, ev.attempt, { execution_ms: ev.execution_ms }, now);
         break;
       case "job.progress":
         await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
         break;
       case "job.succeeded":
-        await this.end(ev, "succeeded");
+        await this.end(ev, "succeeded", undefined, ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : undefined);
         break;
       case "job.failed": {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
@@ -524,10 +530,21 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
    * dispatch overlaps the D1 writes), then the compare-and-set and, if it won, its effects.
    * False when the assignment was already gone (someone else ended or moved it).
    */
-  private async end(ref: { job_id: string; attempt: number }, to: "succeeded" | "failed" | "cancelled", error?: JobError): Promise<boolean> {
+  private async end(
+    ref: { job_id: string; attempt: number },
+    to: "succeeded" | "failed" | "cancelled",
+    error?: JobError,
+    timings?: JobTimings,
+  ): Promise<boolean> {
     if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
     this.pump();
-    await end(this.lifecycle(), ref.job_id, to, { now: this.clock.now(), from: ["running"], attempt: ref.attempt, ...(error ? { error } : {}) });
+    await end(this.lifecycle(), ref.job_id, to, {
+      now: this.clock.now(),
+      from: ["running"],
+      attempt: ref.attempt,
+      ...(error ? { error } : {}),
+      ...(timings ? { timings } : {}),
+    });
     return true;
   }
 

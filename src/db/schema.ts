@@ -362,6 +362,9 @@ export const models = sqliteTable(
 /** Per attempt, what the host measured; reset with each new attempt. */
 export interface JobTimings {
   model_fetch_ms?: number;
+  input_fetch_ms?: number;
+  execution_ms?: number;
+  upload_ms?: number;
 }
 
 export type ModelBlobRow = typeof modelBlobs.$inferSelect;

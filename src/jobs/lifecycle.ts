@@ -92,11 +92,11 @@ export async function backToQueue(db: Db, jobId: string, attempt: number, why: "
 }
 
 /** Progress of the running attempt (not a status change; pinned to the attempt like one). */
-/** The host's measurements of the running attempt (job.started). */
+/** Adds the host's measurements of the running attempt (job.started, job.executed) to what it said before. */
 export async function setTimings(db: Db, jobId: string, attempt: number, timings: JobTimings, now: number): Promise<boolean> {
   const row = await db
     .update(jobs)
-    .set({ timings, updatedAt: now })
+    .set({ timings: mergedTimings(timings), updatedAt: now })
     .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
     .returning({ id: jobs.id })
     .get();
@@ -130,6 +130,13 @@ export interface EndOptions {
   attempt?: number;
   error?: JobError | null;
   progress?: JobProgress | null;
+  /** The host's last measurements (job.succeeded's upload time), added to the attempt's. */
+  timings?: JobTimings;
+}
+
+/** The stored timings with `add` merged in (SQLite json_patch: later keys win). */
+function mergedTimings(add: JobTimings) {
+  return sql`json_patch(coalesce(${jobs.timings}, '{}'), ${JSON.stringify(add)})`;
 }
 
 /**
@@ -148,6 +155,7 @@ export async function commitEnd(db: Db, jobId: string, to: TerminalStatus, opts:
         updatedAt: opts.now,
         error: opts.error ?? null,
         ...(opts.progress !== undefined ? { progress: opts.progress } : {}),
+        ...(opts.timings !== undefined ? { timings: mergedTimings(opts.timings) } : {}),
       })
       .where(and(...conditions))
       .returning(),

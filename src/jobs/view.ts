@@ -17,7 +17,14 @@ export interface JobView {
   attempt: number;
   pool: string;
   progress: { value: number; max: number; node: string | null } | null;
-  timings: { model_fetch_ms: number | null };
+  timings: {
+    queued_ms: number | null;
+    model_fetch_ms: number | null;
+    input_fetch_ms: number | null;
+    execution_ms: number | null;
+    upload_ms: number | null;
+    total_ms: number | null;
+  };
   queue_position: number | null;
   waiting_for: { reason: "no-live-host" | "missing-on-every-host"; models?: string[]; node_classes?: string[] } | null;
   outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
@@ -58,7 +65,14 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     attempt: row.attempt,
     pool: row.pool,
     progress: row.progress ?? null,
-    timings: { model_fetch_ms: row.timings?.model_fetch_ms ?? null },
+    timings: {
+      queued_ms: row.startedAt === null ? null : row.startedAt - row.createdAt,
+      model_fetch_ms: row.timings?.model_fetch_ms ?? null,
+      input_fetch_ms: row.timings?.input_fetch_ms ?? null,
+      execution_ms: row.timings?.execution_ms ?? null,
+      upload_ms: row.timings?.upload_ms ?? null,
+      total_ms: row.finishedAt === null ? null : row.finishedAt - row.createdAt,
+    },
     queue_position: row.status === "queued" ? extras.queuePosition : null,
     waiting_for: row.status === "queued" && extras.waitingFor ? publicWaitingFor(extras.waitingFor) : null,
     outputs: extras.outputs,

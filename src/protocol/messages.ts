@@ -181,6 +181,8 @@ export const JobEvent = z.discriminatedUnion("type", [
     prompt_id: z.string().max(64),
     /** How long this attempt waited for its model files before its prompt went to ComfyUI (0: all present). */
     model_fetch_ms: z.number().int().min(0).optional(),
+    /** How long fetching its inputs from the edge and placing them in ComfyUI took. */
+    input_fetch_ms: z.number().int().min(0).optional(),
   }),
   eventBase.extend({
     type: z.literal("job.progress"),
@@ -191,8 +193,17 @@ export const JobEvent = z.discriminatedUnion("type", [
    * the next job from here on, so the edge stops counting this job against the host's slots.
    * Best effort (never retried): a heartbeat listing the job as `uploading` has the same effect.
    */
-  eventBase.extend({ type: z.literal("job.executed") }),
-  eventBase.extend({ type: z.literal("job.succeeded"), outputs: z.array(OutputDescriptor).max(256) }),
+  eventBase.extend({
+    type: z.literal("job.executed"),
+    /** ComfyUI's execution of the prompt, from its execution start to its end. */
+    execution_ms: z.number().int().min(0).optional(),
+  }),
+  eventBase.extend({
+    type: z.literal("job.succeeded"),
+    outputs: z.array(OutputDescriptor).max(256),
+    /** Collecting the outputs from ComfyUI and uploading them to the edge. */
+    upload_ms: z.number().int().min(0).optional(),
+  }),
   eventBase.extend({ type: z.literal("job.failed"), error: JobFailure }),
   eventBase.extend({ type: z.literal("job.cancelled") }),
 ]);

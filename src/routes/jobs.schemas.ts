@@ -103,12 +103,17 @@ export const JobSchema = z
     progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
     timings: z
       .object({
+        queued_ms: z.number().int().nullable().openapi({ description: "From submission to the first dispatch to a GPU host (null: still queued)." }),
         model_fetch_ms: z.number().int().nullable().openapi({
           description:
             "How long the current attempt waited for its model files on the GPU host (0: all were there; null: not started yet, or the host did not say).",
         }),
+        input_fetch_ms: z.number().int().nullable().openapi({ description: "Fetching the current attempt's inputs and placing them in ComfyUI." }),
+        execution_ms: z.number().int().nullable().openapi({ description: "ComfyUI's execution of the current attempt's prompt." }),
+        upload_ms: z.number().int().nullable().openapi({ description: "Collecting and uploading the outputs." }),
+        total_ms: z.number().int().nullable().openapi({ description: "From submission to the end (null: not ended)." }),
       })
-      .openapi({ description: "What the GPU host measured of the current attempt." }),
+      .openapi({ description: "Where the job's time went; the host's figures are for the current attempt (null: not measured yet)." }),
     queue_position: z.number().int().nullable(),
     waiting_for: z
       .object({

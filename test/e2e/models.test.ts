@@ -89,7 +89,10 @@ describe("model files on demand", () => {
     expect(lstatSync(placed).isSymbolicLink()).toBe(true);
     expect(createHash("sha256").update(readFileSync(placed)).digest("hex")).toBe(sha256);
     expect(await metric("gpu_backend_model_cache_fetched_bytes_total")).toBeGreaterThanOrEqual(bytes.length);
-    expect(typeof done.timings?.model_fetch_ms).toBe("number");
+    // Every phase the host measured is there (the values depend on the machine, their presence does not).
+    for (const key of ["queued_ms", "model_fetch_ms", "input_fetch_ms", "execution_ms", "upload_ms", "total_ms"]) {
+      expect(typeof done.timings?.[key]).toBe("number");
+    }
     // Again: the file is in the host's cache, so the job waits for nothing.
     const again = await api.waitForEnd(t, "u", (await api.submitOk(t, "u", workflowWith(name, 11))).id, 60_000);
     expect(again).toMatchObject({ status: "succeeded", timings: { model_fetch_ms: 0 } });

@@ -58,10 +58,14 @@ describe("model files for a dispatched job", () => {
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
 
     // The host says how long it waited for the files; the job view shows it for this attempt.
-    expect(((await res.clone().json()) as { timings: unknown }).timings).toEqual({ model_fetch_ms: null });
-    expect((await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p1", model_fetch_ms: 1234 }))).status).toBe(200);
-    const job = (await (await call(`/v1/jobs/${d!.job_id}`, { headers: userHeaders(t.key, "u") })).json()) as { timings: unknown };
-    expect(job.timings).toEqual({ model_fetch_ms: 1234 });
+    const none = { queued_ms: null, model_fetch_ms: null, input_fetch_ms: null, execution_ms: null, upload_ms: null, total_ms: null };
+    expect(((await res.clone().json()) as { timings: unknown }).timings).toEqual(none);
+    const timings = async () =>
+      ((await (await call(`/v1/jobs/${d!.job_id}`, { headers: userHeaders(t.key, "u") })).json()) as { timings: Record<string, unknown> }).timings;
+    expect((await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p1", model_fetch_ms: 1234, input_fetch_ms: 56 }))).status).toBe(200);
+    expect(await timings()).toMatchObject({ queued_ms: expect.any(Number), model_fetch_ms: 1234, input_fetch_ms: 56, execution_ms: null, total_ms: null });
+    expect((await sendEvent(host, eventFor(host, d!, "job.executed", { execution_ms: 789 }))).status).toBe(200);
+    expect(await timings()).toMatchObject({ model_fetch_ms: 1234, input_fetch_ms: 56, execution_ms: 789, upload_ms: null });
 
     // A file the job does not name, even a registered one, is not served to it.
     const other = await readyModel("loras", `other-${crypto.randomUUID().slice(0, 8)}.safetensors`, fileBytes(100));
@@ -70,7 +74,8 @@ describe("model files for a dispatched job", () => {
     const intruder = track(await registerFakeHost(1, undefined, pool));
     await heartbeat(intruder);
     expect((await hostGetModel(intruder, d!, model.sha256)).status).toBe(409);
-    await sendEvent(host, eventFor(host, d!, "job.succeeded", { outputs: [] }));
+    await sendEvent(host, eventFor(host, d!, "job.succeeded", { outputs: [], upload_ms: 12 }));
+    expect(await timings()).toMatchObject({ model_fetch_ms: 1234, input_fetch_ms: 56, execution_ms: 789, upload_ms: 12, total_ms: expect.any(Number) });
     expect((await hostGetModel(host, d!, model.sha256)).status).toBe(409);
   });
 

@@ -21,7 +21,10 @@ import type { Logger } from "../log.ts";
 
 export type Delivery = "delivered" | "stale" | "rejected" | "unavailable" | "closed";
 
-export type TerminalBody = { type: "job.succeeded"; outputs: OutputDescriptor[] } | { type: "job.failed"; error: JobFailure } | { type: "job.cancelled" };
+export type TerminalBody =
+  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number }
+  | { type: "job.failed"; error: JobFailure }
+  | { type: "job.cancelled" };
 
 interface Pending {
   event: JobEvent;
@@ -67,10 +70,10 @@ export class JobEvents {
     this.log = opts.log;
   }
 
-  started(promptId: string, modelFetchMs: number | undefined): void {
+  started(promptId: string, timings: { model_fetch_ms?: number; input_fetch_ms?: number } = {}): void {
     if (this.startedSent || this.terminalQueued) return;
     this.startedSent = true;
-    void this.enqueue({ type: "job.started", prompt_id: promptId, ...(modelFetchMs !== undefined ? { model_fetch_ms: modelFetchMs } : {}) }, false);
+    void this.enqueue({ type: "job.started", prompt_id: promptId, ...timings }, false);
   }
 
   progress(value: number, max: number, node: string | null): void {
@@ -83,11 +86,11 @@ export class JobEvents {
   }
 
   /** The prompt is over in ComfyUI (outputs still to upload): the edge may refill the GPU now. */
-  executed(): void {
+  executed(executionMs?: number): void {
     if (this.terminalQueued || this.executedQueued || this.closed) return;
     this.executedQueued = true;
     this.clearProgress();
-    void this.enqueue({ type: "job.executed" }, true);
+    void this.enqueue({ type: "job.executed", ...(executionMs !== undefined ? { execution_ms: executionMs } : {}) }, true);
   }
 
   terminal(body: TerminalBody): Promise<Delivery> {

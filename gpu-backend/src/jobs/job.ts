@@ -45,8 +45,8 @@ export class Job {
    */
   handingBack = false;
   startedAt: number | undefined;
-  /** How long this attempt waited for its model files (sent with job.started). */
-  modelFetchMs: number | undefined;
+  /** What this attempt measured, for the edge's `timings` (sent with job.started, job.executed, job.succeeded). */
+  readonly timings: { model_fetch_ms?: number; input_fetch_ms?: number; execution_ms?: number; upload_ms?: number } = {};
   leaseExpiresAt: number;
   /** Files its prompt wrote, from the history entry (cached nodes left out): deleted with the job. */
   readonly files = new Set<string>();

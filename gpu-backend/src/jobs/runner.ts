@@ -140,12 +140,13 @@ export class JobRun {
     if (!models.ok && "stale" in models) this.stop({ kind: "drop", why: "stale lease (409) on a model download" });
     if (job.stop) return fromStop(job);
     if (!models.ok) return "failure" in models ? { kind: "failed", failure: models.failure } : failed("host_error", "model preparation stopped");
-    job.modelFetchMs = models.fetchMs;
+    job.timings.model_fetch_ms = models.fetchMs;
     if (models.fetched > 0) {
       log.info("job_models_fetched", { fetched: models.fetched, model_fetch_ms: models.fetchMs });
       deps.onModelsFetched();
     }
 
+    const inputsFrom = Date.now();
     const inputs = await prepareInputs(job, {
       edge: deps.edge,
       comfy: deps.comfy,
@@ -155,6 +156,7 @@ export class JobRun {
     if (!inputs.ok && "stale" in inputs) this.stop({ kind: "drop", why: "stale lease (409) on input" });
     if (job.stop) return fromStop(job);
     if (!inputs.ok) return "failure" in inputs ? { kind: "failed", failure: inputs.failure } : failed("host_error", "input preparation stopped");
+    job.timings.input_fetch_ms = Date.now() - inputsFrom;
 
     const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.catalog.outputNodes);
     if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
@@ -219,8 +221,10 @@ export class JobRun {
     deps.models.release(job);
     // The GPU is done with it: tell the edge now so the next job is on its way while we upload.
     // job.started first, in case the WebSocket missed execution_start (the poll found the end).
-    this.events.started(job.promptId, job.modelFetchMs);
-    this.events.executed();
+    this.events.started(job.promptId, startedTimings(job));
+    if (job.startedAt !== undefined) job.timings.execution_ms = Date.now() - job.startedAt;
+    const uploadFrom = Date.now();
+    this.events.executed(job.timings.execution_ms);
     const { files, skippedCached } = listOutputFiles(end.entry);
     if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
     if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);
@@ -251,6 +255,7 @@ export class JobRun {
       outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
     }
     if (job.stop) return fromStop(job);
+    job.timings.upload_ms = Date.now() - uploadFrom;
     return { kind: "succeeded", outputs };
   }
 
@@ -260,7 +265,7 @@ export class JobRun {
     job.startedAt = Date.now();
     if (job.state === "preparing" || job.state === "queued") job.state = "running";
     deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
-    this.events.started(job.promptId, job.modelFetchMs);
+    this.events.started(job.promptId, startedTimings(job));
     this.deadline = setTimeout(() => this.stop({ kind: "deadline" }), job.request.deadline_ms);
     this.deadline.unref();
   }
@@ -297,13 +302,13 @@ export class JobRun {
     }
     // The edge sees started → … → terminal for every prompt ComfyUI executed, even if the
     // WebSocket missed execution_start.
-    if (this.executed) this.events.started(job.promptId, job.modelFetchMs);
+    if (this.executed) this.events.started(job.promptId, startedTimings(job));
     // The whole error (traceback, paths) stays here; the edge gets the public version.
     if (outcome.kind === "failed")
       log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
     const body: TerminalBody =
       outcome.kind === "succeeded"
-        ? { type: "job.succeeded", outputs: outcome.outputs }
+        ? { type: "job.succeeded", outputs: outcome.outputs, ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}) }
         : outcome.kind === "failed"
           ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }) }
           : { type: "job.cancelled" };
@@ -365,4 +370,10 @@ function boundedFailure(failure: JobFailure): JobFailure {
   const text = JSON.stringify(failure.details);
   if (text.length <= MAX_DETAILS_CHARS) return failure;
   return { ...failure, details: { truncated: true, original_chars: text.length, preview: text.slice(0, MAX_DETAILS_CHARS - 1024) } };
+}
+
+/** What job.started carries of the attempt's timings (those measured before the prompt). */
+function startedTimings(job: Job): { model_fetch_ms?: number; input_fetch_ms?: number } {
+  const { model_fetch_ms, input_fetch_ms } = job.timings;
+  return { ...(model_fetch_ms !== undefined ? { model_fetch_ms } : {}), ...(input_fetch_ms !== undefined ? { input_fetch_ms } : {}) };
 }
