@@ -169,26 +169,22 @@ const PinnedModels = z
     description: "Registry models (ids of /v1/admin/models) every host of the pool keeps: fetched ahead of any job, never evicted from the host's model cache.",
   });
 
+/** What a pool's create and change both take (a change never takes the name). */
+const poolSettings = {
+  description: z.string().trim().max(500).nullable().optional(),
+  gpu: GpuInput.nullable().optional(),
+  queue_timeout_seconds: QueueTimeout.nullable().optional(),
+  model_files: ModelFiles.optional(),
+  pinned_models: PinnedModels.optional(),
+};
+
 export const CreatePoolBody = z
-  .object({
-    name: PoolName,
-    description: z.string().trim().max(500).nullable().optional(),
-    gpu: GpuInput.nullable().optional(),
-    queue_timeout_seconds: QueueTimeout.nullable().optional(),
-    model_files: ModelFiles.optional(),
-    pinned_models: PinnedModels.optional(),
-  })
+  .object({ name: PoolName, ...poolSettings })
   .strict()
   .openapi("CreatePool");
 
 export const PatchPoolBody = z
-  .object({
-    description: z.string().trim().max(500).nullable().optional(),
-    gpu: GpuInput.nullable().optional(),
-    queue_timeout_seconds: QueueTimeout.nullable().optional(),
-    model_files: ModelFiles.optional(),
-    pinned_models: PinnedModels.optional(),
-  })
+  .object(poolSettings)
   .strict()
   .openapi("PatchPool", { description: "Omit a field to keep it; null clears it. The name never changes." });
 
