@@ -88,6 +88,25 @@ export const ModelRef = z.object({
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 
+/**
+ * Sampler previews for one job (issue 15): the host forwards the latest frame ComfyUI sent, at
+ * most one per `min_interval_ms` (newer frames replace an unsent one; none is retried) and none
+ * larger than `max_bytes`, to edgePaths.preview. Absent from a dispatch: the job's pool has
+ * previews off, and the host sends none.
+ */
+export const PreviewTerms = z.object({
+  min_interval_ms: z.number().int().min(50).max(60_000),
+  max_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024),
+});
+export type PreviewTerms = z.infer<typeof PreviewTerms>;
+
+/** What a preview frame may be (the edge checks the bytes too). */
+export const PREVIEW_CONTENT_TYPES = ["image/jpeg", "image/png"] as const;
+
 export const DispatchRequest = DispatchRef.extend({
   tenant_id: z.string().min(1).max(64),
   /** ComfyUI API-format prompt, already checked structurally by the edge. */
@@ -95,6 +114,8 @@ export const DispatchRequest = DispatchRef.extend({
   inputs: z.array(InputRef).max(64),
   /** Registered model files it names (absent from older edges: none). */
   models: z.array(ModelRef).max(64).default([]),
+  /** Forward sampler previews under these terms (absent: previews are off, send none). */
+  preview: PreviewTerms.optional(),
   /** Execution deadline, counted from ComfyUI's execution_start. */
   deadline_ms: z.number().int().min(1_000),
   /** The lease lasts this long unless renewed by heartbeat or events. */
@@ -186,7 +207,19 @@ export const JobEvent = z.discriminatedUnion("type", [
   }),
   eventBase.extend({
     type: z.literal("job.progress"),
-    progress: z.object({ value: z.number().min(0), max: z.number().min(0), node: z.string().max(64).nullable() }),
+    progress: z.object({
+      /** The current node's own progress (a sampler's steps), as ComfyUI's `progress` message says. */
+      value: z.number().min(0),
+      max: z.number().min(0),
+      node: z.string().max(64).nullable(),
+      /** The current node's class_type in the dispatched workflow (absent on older hosts). */
+      node_type: z.string().max(128).nullable().optional(),
+      /**
+       * Overall progress of the prompt, 0-100: the nodes it executes (cached ones count as done)
+       * weighted equally, the running one by its value/max. Absent on older hosts.
+       */
+      percent: z.number().min(0).max(100).optional(),
+    }),
   }),
   /**
    * ComfyUI finished the prompt; outputs are being collected and uploaded. The GPU is free for

@@ -18,6 +18,8 @@ export const edgePaths = {
   /** A model file the host's pool always keeps (not bound to a job; signed with a HostManifest). */
   pinnedModel: (hostId: string, sha256: string) => `/v1/hosts/${hostId}/models/${sha256}`,
   output: (hostId: string, jobId: string, name: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`,
+  /** The latest sampler preview frame of a running job (PUT, lease-bound like outputs; issue 15). */
+  preview: (hostId: string, jobId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/preview`,
   /** Public keys hosts pin to verify the edge's requests. */
   jwks: "/v1/hosts/jwks.json",
 } as const;
