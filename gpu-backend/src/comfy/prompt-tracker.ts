@@ -1,7 +1,9 @@
 /**
  * Follows the prompts we have in ComfyUI until each one ends, from two sources:
  * - WebSocket events (fast path): `execution_start`, `progress`, and `executing {node: null}`,
- *   after which `/history/{id}` is guaranteed to hold the entry;
+ *   after which `/history/{id}` is guaranteed to hold the entry; what they say about the
+ *   prompt's nodes (`execution_cached`, `executing`, `progress`, `progress_state`, `executed`)
+ *   goes to the watcher as `NodeUpdate`s, the input of overall progress (jobs/progress.ts);
  * - a poll of `/queue` then `/history/{id}` (backstop): a prompt neither queued, running nor in
  *   history has vanished (deleted by us, or ComfyUI restarted and lost its in-memory queue).
  *   `/queue` is read before `/history` so a prompt finishing between the two reads is still seen.
@@ -14,13 +16,23 @@
 import type { Logger } from "../log.ts";
 import { type ComfyClient, ComfyError } from "./client.ts";
 import type { Preview } from "./preview.ts";
-import { type HistoryEntry, ProgressData, type WsMessage } from "./schemas.ts";
+import { ExecutionCachedData, type HistoryEntry, ProgressData, ProgressStateData, type WsMessage } from "./schemas.ts";
 
 export type PromptEnd = { kind: "finished"; entry: HistoryEntry } | { kind: "vanished" } | { kind: "comfy_lost"; reason: string };
+
+/** What ComfyUI said about one node (or, for `cached` and `states`, several) of a running prompt. */
+export type NodeUpdate =
+  | { kind: "cached"; nodes: string[] }
+  | { kind: "executing"; node: string }
+  | { kind: "progress"; node: string; value: number; max: number }
+  | { kind: "states"; nodes: Record<string, { state: string; value: number; max: number }> }
+  | { kind: "executed"; node: string };
 
 export interface PromptHooks {
   onStarted(): void;
   onProgress(value: number, max: number, node: string | null): void;
+  /** What ComfyUI said about the prompt's nodes; for a `progress` message, called before onProgress. */
+  onNodes?(update: NodeUpdate): void;
   /** A node's UI output (`executed`), e.g. the files it wrote. Best effort: the history entry is the authority. */
   onExecuted?(ui: Record<string, unknown>): void;
   /** A sampler preview (binary WebSocket frame) of this prompt. */
@@ -106,18 +118,38 @@ export class PromptTracker {
       case "execution_start":
         this.markStarted(w);
         break;
-      case "progress": {
-        const p = ProgressData.safeParse(message.data);
-        if (p.success) w.hooks.onProgress(p.data.value, p.data.max, p.data.node ?? null);
+      case "execution_cached": {
+        const c = ExecutionCachedData.safeParse(message.data);
+        if (c.success) w.hooks.onNodes?.({ kind: "cached", nodes: c.data.nodes });
         break;
       }
-      case "executing":
-        if (message.data.node === null) void this.fetchEnd(promptId);
-        else this.markStarted(w);
+      case "progress": {
+        const p = ProgressData.safeParse(message.data);
+        if (!p.success) break;
+        const node = p.data.node ?? null;
+        if (node !== null) w.hooks.onNodes?.({ kind: "progress", node, value: p.data.value, max: p.data.max });
+        w.hooks.onProgress(p.data.value, p.data.max, node);
         break;
+      }
+      case "progress_state": {
+        const s = ProgressStateData.safeParse(message.data);
+        if (s.success) w.hooks.onNodes?.({ kind: "states", nodes: s.data.nodes });
+        break;
+      }
+      case "executing": {
+        const node = message.data.node;
+        if (node === null) {
+          void this.fetchEnd(promptId);
+          break;
+        }
+        this.markStarted(w);
+        if (typeof node === "string") w.hooks.onNodes?.({ kind: "executing", node });
+        break;
+      }
       case "executed": {
         const ui = message.data.output;
         if (typeof ui === "object" && ui !== null && !Array.isArray(ui)) w.hooks.onExecuted?.(ui as Record<string, unknown>);
+        if (typeof message.data.node === "string") w.hooks.onNodes?.({ kind: "executed", node: message.data.node });
         break;
       }
       default:

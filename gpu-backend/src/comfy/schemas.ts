@@ -77,3 +77,17 @@ export const WsMessage = z.object({ type: z.string(), data: z.record(z.string(),
 export type WsMessage = z.output<typeof WsMessage>;
 
 export const ProgressData = z.object({ value: z.number(), max: z.number(), prompt_id: z.string(), node: z.string().nullable().optional() }).passthrough();
+
+/** `execution_cached`: the nodes ComfyUI answers from its cache in this run (ids as strings). */
+export const ExecutionCachedData = z.object({ nodes: z.array(z.union([z.string(), z.number()]).transform(String)), prompt_id: z.string() }).passthrough();
+
+/**
+ * `progress_state`: the state of every node of the prompt that is not pending (comfy_execution/
+ * progress.py NodeState: `running` or `finished`, `error` after a failure).
+ */
+export const ProgressStateData = z
+  .object({
+    prompt_id: z.string(),
+    nodes: z.record(z.string(), z.object({ state: z.string(), value: z.number(), max: z.number() }).passthrough()),
+  })
+  .passthrough();

@@ -6,8 +6,10 @@
  *   once.
  * - Events go one at a time, in order. Progress is throttled (the latest value wins, trailing
  *   value sent after the interval) and never retried: a lost progress update is harmless and must
- *   not hold up the terminal event behind a retry budget. `job.executed` (the prompt is over, the
- *   GPU is free) is sent the same way; the heartbeat's `uploading` state backs it up.
+ *   not hold up the terminal event behind a retry budget. Sent in order, the `percent` values
+ *   the edge sees never go down, since they never do at the source (progress.ts). `job.executed`
+ *   (the prompt is over, the GPU is free) is sent the same way; the heartbeat's `uploading` state
+ *   backs it up.
  * - A terminal event discards unsent progress (and an unsent `job.executed`: the terminal event
  *   frees the GPU slot at the edge anyway). Its delivery result is returned so the runner knows
  *   when the job is really over. After `job.executed` no progress is sent: the prompt is over.
@@ -26,6 +28,9 @@ export type TerminalBody =
   | { type: "job.failed"; error: JobFailure }
   | { type: "job.cancelled" };
 
+/** What a `job.progress` event carries (the protocol's progress object). */
+export type ProgressBody = Extract<JobEvent, { type: "job.progress" }>["progress"];
+
 interface Pending {
   event: JobEvent;
   progress: boolean;
@@ -38,7 +43,7 @@ export class JobEvents {
   private pumping = false;
   private closed = false;
   private readonly abort = new AbortController();
-  private latestProgress: { value: number; max: number; node: string | null } | undefined;
+  private latestProgress: ProgressBody | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private lastProgressAt = 0;
   private readonly ref: DispatchRef;
@@ -76,10 +81,16 @@ export class JobEvents {
     void this.enqueue({ type: "job.started", prompt_id: promptId, ...timings }, false);
   }
 
-  progress(value: number, max: number, node: string | null): void {
+  progress(p: ProgressBody): void {
     // Once the prompt is over, a progress message still on its way from ComfyUI's WebSocket is stale.
     if (this.terminalQueued || this.executedQueued || this.closed) return;
-    this.latestProgress = { value: Math.max(0, value), max: Math.max(0, max), node: node === null ? null : node.slice(0, 64) };
+    this.latestProgress = {
+      value: Math.max(0, p.value),
+      max: Math.max(0, p.max),
+      node: p.node === null ? null : p.node.slice(0, 64),
+      ...(p.node_type !== undefined ? { node_type: p.node_type === null ? null : p.node_type.slice(0, 128) } : {}),
+      ...(p.percent !== undefined ? { percent: Math.min(100, Math.max(0, p.percent)) } : {}),
+    };
     const wait = this.lastProgressAt + this.progressIntervalMs - Date.now();
     if (wait <= 0) this.flushProgress();
     else this.progressTimer ??= setTimeout(() => this.flushProgress(), wait);

@@ -1,6 +1,7 @@
 /**
  * Runs one job attempt end to end: prepare (model files, inputs) → submit (`POST /prompt` with our prompt_id
- * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll) → collect
+ * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll; `job.progress`
+ * with the prompt's overall percent, progress.ts) → collect
  * (`/view` of every output file in the history entry) → upload (each output to the edge) →
  * report (exactly one terminal event, after every upload succeeded).
  *
@@ -36,6 +37,7 @@ import type { JobModels } from "./models.ts";
 import { classifyHistory, invalidWorkflow } from "./outcome.ts";
 import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
 import { checkWorkflow, type WorkflowRules } from "./policy.ts";
+import { PromptProgress } from "./progress.ts";
 import { rewriteWorkflow } from "./workflow.ts";
 
 export interface RunnerDeps {
@@ -161,9 +163,11 @@ export class JobRun {
     const rewritten = rewriteWorkflow(job.request.workflow, job.namespace, inputs.values, deps.link.catalog.outputNodes);
     if (!rewritten.ok) return { kind: "failed", failure: { code: "invalid_workflow", message: rewritten.message, details: rewritten.details } };
 
+    const progress = new PromptProgress(job.request.workflow, deps.link.catalog.outputNodes);
     deps.tracker.watch(job.promptId, {
       onStarted: () => this.onStarted(),
-      onProgress: (value, max, node) => this.events.progress(value, max, node),
+      onNodes: (update) => progress.apply(update),
+      onProgress: (value, max, node) => this.events.progress({ value, max, node, node_type: progress.classOf(node), percent: progress.percent }),
       // Files are known (and kept from the sweep) as soon as ComfyUI reports them.
       onExecuted: (ui) => {
         for (const f of filesOfUi(deps.cfg.comfyDirs, ui)) job.seenFiles.add(f);
