@@ -294,6 +294,11 @@ export const settings = {
     schema: ms(300_000),
     doc: "Timeout of one file transfer: an input downloaded from the edge or uploaded to ComfyUI, an output read from ComfyUI or uploaded to the edge.",
   },
+  PREVIEW_UPLOAD_TIMEOUT_MS: {
+    kind: "var",
+    schema: ms(5_000, 100, 60_000),
+    doc: "Timeout of one sampler preview upload to the edge (jobs whose dispatch carries preview terms). Never retried: a newer frame replaces a lost one. A job's terminal event waits at most this long for a preview upload in flight, so none reaches the edge after it.",
+  },
   EDGE_RETRY_ATTEMPTS: {
     kind: "var",
     schema: int(6, 1, 100),

@@ -84,6 +84,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["kind"],
       registers: [registry],
     }),
+    previewsSent: new Counter({
+      name: "gpu_backend_previews_sent_total",
+      help: "Sampler preview frames uploaded to the edge (jobs dispatched with preview terms).",
+      registers: [registry],
+    }),
+    previewsDropped: new Counter({
+      name: "gpu_backend_previews_dropped_total",
+      help: "Sampler preview frames of such jobs not uploaded, by reason (replaced, too_large, failed, rejected, stale, stopped, ended).",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
   };
 }
 

@@ -33,7 +33,15 @@ export interface EdgeRequestOptions {
 
 export type EdgeClientConfig = Pick<
   Config,
-  "edgeUrl" | "hostId" | "hostSecrets" | "edgeRequestTimeoutMs" | "transferTimeoutMs" | "edgeRetryAttempts" | "edgeRetryBaseMs" | "edgeRetryMaxDelayMs"
+  | "edgeUrl"
+  | "hostId"
+  | "hostSecrets"
+  | "edgeRequestTimeoutMs"
+  | "transferTimeoutMs"
+  | "previewUploadTimeoutMs"
+  | "edgeRetryAttempts"
+  | "edgeRetryBaseMs"
+  | "edgeRetryMaxDelayMs"
 >;
 
 export class EdgeClient {
@@ -167,23 +175,43 @@ export class EdgeClient {
     bytes: Uint8Array,
     opts: EdgeRequestOptions = {},
   ): Promise<EdgeResult<null>> {
-    const { name, contentType } = output;
-    const path = edgePaths.output(this.cfg.hostId, ref.job_id, name);
-    const manifest = {
-      ...this.manifest(ref, "PUT", path),
-      content_type: contentType,
-      size: bytes.length,
-      sha256: sha256Hex(bytes),
-      node_id: output.nodeId,
-      kind: output.kind,
-    };
-    return this.withRetries<null>("output", opts, async (signal) => {
+    const path = edgePaths.output(this.cfg.hostId, ref.job_id, output.name);
+    const manifest = { ...this.uploadManifest(ref, path, output.contentType, bytes), node_id: output.nodeId, kind: output.kind };
+    return this.putBytes("output", path, manifest, bytes, this.cfg.transferTimeoutMs, opts);
+  }
+
+  /**
+   * Uploads a running job's latest sampler preview frame, signed like an output (no `kind`;
+   * `node_id` when ComfyUI named the node). One try, within PREVIEW_UPLOAD_TIMEOUT_MS: a lost
+   * frame is replaced by the next one, never resent.
+   */
+  putPreview(
+    ref: DispatchRef,
+    frame: { contentType: string; bytes: Uint8Array; nodeId?: string | undefined },
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<EdgeResult<null>> {
+    const path = edgePaths.preview(this.cfg.hostId, ref.job_id);
+    const nodeId = frame.nodeId !== undefined && frame.nodeId.length <= 64 ? { node_id: frame.nodeId } : {};
+    const manifest = { ...this.uploadManifest(ref, path, frame.contentType, frame.bytes), ...nodeId };
+    return this.putBytes("preview", path, manifest, frame.bytes, this.cfg.previewUploadTimeoutMs, { ...opts, attempts: 1 });
+  }
+
+  private putBytes(
+    kind: string,
+    path: string,
+    manifest: RequestManifest,
+    bytes: Uint8Array,
+    timeoutMs: number,
+    opts: EdgeRequestOptions,
+  ): Promise<EdgeResult<null>> {
+    const contentType = manifest.content_type ?? "application/octet-stream";
+    return this.withRetries<null>(kind, opts, async (signal) => {
       const headers = { ...(await signHostManifest(this.cfg.hostSecrets, manifest)), "content-type": contentType, [HOST_ID_HEADER]: this.cfg.hostId };
       const res = await fetch(new URL(path, this.cfg.edgeUrl), {
         method: "PUT",
         body: bytes as Uint8Array<ArrayBuffer>,
         headers,
-        signal: timeoutSignal(signal, this.cfg.transferTimeoutMs),
+        signal: timeoutSignal(signal, timeoutMs),
       });
       const text = await res.text().catch(() => "");
       const status = classify(res.status);
@@ -191,6 +219,11 @@ export class EdgeClient {
       if (status === "fail") return { done: true, result: failure(res.status, text) };
       return { done: true, result: { ok: true, status: res.status, value: null } };
     });
+  }
+
+  /** An upload's manifest: the request itself and the body it must carry. */
+  private uploadManifest(ref: DispatchRef, path: string, contentType: string, bytes: Uint8Array): RequestManifest {
+    return { ...this.manifest(ref, "PUT", path), content_type: contentType, size: bytes.length, sha256: sha256Hex(bytes) };
   }
 
   private manifest(ref: DispatchRef, method: "GET" | "PUT", path: string): RequestManifest {

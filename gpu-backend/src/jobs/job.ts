@@ -52,7 +52,7 @@ export class Job {
   readonly files = new Set<string>();
   /** Files ComfyUI reported while the prompt ran (`executed`): kept from the sweep while the job is held, never deleted on their word alone (a cached node repeats another prompt's files). */
   readonly seenFiles = new Set<string>();
-  /** The sampler's latest preview, kept for progress streaming (only the newest one is held). */
+  /** The sampler's latest preview (only the newest one is held; forwarding to the edge is previews.ts). */
   latestPreview: (Preview & { at: number }) | undefined;
   /** Aborted by any stop decision: interrupts input downloads, uploads and event retries. */
   readonly abort = new AbortController();

@@ -1,7 +1,8 @@
 /**
  * Runs one job attempt end to end: prepare (model files, inputs) → submit (`POST /prompt` with our prompt_id
  * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll; `job.progress`
- * with the prompt's overall percent, progress.ts) → collect
+ * with the prompt's overall percent, progress.ts; sampler previews to the edge while the prompt
+ * runs, if the dispatch asked for them, previews.ts) → collect
  * (`/view` of every output file in the history entry) → upload (each output to the edge) →
  * report (exactly one terminal event, after every upload succeeded).
  *
@@ -37,6 +38,7 @@ import type { JobModels } from "./models.ts";
 import { classifyHistory, invalidWorkflow } from "./outcome.ts";
 import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
 import { checkWorkflow, type WorkflowRules } from "./policy.ts";
+import { PreviewForwarder } from "./previews.ts";
 import { PromptProgress } from "./progress.ts";
 import { rewriteWorkflow } from "./workflow.ts";
 
@@ -73,6 +75,8 @@ export class JobRun {
   private readonly deps: RunnerDeps;
   private readonly log: Logger;
   private readonly events: JobEvents;
+  /** Sampler previews to the edge, when the dispatch asked for them (previews.ts). */
+  private readonly previews: PreviewForwarder | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private stopping = false;
   /** ComfyUI executed the prompt (a history entry exists), so `job.started` must precede the end. */
@@ -93,6 +97,16 @@ export class JobRun {
       onStale: () => this.stop({ kind: "drop", why: "stale lease (409)" }),
       onDelivered: (sentAt) => (job.leaseExpiresAt = Math.max(job.leaseExpiresAt, sentAt + job.request.lease_ttl_ms)),
     });
+    const terms = job.request.preview;
+    this.previews =
+      terms &&
+      new PreviewForwarder({
+        terms,
+        signal: job.abort.signal,
+        upload: (frame, signal) => deps.edge.putPreview(job.ref, frame, { signal }),
+        log: this.log,
+        metrics: deps.metrics,
+      });
   }
 
   /** Applies a stop decision to the job in whatever state it is (see job.ts for the decisions). */
@@ -120,6 +134,8 @@ export class JobRun {
     }
     // The job's files go before the edge hears the result: once it has, nothing of the job is left.
     await this.cleanupFiles().catch((err: unknown) => log.error("job_cleanup_crashed", { error: err as Error, stack: (err as Error).stack }));
+    // No preview reaches the edge after the terminal event (at most one upload to wait for, bounded).
+    await this.previews?.close();
     job.state = "reporting";
     await this.report(outcome);
     job.state = "done";
@@ -174,6 +190,7 @@ export class JobRun {
       },
       onPreview: (preview) => {
         job.latestPreview = { ...preview, at: Date.now() };
+        this.previews?.offer(preview);
       },
       onEnded: (end) => job.ended.resolve(end),
     });
@@ -203,6 +220,8 @@ export class JobRun {
 
     const end: PromptEnd = await job.ended.promise;
     this.end = end;
+    // The prompt is over: no more previews (one in flight may still land, before the terminal event).
+    void this.previews?.close();
     if (end.kind === "finished") for (const f of filesOfEntry(deps.cfg.comfyDirs, end.entry)) job.files.add(f);
     if (this.deadline) clearTimeout(this.deadline);
     this.executed = end.kind === "finished";

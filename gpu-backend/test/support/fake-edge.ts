@@ -2,7 +2,8 @@
  * A fake edge for tests and the benchmark: a real HTTP server on 127.0.0.1 that checks every host
  * request with `src/protocol` (Standard Webhooks signature, manifest naming the request's own
  * method and path, lease fencing, body size and SHA-256), serves inputs, stores outputs, records
- * events and heartbeats, and sends dispatches and cancels signed with `signEdgeRequest`.
+ * preview frames (answered 204, like the edge), events and heartbeats, and sends dispatches and
+ * cancels signed with `signEdgeRequest`.
  *
  * It behaves like the real edge on the points the host relies on: an event for an attempt/lease
  * that is not current gets 409; an event not newer (by seq) than the last applied is answered
@@ -23,6 +24,7 @@ import {
   type HeartbeatReply,
   type InputRef,
   JobEvent,
+  PREVIEW_CONTENT_TYPES,
   RequestManifest,
 } from "../../../src/protocol/messages.ts";
 import { hostPaths } from "../../../src/protocol/paths.ts";
@@ -41,7 +43,14 @@ export interface StoredOutput {
   manifest: RequestManifest;
 }
 
-type Route = "heartbeat" | "events" | "input" | "output" | "catalog";
+export interface StoredPreview {
+  jobId: string;
+  bytes: Buffer;
+  contentType: string;
+  manifest: RequestManifest;
+}
+
+type Route = "heartbeat" | "events" | "input" | "output" | "preview" | "catalog";
 
 interface Fault {
   route: Route;
@@ -77,13 +86,20 @@ export class FakeEdge {
   pendingRevoke: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
   onEvent: ((event: JobEvent) => void) | undefined;
   /** Requests received per route (faults included). */
-  readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0, catalog: 0 };
+  readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0, preview: 0, catalog: 0 };
+  /** Preview frames accepted, in arrival order (each also in `arrivals` as `preview <job>`). */
+  readonly previews: StoredPreview[] = [];
+  /** Preview requests being handled now, and the most there ever were at once (any job). */
+  previewsInFlight = 0;
+  maxPreviewsInFlight = 0;
   /** Event requests received per event type (faults and retries included). */
   readonly eventRequests = new Map<string, number>();
   /** When false, heartbeat replies renew no lease (events are still accepted). */
   renewLeases = true;
   /** While set, output uploads wait for it before they are stored (see holdUploads). */
   private uploadGate: Promise<void> | undefined;
+  /** While set, preview uploads wait for it before they are stored (see holdPreviews). */
+  private previewGate: Promise<void> | undefined;
   private readonly lastSeq = new Map<string, number>();
   private readonly faults: Fault[] = [];
   private readonly waiters = new Set<() => void>();
@@ -100,6 +116,11 @@ export class FakeEdge {
     const { key, jwks } = await generateEdgeSigningKey("test-edge-key");
     const edge = new FakeEdge(opts.hostId ?? "gpu-test", newSecret(), key, jwks);
     edge.server = createServer((req, res) => {
+      if (req.method === "PUT" && req.url?.endsWith("/preview")) {
+        edge.previewsInFlight++;
+        edge.maxPreviewsInFlight = Math.max(edge.maxPreviewsInFlight, edge.previewsInFlight);
+        res.once("close", () => edge.previewsInFlight--);
+      }
       edge.handle(req, res).catch((err: unknown) => {
         res.writeHead(500).end(String(err));
       });
@@ -193,6 +214,20 @@ export class FakeEdge {
     };
   }
 
+  /** Preview uploads wait until the returned function is called (each is held while it is in flight). */
+  holdPreviews(): () => void {
+    let release: () => void = () => {};
+    this.previewGate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.previewGate = undefined;
+      release();
+    };
+  }
+
+  previewsFor(jobId: string): StoredPreview[] {
+    return this.previews.filter((p) => p.jobId === jobId);
+  }
+
   // ===== inspection =====
 
   /** Injects `times` answers of `status` on a route (afterApply: the request takes effect first). */
@@ -236,12 +271,22 @@ export class FakeEdge {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://edge.invalid");
     const body = await readAll(req);
-    const m = /^\/v1\/hosts\/([^/]+)\/(heartbeat|events|catalog|jobs\/([^/]+)\/(inputs|outputs)\/([^/]+))$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([^/]+)\/(heartbeat|events|catalog|jobs\/([^/]+)\/(?:(inputs|outputs)\/([^/]+)|(preview)))$/.exec(url.pathname);
     if (!m) return reply(res, 404, { error: "no route" });
-    const [, hostId, kind, jobIdRaw, sub, nameRaw] = m;
+    const [, hostId, kind, jobIdRaw, sub, nameRaw, preview] = m;
     const route: Route =
-      kind === "heartbeat" ? "heartbeat" : kind === "events" ? "events" : kind === "catalog" ? "catalog" : sub === "inputs" ? "input" : "output";
-    const expectMethod = route === "input" ? "GET" : route === "output" ? "PUT" : "POST";
+      kind === "heartbeat"
+        ? "heartbeat"
+        : kind === "events"
+          ? "events"
+          : kind === "catalog"
+            ? "catalog"
+            : preview
+              ? "preview"
+              : sub === "inputs"
+                ? "input"
+                : "output";
+    const expectMethod = route === "input" ? "GET" : route === "output" || route === "preview" ? "PUT" : "POST";
     if (req.method !== expectMethod) return reply(res, 405, { error: "method" });
     this.requests[route]++;
     if (hostId !== this.hostId) return this.refuse(res, route, 403, "wrong host in path");
@@ -323,7 +368,7 @@ export class FakeEdge {
       return answer(200, { applied });
     }
 
-    // input / output: the manifest must name this very request.
+    // input / output / preview: the manifest must name this very request.
     const manifest = RequestManifest.safeParse(json);
     if (!manifest.success) return this.refuse(res, route, 400, "bad manifest");
     const man = manifest.data;
@@ -331,6 +376,19 @@ export class FakeEdge {
     if (man.method !== req.method || man.path !== url.pathname || man.host_id !== this.hostId || man.job_id !== jobId)
       return this.refuse(res, route, 401, "manifest does not match the request");
     if (!this.isCurrent(man)) return reply(res, 409, { type: "stale" });
+    if (route === "preview") {
+      if (man.size !== body.length || man.sha256 !== sha256(body) || man.content_type !== req.headers["content-type"])
+        return this.refuse(res, route, 400, "body does not match the manifest");
+      const type = PREVIEW_CONTENT_TYPES.find((t) => t === man.content_type);
+      if (!type || !isImage(type, body) || man.kind !== undefined) return this.refuse(res, route, 400, "not a preview frame");
+      if (this.previewGate) await this.previewGate;
+      this.previews.push({ jobId, bytes: body, contentType: type, manifest: man });
+      this.arrivals.push(`preview ${jobId}`);
+      this.notify();
+      if (fault) return reply(res, fault.status, { error: "injected fault (after apply)" });
+      res.writeHead(204).end();
+      return;
+    }
     const name = decodeURIComponent(nameRaw!);
     if (route === "input") {
       const input = this.inputs.get(`${jobId}/${name}`);
@@ -394,6 +452,12 @@ export async function post(hostUrl: string, path: string, body: string, headers:
     json = { text };
   }
   return { status: res.status, json, headers: res.headers };
+}
+
+/** The bytes start like the image type they claim (what the edge sniffs). */
+function isImage(type: (typeof PREVIEW_CONTENT_TYPES)[number], bytes: Buffer): boolean {
+  const magic = type === "image/jpeg" ? [0xff, 0xd8, 0xff] : [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  return bytes.length > magic.length && magic.every((b, i) => bytes[i] === b);
 }
 
 export function sha256(bytes: Buffer | string): string {
