@@ -33,23 +33,29 @@ import type {
   EnqueueRequest,
   EventOutcome,
   HostRegistration,
+  JobInfo,
   PoolCatalog,
   PoolStatus,
   QueueInfo,
   TransferCheck,
+  WatchInfo,
 } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
+import type { FeedOrigin } from "../src/feed/events.ts";
 import { backToQueue, end, type LifecycleContext, markDispatched, setProgress, setTimings } from "../src/jobs/lifecycle.ts";
 import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
+import { findPool } from "../src/pools/pools.ts";
 import type { CatalogSummary } from "../src/protocol/catalog.ts";
 import type { EdgeSigningKey } from "../src/protocol/edge-signing.ts";
 import { type DispatchRef, type DispatchRequest, type Heartbeat, type HeartbeatReply, JOB_ERROR_CODES, type JobEvent } from "../src/protocol/messages.ts";
 import { hostPaths } from "../src/protocol/paths.ts";
 import { publicFailure } from "../src/protocol/public-error.ts";
 import { notifyWebhook } from "../src/webhooks/outbox.ts";
+import { aheadOf, poolEstimates, seconds } from "./dispatcher/estimates.ts";
+import { FeedSender } from "./dispatcher/feed-sender.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { estimateStartMs, PlacementCache, placeNext } from "./dispatcher/place.ts";
+import { PlacementCache, placeNext } from "./dispatcher/place.ts";
 import { liveCatalogs, poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
 import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
@@ -57,6 +63,10 @@ import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/
 /** Periodic pass over D1 for live jobs this object does not know (lost enqueue, restart). */
 const RECONCILE_EVERY_MS = 60_000;
 const TICK_MS = 5_000;
+/** How long the pool's own settings (previews on/off) are used before they are read again. */
+const POOL_SETTINGS_TTL_MS = 10_000;
+/** Most watched jobs whose position is published after each change of the queue. */
+const MAX_WATCHED = 1_000;
 
 export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly store: DispatcherStore;
@@ -65,6 +75,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private lastReconcile = 0;
   private poolCache: string | undefined;
   private readonly placement = new PlacementCache();
+  private readonly feeds: FeedSender;
+  /** The queue changed since positions were last published to watched jobs' feeds. */
+  private positionsDirty = false;
+  private previewsSetting: { on: boolean; until: number } | undefined;
   /** Where every decision reads the time; tests move it (test/support/clock.ts). */
   clock: Clock = systemClock;
 
@@ -72,6 +86,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     super(ctx, env);
     this.store = new DispatcherStore(ctx.storage.sql);
     this.replays = new ReplayStore(ctx.storage.sql);
+    this.feeds = new FeedSender(env, () => this.log());
   }
 
   /**
@@ -173,6 +188,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       attempts: 0,
       needs_id: this.store.needsId(needsDoc(job.needs)),
     });
+    this.positionsDirty = true;
     this.pump();
     return this.queueInfo([job.jobId])[0] ?? null;
   }
@@ -181,6 +197,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   cancel(jobId: string): CancelOutcome {
     this.pool();
     if (this.store.dequeue(jobId)) {
+      this.positionsDirty = true;
+      this.notePositions();
       this.schedule();
       return "dequeued";
     }
@@ -201,14 +219,85 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       .filter((h) => isLive(h, { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000 }) && h.comfy === "ready" && !h.draining)
       .filter((h) => lockAccepted(h, cfg.EXPECTED_LOCK_HASH));
     const offers = up.map((h) => this.placement.offerOf(this.store, h));
-    return jobIds.map((id) => {
+    const positions = jobIds.map((id) => this.position(id, lines));
+    const deepest = Math.max(-1, ...positions.map((p) => p ?? -1));
+    const estimates = deepest >= 0 ? poolEstimates(this.store, this.placement, this.rules(cfg, now), deepest + 1) : undefined;
+    return jobIds.map((id, i) => {
       const job = this.store.queued(id);
-      const position = this.position(id, lines);
+      const position = positions[i] ?? null;
       if (!job || position === null) return null;
-      if (up.length === 0) return { position, waitingFor: { reason: "no-live-host" } };
+      const est = estimates?.queued[position];
+      const times = { estimatedStartSeconds: seconds(est?.startMs), estimatedFinishSeconds: seconds(est?.finishMs) };
+      if (up.length === 0) return { position, ...times, waitingFor: { reason: "no-live-host" } };
       const missing = waitingFor(this.placement.needsOf(this.store, job.needs_id), offers);
-      return { position, waitingFor: missing ? { reason: "missing-on-every-host", ...missing } : null };
+      if (missing) return { position, estimatedStartSeconds: null, estimatedFinishSeconds: null, waitingFor: { reason: "missing-on-every-host", ...missing } };
+      return { position, ...times, waitingFor: null };
     });
+  }
+
+  jobInfo(jobIds: string[]): (JobInfo | null)[] {
+    this.pool();
+    const cfg = this.config();
+    const now = this.clock.now();
+    const queued = this.queueInfo(jobIds);
+    const running = jobIds.map((id) => this.store.assignment(id));
+    const estimates = running.some((a) => a !== undefined) ? poolEstimates(this.store, this.placement, this.rules(cfg, now), 0) : undefined;
+    return jobIds.map((id, i) => {
+      const q = queued[i];
+      if (q) return { status: "queued", ...q };
+      const a = running[i];
+      if (!a) return null;
+      const tail = this.store.mean("tail_ms");
+      const ms = a.gpu_released ? tail : estimates?.finishOf(id);
+      return { status: "running", estimatedFinishSeconds: seconds(ms) };
+    });
+  }
+
+  watch(jobId: string, on: boolean): WatchInfo | null {
+    this.pool();
+    if (!on) {
+      this.store.unwatch(jobId);
+      return null;
+    }
+    const position = this.position(jobId);
+    if (position === null) return null;
+    this.store.watch(jobId);
+    this.store.setWatchedPosition(jobId, position);
+    const [info] = this.queueInfo([jobId]);
+    return { position, estimatedStartSeconds: info?.estimatedStartSeconds ?? null };
+  }
+
+  private rules(cfg: Config, now: number) {
+    return { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, expectedLockHash: cfg.EXPECTED_LOCK_HASH };
+  }
+
+  /** Publishes a new position to every watched job whose position changed since the queue last did. */
+  private notePositions(): void {
+    if (!this.positionsDirty) return;
+    this.positionsDirty = false;
+    const watched = this.store.watched(MAX_WATCHED);
+    if (watched.length === 0) return;
+    const now = this.clock.now();
+    const lines = this.store.tenantLines();
+    const moved: { jobId: string; position: number; origin: FeedOrigin }[] = [];
+    for (const w of watched) {
+      const job = this.store.queued(w.job_id);
+      const position = job ? this.position(w.job_id, lines) : null;
+      if (!job || position === null) {
+        this.store.unwatch(w.job_id);
+        continue;
+      }
+      if (position === w.position) continue;
+      this.store.setWatchedPosition(w.job_id, position);
+      moved.push({ jobId: w.job_id, position, origin: { createdAt: job.enqueued_at, pool: this.pool() } });
+    }
+    if (moved.length === 0) return;
+    const deepest = Math.max(...moved.map((m) => m.position));
+    const estimates = poolEstimates(this.store, this.placement, this.rules(this.config(), now), deepest + 1);
+    for (const m of moved) {
+      const start = seconds(estimates?.queued[m.position]?.startMs);
+      this.background(this.feeds.send(m.jobId, { type: "job.position", position: m.position, estimated_start_seconds: start, at: now }, m.origin));
+    }
   }
 
   private position(jobId: string, lines = this.store.tenantLines()): number | null {
@@ -298,13 +387,21 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       }
       case "job.executed":
         // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.
-        if (this.releaseGpu(a, now)) this.pump();
+        if (this.releaseGpu(a, now, ev.execution_ms)) this.pump();
         if (ev.execution_ms !== undefined) await setTimings(db, ev.job_id, ev.attempt, { execution_ms: ev.execution_ms }, now);
         break;
-      case "job.progress":
-        await setProgress(db, ev.job_id, ev.attempt, ev.progress, now);
+      case "job.progress": {
+        const progress = this.cleanProgress(a, ev.progress);
+        // The feed and D1 in parallel; both before the answer, so what the host sends next
+        // (an output) reaches the feed after this.
+        await Promise.all([
+          this.feeds.send(ev.job_id, { type: "job.progress", attempt: ev.attempt, ...progress, at: now }, { createdAt: a.enqueued_at, pool: this.pool() }),
+          setProgress(db, ev.job_id, ev.attempt, progress, now),
+        ]);
         break;
+      }
       case "job.succeeded":
+        if (ev.upload_ms !== undefined) this.store.recordMean("tail_ms", ev.upload_ms);
         await this.end(ev, "succeeded", undefined, ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : undefined);
         break;
       case "job.failed": {
@@ -328,11 +425,24 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return "applied";
   }
 
-  /** ComfyUI is done with the job: its GPU slot is free (and how long it held it feeds start estimates). */
-  private releaseGpu(a: AssignmentRow, now: number): boolean {
+  /**
+   * ComfyUI is done with the job: its GPU slot is free. How long it held the GPU feeds the
+   * estimates: ComfyUI's execution time as the host measured it, else the time since dispatch.
+   */
+  private releaseGpu(a: AssignmentRow, now: number, executionMs?: number): boolean {
     if (!this.store.releaseGpu(a.job_id, a.attempt)) return false;
-    this.store.recordGpuTime(now - a.dispatched_at);
+    this.store.recordMean("service_ms", executionMs ?? now - a.dispatched_at);
     return true;
+  }
+
+  /**
+   * What the host said of a job's progress, as the edge keeps it: node_type only when it is a
+   * class the job's workflow has (hosts are the least trusted tier), percent within 0-100.
+   */
+  private cleanProgress(a: AssignmentRow, p: Extract<JobEvent, { type: "job.progress" }>["progress"]) {
+    const classes = this.placement.needsOf(this.store, a.needs_id).classes;
+    const nodeType = p.node_type && classes.includes(p.node_type) ? p.node_type : null;
+    return { value: p.value, max: p.max, node: p.node, node_type: nodeType, percent: p.percent ?? null };
   }
 
   /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
@@ -341,7 +451,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
     this.store.renew(a.job_id, a.attempt, this.clock.now() + this.config().LEASE_TTL_SECONDS * 1000);
-    return { ok: true, tenantId: a.tenant_id };
+    return { ok: true, tenantId: a.tenant_id, createdAt: a.enqueued_at, previews: a.previews === 1 };
   }
 
   // ===== Catalogs (issue 13.2; the Worker verified the hash and stored the document by it)
@@ -370,10 +480,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   /** Seconds until a job with these needs would likely start (null: no live host can run it, or no history). */
   estimateStart(needs: JobNeeds): number | null {
     this.pool();
-    const cfg = this.config();
-    const rules = { now: this.clock.now(), heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, expectedLockHash: cfg.EXPECTED_LOCK_HASH };
-    const ms = estimateStartMs(this.store, this.placement, rules, needs);
-    return ms === undefined ? null : Math.ceil(ms / 1000);
+    const rules = this.rules(this.config(), this.clock.now());
+    const ahead = aheadOf(this.store, this.placement, rules, needs);
+    return seconds(poolEstimates(this.store, this.placement, rules, ahead + 1, needs)?.queued[ahead]?.startMs);
   }
 
   /** Every catalog hash this pool still refers to (any registered host's, and every kept summary). */
@@ -417,14 +526,17 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         queue_deadline_at: job.queue_deadline_at,
         gpu_released: 0,
         needs_id: job.needs_id,
+        previews: 0,
       };
       if (placed.passedOver) this.store.passOver(placed.passedOver);
       this.store.dequeue(job.job_id);
       this.store.assign(a);
       this.store.setRecentModels(host.id, placed.needs.models);
       this.store.takeTurn(job.tenant_id);
+      this.positionsDirty = true;
       this.background(this.dispatch(a, host, cfg));
     }
+    this.notePositions();
     this.schedule();
   }
 
@@ -434,12 +546,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const now = this.clock.now();
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
     const needs = this.placement.needsOf(this.store, a.needs_id);
-    const [row, workflow, inputs, models] = await Promise.all([
+    const [row, workflow, inputs, models, previews] = await Promise.all([
       markDispatched(db, a.job_id, a.attempt, a.host_id, now),
       workflowOf(db, a.job_id),
       inputsOf(db, a.job_id),
       // The registered files it names: the host fetches those it lacks (src/models).
       readyModelsNamed(db, SHARED_MODELS, needs.models).then((shared) => [...shared, ...(needs.privateModels ?? [])]),
+      this.previewsOn(db, cfg),
     ]);
     if (!row) {
       // Cancelled (or otherwise ended) while it waited: nothing to run.
@@ -449,6 +562,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     }
     // job.running was recorded with the status change; its delivery runs elsewhere, off this path.
     this.background(notifyWebhook(this.env, row, log));
+    if (previews) this.store.setPreviews(a.job_id, a.attempt, true);
+    // Before the host hears of it: nothing the host reports (progress, outputs) may reach the
+    // job's feed ahead of its job.running.
+    await this.feeds.send(a.job_id, { type: "job.running", attempt: a.attempt, at: now }, { createdAt: row.createdAt, pool: row.pool });
     const request: DispatchRequest = {
       job_id: a.job_id,
       attempt: a.attempt,
@@ -465,6 +582,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         sha256: i.sha256,
       })),
       models,
+      ...(previews ? { preview: { min_interval_ms: cfg.PREVIEW_MIN_INTERVAL_MS, max_bytes: cfg.PREVIEW_MAX_BYTES } } : {}),
       deadline_ms: cfg.JOB_TIMEOUT_SECONDS * 1000,
       lease_ttl_ms: cfg.LEASE_TTL_SECONDS * 1000,
     };
@@ -479,6 +597,20 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     log.warn("dispatch_refused", { job_id: a.job_id, host_id: a.host_id, kind: result.kind, status: result.status, detail: result.detail });
     this.store.markUnavailable(a.host_id, cooldownUntil(this.clock.now(), result.kind));
     await this.requeue(a, "not-taken", `host ${result.kind}`);
+  }
+
+  /** Whether the pool forwards sampler previews (its `previews` setting; read at most every POOL_SETTINGS_TTL_MS). */
+  private async previewsOn(db: ReturnType<typeof createDb>, cfg: Config): Promise<boolean> {
+    const now = this.clock.now();
+    if (this.previewsSetting && this.previewsSetting.until > now) return this.previewsSetting.on;
+    try {
+      const on = (await findPool(db, cfg, this.pool()))?.previews ?? false;
+      this.previewsSetting = { on, until: now + POOL_SETTINGS_TTL_MS };
+      return on;
+    } catch (err) {
+      this.log().warn("pool_settings_unavailable", describeError(err));
+      return this.previewsSetting?.on ?? false;
+    }
   }
 
   private async sendCancel(a: AssignmentRow, reason: "user" | "timeout" | "lease_revoked"): Promise<void> {
@@ -510,6 +642,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         ...requeueTerms(a, how, now, this.config().QUEUED_TIMEOUT_SECONDS * 1000),
         needs_id: a.needs_id,
       });
+      this.positionsDirty = true;
+      this.background(
+        this.feeds.send(a.job_id, { type: "job.queued", attempt: row.attempt, reason: "retry", at: now }, { createdAt: row.createdAt, pool: row.pool }),
+      );
       if (how === "retry") this.log().warn("job_requeued", { job_id: a.job_id, attempt: a.attempt, host_id: a.host_id, why });
     }
     this.pump();
@@ -538,6 +674,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   ): Promise<boolean> {
     if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
     this.pump();
+    // What this object sent the job's feed goes first: the terminal event is the feed's last.
+    await this.feeds.idle(ref.job_id);
     await end(this.lifecycle(), ref.job_id, to, {
       now: this.clock.now(),
       from: ["running"],
@@ -559,6 +697,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       // The deadline was set at submit from the pool's queue_timeout_seconds or QUEUED_TIMEOUT_SECONDS.
       const waited = Math.max(0, Math.round((q.queue_deadline_at - q.enqueued_at) / 1000));
       const error = { code: "queue_timeout", message: `No GPU host picked the job up within ${waited} s.` };
+      this.positionsDirty = true;
+      await this.feeds.idle(q.job_id);
       await end(this.lifecycle(), q.job_id, "failed", { now, from: ["queued"], error });
     }
     for (const a of this.store.pastDeadline(now)) {
@@ -593,7 +733,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         await end(this.lifecycle(), job.id, "cancelled", { now, from: ["running"], attempt: job.attempt });
         return;
       }
-      if (!(await backToQueue(db, job.id, job.attempt, "retry", now))) return;
+      const back = await backToQueue(db, job.id, job.attempt, "retry", now);
+      if (!back) return;
+      this.background(
+        this.feeds.send(job.id, { type: "job.queued", attempt: back.attempt, reason: "retry", at: now }, { createdAt: back.createdAt, pool: back.pool }),
+      );
     }
     this.log().warn("job_adopted", { job_id: job.id, status: job.status });
     const needs = await needsOf(db, job.id);
@@ -607,6 +751,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       attempts: job.attempt,
       needs_id: this.store.needsId(needsDoc(needs ?? undefined)),
     });
+    this.positionsDirty = true;
   }
 
   private schedule(reconcileWhenIdle = false): void {

@@ -20,6 +20,7 @@ import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostApiRoutes } from "./routes/host-api.ts";
+import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { adminModelRoutes, tenantModelRoutes } from "./routes/model-routes.ts";
 import { outputRoutes } from "./routes/outputs.ts";
@@ -44,6 +45,7 @@ export function createApp() {
   app.route("/health", healthRoutes);
   app.route("/v1/jobs", jobRoutes);
   app.route("/v1/jobs", outputRoutes);
+  app.route("/v1/jobs", jobEventRoutes);
   app.route("/v1/jobs", webhookRoutes);
   app.route("/v1/uploads", uploadRoutes);
   app.route("/v1/usage", usageRoutes);

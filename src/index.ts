@@ -8,6 +8,7 @@ import type { Env } from "./env.ts";
 import { scheduled } from "./scheduled.ts";
 
 export { Dispatcher } from "../durable-objects/dispatcher.ts";
+export { JobFeed } from "../durable-objects/job-feed.ts";
 export { ModelVerifier } from "../durable-objects/model-verifier.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
 export { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";

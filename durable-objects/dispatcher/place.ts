@@ -117,25 +117,3 @@ function pickJob(store: DispatcherStore, needsIds: readonly number[] | undefined
   const line = nextLine(store.tenantLines(needsIds));
   return line && store.queued(line.head.jobId);
 }
-
-/**
- * A rough wait before a job with these needs would start: 0 when a host that can run it has a
- * free slot for it after the jobs queued for those hosts, else the queue ahead in waves of the
- * hosts' slots times the pool's mean GPU time per job. Undefined when no live host can run it or
- * the pool has no history yet to estimate from.
- */
-export function estimateStartMs(store: DispatcherStore, cache: PlacementCache, rules: LivenessRules, needs: JobNeeds): number | undefined {
-  const eligible = store.hostLoads().filter((h) => isDispatchable(h, rules) && canRun(needs, cache.offerOf(store, h)));
-  if (eligible.length === 0) return undefined;
-  const free = freeHosts(eligible, rules).reduce((n, f) => n + f.free, 0);
-  let ahead = 0;
-  for (const q of store.queuedNeeds()) {
-    const n = cache.needsOf(store, q.needs_id);
-    if (eligible.some((h) => canRun(n, cache.offerOf(store, h)))) ahead += q.n;
-  }
-  if (ahead < free) return 0;
-  const mean = store.meanGpuTimeMs();
-  if (mean === undefined) return undefined;
-  const slots = eligible.reduce((n, h) => n + Math.max(1, h.slots), 0);
-  return (Math.floor((ahead - free) / slots) + 1) * mean;
-}

@@ -12,6 +12,7 @@
  *   catalogs     per distinct host catalog (by hash), its summary: class and model names
  *   needs        per distinct set of needs (node classes, model files) of queued or assigned jobs;
  *                id 0 is "no needs" (jobs from before placement), never stored
+ *   watched      queued jobs whose feed has watchers, with the position last published to it
  * (Replay protection for host messages keeps its own table: replay-store.ts.)
  */
 
@@ -73,7 +74,12 @@ CREATE TABLE IF NOT EXISTS assignments (
   enqueued_at INTEGER NOT NULL,
   queue_deadline_at INTEGER NOT NULL,
   gpu_released INTEGER NOT NULL DEFAULT 0,
-  needs_id INTEGER NOT NULL DEFAULT 0
+  needs_id INTEGER NOT NULL DEFAULT 0,
+  previews INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS watched (
+  job_id TEXT PRIMARY KEY,
+  position INTEGER
 );
 CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
 CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
@@ -129,6 +135,8 @@ export interface AssignmentRow {
   /** 1 once the host said ComfyUI is done with it (uploading): it no longer holds a GPU slot. */
   gpu_released: number;
   needs_id: number;
+  /** 1 when the host was asked to forward previews (the pool had them on at dispatch). */
+  previews: number;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -150,7 +158,11 @@ export class DispatcherStore {
     this.sql = sql;
     sql.exec(SCHEMA);
     // Objects created before a column existed get it (CREATE IF NOT EXISTS skips them).
-    addColumns(sql, "assignments", { gpu_released: "INTEGER NOT NULL DEFAULT 0", needs_id: "INTEGER NOT NULL DEFAULT 0" });
+    addColumns(sql, "assignments", {
+      gpu_released: "INTEGER NOT NULL DEFAULT 0",
+      needs_id: "INTEGER NOT NULL DEFAULT 0",
+      previews: "INTEGER NOT NULL DEFAULT 0",
+    });
     addColumns(sql, "hosts", { catalog_hash: "TEXT", resident_models: "TEXT NOT NULL DEFAULT '[]'", recent_models: "TEXT NOT NULL DEFAULT '[]'" });
     addColumns(sql, "queue", { needs_id: "INTEGER NOT NULL DEFAULT 0", passed_over: "INTEGER NOT NULL DEFAULT 0" });
   }
@@ -351,15 +363,59 @@ export class DispatcherStore {
     this.sql.exec("INSERT INTO turns (tenant_id, turn) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET turn = excluded.turn", tenantId, next);
   }
 
-  /** A GPU slot's time per job (dispatch to release), as a moving average: what start estimates use. */
-  recordGpuTime(ms: number): void {
-    const old = this.meanGpuTimeMs();
+  /**
+   * Moving averages of the pool's recent jobs, for estimates (src/dispatch/estimate.ts):
+   * `service_ms`, how long a job holds a GPU (ComfyUI's execution time as the host measured it);
+   * `tail_ms`, from the GPU's release to the job's end (collecting and uploading outputs).
+   */
+  recordMean(key: "service_ms" | "tail_ms", ms: number): void {
+    const old = this.mean(key);
     const next = old === undefined ? ms : Math.round(old * 0.8 + ms * 0.2);
-    this.sql.exec("INSERT INTO meta (key, value) VALUES ('gpu_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", Math.max(0, next));
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, Math.max(0, Math.round(next)));
   }
 
-  meanGpuTimeMs(): number | undefined {
-    return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'gpu_ms'")?.v;
+  mean(key: "service_ms" | "tail_ms"): number | undefined {
+    return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = ?", key)?.v;
+  }
+
+  /** Per host, how long each job it holds on a GPU has been dispatched, oldest first. */
+  heldElapsed(now: number): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const r of this.all<{ host_id: string; dispatched_at: number }>(
+      "SELECT host_id, dispatched_at FROM assignments WHERE gpu_released = 0 ORDER BY dispatched_at, job_id",
+    )) {
+      out.set(r.host_id, [...(out.get(r.host_id) ?? []), Math.max(0, now - r.dispatched_at)]);
+    }
+    return out;
+  }
+
+  /** The jobs a host holds on a GPU, in heldElapsed()'s order. */
+  heldJobIds(hostId: string): string[] {
+    return this.all<{ job_id: string }>("SELECT job_id FROM assignments WHERE host_id = ? AND gpu_released = 0 ORDER BY dispatched_at, job_id", hostId).map(
+      (r) => r.job_id,
+    );
+  }
+
+  // ===== Watched jobs (their feeds get job.position)
+
+  watch(jobId: string): void {
+    this.sql.exec("INSERT INTO watched (job_id, position) VALUES (?, NULL) ON CONFLICT (job_id) DO NOTHING", jobId);
+  }
+
+  unwatch(jobId: string): void {
+    this.sql.exec("DELETE FROM watched WHERE job_id = ?", jobId);
+  }
+
+  watched(limit: number): { job_id: string; position: number | null }[] {
+    return this.all("SELECT job_id, position FROM watched ORDER BY job_id LIMIT ?", limit);
+  }
+
+  setWatchedPosition(jobId: string, position: number): void {
+    this.sql.exec("UPDATE watched SET position = ? WHERE job_id = ?", position, jobId);
+  }
+
+  setPreviews(jobId: string, attempt: number, on: boolean): void {
+    this.sql.exec("UPDATE assignments SET previews = ? WHERE job_id = ? AND attempt = ?", on ? 1 : 0, jobId, attempt);
   }
 
   queueDepth(): { depth: number; oldest: number | null } {

@@ -271,6 +271,46 @@ export const settings = {
     schema: positiveInt(900, 7 * 24 * 3600),
     doc: "Lifetime of the signed output URLs in job representations (re-minted on every read).",
   },
+  EVENT_STREAM_KEEPALIVE_SECONDS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(1).max(120).default(15),
+    doc: "A job's event stream (`GET /v1/jobs/{id}/events`) sends a comment line this often, so proxies keep an idle stream open.",
+  },
+  EVENT_STREAM_MAX_SECONDS: {
+    kind: "var",
+    schema: positiveInt(900, 24 * 3600),
+    doc: "An event stream is ended after this long; the client reconnects with `Last-Event-ID` and loses nothing (EventSource does so by itself).",
+  },
+  EVENT_STREAMS_PER_JOB: {
+    kind: "var",
+    schema: positiveInt(1000, 10_000),
+    doc: "Most event streams open at once on one job; one more is a 429.",
+  },
+  JOB_EVENTS_MAX: {
+    kind: "var",
+    schema: z.coerce.number().int().min(100).max(100_000).default(10_000),
+    doc: "Most events kept per job. Past it, the frequent kinds (job.position, job.progress, job.preview) are no longer recorded; lifecycle events and outputs always are.",
+  },
+  PREFER_WAIT_MAX_SECONDS: {
+    kind: "var",
+    schema: positiveInt(60, 300),
+    doc: "The longest `Prefer: wait=N` (submit, get) holds a request for the job to end; a larger N is cut to this.",
+  },
+  PREVIEW_MIN_INTERVAL_MS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(50).max(60_000).default(500),
+    doc: "GPU hosts send a running job's sampler preview at most once per this many ms (the newest frame wins), in pools with previews on.",
+  },
+  PREVIEW_MAX_BYTES: {
+    kind: "var",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * 1024 * 1024)
+      .default(256 * 1024),
+    doc: "Largest sampler preview frame a host sends or the edge keeps (bytes); larger frames are skipped.",
+  },
   MAX_WORKFLOW_NODES: {
     kind: "var",
     schema: positiveInt(500, 10_000),
@@ -334,6 +374,11 @@ export const settings = {
     kind: "binding",
     schema: binding("Durable Object namespace (WEBHOOK_SWEEPER)"),
     doc: "Durable Object namespace of `WebhookSweeper`: a single object that, every minute, reschedules webhook messages whose delivery was never scheduled (a crash between the job's change and the hand-off).",
+  },
+  JOB_FEED: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (JOB_FEED)"),
+    doc: "Durable Object namespace of `JobFeed`: one object per job that records its events in order and serves every open event stream, `Prefer: wait` and the latest preview of that job.",
   },
   MODEL_VERIFIER: {
     kind: "binding",

@@ -80,6 +80,9 @@ export interface JobProgress {
   value: number;
   max: number;
   node: string | null;
+  /** The node's class_type, and the whole graph's progress 0-100 (absent: the host did not say). */
+  node_type?: string | null;
+  percent?: number | null;
 }
 
 export interface JobError {
@@ -213,6 +216,8 @@ export const pools = sqliteTable("pools", {
   modelFiles: text("model_files").$type<ModelFilesPolicy>(),
   /** Registry model ids (shared scope) the pool's hosts always keep (src/models/pinned.ts). */
   pinnedModels: text("pinned_models", { mode: "json" }).$type<string[]>(),
+  /** Hosts forward running jobs' sampler previews (null: on). */
+  previews: integer("previews", { mode: "boolean" }),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

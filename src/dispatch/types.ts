@@ -66,6 +66,9 @@ export interface PoolStatus {
 
 export interface QueueInfo {
   position: number;
+  /** Seconds until it is likely dispatched, and until it likely ends (null: no estimate; src/dispatch/estimate.ts). */
+  estimatedStartSeconds: number | null;
+  estimatedFinishSeconds: number | null;
   /**
    * Set when the job cannot start for a reason other than busy hosts: no live host in the pool,
    * or none of the live hosts has every node class and model file it names (what the closest lacks).
@@ -75,9 +78,18 @@ export interface QueueInfo {
 
 export type WaitingFor = { reason: "no-live-host" } | ({ reason: "missing-on-every-host" } & Missing);
 
+/** Where a job stands for its watchers: queued (with position) or running (with a finish estimate). */
+export type JobInfo = ({ status: "queued" } & QueueInfo) | { status: "running"; estimatedFinishSeconds: number | null };
+
+/** What a job's feed is told when somebody starts watching it (null: it is not queued here). */
+export interface WatchInfo {
+  position: number;
+  estimatedStartSeconds: number | null;
+}
+
 export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs";
 
-export type TransferCheck = { ok: true; tenantId: string } | { ok: false };
+export type TransferCheck = { ok: true; tenantId: string; createdAt: number; previews: boolean } | { ok: false };
 
 export type CancelOutcome = "dequeued" | "requested" | "unknown";
 
@@ -100,8 +112,12 @@ export interface DispatcherRpc {
   enqueue(job: EnqueueRequest): QueueInfo | null;
   /** The owner cancelled it (D1 already says so): dequeue, or tell its host. */
   cancel(jobId: string): CancelOutcome;
-  /** Per job: null when it is not in this queue; its position, and why it waits when no live host can run it. */
+  /** Per job: null when it is not in this queue; its position, estimates, and why it waits when no live host can run it. */
   queueInfo(jobIds: string[]): (QueueInfo | null)[];
+  /** Per job: queued (as queueInfo) or running here (with a finish estimate); null when neither. */
+  jobInfo(jobIds: string[]): (JobInfo | null)[];
+  /** A job's feed has watchers (or no more): publish its queue position to it whenever it changes. */
+  watch(jobId: string, on: boolean): WatchInfo | null;
   // Host messages, after the Worker verified their signature
   /** Replay protection: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean;

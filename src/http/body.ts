@@ -9,7 +9,7 @@ import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/node-policy.ts";
 import { ProblemError } from "./problem.ts";
 
 /** Routes whose bodies are files, not JSON: they check type and size themselves. */
-const BINARY_ROUTE = /^\/v1\/(uploads$|hosts\/[^/]+\/jobs\/[^/]+\/outputs\/|(admin\/)?models\/[^/]+\/parts\/)/;
+const BINARY_ROUTE = /^\/v1\/(uploads$|hosts\/[^/]+\/jobs\/[^/]+\/(outputs\/|preview$)|(admin\/)?models\/[^/]+\/parts\/)/;
 
 export function isBinaryRoute(path: string): boolean {
   return BINARY_ROUTE.test(path);

@@ -148,6 +148,21 @@ export const problemCatalog = {
     title: "Too many submissions this minute",
     doc: "The tenant made `limit` submissions in the last 60 seconds. `Retry-After` says when the oldest leaves the window.",
   },
+  "too-many-streams": {
+    status: 429,
+    title: "Too many event streams on this job",
+    doc: "The job already has `limit` open event streams (EVENT_STREAMS_PER_JOB). Close one, or share one stream among your clients; retry after `Retry-After` seconds.",
+  },
+  "invalid-last-event-id": {
+    status: 400,
+    title: "Invalid Last-Event-ID",
+    doc: "`Last-Event-ID` (or `last_event_id`) must be the `id` of an event this job's stream sent: a whole number. Omit it to read the stream from the start.",
+  },
+  "previews-off": {
+    status: 422,
+    title: "Previews are off",
+    doc: "GPU hosts only: the job's pool does not forward sampler previews (or did not when the job was dispatched); send none for this job.",
+  },
   "invalid-idempotency-key": {
     status: 400,
     title: "Invalid Idempotency-Key",

@@ -13,7 +13,8 @@
  * - the webhook event of a change a webhook can subscribe to (running, terminal) is written in the
  *   same D1 batch as the change (src/webhooks/outbox.ts), so no crash loses it; its delivery is
  *   handed to the job's delivery object after the change commits;
- * - a terminal change releases the tenant's admission slot, exactly once (TenantQuota).
+ * - a terminal change releases the tenant's admission slot, exactly once (TenantQuota);
+ * - a terminal change is published to the job's event stream (src/feed), after its commit.
  */
 
 import { and, eq, inArray, sql } from "drizzle-orm";
@@ -21,6 +22,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { releaseJobSlot } from "../admission/quota.ts";
 import type { Db } from "../db/client.ts";
 import { type Owner, owned } from "../db/jobs.ts";
+import { outputsOf } from "../db/outputs.ts";
 import {
   type JobError,
   type JobInputRow,
@@ -34,6 +36,7 @@ import {
 } from "../db/schema.ts";
 import type { JobNeeds } from "../dispatch/placement.ts";
 import type { Env } from "../env.ts";
+import { originOf, publishEvent, terminalInput } from "../feed/publish.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { eventOf, notifyWebhook, recordEvent, wantsEvent } from "../webhooks/outbox.ts";
 
@@ -183,7 +186,7 @@ export async function cancelQueued(ctx: LifecycleContext, owner: Owner, jobId: s
 async function afterTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> {
   const { env, log } = ctx;
   log.info("job_finished", { job_id: job.id, tenant_id: job.tenantId, status: job.status, attempt: job.attempt, error_code: job.error?.code });
-  await releaseJobSlot(env, job.tenantId, job.id, log);
+  await Promise.all([releaseJobSlot(env, job.tenantId, job.id, log), publishTerminal(ctx, job)]);
   if (job.status !== "queued" && job.status !== "running" && wantsEvent(job, eventOf(job.status))) {
     try {
       // Normally already recorded by the transition's own batch; this makes sure (a no-op then).
@@ -192,5 +195,14 @@ async function afterTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> 
       log.error("webhook_event_not_recorded", { job_id: job.id, ...describeError(err) });
     }
     await notifyWebhook(env, job, log);
+  }
+}
+
+async function publishTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> {
+  try {
+    const outputs = job.status === "succeeded" ? await outputsOf(ctx.db, job.id, job.attempt) : [];
+    await publishEvent(ctx.env, job.id, terminalInput(job, outputs), originOf(job), ctx.log);
+  } catch (err) {
+    ctx.log.warn("feed_publish_failed", { job_id: job.id, type: `job.${job.status}`, ...describeError(err) });
   }
 }

@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { outputsOfMany } from "../db/outputs.ts";
 import type { JobOutputRow, JobRow } from "../db/schema.ts";
-import type { QueueInfo } from "../dispatch/types.ts";
+import type { JobInfo } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
@@ -40,13 +40,13 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
   );
 }
 
-async function queueInfos(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, QueueInfo | null>> {
+async function jobInfos(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, JobInfo | null>> {
   const byPool = new Map<string, string[]>();
-  for (const r of rows) if (r.status === "queued") byPool.set(r.pool, [...(byPool.get(r.pool) ?? []), r.id]);
-  const out = new Map<string, QueueInfo | null>();
+  for (const r of rows) if (r.status === "queued" || r.status === "running") byPool.set(r.pool, [...(byPool.get(r.pool) ?? []), r.id]);
+  const out = new Map<string, JobInfo | null>();
   for (const [pool, ids] of byPool) {
     try {
-      const infos = await ctx.env.DISPATCHER.getByName(pool).queueInfo(ids);
+      const infos = await ctx.env.DISPATCHER.getByName(pool).jobInfo(ids);
       for (const [i, id] of ids.entries()) out.set(id, infos[i] ?? null);
     } catch (err) {
       // A read must not fail because the queue is briefly unreachable; the position is optional.
@@ -63,21 +63,25 @@ export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<
       createDb(ctx.env.DB),
       succeeded.map((r) => ({ id: r.id, attempt: r.attempt })),
     ),
-    queueInfos(ctx, rows),
+    jobInfos(ctx, rows),
     latestMessages(
       createDb(ctx.env.DB),
       rows.filter((r) => r.webhookUrl !== null).map((r) => r.id),
     ),
   ]);
   return Promise.all(
-    rows.map(async (r) =>
-      jobView(r, {
+    rows.map(async (r) => {
+      const info = positions.get(r.id);
+      const queued = info?.status === "queued" ? info : undefined;
+      return jobView(r, {
         outputs: await outputViews(ctx, r.id, outputs.get(r.id) ?? []),
-        queuePosition: positions.get(r.id)?.position ?? null,
-        waitingFor: positions.get(r.id)?.waitingFor ?? null,
+        queuePosition: queued?.position ?? null,
+        waitingFor: queued?.waitingFor ?? null,
+        estimatedStartSeconds: queued?.estimatedStartSeconds ?? null,
+        estimatedFinishSeconds: info?.estimatedFinishSeconds ?? null,
         latestWebhookMessage: webhooks.get(r.id),
-      }),
-    ),
+      });
+    }),
   );
 }
 

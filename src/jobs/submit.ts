@@ -150,7 +150,14 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     hostId: null,
     webhookGoneAt: null,
   };
-  return { job: jobView(row, { outputs: [], queuePosition: queued?.position ?? null, waitingFor: queued?.waitingFor }), replayed: false, headers };
+  const extras = {
+    outputs: [],
+    queuePosition: queued?.position ?? null,
+    waitingFor: queued?.waitingFor,
+    estimatedStartSeconds: queued?.estimatedStartSeconds,
+    estimatedFinishSeconds: queued?.estimatedFinishSeconds,
+  };
+  return { job: jobView(row, extras), replayed: false, headers };
 }
 
 /**

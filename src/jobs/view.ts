@@ -16,7 +16,7 @@ export interface JobView {
   queue_deadline_at: string;
   attempt: number;
   pool: string;
-  progress: { value: number; max: number; node: string | null } | null;
+  progress: { value: number; max: number; node: string | null; node_type: string | null; percent: number | null } | null;
   timings: {
     queued_ms: number | null;
     model_fetch_ms: number | null;
@@ -26,6 +26,8 @@ export interface JobView {
     total_ms: number | null;
   };
   queue_position: number | null;
+  estimated_start_seconds: number | null;
+  estimated_finish_seconds: number | null;
   waiting_for: { reason: "no-live-host" | "missing-on-every-host"; models?: string[]; node_classes?: string[] } | null;
   outputs: Array<{ name: string; content_type: string; size: number; sha256: string; kind: string; url: string }>;
   error: { code: string; message: string; details?: unknown } | null;
@@ -44,6 +46,9 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export interface JobExtras {
   outputs: JobView["outputs"];
   queuePosition: number | null;
+  /** The Dispatcher's estimates while the job is live (src/dispatch/estimate.ts). */
+  estimatedStartSeconds?: number | null | undefined;
+  estimatedFinishSeconds?: number | null | undefined;
   /** Why a queued job is waiting when it is not just the queue (src/dispatch/types.ts WaitingFor). */
   waitingFor?: WaitingFor | null | undefined;
   /** The job's latest webhook message, when it has one (src/webhooks/status.ts). */
@@ -64,7 +69,15 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
     queue_deadline_at: new Date(row.queueDeadlineAt).toISOString(),
     attempt: row.attempt,
     pool: row.pool,
-    progress: row.progress ?? null,
+    progress: row.progress
+      ? {
+          value: row.progress.value,
+          max: row.progress.max,
+          node: row.progress.node,
+          node_type: row.progress.node_type ?? null,
+          percent: row.progress.percent ?? null,
+        }
+      : null,
     timings: {
       queued_ms: row.startedAt === null ? null : row.startedAt - row.createdAt,
       model_fetch_ms: row.timings?.model_fetch_ms ?? null,
@@ -74,6 +87,8 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
       total_ms: row.finishedAt === null ? null : row.finishedAt - row.createdAt,
     },
     queue_position: row.status === "queued" ? extras.queuePosition : null,
+    estimated_start_seconds: row.status === "queued" ? (extras.estimatedStartSeconds ?? null) : null,
+    estimated_finish_seconds: row.status === "queued" || row.status === "running" ? (extras.estimatedFinishSeconds ?? null) : null,
     waiting_for: row.status === "queued" && extras.waitingFor ? publicWaitingFor(extras.waitingFor) : null,
     outputs: extras.outputs,
     error: row.error ?? null,

@@ -38,6 +38,22 @@ export async function signedOutputUrl(baseUrl: string, jobId: string, name: stri
   return `${baseUrl}${outputPath(jobId, name)}?expires=${expires}&signature=${toBase64Url(sig)}`;
 }
 
+/**
+ * A job's latest sampler preview (`GET /v1/jobs/{id}/preview`): signed like an output under the
+ * name `:preview`, which no output can have (names start with a letter or digit).
+ */
+export const PREVIEW_NAME = ":preview";
+
+export function previewPath(jobId: string): string {
+  return `/v1/jobs/${encodeURIComponent(jobId)}/preview`;
+}
+
+export async function signedPreviewUrl(baseUrl: string, jobId: string, ttlSeconds: number, masterB64: string, now = Date.now()): Promise<string> {
+  const expires = Math.floor(now / 1000) + ttlSeconds;
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await urlKey(masterB64), message(jobId, PREVIEW_NAME, expires)));
+  return `${baseUrl}${previewPath(jobId)}?expires=${expires}&signature=${toBase64Url(sig)}`;
+}
+
 export async function verifyOutputSignature(
   jobId: string,
   name: string,

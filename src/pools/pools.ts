@@ -22,6 +22,8 @@ export interface Pool {
   queue_timeout_seconds: number | null;
   model_files: ModelFilesPolicy;
   pinned_models: string[];
+  /** Hosts forward sampler previews of running jobs (issue 15). */
+  previews: boolean;
   created_at: number | null;
   updated_at: number | null;
 }
@@ -34,13 +36,24 @@ export function poolOf(row: PoolRow): Pool {
     queue_timeout_seconds: row.queueTimeoutSeconds,
     model_files: row.modelFiles ?? "required",
     pinned_models: row.pinnedModels ?? [],
+    previews: row.previews ?? true,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
 }
 
 export function implicitPool(name: string): Pool {
-  return { name, description: null, gpu: null, queue_timeout_seconds: null, model_files: "required", pinned_models: [], created_at: null, updated_at: null };
+  return {
+    name,
+    description: null,
+    gpu: null,
+    queue_timeout_seconds: null,
+    model_files: "required",
+    pinned_models: [],
+    previews: true,
+    created_at: null,
+    updated_at: null,
+  };
 }
 
 /** The pool, or undefined when there is none by that name. */

@@ -93,6 +93,7 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
     effective_queue_timeout_seconds: pool.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS,
     model_files: pool.model_files,
     pinned_models: pool.pinned_models,
+    previews: pool.previews,
     is_default: pool.name === config.DEFAULT_POOL,
     created_at: iso(pool.created_at),
     updated_at: iso(pool.updated_at),
@@ -119,7 +120,7 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
 }
 
 /** A new pool row's settings before the request's own: all unset (the deployment's defaults apply). */
-const UNSET = { description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, modelFiles: null, pinnedModels: null } as const;
+const UNSET = { description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, modelFiles: null, pinnedModels: null, previews: null } as const;
 
 function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
   const out: PoolPatch = {};
@@ -131,6 +132,7 @@ function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
   if (body.queue_timeout_seconds !== undefined) out.queueTimeoutSeconds = body.queue_timeout_seconds;
   if (body.model_files !== undefined) out.modelFiles = body.model_files;
   if (body.pinned_models !== undefined) out.pinnedModels = [...new Set(body.pinned_models)];
+  if (body.previews !== undefined) out.previews = body.previews;
   return out;
 }
 

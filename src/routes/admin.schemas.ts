@@ -169,6 +169,11 @@ const PinnedModels = z
     description: "Registry models (ids of /v1/admin/models) every host of the pool keeps: fetched ahead of any job, never evicted from the host's model cache.",
   });
 
+const Previews = z.boolean().openapi({
+  description:
+    "Whether hosts forward running jobs' sampler previews (job.preview events, GET /v1/jobs/{id}/preview); default true. ComfyUI only makes previews when started with --preview-method.",
+});
+
 /** What a pool's create and change both take (a change never takes the name). */
 const poolSettings = {
   description: z.string().trim().max(500).nullable().optional(),
@@ -176,6 +181,7 @@ const poolSettings = {
   queue_timeout_seconds: QueueTimeout.nullable().optional(),
   model_files: ModelFiles.optional(),
   pinned_models: PinnedModels.optional(),
+  previews: Previews.optional(),
 };
 
 export const CreatePoolBody = z
@@ -218,6 +224,7 @@ export const PoolSchema = z
     effective_queue_timeout_seconds: z.number().int().openapi({ description: "queue_timeout_seconds, else QUEUED_TIMEOUT_SECONDS." }),
     model_files: ModelFiles,
     pinned_models: z.array(z.string()),
+    previews: Previews,
     is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
     created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
     updated_at: z.string().nullable(),

@@ -11,16 +11,18 @@ import { createDb } from "../db/client.ts";
 import { needsOf } from "../db/jobs.ts";
 import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
+import { feedOutput, publishEvent } from "../feed/publish.ts";
 import { authenticateHost, authenticateHostRequest, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
 import { ProblemError } from "../http/problem.ts";
 import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
+import { CONTENT_TYPES, imageFormatOf } from "../media/sniff.ts";
 import { pinnedRefs } from "../models/pinned.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
 import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { sha256, toHex } from "../protocol/encoding.ts";
-import { type DispatchRef, type EventReply, Heartbeat, JobEvent } from "../protocol/messages.ts";
+import { type DispatchRef, type EventReply, Heartbeat, JobEvent, PREVIEW_CONTENT_TYPES } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
 
 function parseSigned<T>(
@@ -194,7 +196,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       throw new ProblemError("validation-failed", "The uploaded bytes do not match the signed size.");
     }
     const db = createDb(c.env.DB);
-    await upsertOutput(db, {
+    const row = {
       jobId: m.job_id,
       attempt: m.attempt,
       name,
@@ -205,8 +207,48 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       nodeId: m.node_id ?? "",
       kind: m.kind ?? "files",
       createdAt: Date.now(),
-    });
+    };
+    await upsertOutput(db, row);
+    // Watchers see each output as it is stored (the terminal event lists them all again).
+    await publishEvent(
+      c.env,
+      m.job_id,
+      { type: "job.output", attempt: m.attempt, at: row.createdAt, ...feedOutput(row) },
+      { createdAt: check.createdAt, pool: host.pool },
+      c.var.log,
+    );
     return c.json({ stored: true, name, size: m.size }, 201);
+  })
+  // The latest sampler preview of a running job (issue 15): small, frequent, never stored in R2;
+  // the job's feed keeps the newest frame and tells its watchers.
+  .put("/v1/hosts/:host_id/jobs/:job_id/preview", authenticateHost, async (c) => {
+    const host = c.var.host;
+    const m = c.var.manifest!;
+    if (m.job_id !== c.req.param("job_id") || m.size === undefined || !m.sha256 || !m.content_type) {
+      throw new ProblemError("validation-failed", "A preview upload's manifest must carry job_id, content_type, size and sha256.");
+    }
+    if (!(PREVIEW_CONTENT_TYPES as readonly string[]).includes(m.content_type)) {
+      throw new ProblemError("validation-failed", `A preview is ${PREVIEW_CONTENT_TYPES.join(" or ")}.`);
+    }
+    const max = c.var.config.PREVIEW_MAX_BYTES;
+    if (m.size > max) throw new ProblemError("payload-too-large", `Previews are limited to ${max} bytes.`);
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    if (!check.ok) throw stale(m);
+    if (!check.previews) throw new ProblemError("previews-off", "This job's pool does not forward previews; send none for it.");
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.length !== m.size || toHex(await sha256(bytes)) !== m.sha256) {
+      throw new ProblemError("validation-failed", "The preview's bytes do not match the signed size and SHA-256.");
+    }
+    // Watchers' browsers show it: it must be the image it claims to be, by its magic bytes.
+    const format = imageFormatOf(bytes);
+    const type = format ? CONTENT_TYPES[format] : undefined;
+    if (!type || type !== m.content_type) throw new ProblemError("validation-failed", `The preview's bytes are not ${m.content_type}.`);
+    const accepted = await c.env.JOB_FEED.getByName(m.job_id).setPreview(
+      { attempt: m.attempt, contentType: type, bytes, at: Date.now(), node: m.node_id ?? null },
+      { createdAt: check.createdAt, pool: host.pool },
+    );
+    if (!accepted) throw stale(m);
+    return c.body(null, 204);
   });
 
 /** A model file's bytes as hosts download them: streamed, with the size and SHA-256 they check. */

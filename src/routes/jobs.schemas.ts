@@ -60,6 +60,18 @@ export const IdempotencyHeader = z.object({
     }),
 });
 
+export const PreferHeader = z.object({
+  Prefer: z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "Prefer", in: "header" },
+      description:
+        "`wait=N` (RFC 7240): wait up to N seconds (at most PREFER_WAIT_MAX_SECONDS) for the job to end before answering. Other preferences are ignored.",
+      example: "wait=30",
+    }),
+});
+
 export const JobIdParam = z.object({
   id: z
     .string()
@@ -100,7 +112,15 @@ export const JobSchema = z
     queue_deadline_at: z.string().openapi({ format: "date-time", description: "The job fails with queue_timeout if no GPU picked it up by then." }),
     attempt: z.number().int(),
     pool: z.string().openapi({ description: "The GPU pool the job runs in." }),
-    progress: z.object({ value: z.number(), max: z.number(), node: z.string().nullable() }).nullable(),
+    progress: z
+      .object({
+        value: z.number().openapi({ description: "The current node's own progress (a sampler's steps)." }),
+        max: z.number(),
+        node: z.string().nullable(),
+        node_type: z.string().nullable().openapi({ description: "The current node's class_type." }),
+        percent: z.number().nullable().openapi({ description: "The whole graph's progress, 0-100 (null: the host did not say)." }),
+      })
+      .nullable(),
     timings: z
       .object({
         queued_ms: z.number().int().nullable().openapi({ description: "From submission to the first dispatch to a GPU host (null: still queued)." }),
@@ -115,6 +135,15 @@ export const JobSchema = z
       })
       .openapi({ description: "Where the job's time went; the host's figures are for the current attempt (null: not measured yet)." }),
     queue_position: z.number().int().nullable(),
+    estimated_start_seconds: z.number().int().nullable().openapi({
+      description:
+        "While queued: seconds until a GPU host likely takes it, from the pool's recent execution times, its hosts' work in hand and the job's position (docs/watching.md). Null: no estimate.",
+    }),
+    estimated_finish_seconds: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "While queued or running: seconds until it likely ends. Null: no estimate, or it ended." }),
     waiting_for: z
       .object({
         reason: z.enum(["no-live-host", "missing-on-every-host"]),

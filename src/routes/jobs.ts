@@ -7,13 +7,15 @@ import type { Context } from "hono";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
 import { getOwnedJob, listOwnedJobs } from "../db/jobs.ts";
+import type { JobRow } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
+import { preferredWaitSeconds } from "../feed/prefer-wait.ts";
 import { ProblemError } from "../http/problem.ts";
 import { cancelJob } from "../jobs/cancel.ts";
 import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
 import { type PresentContext, presentJob, presentJobs } from "../jobs/present.ts";
 import { submitJob } from "../jobs/submit.ts";
-import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, SubmitJobBody } from "./jobs.schemas.ts";
+import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, PreferHeader, SubmitJobBody } from "./jobs.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
@@ -27,12 +29,13 @@ const submitJobRoute = createRoute({
   security: userSecurity,
   middleware: [authenticate],
   description:
-    "Admission is strict: a user's and a tenant's active (queued + running) jobs and the tenant's submissions per 60 s never exceed their limits (429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`). With `Idempotency-Key`, a retry of the same request returns the original job (`Idempotent-Replayed: true`) and takes no second slot; keys are kept 24 h.",
+    "Admission is strict: a user's and a tenant's active (queued + running) jobs and the tenant's submissions per 60 s never exceed their limits (429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`). With `Idempotency-Key`, a retry of the same request returns the original job (`Idempotent-Replayed: true`) and takes no second slot; keys are kept 24 h. With `Prefer: wait=N` the answer waits up to N seconds for the job to end: `200` with the finished job and `Preference-Applied: wait=N`, else the usual `202`.",
   request: {
-    headers: IdempotencyHeader,
+    headers: IdempotencyHeader.extend(PreferHeader.shape),
     body: { required: true, content: { "application/json": { schema: SubmitJobBody } } },
   },
   responses: {
+    200: jobJson("With `Prefer: wait=N`: the job ended within N seconds"),
     202: jobJson("Accepted and queued (or the original job, for a replayed Idempotency-Key)"),
     ...commonProblems,
     ...conflictProblem,
@@ -47,7 +50,9 @@ const getJob = createRoute({
   tags: ["jobs"],
   security: userSecurity,
   middleware: [authenticate],
-  request: { params: JobIdParam },
+  description:
+    "With `Prefer: wait=N` (RFC 7240; N up to PREFER_WAIT_MAX_SECONDS) the answer waits up to N seconds for a queued or running job to end; it carries `Preference-Applied: wait=N` when the job it returns has ended.",
+  request: { params: JobIdParam, headers: PreferHeader },
   responses: { 200: jobJson("The job"), ...commonProblems, ...notFoundProblem },
 });
 
@@ -81,18 +86,44 @@ export function presentContext(c: Context<AppEnv>): PresentContext {
   return { env: c.env, config: c.var.config, log: c.var.log, baseUrl: new URL(c.req.url).origin };
 }
 
+const ended = (row: JobRow) => row.status !== "queued" && row.status !== "running";
+
+/**
+ * `Prefer: wait=N`: holds the request until the job ends or N seconds pass, on the job's feed
+ * (durable-objects/job-feed.ts, which hears of the end as it happens: nothing polls D1), then
+ * reads the job once. Undefined when the client did not ask to wait or the job is gone.
+ */
+async function waitForEnd(c: Context<AppEnv>, id: string, seconds: number): Promise<JobRow | undefined> {
+  await c.env.JOB_FEED.getByName(id).waitForEnd(seconds * 1000);
+  return getOwnedJob(createDb(c.env.DB), c.var.principal, id);
+}
+
 export const jobRoutes = newRouter()
   .openapi(submitJobRoute, async (c) => {
     const outcome = await submitJob({ ...presentContext(c), principal: c.var.principal }, c.req.valid("json"), c.req.header("Idempotency-Key"));
     for (const [name, value] of Object.entries(outcome.headers)) c.header(name, value);
     c.header("Location", `/v1/jobs/${outcome.job.id}`);
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-    return c.json(outcome.job, 202);
+    const wait = preferredWaitSeconds(c.req.header("Prefer"), c.var.config.PREFER_WAIT_MAX_SECONDS);
+    if (wait === undefined) return c.json(outcome.job, 202);
+    c.header("Vary", "Prefer");
+    const row = await waitForEnd(c, outcome.job.id, wait);
+    if (row && ended(row)) {
+      c.header("Preference-Applied", `wait=${wait}`);
+      return c.json(await presentJob(presentContext(c), row), 200);
+    }
+    return c.json(row ? await presentJob(presentContext(c), row) : outcome.job, 202);
   })
   .openapi(getJob, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await getOwnedJob(createDb(c.env.DB), c.var.principal, id);
+    let row = await getOwnedJob(createDb(c.env.DB), c.var.principal, id);
     if (!row) throw jobNotFound(id);
+    const wait = preferredWaitSeconds(c.req.header("Prefer"), c.var.config.PREFER_WAIT_MAX_SECONDS);
+    if (wait !== undefined) {
+      c.header("Vary", "Prefer");
+      if (!ended(row)) row = (await waitForEnd(c, id, wait)) ?? row;
+      if (ended(row)) c.header("Preference-Applied", `wait=${wait}`);
+    }
     return c.json(await presentJob(presentContext(c), row), 200);
   })
   .openapi(listJobs, async (c) => {

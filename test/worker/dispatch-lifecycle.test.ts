@@ -48,7 +48,7 @@ describe("a job's life", () => {
     expect(await getJob(t.key, "alice", job.id)).toMatchObject({ status: "running", attempt: 1, started_at: expect.any(String) });
     expect((await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p1" }))).status).toBe(200);
     expect((await sendEvent(host, eventFor(host, d!, "job.progress", { progress: { value: 3, max: 10, node: "5" } }))).status).toBe(200);
-    expect((await getJob(t.key, "alice", job.id)).progress).toEqual({ value: 3, max: 10, node: "5" });
+    expect((await getJob(t.key, "alice", job.id)).progress).toEqual({ value: 3, max: 10, node: "5", node_type: null, percent: null });
 
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);
     const sha = toHex(await sha256(png));

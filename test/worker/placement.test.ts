@@ -130,7 +130,7 @@ describe("placement by catalog", () => {
 });
 
 describe("estimated start", () => {
-  it("is 0 with a free host, then the queue ahead in waves of the hosts' slots times the mean GPU time per job", async ({ expect }) => {
+  it("is 0 with a free host, then the time until the hosts' work in hand and the queue ahead are done (src/dispatch/estimate.ts)", async ({ expect }) => {
     const pool = await newPool();
     const clock = await installClock(env.DISPATCHER.getByName(pool));
     const tag = crypto.randomUUID().slice(0, 6);
@@ -151,7 +151,7 @@ describe("estimated start", () => {
     await submitTo(t.key, pool, A, 2);
     await waitForDispatches(h1, 2);
     await submitTo(t.key, pool, A, 3);
-    // The slot is taken and one job waits ahead: it goes in the first wave, this one in the second.
+    // The slot is taken (10 s left) and one job waits ahead (10 s more): this one starts in 20 s.
     expect(await estimate()).toBe(20);
   });
 });
