@@ -169,6 +169,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     this.schedule(true);
   }
 
+  poolSettingsChanged(): void {
+    this.pool();
+    this.previewsSetting = undefined;
+  }
+
   status(): PoolStatus {
     this.pool();
     return poolStatus(this.store, this.clock.now(), this.config());

@@ -107,6 +107,8 @@ export interface DispatcherRpc {
   /** Forgets a host; its jobs go back to the queue now. Returns how many. */
   removeHost(hostId: string): Promise<number>;
   status(): PoolStatus;
+  /** An operator changed the pool's settings: read them again before the next dispatch. */
+  poolSettingsChanged(): void;
   // Jobs (edge routes)
   /** Queues a job (idempotent); where it stands (null: already dispatched). */
   enqueue(job: EnqueueRequest): QueueInfo | null;

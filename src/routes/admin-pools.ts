@@ -213,5 +213,11 @@ export const adminPoolRoutes = newRouter()
     }
     if (!row) throw poolNotFound(name);
     c.var.log.info("pool_updated", { pool: name, fields: Object.keys(body) });
+    // The pool's Dispatcher keeps some settings for a few seconds (previews): it reads them again now.
+    try {
+      await c.env.DISPATCHER.getByName(name).poolSettingsChanged();
+    } catch (err) {
+      c.var.log.warn("pool_settings_not_forwarded", { pool: name, ...describeError(err) });
+    }
     return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, name)), 200);
   });
