@@ -8,6 +8,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./env.ts";
+import { FEED_EVENT_DATA, FEED_EVENT_TYPES, feedEventSchemaName } from "./feed/events.ts";
 import { limitBody, rejectDeepJson, requireJsonBody } from "./http/body.ts";
 import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
@@ -83,6 +84,8 @@ export function createApp() {
     scheme: "bearer",
     description: "The deployment's ADMIN_TOKEN.",
   });
+  // The event stream's `data` schemas (GET /v1/jobs/{id}/events names them in its description).
+  for (const type of FEED_EVENT_TYPES) app.openAPIRegistry.register(feedEventSchemaName(type), FEED_EVENT_DATA[type]);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -21,6 +21,8 @@ export const FEED_EVENT_TYPES = [
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
 export const TERMINAL_EVENT_TYPES = ["job.succeeded", "job.failed", "job.cancelled"] as const satisfies readonly FeedEventType[];
 export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
+/** `job.progress` → `JobProgressEvent`: the component each event's data schema is registered as. */
+export const feedEventSchemaName = (t: FeedEventType): string => `Job${t.slice(4).replace(/^./, (c) => c.toUpperCase())}Event`;
 export const isTerminalType = (t: string): t is TerminalEventType => (TERMINAL_EVENT_TYPES as readonly string[]).includes(t);
 
 /** An output as the stream carries it (the URL is added when served). */

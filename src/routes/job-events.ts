@@ -13,7 +13,7 @@ import { getJob, getOwnedJob } from "../db/jobs.ts";
 import { outputsOf } from "../db/outputs.ts";
 import type { JobRow } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
-import { FEED_EVENT_DATA, FEED_EVENT_TYPES } from "../feed/events.ts";
+import { FEED_EVENT_DATA, FEED_EVENT_TYPES, feedEventSchemaName } from "../feed/events.ts";
 import { originOf, terminalInput } from "../feed/publish.ts";
 import { resumeAfter } from "../feed/sse.ts";
 import { ProblemError } from "../http/problem.ts";
@@ -48,8 +48,8 @@ const streamDescription = [
   "A comment line (`: keep-alive`) comes every EVENT_STREAM_KEEPALIVE_SECONDS; a stream is ended after EVENT_STREAM_MAX_SECONDS (reconnect with `Last-Event-ID`).",
   "Once the job ended and every event was sent, a request answers `204`, which tells EventSource to stop reconnecting.",
   "",
-  "Events and their `data` (schemas `Job…Event` in components):",
-  ...FEED_EVENT_TYPES.map((t) => `- \`${t}\`: ${FEED_EVENT_DATA[t].description ?? ""}`),
+  "Events and their `data` (the schemas are in components):",
+  ...FEED_EVENT_TYPES.map((t) => `- \`${t}\` (${feedEventSchemaName(t)}): ${FEED_EVENT_DATA[t].description ?? ""}`),
 ].join("\n");
 
 const eventsRoute = createRoute({

@@ -27,7 +27,7 @@ describe("README walkthrough", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("admin → tenant → key → submit → get → download → list → cancel works as written", ({ expect }) => {
+  it("admin → tenant → key → submit → watch → wait → download → list → cancel works as written", ({ expect }) => {
     const out = execFileSync("bash", ["-euo", "pipefail", "-c", readmeFlow()], {
       cwd: dir,
       env: { ...process.env, BASE: stack.edge.url, ADMIN_TOKEN: stack.adminToken },
@@ -38,7 +38,12 @@ describe("README walkthrough", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
+    // The stream, repeats folded: from job.queued to job.succeeded, with progress and the output between.
+    const events = lines.shift()!.events as string[];
+    expect(events.slice(0, 2)).toEqual(["job.queued", "job.running"]);
+    expect(events).toContain("job.progress");
+    expect(events.slice(-2)).toEqual(["job.output", "job.succeeded"]);
     expect(lines[0]).toMatchObject({
       id: expect.stringMatching(/^job_/),
       status: "succeeded",

@@ -41,7 +41,8 @@ export class SseReader {
           timer = setTimeout(() => r("timeout"), left);
         }),
       ]);
-      clearTimeout(timer);
+      // Node's and workerd's typings of clearTimeout differ; the value is the one setTimeout gave.
+      clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
       if (chunk === "timeout") throw new Error(`no SSE event within ${timeoutMs} ms`);
       if (chunk.done) this.done = true;
       else this.buffer += this.decoder.decode(chunk.value, { stream: true });

@@ -101,6 +101,23 @@ describe("OpenAPI", () => {
     expect(doc.components.schemas.Job.properties.status.enum).toEqual(["queued", "running", "succeeded", "failed", "cancelled"]);
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(["202", "401", "422"]));
     expect(doc.components.securitySchemes).toHaveProperty("adminToken");
+    // The event stream: its media type, the Prefer header, and a data schema per event.
+    const events = doc.paths["/v1/jobs/{id}/events"].get;
+    expect(Object.keys(events.responses["200"].content)).toEqual(["text/event-stream"]);
+    expect(events.description).toContain("`job.progress` (JobProgressEvent)");
+    for (const name of [
+      "JobQueuedEvent",
+      "JobPositionEvent",
+      "JobRunningEvent",
+      "JobProgressEvent",
+      "JobPreviewEvent",
+      "JobOutputEvent",
+      "JobSucceededEvent",
+    ]) {
+      expect(doc.components.schemas).toHaveProperty(name);
+    }
+    expect(doc.components.schemas.JobProgressEvent.properties.percent).toBeDefined();
+    expect(doc.paths["/v1/jobs/{id}"].get.parameters.map((p: { name: string }) => p.name)).toContain("Prefer");
   });
 
   it("serves a docs page", async ({ expect }) => {
