@@ -6,19 +6,17 @@
  * while a stream is open.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
-import { getJob, getOwnedJob } from "../db/jobs.ts";
+import { getOwnedJob } from "../db/jobs.ts";
 import { outputsOf } from "../db/outputs.ts";
-import type { JobRow } from "../db/schema.ts";
-import type { AppEnv } from "../env.ts";
 import { FEED_EVENT_DATA, FEED_EVENT_TYPES, feedEventSchemaName } from "../feed/events.ts";
 import { originOf, terminalInput } from "../feed/publish.ts";
 import { resumeAfter } from "../feed/sse.ts";
 import { ProblemError } from "../http/problem.ts";
 import { OUTPUT_SECURITY_HEADERS, outputSecurityHeaders } from "../outputs/response-headers.ts";
-import { PREVIEW_NAME, verifyOutputSignature } from "../outputs/signed-url.ts";
+import { type SignedAccessEnv, SignedUrlQuery, signedJobAccess } from "../outputs/signed-access.ts";
+import { PREVIEW_NAME } from "../outputs/signed-url.ts";
 import { JobIdParam } from "./jobs.schemas.ts";
 import { commonProblems, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -73,22 +71,8 @@ const eventsRoute = createRoute({
   },
 });
 
-type PreviewEnv = AppEnv & { Variables: AppEnv["Variables"] & { signedJob?: JobRow } };
-
 /** As output downloads: a signed link (the `url` of a job.preview event) or the owner's credentials. */
-const previewAccess = createMiddleware<PreviewEnv>(async function previewAccess(c, next) {
-  const expires = c.req.query("expires");
-  const signature = c.req.query("signature");
-  if (expires === undefined && signature === undefined) return authenticate(c, next);
-  const id = c.req.param("id") ?? "";
-  const ok =
-    expires !== undefined && signature !== undefined && (await verifyOutputSignature(id, PREVIEW_NAME, expires, signature, c.var.config.DATA_ENCRYPTION_KEY));
-  if (!ok) throw new ProblemError("unauthenticated", "This preview link is invalid or has expired; use the url of a newer job.preview event.");
-  const job = await getJob(createDb(c.env.DB), id);
-  if (!job) throw new ProblemError("not-found", `No preview for job ${id}.`);
-  c.set("signedJob", job);
-  await next();
-});
+const previewAccess = signedJobAccess(() => PREVIEW_NAME, "This preview link is invalid or has expired; use the url of a newer job.preview event.");
 
 const previewRoute = createRoute({
   method: "get",
@@ -101,20 +85,7 @@ const previewRoute = createRoute({
   middleware: [outputSecurityHeaders, previewAccess],
   request: {
     params: JobIdParam,
-    query: z
-      .object({
-        expires: z
-          .string()
-          .max(12)
-          .optional()
-          .openapi({ param: { name: "expires", in: "query" } }),
-        signature: z
-          .string()
-          .max(64)
-          .optional()
-          .openapi({ param: { name: "signature", in: "query" } }),
-      })
-      .strict(),
+    query: SignedUrlQuery,
   },
   responses: {
     200: { description: "The frame", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) } } },
@@ -158,7 +129,7 @@ export const jobEventRoutes = newRouter()
   })
   .openapi(previewRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const vars = c.var as PreviewEnv["Variables"];
+    const vars = c.var as SignedAccessEnv["Variables"];
     const job = vars.signedJob ?? (await getOwnedJob(createDb(c.env.DB), vars.principal, id));
     const none = () => new ProblemError("not-found", `Job ${id} has no preview now.`);
     if (job?.status !== "running") throw none();

@@ -6,16 +6,12 @@
  * about whether the job exists.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
-import { getJob, getOwnedJob } from "../db/jobs.ts";
+import { getOwnedJob } from "../db/jobs.ts";
 import { outputOf } from "../db/outputs.ts";
-import type { JobRow } from "../db/schema.ts";
-import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { contentDisposition, outputSecurityHeaders, servedType } from "../outputs/response-headers.ts";
-import { verifyOutputSignature } from "../outputs/signed-url.ts";
+import { type SignedAccessEnv, SignedUrlQuery, signedJobAccess } from "../outputs/signed-access.ts";
 import { commonProblems, notFoundProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
@@ -29,37 +25,8 @@ const Params = z.object({
     .max(200)
     .openapi({ param: { name: "name", in: "path" } }),
 });
-const Query = z
-  .object({
-    expires: z
-      .string()
-      .max(12)
-      .optional()
-      .openapi({ param: { name: "expires", in: "query" } }),
-    signature: z
-      .string()
-      .max(64)
-      .optional()
-      .openapi({ param: { name: "signature", in: "query" } }),
-  })
-  .strict();
-
-type OutputEnv = AppEnv & { Variables: AppEnv["Variables"] & { signedJob?: JobRow } };
-
 /** Signed URL → the job it names; otherwise the usual authentication. */
-const outputAccess = createMiddleware<OutputEnv>(async function outputAccess(c, next) {
-  const expires = c.req.query("expires");
-  const signature = c.req.query("signature");
-  if (expires === undefined && signature === undefined) return authenticate(c, next);
-  const id = c.req.param("id") ?? "";
-  const name = c.req.param("name") ?? "";
-  const ok = expires !== undefined && signature !== undefined && (await verifyOutputSignature(id, name, expires, signature, c.var.config.DATA_ENCRYPTION_KEY));
-  if (!ok) throw new ProblemError("unauthenticated", "This output link is invalid or has expired; read the job again for a fresh one.");
-  const job = await getJob(createDb(c.env.DB), id);
-  if (!job) throw new ProblemError("not-found", `No output ${name} for job ${id}.`);
-  c.set("signedJob", job);
-  await next();
-});
+const outputAccess = signedJobAccess((c) => c.req.param("name") ?? "", "This output link is invalid or has expired; read the job again for a fresh one.");
 
 const downloadRoute = createRoute({
   method: "get",
@@ -73,7 +40,7 @@ const downloadRoute = createRoute({
   security: [...userSecurity, {}],
   // Security headers first, so that they are on every answer, a refused link's 401 included.
   middleware: [outputSecurityHeaders, outputAccess],
-  request: { params: Params, query: Query },
+  request: { params: Params, query: SignedUrlQuery },
   responses: {
     200: { description: "The file", content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
     ...commonProblems,
@@ -84,7 +51,7 @@ const downloadRoute = createRoute({
 export const outputRoutes = newRouter().openapi(downloadRoute, async (c) => {
   const { id, name } = c.req.valid("param");
   const db = createDb(c.env.DB);
-  const vars = c.var as OutputEnv["Variables"];
+  const vars = c.var as SignedAccessEnv["Variables"];
   const job = vars.signedJob ?? (await getOwnedJob(db, vars.principal, id));
   const missing = () => new ProblemError("not-found", `No output ${name} for job ${id}.`);
   if (job?.status !== "succeeded") throw missing();

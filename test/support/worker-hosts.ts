@@ -137,7 +137,22 @@ export async function setDispatchStatus(host: TestHost, status: number): Promise
   await fetch(`${fakeBase()}/_status/${host.id}`, { method: "POST", body: JSON.stringify({ status }) });
 }
 
-export async function uploadOutput(
+/** A host's PUT of bytes under a signed manifest (output and preview uploads). */
+async function signedPut(
+  host: TestHost,
+  path: string,
+  ref: DispatchRef,
+  bytes: Uint8Array,
+  contentType: string,
+  over: Partial<RequestManifest>,
+): Promise<Response> {
+  const sha256 = toHex(await sha256Bytes(bytes));
+  const manifest = { ...ref, host_id: host.id, method: "PUT" as const, path, content_type: contentType, size: bytes.length, sha256, ...over };
+  const headers = await signHostManifest([host.secret], manifest);
+  return call(path, { method: "PUT", body: bytes, headers: { ...headers, "Content-Type": contentType } });
+}
+
+export function uploadOutput(
   host: TestHost,
   ref: DispatchRef,
   name: string,
@@ -145,21 +160,12 @@ export async function uploadOutput(
   contentType = "image/png",
   over: Partial<RequestManifest> = {},
 ): Promise<Response> {
-  const path = edgePaths.output(host.id, ref.job_id, name);
-  const sha256 = toHex(await sha256Bytes(bytes));
-  const headers = await signHostManifest([host.secret], {
-    ...ref,
-    host_id: host.id,
-    method: "PUT",
-    path,
-    content_type: contentType,
-    size: bytes.length,
-    sha256,
-    node_id: "9",
-    kind: "images",
-    ...over,
-  });
-  return call(path, { method: "PUT", body: bytes, headers: { ...headers, "Content-Type": contentType } });
+  return signedPut(host, edgePaths.output(host.id, ref.job_id, name), ref, bytes, contentType, { node_id: "9", kind: "images", ...over });
+}
+
+/** The latest sampler preview of a running job, as gpu-backend uploads it. */
+export function uploadPreview(host: TestHost, ref: DispatchRef, bytes: Uint8Array, contentType = "image/jpeg"): Promise<Response> {
+  return signedPut(host, edgePaths.preview(host.id, ref.job_id), ref, bytes, contentType, { node_id: "3" });
 }
 
 export function outputDescriptor(name: string, bytes: Uint8Array, sha: string): OutputDescriptor {

@@ -3,9 +3,7 @@
 // host plays the host's side of the protocol.
 import { describe, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
-import { signHostManifest } from "../../src/protocol/host-signing.ts";
 import type { DispatchRef } from "../../src/protocol/messages.ts";
-import { edgePaths } from "../../src/protocol/paths.ts";
 import { SseReader } from "../support/sse-reader.ts";
 import { adminCall, call, createTenant, expectProblem, json, submit, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import {
@@ -16,6 +14,7 @@ import {
   sendEvent,
   type TestHost,
   uploadOutput,
+  uploadPreview,
   useTestHosts,
   waitForDispatches,
 } from "../support/worker-hosts.ts";
@@ -37,21 +36,6 @@ async function openStream(key: string, user: string, id: string, lastEventId?: n
   if (res.status !== 200) throw new Error(`events: ${res.status} ${await res.text()}`);
   if (!res.headers.get("Content-Type")?.startsWith("text/event-stream")) throw new Error(`events: ${res.headers.get("Content-Type")}`);
   return new SseReader(res.body!);
-}
-
-async function uploadPreview(host: TestHost, ref: DispatchRef, bytes: Uint8Array, contentType = "image/jpeg"): Promise<Response> {
-  const path = edgePaths.preview(host.id, ref.job_id);
-  const headers = await signHostManifest([host.secret], {
-    ...ref,
-    host_id: host.id,
-    method: "PUT",
-    path,
-    content_type: contentType,
-    size: bytes.length,
-    sha256: toHex(await sha256(bytes)),
-    node_id: "3",
-  });
-  return call(path, { method: "PUT", body: bytes, headers: { ...headers, "Content-Type": contentType } });
 }
 
 /** Runs a dispatched job to success the way a host does: progress, an output, success. */
