@@ -3,9 +3,11 @@
  * the order the Dispatcher decided them: each job has its own chain of publishes, so a progress
  * update can never overtake the job's `job.running` on the way. A terminal change waits for its
  * job's chain to drain first (`idle`), so it is the last thing the Dispatcher sends that job.
+ * Each publish is bounded (publishOnce), so a feed that does not answer never holds up a dispatch.
  */
 import type { Env } from "../../src/env.ts";
 import type { FeedInput, FeedOrigin } from "../../src/feed/events.ts";
+import { publishOnce } from "../../src/feed/publish.ts";
 import { describeError, type Logger } from "../../src/lib/log.ts";
 
 export class FeedSender {
@@ -23,7 +25,7 @@ export class FeedSender {
     const prev = this.chains.get(jobId) ?? Promise.resolve();
     const next = prev.then(async () => {
       try {
-        await this.env.JOB_FEED.getByName(jobId).publish(input, origin);
+        await publishOnce(this.env, jobId, input, origin);
       } catch (err) {
         this.log().warn("feed_publish_failed", { job_id: jobId, type: input.type, ...describeError(err) });
       }

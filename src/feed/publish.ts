@@ -9,12 +9,28 @@ import type { Env } from "../env.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import type { FeedInput, FeedOrigin, FeedOutput, TerminalEventType } from "./events.ts";
 
+/** A feed that does not answer within this long is given up on for that event (logged). */
+export const FEED_PUBLISH_TIMEOUT_MS = 5_000;
+
+/** Publishes one event, bounded by FEED_PUBLISH_TIMEOUT_MS; rejects on failure or timeout. */
+export async function publishOnce(env: Env, jobId: string, input: FeedInput, origin: FeedOrigin): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the job's feed did not answer within ${FEED_PUBLISH_TIMEOUT_MS} ms`)), FEED_PUBLISH_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([env.JOB_FEED.getByName(jobId).publish(input, origin), timeout]);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
 export const originOf = (row: Pick<JobRow, "createdAt" | "pool">): FeedOrigin => ({ createdAt: row.createdAt, pool: row.pool });
 
 export async function publishEvent(env: Env, jobId: string, input: FeedInput, origin: FeedOrigin, log: Logger, tries = 2): Promise<void> {
   for (let i = 1; ; i++) {
     try {
-      await env.JOB_FEED.getByName(jobId).publish(input, origin);
+      await publishOnce(env, jobId, input, origin);
       return;
     } catch (err) {
       if (i >= tries) {
