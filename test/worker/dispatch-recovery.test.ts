@@ -74,6 +74,8 @@ describe("lost hosts", () => {
     await heartbeat(h, { jobs: [], sent_at: clock.now() });
     const again = await waitForDispatches(h, 2);
     expect(again[1]).toMatchObject({ job_id: j.id, attempt: 2 });
+    // Ended here, so removing the host after the test does not hand the job to the next test's host.
+    expect((await sendEvent(h, eventFor(h, again[1]!, "job.succeeded", { outputs: [] }))).status).toBe(200);
   });
 });
 
