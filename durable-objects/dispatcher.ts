@@ -391,8 +391,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         break;
       }
       case "job.executed":
+        // How long ComfyUI held the GPU, as the host measured it: what estimates count on. Taken
+        // even when a heartbeat released the GPU first (the time since dispatch would also count
+        // the job's wait behind others on the host).
+        if (ev.execution_ms !== undefined) this.store.recordMean("service_ms", ev.execution_ms);
         // ComfyUI is done with it; only the upload remains: hand the GPU its next job now.
-        if (this.releaseGpu(a, now, ev.execution_ms)) this.pump();
+        if (this.releaseGpu(a, now, ev.execution_ms === undefined)) this.pump();
         if (ev.execution_ms !== undefined) await setTimings(db, ev.job_id, ev.attempt, { execution_ms: ev.execution_ms }, now);
         break;
       case "job.progress": {
@@ -431,12 +435,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   }
 
   /**
-   * ComfyUI is done with the job: its GPU slot is free. How long it held the GPU feeds the
-   * estimates: ComfyUI's execution time as the host measured it, else the time since dispatch.
+   * ComfyUI is done with the job: its GPU slot is free. `measure`: for a host that does not report
+   * execution_ms, the time since dispatch stands in for it in the estimates.
    */
-  private releaseGpu(a: AssignmentRow, now: number, executionMs?: number): boolean {
+  private releaseGpu(a: AssignmentRow, now: number, measure = false): boolean {
     if (!this.store.releaseGpu(a.job_id, a.attempt)) return false;
-    this.store.recordMean("service_ms", executionMs ?? now - a.dispatched_at);
+    if (measure) this.store.recordMean("service_ms", now - a.dispatched_at);
     return true;
   }
 

@@ -150,11 +150,12 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     hostId: null,
     webhookGoneAt: null,
   };
+  // null: a free host took it at once (its row says queued until the dispatch is written): next, now.
   const extras = {
     outputs: [],
-    queuePosition: queued?.position ?? null,
+    queuePosition: queued ? queued.position : 0,
     waitingFor: queued?.waitingFor,
-    estimatedStartSeconds: queued?.estimatedStartSeconds,
+    estimatedStartSeconds: queued ? queued.estimatedStartSeconds : 0,
     estimatedFinishSeconds: queued?.estimatedFinishSeconds,
   };
   return { job: jobView(row, extras), replayed: false, headers };

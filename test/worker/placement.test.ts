@@ -154,6 +154,27 @@ describe("estimated start", () => {
     // The slot is taken (10 s left) and one job waits ahead (10 s more): this one starts in 20 s.
     expect(await estimate()).toBe(20);
   });
+
+  it("counts ComfyUI's execution time, not the time since dispatch, also when a heartbeat released the GPU first", async ({ expect }) => {
+    const pool = await newPool();
+    const clock = await installClock(env.DISPATCHER.getByName(pool));
+    const h1 = await hostWith(pool, `x-${crypto.randomUUID().slice(0, 6)}`, [A]);
+    const t = await createTenant({ limits: { max_active_jobs_per_user: 10 } });
+    await submitTo(t.key, pool, A, 1);
+    const [d1] = await waitForDispatches(h1, 1);
+    // 30 s after its dispatch (it waited on the host), the heartbeat says it is uploading...
+    clock.advance(30_000);
+    const ref = { job_id: d1!.job_id, attempt: d1!.attempt, lease_id: d1!.lease_id };
+    expect((await heartbeat(h1, { capacity: 1, free_slots: 1, jobs: [{ ...ref, state: "uploading" }], sent_at: clock.now() })).status).toBe(200);
+    // ...and job.executed, arriving after, says ComfyUI ran it for 5 s: that is what counts.
+    await sendEvent(h1, eventFor(h1, d1!, "job.executed", { execution_ms: 5_000 }));
+    await submitTo(t.key, pool, A, 2);
+    await waitForDispatches(h1, 2);
+    await submitTo(t.key, pool, A, 3);
+    const estimate = (await (await call("/v1/workflows/validate", json({ workflow: graphFor(A), pool }, userHeaders(t.key, "u")))).json()) as Record<string, unknown>;
+    // Job 2 holds the GPU (5 s), job 3 waits (5 s more): a new one starts in 10 s, not 60.
+    expect(estimate.estimated_start_seconds).toBe(10);
+  });
 });
 
 describe("a pool whose hosts fetch model files on demand", () => {

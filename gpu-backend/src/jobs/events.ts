@@ -5,7 +5,8 @@
  *   keeps its seq, so the edge (which ignores anything not newer than what it applied) applies it
  *   once.
  * - Events go one at a time, in order. Progress is throttled (the latest value wins, trailing
- *   value sent after the interval) and never retried: a lost progress update is harmless and must
+ *   value sent after the interval; an unsent one waiting in the queue is replaced by the newer
+ *   one, so a slow edge never builds a backlog) and never retried: a lost progress update is harmless and must
  *   not hold up the terminal event behind a retry budget. Sent in order, the `percent` values
  *   the edge sees never go down, since they never do at the source (progress.ts). `job.executed`
  *   (the prompt is over, the GPU is free) is sent the same way; the heartbeat's `uploading` state
@@ -133,6 +134,14 @@ export class JobEvents {
     if (!p || this.terminalQueued || this.closed) return;
     this.latestProgress = undefined;
     this.lastProgressAt = Date.now();
+    // A progress event still waiting behind the one in flight is replaced, not joined: when the
+    // edge answers slower than the interval, the queue holds at most one, the latest.
+    const last = this.queue.at(-1);
+    const unsent = last !== undefined && (this.queue.length > 1 || !this.pumping);
+    if (unsent && last.event.type === "job.progress") {
+      last.event = { ...last.event, progress: p, at: Date.now() };
+      return;
+    }
     void this.enqueue({ type: "job.progress", progress: p }, true);
   }
 
