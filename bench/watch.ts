@@ -26,9 +26,9 @@
 //    every job right after all were submitted; the moment of an estimate is when its answer
 //    arrived (Date.now(), the edge's clock too: same machine). Error = |estimate − (started_at −
 //    that moment)|. Jobs already started at the GET have no estimate there by design (counted as
-//    `not_queued`, not as `null`); `null` counts answers with status "queued" and no estimate (at
-//    the submit: the jobs a free slot took at once, for which the Dispatcher's enqueue returns no
-//    queue info). `bias_s` is the mean signed error. Makespan: first submit to the last finished_at.
+//    `not_queued`, not as `null`); `null` counts answers with status "queued" and no estimate (a
+//    job a free slot takes at once answers 0). `bias_s` is the mean signed error (estimates are
+//    whole seconds, rounded up). Makespan: first submit to the last finished_at.
 //
 // Every stack is stopped, and the proxy thread ended, on success, on error and on SIGINT/SIGTERM.
 import { Worker } from "node:worker_threads";
