@@ -171,7 +171,10 @@ describe("estimated start", () => {
     await submitTo(t.key, pool, A, 2);
     await waitForDispatches(h1, 2);
     await submitTo(t.key, pool, A, 3);
-    const estimate = (await (await call("/v1/workflows/validate", json({ workflow: graphFor(A), pool }, userHeaders(t.key, "u")))).json()) as Record<string, unknown>;
+    const estimate = (await (await call("/v1/workflows/validate", json({ workflow: graphFor(A), pool }, userHeaders(t.key, "u")))).json()) as Record<
+      string,
+      unknown
+    >;
     // Job 2 holds the GPU (5 s), job 3 waits (5 s more): a new one starts in 10 s, not 60.
     expect(estimate.estimated_start_seconds).toBe(10);
   });
