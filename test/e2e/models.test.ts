@@ -130,7 +130,11 @@ describe("model files on demand", () => {
       jobs.map((j) => j.id),
       60_000,
     );
-    expect([...ended.values()].map((j) => j.status)).toEqual(["succeeded", "succeeded"]);
+    // Status and error together, so a failure says why.
+    expect([...ended.values()].map((j) => ({ status: j.status, error: j.error }))).toEqual([
+      { status: "succeeded", error: null },
+      { status: "succeeded", error: null },
+    ]);
     expect((await metric("gpu_backend_model_cache_fetched_bytes_total")) - before).toBe(bytes.length);
   });
 
