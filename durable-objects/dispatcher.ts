@@ -718,6 +718,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     if (now - this.lastReconcile >= RECONCILE_EVERY_MS) {
       this.lastReconcile = now;
       this.store.dropUnusedNeeds();
+      this.placement.forgetNeeds();
       await this.reconcile(db, now, cfg);
     }
     this.pump();

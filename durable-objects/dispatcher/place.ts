@@ -27,7 +27,7 @@ export interface Placement {
   passedOver?: string;
 }
 
-/** Parsed needs and catalog offers, kept across decisions (both are immutable once stored). */
+/** Parsed needs and catalog offers, kept across decisions (a stored row never changes; see forgetNeeds). */
 export class PlacementCache {
   private readonly needs = new Map<number, JobNeeds>();
   private readonly offers = new Map<string, HostOffer>();
@@ -42,6 +42,14 @@ export class PlacementCache {
       this.needs.set(id, hit);
     }
     return hit;
+  }
+
+  /**
+   * Forgets every parsed needs row: after unused rows were dropped, SQLite may give a dropped id to
+   * new needs (an INTEGER PRIMARY KEY takes max(id) + 1), so a cached entry could be another's.
+   */
+  forgetNeeds(): void {
+    this.needs.clear();
   }
 
   /** undefined: the host published no catalog; "pending": it did, but its summary is not here yet. */

@@ -2,6 +2,7 @@
 // class and model file it names; a job no live host can run waits and its view says why; fairness
 // holds among the jobs a free host can run; model affinity prefers the host that holds the job's
 // checkpoint, and passes a job over at most MODEL_AFFINITY_MAX_PASS_OVERS (3) times.
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import txt2img from "../../examples/txt2img.json";
@@ -177,6 +178,27 @@ describe("estimated start", () => {
     >;
     // Job 2 holds the GPU (5 s), job 3 waits (5 s more): a new one starts in 10 s, not 60.
     expect(estimate.estimated_start_seconds).toBe(10);
+  });
+});
+
+describe("needs kept by the Dispatcher", () => {
+  it("a job's needs are its own after the needs of finished jobs were dropped and their ids reused", async ({ expect }) => {
+    const pool = await newPool();
+    const tag = crypto.randomUUID().slice(0, 6);
+    const hA = await hostWith(pool, `n-${tag}-a`, [A]);
+    const hB = await hostWith(pool, `n-${tag}-b`, [B]);
+    const t = await createTenant({ limits: { max_active_jobs_per_user: 10 } });
+    const first = await submitTo(t.key, pool, A, 1);
+    const [d1] = await waitForDispatches(hA, 1);
+    expect(d1!.job_id).toBe(first.id);
+    await sendEvent(hA, eventFor(hA, d1!, "job.succeeded", { outputs: [] }));
+    // The alarm's reconciliation drops the needs no job has any more (the first job's).
+    await runDurableObjectAlarm(env.DISPATCHER.getByName(pool));
+    // The next needs row may get the dropped id: the job needing B must still go to the host with B.
+    const second = await submitTo(t.key, pool, B, 2);
+    const [d2] = await waitForDispatches(hB, 1);
+    expect(d2!.job_id).toBe(second.id);
+    expect(await jobsOn(hA)).toEqual([first.id]);
   });
 });
 
