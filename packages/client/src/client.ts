@@ -58,17 +58,26 @@ export class ComfyClient {
 
   /** Submits a workflow (ComfyUI API format). With `wait`, the job may come back finished. */
   async submit(workflow: Workflow, opts: SubmitOptions = {}): Promise<Job> {
-    return ok(await this.api.POST("/v1/jobs", {
-      body: { workflow, ...(opts.pool ? { pool: opts.pool } : {}), ...(opts.webhook ? { webhook: opts.webhook } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}) },
-      headers: { "Idempotency-Key": opts.idempotencyKey ?? crypto.randomUUID(), ...(opts.wait ? { Prefer: `wait=${opts.wait}` } : {}) },
-    }));
+    return ok(
+      await this.api.POST("/v1/jobs", {
+        body: {
+          workflow,
+          ...(opts.pool ? { pool: opts.pool } : {}),
+          ...(opts.webhook ? { webhook: opts.webhook } : {}),
+          ...(opts.metadata ? { metadata: opts.metadata } : {}),
+        },
+        headers: { "Idempotency-Key": opts.idempotencyKey ?? crypto.randomUUID(), ...(opts.wait ? { Prefer: `wait=${opts.wait}` } : {}) },
+      }),
+    );
   }
 
   async get(id: string, opts: { wait?: number } = {}): Promise<Job> {
-    return ok(await this.api.GET("/v1/jobs/{id}", {
-      params: { path: { id } },
-      headers: opts.wait ? { Prefer: `wait=${opts.wait}` } : {},
-    }));
+    return ok(
+      await this.api.GET("/v1/jobs/{id}", {
+        params: { path: { id } },
+        headers: opts.wait ? { Prefer: `wait=${opts.wait}` } : {},
+      }),
+    );
   }
 
   async cancel(id: string): Promise<Job> {

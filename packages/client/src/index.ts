@@ -3,7 +3,19 @@
  * document). fetch only, no Node built-ins: Node 22, Deno and browsers. File helpers for Node are in
  * `comfyui-saas-client/node`.
  */
-export { type ClientOptions, ComfyClient, isLive, type Job, type JobOutput, type JobStatus, type SubmitOptions, type Upload, type Usage, type Workflow, type WorkflowValidation } from "./client.ts";
+export {
+  type ClientOptions,
+  ComfyClient,
+  isLive,
+  type Job,
+  type JobOutput,
+  type JobStatus,
+  type SubmitOptions,
+  type Upload,
+  type Usage,
+  type Workflow,
+  type WorkflowValidation,
+} from "./client.ts";
 export { ApiError, type Problem } from "./errors.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryAfterMs } from "./retry.ts";
 export type { components, paths } from "./schema.ts";

@@ -43,7 +43,9 @@ export async function* watchJob(t: Transport, id: string, opts: { lastEventId?: 
     const headers: Record<string, string> = { ...t.headers, Accept: "text/event-stream", ...(last !== undefined ? { "Last-Event-ID": String(last) } : {}) };
     let progressed = false;
     try {
-      const res = await t.fetch(new Request(`${t.baseUrl}/v1/jobs/${encodeURIComponent(id)}/events`, { headers, ...(opts.signal ? { signal: opts.signal } : {}) }));
+      const res = await t.fetch(
+        new Request(`${t.baseUrl}/v1/jobs/${encodeURIComponent(id)}/events`, { headers, ...(opts.signal ? { signal: opts.signal } : {}) }),
+      );
       if (res.status === 204) return;
       if (!res.ok) {
         if (res.status < 500) throw new ApiError(await problemOf(res));

@@ -6,6 +6,7 @@
 import { Webhook } from "standardwebhooks";
 
 export function verifyWebhook(rawBody: string, headers: Headers | Record<string, string>, secret: string): unknown {
-  const h = headers instanceof Headers ? Object.fromEntries(headers.entries()) : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const h =
+    headers instanceof Headers ? Object.fromEntries(headers.entries()) : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   return new Webhook(secret).verify(rawBody, h);
 }
