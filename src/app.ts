@@ -41,9 +41,9 @@ const OPENAPI_CONFIG = {
   },
 };
 
-/** The document `/openapi.json` serves, built without serving it (the client's types are generated from it). */
-export function openApiDocument(): ReturnType<ReturnType<typeof createApp>["getOpenAPI31Document"]> {
-  return createApp().getOpenAPI31Document(OPENAPI_CONFIG);
+/** The document `/openapi.json` serves, as packages/client/openapi.json keeps it (the client's types are generated from it). */
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(createApp().getOpenAPI31Document(OPENAPI_CONFIG), null, 2)}\n`;
 }
 
 export function createApp() {

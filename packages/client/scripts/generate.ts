@@ -1,11 +1,7 @@
-// How the client's generated files are made, shared by scripts/gen-client.ts and the drift test.
+// The client's types from its OpenAPI document, shared by scripts/gen-client.ts and the drift test
+// (test/node/client-generated.test.ts). The document itself is the Worker's: scripts/gen-client.ts
+// writes it, test/worker/service.test.ts checks it.
 import openapiTS, { astToString } from "openapi-typescript";
-import { openApiDocument } from "../../../src/app.ts";
-
-/** The Worker's OpenAPI document as committed: pretty JSON with a trailing newline. */
-export function renderOpenApi(): string {
-  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
-}
 
 /** schema.ts for a document, by openapi-typescript (this package's own, which runs on its TypeScript 5). */
 export async function openApiTypes(doc: string): Promise<string> {

@@ -51,7 +51,7 @@ export class ComfyClient {
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.headers = { Authorization: `Bearer ${opts.apiKey}`, ...(opts.userId ? { "X-User-ID": opts.userId } : {}) };
-    const base = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+    const base = opts.fetch ?? ((request: Request) => globalThis.fetch(request));
     this.fetcher = retryingFetch(base, { ...DEFAULT_RETRY, ...opts.retry });
     this.api = createClient<paths>({ baseUrl: this.baseUrl, headers: this.headers, fetch: this.fetcher });
   }

@@ -24,7 +24,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-export function retryingFetch(base: typeof fetch, policy: RetryPolicy, sleep = defaultSleep): (input: Request) => Promise<Response> {
+export function retryingFetch(base: (request: Request) => Promise<Response>, policy: RetryPolicy, sleep = defaultSleep): (input: Request) => Promise<Response> {
   return async (request: Request) => {
     const repeatable = REPEATABLE.has(request.method) || request.headers.has("Idempotency-Key");
     for (let attempt = 1; ; attempt++) {
