@@ -32,6 +32,20 @@ import { workflowRoutes } from "./routes/workflows.ts";
 
 export const API_VERSION = "1.0.0";
 
+const OPENAPI_CONFIG = {
+  openapi: "3.1.0",
+  info: {
+    title: "comfyui-saas API",
+    version: API_VERSION,
+    description: "Run ComfyUI workflows on GPU hosts: submit, watch, cancel, download. Errors are application/problem+json (RFC 9457).",
+  },
+};
+
+/** The document `/openapi.json` serves, as packages/client/openapi.json keeps it (the client's types are generated from it). */
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(createApp().getOpenAPI31Document(OPENAPI_CONFIG), null, 2)}\n`;
+}
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
 
@@ -86,14 +100,7 @@ export function createApp() {
   });
   // The event stream's `data` schemas (GET /v1/jobs/{id}/events names them in its description).
   for (const type of FEED_EVENT_TYPES) app.openAPIRegistry.register(feedEventSchemaName(type), FEED_EVENT_DATA[type]);
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "comfyui-saas API",
-      version: API_VERSION,
-      description: "Run ComfyUI workflows on GPU hosts: submit, watch, cancel, download. Errors are application/problem+json (RFC 9457).",
-    },
-  });
+  app.doc31("/openapi.json", OPENAPI_CONFIG);
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "comfyui-saas API" }));
 
   app.notFound(notFoundHandler(app));

@@ -1,5 +1,7 @@
 // Reads a Server-Sent Events stream event by event, for tests and benchmarks (workerd and Node
-// alike: web streams only). Every wait is bounded; a comment line is counted, never returned.
+// alike: web streams only), with the client's own parser (packages/client/src/sse.ts). Every wait
+// is bounded; a comment line is counted, never returned.
+import { SseParser } from "../../packages/client/src/sse.ts";
 
 export interface SseEvent {
   id: number;
@@ -11,26 +13,28 @@ export interface SseEvent {
 
 export class SseReader {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-  private buffer = "";
+  private readonly parser = new SseParser();
+  private readonly ready: SseEvent[] = [];
   private done = false;
-  comments = 0;
-  retryMs: number | undefined;
 
   constructor(body: ReadableStream<Uint8Array>) {
     this.reader = body.getReader();
+  }
+
+  get comments(): number {
+    return this.parser.comments;
+  }
+
+  get retryMs(): number | undefined {
+    return this.parser.retryMs;
   }
 
   /** The next event, or undefined when the stream ended; throws after `timeoutMs`. */
   async next(timeoutMs = 20_000): Promise<SseEvent | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const block = this.takeBlock();
-      if (block !== undefined) {
-        const ev = this.parse(block);
-        if (ev) return ev;
-        continue;
-      }
+      const ev = this.ready.shift();
+      if (ev) return ev;
       if (this.done) return undefined;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no SSE event within ${timeoutMs} ms`);
@@ -44,8 +48,15 @@ export class SseReader {
       // Node's and workerd's typings of clearTimeout differ; the value is the one setTimeout gave.
       clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
       if (chunk === "timeout") throw new Error(`no SSE event within ${timeoutMs} ms`);
-      if (chunk.done) this.done = true;
-      else this.buffer += this.decoder.decode(chunk.value, { stream: true });
+      if (chunk.done) {
+        this.done = true;
+        continue;
+      }
+      const receivedAt = performance.now();
+      for (const m of this.parser.push(chunk.value)) {
+        if (m.id === undefined) throw new Error(`an SSE event without id: ${m.event}`);
+        this.ready.push({ id: Number(m.id), event: m.event, data: JSON.parse(m.data) as Record<string, any>, receivedAt });
+      }
     }
   }
 
@@ -74,35 +85,5 @@ export class SseReader {
 
   async close(): Promise<void> {
     await this.reader.cancel().catch(() => {});
-  }
-
-  private takeBlock(): string | undefined {
-    const at = this.buffer.indexOf("\n\n");
-    if (at < 0) return undefined;
-    const block = this.buffer.slice(0, at);
-    this.buffer = this.buffer.slice(at + 2);
-    return block;
-  }
-
-  private parse(block: string): SseEvent | undefined {
-    let id: number | undefined;
-    let event = "message";
-    const data: string[] = [];
-    for (const line of block.split("\n")) {
-      if (line.startsWith(":")) {
-        this.comments++;
-        continue;
-      }
-      const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (field === "id") id = Number(value);
-      else if (field === "event") event = value;
-      else if (field === "data") data.push(value);
-      else if (field === "retry") this.retryMs = Number(value);
-    }
-    if (data.length === 0) return undefined;
-    if (id === undefined) throw new Error(`an SSE event without id: ${block}`);
-    return { id, event, data: JSON.parse(data.join("\n")) as Record<string, any>, receivedAt: performance.now() };
   }
 }

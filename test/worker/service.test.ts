@@ -1,7 +1,8 @@
 // Public service routes: health (with a failing database), the OpenAPI document and the docs page.
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { createApp } from "../../src/app.ts";
+import clientDocument from "../../packages/client/openapi.json";
+import { createApp, renderOpenApiDocument } from "../../src/app.ts";
 import { adminCall, call } from "../support/worker-helpers.ts";
 import { heartbeat, registerHost } from "../support/worker-hosts.ts";
 
@@ -118,6 +119,10 @@ describe("OpenAPI", () => {
     }
     expect(doc.components.schemas.JobProgressEvent.properties.percent).toBeDefined();
     expect(doc.paths["/v1/jobs/{id}"].get.parameters.map((p: { name: string }) => p.name)).toContain("Prefer");
+    // The client's types are generated from a copy of this document: it must be this one.
+    if (JSON.stringify(clientDocument) !== JSON.stringify(JSON.parse(renderOpenApiDocument())) || JSON.stringify(doc) !== JSON.stringify(clientDocument)) {
+      throw new Error("packages/client/openapi.json is not the Worker's OpenAPI document: run npm run client:gen and commit it");
+    }
   });
 
   it("serves a docs page", async ({ expect }) => {
