@@ -5,7 +5,7 @@
 // exits 2 with the problem's detail and pointers, SIGINT without a terminal cancels, a bad key
 // exits 3, no service exits 5, and `jobs`, `validate`, `usage`, `uploads` do what they say.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -305,5 +305,34 @@ describe("comfyui-saas exit codes", () => {
     const r = await cli(["usage"], { env: { COMFYUI_SAAS_URL: `http://127.0.0.1:${port}` }, timeoutMs: 30_000 });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/fetch failed/);
+  });
+});
+
+function readmeShell(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const m = /<!-- shell:start[^>]*-->\s*```sh\n([\s\S]*?)```\s*<!-- shell:end -->/.exec(readme);
+  if (!m) throw new Error("README has no shell block");
+  return m[1]!;
+}
+
+describe("README: From the shell", () => {
+  it("runs as written: npx comfyui-saas run writes the PNG, jobs ls lists the job", async ({ expect }) => {
+    // Inside the checkout (npx finds the workspace's command there), in a folder of its own.
+    const cwd = mkdtempSync(join(ROOT, ".readme-shell-"));
+    try {
+      symlinkSync(join(ROOT, "examples"), join(cwd, "examples"));
+      const { stdout } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", readmeShell()], {
+        cwd,
+        env: { ...process.env, COMFYUI_SAAS_URL: stack!.edge.url, COMFYUI_SAAS_KEY: t.key },
+        timeout: 120_000,
+      });
+      const png = readdirSync(join(cwd, "out")).filter((f) => f.endsWith(".png"));
+      expect(png).toHaveLength(1);
+      expect(pngSize(readFileSync(join(cwd, "out", png[0]!)))).toEqual([512, 512]);
+      expect(stdout).toContain(png[0]!);
+      expect(stdout).toMatch(/job_[a-z0-9]+/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
