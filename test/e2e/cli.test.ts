@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { freePort, ROOT } from "../../scripts/lib/wrangler-dev.ts";
 import { Client, EMPTY_TO_SAVE, pngSize, SLOW, type Tenant } from "./support/client.ts";
+import { solidPng } from "./support/png.ts";
 
 const BIN = join(ROOT, "packages/client/bin/comfyui-saas.js");
 const TXT2IMG = join(ROOT, "examples/txt2img.json");
@@ -92,30 +92,7 @@ function file(name: string, body: unknown): string {
   return path;
 }
 
-/** A small RGB PNG (for --input and uploads). */
-function png(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), body.length + 4);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const rows = Buffer.alloc((width * 3 + 1) * height, 0x80);
-  for (let y = 0; y < height; y++) rows[y * (width * 3 + 1)] = 0;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
+const png = (width: number, height: number) => solidPng(width, height, 0x80);
 
 describe("comfyui-saas run", () => {
   it("runs examples/txt2img.json and writes a 512×512 PNG into --out, printing its path", async ({ expect }) => {
@@ -326,10 +303,10 @@ describe("README: From the shell", () => {
         env: { ...process.env, COMFYUI_SAAS_URL: stack!.edge.url, COMFYUI_SAAS_KEY: t.key },
         timeout: 120_000,
       });
-      const png = readdirSync(join(cwd, "out")).filter((f) => f.endsWith(".png"));
-      expect(png).toHaveLength(1);
-      expect(pngSize(readFileSync(join(cwd, "out", png[0]!)))).toEqual([512, 512]);
-      expect(stdout).toContain(png[0]!);
+      const written = readdirSync(join(cwd, "out")).filter((f) => f.endsWith(".png"));
+      expect(written).toHaveLength(1);
+      expect(pngSize(readFileSync(join(cwd, "out", written[0]!)))).toEqual([512, 512]);
+      expect(stdout).toContain(written[0]!);
       expect(stdout).toMatch(/job_[a-z0-9]+/);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
