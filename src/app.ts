@@ -5,7 +5,6 @@
  *   (route-level: auth → validation → handler) → problem+json for every error
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./env.ts";
 import { FEED_EVENT_DATA, FEED_EVENT_TYPES, feedEventSchemaName } from "./feed/events.ts";
@@ -19,6 +18,7 @@ import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { adminPoolRoutes } from "./routes/admin-pools.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostApiRoutes } from "./routes/host-api.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
@@ -101,7 +101,7 @@ export function createApp() {
   // The event stream's `data` schemas (GET /v1/jobs/{id}/events names them in its description).
   for (const type of FEED_EVENT_TYPES) app.openAPIRegistry.register(feedEventSchemaName(type), FEED_EVENT_DATA[type]);
   app.doc31("/openapi.json", OPENAPI_CONFIG);
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "comfyui-saas API" }));
+  app.route("/", docsRoutes);
 
   app.notFound(notFoundHandler(app));
   app.onError(onError);

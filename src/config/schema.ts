@@ -375,6 +375,11 @@ export const settings = {
     schema: binding("Durable Object namespace (WEBHOOK_SWEEPER)"),
     doc: "Durable Object namespace of `WebhookSweeper`: a single object that, every minute, reschedules webhook messages whose delivery was never scheduled (a crash between the job's change and the hand-off).",
   },
+  ASSETS: {
+    kind: "binding",
+    schema: binding("static assets (ASSETS)"),
+    doc: "The Worker's static assets (public/): the API reference's browser bundle at its pinned version (scripts/vendor-assets.ts), served by `/docs`.",
+  },
   JOB_FEED: {
     kind: "binding",
     schema: binding("Durable Object namespace (JOB_FEED)"),

@@ -89,7 +89,7 @@ describe("OpenAPI", () => {
     // Every public route is documented, and nothing else: the internal host API and the
     // documentation routes themselves are the only exceptions.
     const routes = createApp()
-      .routes.filter((r) => r.method !== "ALL" && !r.path.startsWith("/v1/hosts/") && r.path !== "/openapi.json" && r.path !== "/docs")
+      .routes.filter((r) => r.method !== "ALL" && !r.path.startsWith("/v1/hosts/") && r.path !== "/openapi.json" && !r.path.startsWith("/docs"))
       .map((r) => r.path.replace(/:([A-Za-z_]+)/g, "{$1}"));
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(routes)].sort());
     expect(Object.keys(doc.paths)).toEqual(
@@ -125,10 +125,23 @@ describe("OpenAPI", () => {
     }
   });
 
-  it("serves a docs page", async ({ expect }) => {
+  it("serves a docs page that loads nothing from anywhere else", async ({ expect }) => {
     const res = await call("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/text\/html/);
-    expect(await res.text()).toContain("/openapi.json");
+    const html = await res.text();
+    expect(html).toContain('data-url="/openapi.json"');
+    // Every URL in the page is the API's own; the CSP allows nothing else to load.
+    expect(html.match(/(?:src|href)="([^"]+)"/g) ?? []).toEqual(['src="/docs/api-reference.js"']);
+    expect(html).not.toMatch(/https?:\/\//);
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/https?:|\*/);
+    // The script is the pinned npm bundle from the Worker's static assets.
+    const script = await call("/docs/api-reference.js");
+    expect(script.status).toBe(200);
+    expect(script.headers.get("Content-Type")).toMatch(/javascript/);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 });
