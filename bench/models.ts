@@ -30,8 +30,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import lora from "../examples/lora.json" with { type: "json" };
 import { fakeModelBytes } from "../gpu-backend/emulator/models/safetensors.ts";
-import { type LocalStack, startLocalStack } from "../scripts/lib/local-stack.ts";
+import type { LocalStack } from "../scripts/lib/local-stack.ts";
 import { Client, type Job } from "../test/e2e/support/client.ts";
+import { stopStacks, withStack } from "./lib/stacks.ts";
 import { summarize } from "./lib/stats.ts";
 
 const MIB = 1024 * 1024;
@@ -50,23 +51,10 @@ const mbPerS = (bytes: number, ms: number) => (ms > 0 ? round(bytes / 1e6 / (ms 
 
 // --- Stopping what was started, whatever happens ---------------------------------------------------
 
-const running = new Set<LocalStack>();
 let tempDir: string | undefined;
 
-async function withStack<T>(opts: Parameters<typeof startLocalStack>[0], fn: (stack: LocalStack) => Promise<T>): Promise<T> {
-  const stack = await startLocalStack(opts);
-  running.add(stack);
-  try {
-    return await fn(stack);
-  } finally {
-    running.delete(stack);
-    await stack.stop();
-  }
-}
-
 async function cleanup(): Promise<void> {
-  await Promise.all([...running].map((s) => s.stop().catch(() => {})));
-  running.clear();
+  await stopStacks();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }
 

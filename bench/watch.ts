@@ -32,9 +32,10 @@
 //
 // Every stack is stopped, and the proxy thread ended, on success, on error and on SIGINT/SIGTERM.
 import { Worker } from "node:worker_threads";
-import { type LocalStack, startLocalStack } from "../scripts/lib/local-stack.ts";
+import type { LocalStack } from "../scripts/lib/local-stack.ts";
 import { Client, type Job, SLOW, type Tenant } from "../test/e2e/support/client.ts";
 import { SseReader } from "../test/support/sse-reader.ts";
+import { stopStacks, withStack } from "./lib/stacks.ts";
 import { summarize } from "./lib/stats.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 2);
@@ -157,23 +158,10 @@ async function startRecordingProxy(): Promise<RecordingProxy> {
 
 // --- Stopping what was started, whatever happens ---------------------------------------------------
 
-const running = new Set<LocalStack>();
 const proxies = new Set<RecordingProxy>();
 
-async function withStack<T>(opts: Parameters<typeof startLocalStack>[0], fn: (stack: LocalStack) => Promise<T>): Promise<T> {
-  const stack = await startLocalStack(opts);
-  running.add(stack);
-  try {
-    return await fn(stack);
-  } finally {
-    running.delete(stack);
-    await stack.stop();
-  }
-}
-
 async function cleanup(): Promise<void> {
-  await Promise.all([...running].map((s) => s.stop().catch(() => {})));
-  running.clear();
+  await stopStacks();
   await Promise.all([...proxies].map((p) => p.close().catch(() => {})));
   proxies.clear();
 }
