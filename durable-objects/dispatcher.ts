@@ -24,7 +24,7 @@ import { createDb } from "../src/db/client.ts";
 import { getJob, needsOf, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
 import { readyModelsNamed } from "../src/db/models.ts";
 import { inputsOf, outputsOf } from "../src/db/outputs.ts";
-import type { JobError, JobRow, JobTimings } from "../src/db/schema.ts";
+import type { JobError, JobOutputRow, JobRow, JobTimings } from "../src/db/schema.ts";
 import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
 import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
 import type {
@@ -370,9 +370,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const a = this.store.current(ev, hostId);
     if (!a) return "stale";
     const db = createDb(this.env.DB);
+    let outputs: JobOutputRow[] | undefined;
     if (ev.type === "job.succeeded") {
       // Outputs are uploaded before success is reported: check they all arrived for this attempt.
-      const stored = new Map((await outputsOf(db, ev.job_id, ev.attempt)).map((o) => [o.name, o]));
+      outputs = await outputsOf(db, ev.job_id, ev.attempt);
+      const stored = new Map(outputs.map((o) => [o.name, o]));
       const missing = ev.outputs.filter((o) => stored.get(o.name)?.sha256 !== o.sha256);
       if (missing.length > 0) return "missing_outputs";
       if (!this.store.current(ev, hostId)) return "stale";
@@ -411,7 +413,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       }
       case "job.succeeded":
         if (ev.upload_ms !== undefined) this.store.recordMean("tail_ms", ev.upload_ms);
-        await this.end(ev, "succeeded", undefined, ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : undefined);
+        await this.end(ev, "succeeded", undefined, ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : undefined, outputs);
         break;
       case "job.failed": {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
@@ -680,6 +682,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     to: "succeeded" | "failed" | "cancelled",
     error?: JobError,
     timings?: JobTimings,
+    outputs?: JobOutputRow[],
   ): Promise<boolean> {
     if (!this.store.unassign(ref.job_id, ref.attempt)) return false;
     this.pump();
@@ -691,6 +694,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       attempt: ref.attempt,
       ...(error ? { error } : {}),
       ...(timings ? { timings } : {}),
+      ...(outputs ? { outputs } : {}),
     });
     return true;
   }

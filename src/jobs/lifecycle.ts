@@ -26,6 +26,7 @@ import { outputsOf } from "../db/outputs.ts";
 import {
   type JobError,
   type JobInputRow,
+  type JobOutputRow,
   type JobProgress,
   type JobRow,
   type JobStatus,
@@ -123,7 +124,7 @@ export async function setProgress(db: Db, jobId: string, attempt: number, progre
  */
 export async function end(ctx: LifecycleContext, jobId: string, to: TerminalStatus, opts: EndOptions): Promise<JobRow | undefined> {
   const row = await commitEnd(ctx.db, jobId, to, opts);
-  if (row) await afterTerminal(ctx, row);
+  if (row) await afterTerminal(ctx, row, opts.outputs);
   return row;
 }
 
@@ -135,6 +136,8 @@ export interface EndOptions {
   progress?: JobProgress | null;
   /** The host's last measurements (job.succeeded's upload time), added to the attempt's. */
   timings?: JobTimings;
+  /** The succeeding attempt's outputs, when the caller has read them already (else they are read for the event stream). */
+  outputs?: JobOutputRow[];
 }
 
 /** The stored timings with `add` merged in (SQLite json_patch: later keys win). */
@@ -183,10 +186,10 @@ export async function cancelQueued(ctx: LifecycleContext, owner: Owner, jobId: s
 }
 
 /** What follows every terminal change, done by the caller that won its compare-and-set. */
-async function afterTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> {
+async function afterTerminal(ctx: LifecycleContext, job: JobRow, outputs?: JobOutputRow[]): Promise<void> {
   const { env, log } = ctx;
   log.info("job_finished", { job_id: job.id, tenant_id: job.tenantId, status: job.status, attempt: job.attempt, error_code: job.error?.code });
-  await Promise.all([releaseJobSlot(env, job.tenantId, job.id, log), publishTerminal(ctx, job)]);
+  await Promise.all([releaseJobSlot(env, job.tenantId, job.id, log), publishTerminal(ctx, job, outputs)]);
   if (job.status !== "queued" && job.status !== "running" && wantsEvent(job, eventOf(job.status))) {
     try {
       // Normally already recorded by the transition's own batch; this makes sure (a no-op then).
@@ -198,9 +201,9 @@ async function afterTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> 
   }
 }
 
-async function publishTerminal(ctx: LifecycleContext, job: JobRow): Promise<void> {
+async function publishTerminal(ctx: LifecycleContext, job: JobRow, known?: JobOutputRow[]): Promise<void> {
   try {
-    const outputs = job.status === "succeeded" ? await outputsOf(ctx.db, job.id, job.attempt) : [];
+    const outputs = job.status !== "succeeded" ? [] : (known ?? (await outputsOf(ctx.db, job.id, job.attempt)));
     await publishEvent(ctx.env, job.id, terminalInput(job, outputs), originOf(job), ctx.log);
   } catch (err) {
     ctx.log.warn("feed_publish_failed", { job_id: job.id, type: `job.${job.status}`, ...describeError(err) });
