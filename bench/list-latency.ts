@@ -5,7 +5,7 @@
 // then POST /v1/jobs from 20 concurrent clients. Prints one JSON line per figure.
 
 import { startWranglerDev } from "../scripts/lib/wrangler-dev.ts";
-import { encodeCursor } from "../src/jobs/cursor.ts";
+import { encodeCursor } from "../src/lib/cursor.ts";
 import { BENCH_VARS, createTenantWithKey, WORKFLOW } from "./lib/api.ts";
 import { summarize, timed } from "./lib/stats.ts";
 

@@ -2,7 +2,8 @@
 // what is there), serves the edge on 127.0.0.1:8787 (PORT to change it) with its local state in
 // .wrangler/, starts one ComfyUI emulator and one gpu-backend registered as host `gpu-1`, creates
 // a dev tenant and API key the first time (kept in .wrangler/dev-stack.json), and prints a curl
-// that submits a workflow. Ctrl-C stops everything.
+// that submits a workflow and the console's address. Ctrl-C stops everything. The console is built
+// first (predev).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDevVars, parseDevVars } from "./lib/dev-vars.ts";
@@ -67,6 +68,8 @@ const base = stack.edge.url;
 console.log(`
 [dev] ready: API ${base} (docs ${base}/docs), GPU host gpu-1 (ComfyUI emulator on 127.0.0.1:${stack.hosts[0]!.emulatorPort})
 [dev] admin token: ADMIN_TOKEN in .dev.vars; dev tenant ${state.tenantId}, its API key in .wrangler/dev-stack.json
+
+[dev] console: ${base}/console (sign in with the dev API key (in the curl below) and user id dev; the operator view takes ADMIN_TOKEN)
 
 Submit ComfyUI's default text-to-image graph (examples/ has more), then read the job (its
 outputs[].url downloads the PNG):

@@ -13,11 +13,13 @@ import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { validationHook } from "./http/validation.ts";
+import { adminFailureRoutes } from "./routes/admin-failures.ts";
 import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { adminPoolRoutes } from "./routes/admin-pools.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostApiRoutes } from "./routes/host-api.ts";
@@ -71,6 +73,7 @@ export function createApp() {
   app.route("/v1/admin/hosts", adminHostRoutes);
   app.route("/v1/admin/pools", adminPoolRoutes);
   app.route("/v1/admin/models", adminModelRoutes);
+  app.route("/v1/admin/failures", adminFailureRoutes);
   app.route("/v1/models", tenantModelRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
   // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.
@@ -102,6 +105,7 @@ export function createApp() {
   for (const type of FEED_EVENT_TYPES) app.openAPIRegistry.register(feedEventSchemaName(type), FEED_EVENT_DATA[type]);
   app.doc31("/openapi.json", OPENAPI_CONFIG);
   app.route("/", docsRoutes);
+  app.route("/", consoleRoutes);
 
   app.notFound(notFoundHandler(app));
   app.onError(onError);

@@ -38,7 +38,11 @@ export const tenants = sqliteTable(
     defaultPool: text("default_pool"),
     allowedPools: text("allowed_pools", { mode: "json" }).$type<string[]>(),
   },
-  (t) => [uniqueIndex("tenants_jwt_issuer_uq").on(t.jwtIssuer)],
+  (t) => [
+    uniqueIndex("tenants_jwt_issuer_uq").on(t.jwtIssuer),
+    // GET /v1/admin/tenants pages newest first by (created_at, id).
+    index("tenants_created_idx").on(t.createdAt, t.id),
+  ],
 );
 
 export const apiKeys = sqliteTable(
@@ -128,6 +132,9 @@ export const jobs = sqliteTable(
     index("jobs_user_status_created_idx").on(t.tenantId, t.userId, t.status, t.createdAt, t.id),
     // Active jobs by age: queue timeouts, reconciliation of quota reservations.
     index("jobs_active_idx").on(t.status, t.createdAt).where(sql`status IN ('queued', 'running')`),
+    // Recent failures by finish time (GET /v1/admin/failures): only failed jobs are in it, so a
+    // window reads its own failures and nothing else, however many jobs succeeded meanwhile.
+    index("jobs_failed_finished_idx").on(t.finishedAt).where(sql`status = 'failed'`),
   ],
 );
 

@@ -1,5 +1,6 @@
 /** Queries on tenants and their webhook secrets. */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { Position } from "../lib/cursor.ts";
 import type { Db } from "./client.ts";
 import { type TenantRow, tenants, webhookSecrets } from "./schema.ts";
 
@@ -16,6 +17,20 @@ export async function insertTenant(db: Db, tenant: NewTenant, secret: { id: stri
 
 export async function getTenant(db: Db, id: string): Promise<TenantRow | undefined> {
   return db.select().from(tenants).where(eq(tenants.id, id)).get();
+}
+
+/** A page of tenants, newest first, after `before`: a walk down tenants_created_idx that reads one page of rows, never the table. */
+export function listTenantsQuery(db: Db, opts: { limit: number; before?: Position | undefined }) {
+  return db
+    .select()
+    .from(tenants)
+    .where(opts.before ? sql`(${tenants.createdAt}, ${tenants.id}) < (${opts.before.createdAt}, ${opts.before.id})` : undefined)
+    .orderBy(desc(tenants.createdAt), desc(tenants.id))
+    .limit(opts.limit);
+}
+
+export async function listTenants(db: Db, opts: { limit: number; before?: Position | undefined }): Promise<TenantRow[]> {
+  return listTenantsQuery(db, opts).all();
 }
 
 export async function findTenantByIssuer(db: Db, issuer: string): Promise<TenantRow | undefined> {

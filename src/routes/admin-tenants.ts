@@ -1,4 +1,4 @@
-/** `/v1/admin/tenants`: create, read and change tenants, and mint their API keys. */
+/** `/v1/admin/tenants`: create, list, read and change tenants, and mint their API keys. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
 import { mintApiKey } from "../auth/api-key.ts";
@@ -6,7 +6,7 @@ import type { Config } from "../config/schema.ts";
 import { insertApiKey, listApiKeys } from "../db/api-keys.ts";
 import { createDb, type Db } from "../db/client.ts";
 import type { TenantRow } from "../db/schema.ts";
-import { getTenant, insertTenant, type TenantPatch, updateTenant } from "../db/tenants.ts";
+import { getTenant, insertTenant, listTenants, type TenantPatch, updateTenant } from "../db/tenants.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
@@ -20,10 +20,13 @@ import {
   CreatedTenantSchema,
   CreateKeyBody,
   CreateTenantBody,
+  ListTenantsQuery,
   PatchTenantBody,
   TenantIdParam,
+  TenantListSchema,
   TenantSchema,
 } from "./admin.schemas.ts";
+import { pageOf, pageStart } from "./pagination.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
 
@@ -37,6 +40,17 @@ const createTenant = createRoute({
   summary: "Create a tenant",
   request: { body: { required: true, content: { "application/json": { schema: CreateTenantBody } } } },
   responses: { 201: json("The tenant and its webhook secret (shown once)", CreatedTenantSchema), ...commonProblems, ...conflictProblem },
+});
+
+const listTenantsRoute = createRoute({
+  ...admin,
+  method: "get",
+  path: "/",
+  summary: "List tenants, newest first",
+  description:
+    "Cursor-paginated like GET /v1/jobs: pass `next_cursor` back as `cursor` until it is null. Each item is what GET /v1/admin/tenants/{id} returns.",
+  request: { query: ListTenantsQuery },
+  responses: { 200: json("A page of tenants", TenantListSchema), ...commonProblems },
 });
 
 const readTenant = createRoute({
@@ -169,6 +183,12 @@ export const adminTenantRoutes = newRouter()
     const created = await requireTenant(createDb(c.env.DB), row.id);
     c.header("Location", `/v1/admin/tenants/${row.id}`);
     return c.json({ ...tenantView(created, config), webhook_secret: webhookSecret }, 201);
+  })
+  .openapi(listTenantsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const before = pageStart(query.cursor, "ten");
+    const page = pageOf(await listTenants(createDb(c.env.DB), { limit: query.limit + 1, before }), query.limit);
+    return c.json({ data: page.rows.map((row) => tenantView(row, c.var.config)), next_cursor: page.next_cursor }, 200);
   })
   .openapi(readTenant, async (c) => {
     const row = await requireTenant(createDb(c.env.DB), c.req.valid("param").id);

@@ -4,6 +4,7 @@ import { z } from "@hono/zod-openapi";
 import { tenantJwtInput } from "../auth/jwt.ts";
 import { MODEL_FILES_POLICIES } from "../pools/model-files.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
+import { pageQuery } from "./pagination.ts";
 
 const limit = (max: number, what: string) => z.number().int().min(1).max(max).openapi({ description: what });
 
@@ -101,6 +102,15 @@ export const TenantSchema = z
     updated_at: z.string(),
   })
   .openapi("Tenant");
+
+export const ListTenantsQuery = z.object(pageQuery({ defaultLimit: 50, maxLimit: 200 })).strict();
+
+export const TenantListSchema = z
+  .object({
+    data: z.array(TenantSchema),
+    next_cursor: z.string().nullable().openapi({ description: "Pass it as `cursor` for the next page; null on the last page." }),
+  })
+  .openapi("TenantList");
 
 export const CreatedTenantSchema = TenantSchema.extend({
   webhook_secret: z.string().openapi({ description: "Standard Webhooks signing secret (whsec_…). Shown only in this response." }),

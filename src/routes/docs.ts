@@ -8,26 +8,9 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
+import { DOCS_CSP, pageHeaders } from "../http/page-security.ts";
 
-/** The API's own pages (docs, and the console next): its own scripts, styles and data only. */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // Scalar sets element styles at run time.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-const PAGE_HEADERS = {
-  "Content-Security-Policy": PAGE_CSP,
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-} as const;
+const PAGE_HEADERS = pageHeaders(DOCS_CSP);
 
 const SCRIPT_PATH = "/docs/api-reference.js";
 

@@ -6,6 +6,7 @@ import type { JobView } from "../jobs/view.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from "../webhooks/events.ts";
 import { WEBHOOK_STATUSES } from "../webhooks/status.ts";
+import { pageQuery } from "./pagination.ts";
 
 const MAX_METADATA_BYTES = 8192;
 
@@ -81,18 +82,7 @@ export const JobIdParam = z.object({
 
 export const ListJobsQuery = z
   .object({
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(100)
-      .default(20)
-      .openapi({ param: { name: "limit", in: "query" } }),
-    cursor: z
-      .string()
-      .max(128)
-      .optional()
-      .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
+    ...pageQuery({ defaultLimit: 20, maxLimit: 100 }),
     status: z
       .enum(JOB_STATUSES)
       .optional()

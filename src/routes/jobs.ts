@@ -12,10 +12,10 @@ import type { AppEnv } from "../env.ts";
 import { preferredWaitSeconds } from "../feed/prefer-wait.ts";
 import { ProblemError } from "../http/problem.ts";
 import { cancelJob } from "../jobs/cancel.ts";
-import { decodeCursor, encodeCursor } from "../jobs/cursor.ts";
 import { type PresentContext, presentJob, presentJobs } from "../jobs/present.ts";
 import { submitJob } from "../jobs/submit.ts";
 import { IdempotencyHeader, JobIdParam, JobListSchema, JobSchema, ListJobsQuery, PreferHeader, SubmitJobBody } from "./jobs.schemas.ts";
+import { pageOf, pageStart } from "./pagination.ts";
 import { commonProblems, conflictProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
@@ -128,18 +128,14 @@ export const jobRoutes = newRouter()
   })
   .openapi(listJobs, async (c) => {
     const query = c.req.valid("query");
-    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (before === null) throw new ProblemError("invalid-cursor", "`cursor` is not one this API produced; pass back `next_cursor` unchanged.");
-    // One row more than asked says whether another page exists without a count query.
+    const before = pageStart(query.cursor, "job");
     const rows = await listOwnedJobs(createDb(c.env.DB), c.var.principal, {
       limit: query.limit + 1,
       ...(query.status ? { status: query.status } : {}),
       ...(before ? { before } : {}),
     });
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    const nextCursor = rows.length > query.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
-    return c.json({ data: await presentJobs(presentContext(c), page), next_cursor: nextCursor }, 200);
+    const page = pageOf(rows, query.limit);
+    return c.json({ data: await presentJobs(presentContext(c), page.rows), next_cursor: page.next_cursor }, 200);
   })
   .openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid("param");

@@ -33,7 +33,8 @@ const downloadRoute = createRoute({
   path: "/{id}/outputs/{name}",
   summary: "Download an output",
   description:
-    "With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS). " +
+    "With the owner's credentials, or without any using the signed `url` from the job or its events (valid OUTPUT_URL_TTL_SECONDS). " +
+    "An output is served from the moment a `job.output` event announces it while the job runs, and once the job succeeded; not for a failed or cancelled job. " +
     "The type is read from the bytes: PNG, JPEG, WebP, GIF, MP4, WebM, WAV, MP3, FLAC, Ogg, JSON and plain text are served inline with that type, " +
     "anything else as an `application/octet-stream` attachment; every answer carries `Content-Security-Policy: default-src 'none'; sandbox` and `X-Content-Type-Options: nosniff`.",
   tags: ["jobs"],
@@ -54,7 +55,10 @@ export const outputRoutes = newRouter().openapi(downloadRoute, async (c) => {
   const vars = c.var as SignedAccessEnv["Variables"];
   const job = vars.signedJob ?? (await getOwnedJob(db, vars.principal, id));
   const missing = () => new ProblemError("not-found", `No output ${name} for job ${id}.`);
-  if (job?.status !== "succeeded") throw missing();
+  // The outputs of the job's current attempt from the moment each is stored (job.output events
+  // link to them while it runs), and for good once it succeeds. A job that failed or was cancelled
+  // lists none, and a queued one (after a retry) has not made its own yet.
+  if (job?.status !== "succeeded" && job?.status !== "running") throw missing();
   const output = await outputOf(db, job.id, job.attempt, name);
   if (!output) throw missing();
   const object = await c.env.BLOBS.get(output.r2Key);

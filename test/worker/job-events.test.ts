@@ -89,6 +89,29 @@ describe("GET /v1/jobs/{id}/events", () => {
     expect(view.progress).toEqual({ value: 6, max: 10, node: "1", node_type: null, percent: 20 });
   });
 
+  it("gives a job.output link that works while the job still runs, and not once it failed", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await liveHost();
+    const job = await submitOk(t.key, "alice");
+    const stream = await openStream(t.key, "alice", job.id);
+    const [d] = await waitForDispatches(host, 1);
+    await sendEvent(host, eventFor(host, d!, "job.started", { prompt_id: "p" }));
+    expect((await uploadOutput(host, d!, "early.png", PNG)).status).toBe(201);
+    const output = (await stream.until("job.output")).at(-1)!;
+    // Still running: a client shows the image as soon as it is announced.
+    expect(((await (await call(`/v1/jobs/${job.id}`, { headers: userHeaders(t.key, "alice") })).json()) as { status: string }).status).toBe("running");
+    const early = await call(output.data.url);
+    expect(early.status).toBe(200);
+    expect(new Uint8Array(await early.arrayBuffer())).toEqual(PNG);
+
+    await sendEvent(host, eventFor(host, d!, "job.failed", { error: { code: "execution_error", message: "a later node failed" } }));
+    const failed = (await stream.rest()).at(-1)!;
+    expect(failed.event).toBe("job.failed");
+    // A failed job has no outputs: what its attempt stored is not served any more.
+    expect(failed.data.outputs).toEqual([]);
+    expect((await call(output.data.url)).status).toBe(404);
+  });
+
   it("resumes after Last-Event-ID with nothing lost or repeated, and two streams see the same ids", async ({ expect }) => {
     const t = await createTenant();
     const host = await liveHost();

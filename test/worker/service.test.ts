@@ -86,10 +86,13 @@ describe("OpenAPI", () => {
   it("publishes an OpenAPI 3.1 document generated from the validating schemas", async ({ expect }) => {
     const doc = (await (await call("/openapi.json")).json()) as any;
     expect(doc.openapi).toBe("3.1.0");
-    // Every public route is documented, and nothing else: the internal host API and the
-    // documentation routes themselves are the only exceptions.
+    // Every public route is documented, and nothing else: the internal host API, the
+    // documentation routes themselves and the console's pages are the only exceptions.
     const routes = createApp()
-      .routes.filter((r) => r.method !== "ALL" && !r.path.startsWith("/v1/hosts/") && r.path !== "/openapi.json" && !r.path.startsWith("/docs"))
+      .routes.filter(
+        (r) =>
+          r.method !== "ALL" && !r.path.startsWith("/v1/hosts/") && r.path !== "/openapi.json" && !r.path.startsWith("/docs") && !r.path.startsWith("/console"),
+      )
       .map((r) => r.path.replace(/:([A-Za-z_]+)/g, "{$1}"));
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(routes)].sort());
     expect(Object.keys(doc.paths)).toEqual(
@@ -143,5 +146,35 @@ describe("OpenAPI", () => {
     expect(script.status).toBe(200);
     expect(script.headers.get("Content-Type")).toMatch(/javascript/);
     expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+  });
+
+  it("serves the console's page at each of its routes, under a CSP that allows no inline code", async ({ expect }) => {
+    for (const path of ["/console", "/console/", "/console/submit", "/console/jobs/job_x"]) {
+      const res = await call(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("Content-Type")).toMatch(/text\/html/);
+      expect(res.headers.get("Cache-Control")).toBe("no-cache");
+      const csp = res.headers.get("Content-Security-Policy") ?? "";
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self';");
+      expect(csp).toContain("style-src 'self';");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toMatch(/unsafe|https?:|\*/);
+      const html = await res.text();
+      expect(html).not.toMatch(/https?:\/\//);
+      // Its scripts and styles are the console's own, built files.
+      const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(refs.length).toBeGreaterThanOrEqual(2);
+      for (const ref of refs) expect(ref).toMatch(/^\/console\/assets\/[\w-]+\.(?:js|css)$/);
+    }
+    const html = await (await call("/console")).text();
+    const script = /src="([^"]+\.js)"/.exec(html)![1]!;
+    const js = await call(script);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("Content-Type")).toMatch(/javascript/);
+    expect(js.headers.get("Cache-Control")).toContain("immutable");
+    expect(js.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    const missing = await call("/console/assets/no-such-file.js");
+    expect(missing.status).toBe(404);
   });
 });

@@ -1,12 +1,13 @@
 /**
  * The comfyui-saas client: every call goes through openapi-fetch with the types generated from the
- * Worker's OpenAPI document (schema.ts), behind the retry policy of retry.ts, and every failure is
- * an ApiError carrying the problem document. fetch only: Node 22, Deno and browsers alike.
+ * Worker's OpenAPI document (schema.ts), behind the retry policy of retry.ts (transport.ts), and
+ * every failure is an ApiError carrying the problem document. fetch only: Node 22, Deno and
+ * browsers alike. The admin API has its own client (admin.ts).
  */
-import createClient from "openapi-fetch";
-import { ApiError, asProblem, problemOf } from "./errors.ts";
-import { DEFAULT_RETRY, defaultSleep, type RetryPolicy, retryingFetch } from "./retry.ts";
-import type { components, paths } from "./schema.ts";
+import { ApiError, problemOf } from "./errors.ts";
+import { defaultSleep, type RetryPolicy } from "./retry.ts";
+import type { components } from "./schema.ts";
+import { type Api, createTransport, ok } from "./transport.ts";
 import { type JobStreamEvent, watchJob } from "./watch.ts";
 
 export type Job = components["schemas"]["Job"];
@@ -44,16 +45,16 @@ export const isLive = (job: Pick<Job, "status">): boolean => LIVE.has(job.status
 
 export class ComfyClient {
   readonly baseUrl: string;
-  private readonly api: ReturnType<typeof createClient<paths>>;
+  private readonly api: Api;
   private readonly fetcher: (r: Request) => Promise<Response>;
   private readonly headers: Record<string, string>;
 
   constructor(opts: ClientOptions) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.headers = { Authorization: `Bearer ${opts.apiKey}`, ...(opts.userId ? { "X-User-ID": opts.userId } : {}) };
-    const base = opts.fetch ?? ((request: Request) => globalThis.fetch(request));
-    this.fetcher = retryingFetch(base, { ...DEFAULT_RETRY, ...opts.retry });
-    this.api = createClient<paths>({ baseUrl: this.baseUrl, headers: this.headers, fetch: this.fetcher });
+    const transport = createTransport({ baseUrl: opts.baseUrl, headers: this.headers, fetch: opts.fetch, retry: opts.retry });
+    this.baseUrl = transport.baseUrl;
+    this.api = transport.api;
+    this.fetcher = transport.fetcher;
   }
 
   /** Submits a workflow (ComfyUI API format). With `wait`, the job may come back finished. */
@@ -143,12 +144,6 @@ export class ComfyClient {
   async usage(): Promise<Usage> {
     return ok(await this.api.GET("/v1/usage", {}));
   }
-}
-
-/** The data of a successful answer; otherwise the ApiError of its problem document (openapi-fetch parsed it). */
-function ok<T>(r: { data?: T; error?: unknown; response: Response }): T {
-  if (r.response.ok && r.data !== undefined) return r.data;
-  throw new ApiError(asProblem(r.error, r.response));
 }
 
 export { defaultSleep as sleep };

@@ -1,8 +1,22 @@
 /**
  * comfyui-saas-client: a typed client of the comfyui-saas API (types generated from its OpenAPI
  * document). fetch only, no Node built-ins: Node 22, Deno and browsers. File helpers for Node are in
- * `comfyui-saas-client/node`.
+ * `comfyui-saas-client/node`. `ComfyAdminClient` is the operator's client of the admin API.
  */
+export {
+  type AdminClientOptions,
+  type ApiKey,
+  ComfyAdminClient,
+  type CreatedApiKey,
+  type FailureGroup,
+  type Failures,
+  type GpuHost,
+  type Pool,
+  type PoolPatch,
+  type Tenant,
+  type TenantPage,
+  type TenantPatch,
+} from "./admin.ts";
 export {
   type ClientOptions,
   ComfyClient,

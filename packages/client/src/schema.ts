@@ -45,6 +45,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/failures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Failed jobs of a recent window, by error code and pool
+         * @description Counts the jobs that ended `failed` in the last `window_seconds` (default one hour) per error code and pool, with each group's latest failure. At most 100 groups.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How far back to look, in seconds: 60 to 86400; default 3600 (the last hour). */
+                    window_seconds?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The window's failures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Failures"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/hosts": {
         parameters: {
             query?: never;
@@ -1886,7 +1991,97 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List tenants, newest first
+         * @description Cursor-paginated like GET /v1/jobs: pass `next_cursor` back as `cursor` until it is null. Each item is what GET /v1/admin/tenants/{id} returns.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `next_cursor` of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of tenants */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantList"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Create a tenant */
         post: {
@@ -3362,7 +3557,7 @@ export interface paths {
         };
         /**
          * Download an output
-         * @description With the owner's credentials, or without any using the signed `url` from the job (valid OUTPUT_URL_TTL_SECONDS). The type is read from the bytes: PNG, JPEG, WebP, GIF, MP4, WebM, WAV, MP3, FLAC, Ogg, JSON and plain text are served inline with that type, anything else as an `application/octet-stream` attachment; every answer carries `Content-Security-Policy: default-src 'none'; sandbox` and `X-Content-Type-Options: nosniff`.
+         * @description With the owner's credentials, or without any using the signed `url` from the job or its events (valid OUTPUT_URL_TTL_SECONDS). An output is served from the moment a `job.output` event announces it while the job runs, and once the job succeeded; not for a failed or cancelled job. The type is read from the bytes: PNG, JPEG, WebP, GIF, MP4, WebM, WAV, MP3, FLAC, Ogg, JSON and plain text are served inline with that type, anything else as an `application/octet-stream` attachment; every answer carries `Content-Security-Policy: default-src 'none'; sandbox` and `X-Content-Type-Options: nosniff`.
          */
         get: {
             parameters: {
@@ -4857,6 +5052,38 @@ export interface components {
             limits?: components["schemas"]["LimitsInput"];
             name: string;
         };
+        FailureGroup: {
+            /** @description The jobs' `error.code` (execution_error, out_of_memory, queue_timeout, host_lost, …). */
+            code: string;
+            /** @description Failed jobs with this code in this pool within the window. */
+            count: number;
+            /**
+             * Format: date-time
+             * @description When the latest of them failed.
+             */
+            last_at: string;
+            /** @description The latest one's `error.message`, cut to 500 characters (null: it had none). */
+            last_message: string | null;
+            /** @description The GPU pool the jobs ran in. */
+            pool: string;
+        };
+        /** @description Failed jobs of a recent window, by error code and pool. */
+        Failures: {
+            /** @description By count, largest first, then by code and pool; at most 100 groups (when the sum of their counts is less than `total`, smaller groups were left out). */
+            groups: components["schemas"]["FailureGroup"][];
+            /**
+             * Format: date-time
+             * @description The window's start: jobs that failed at or after it count.
+             */
+            since: string;
+            /** @description Every failed job of the window, including those of groups left out by the cap. */
+            total: number;
+            /**
+             * Format: date-time
+             * @description The window's end: when the answer was made.
+             */
+            until: string;
+        };
         GpuHost: {
             /** @description Jobs currently dispatched to it. */
             assigned: number;
@@ -5435,6 +5662,11 @@ export interface components {
             public_key?: string | {
                 [key: string]: unknown;
             };
+        };
+        TenantList: {
+            data: components["schemas"]["Tenant"][];
+            /** @description Pass it as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
         };
         Upload: {
             content_type: string;

@@ -1,0 +1,1 @@
+CREATE INDEX `jobs_failed_finished_idx` ON `jobs` (`finished_at`) WHERE status = 'failed';

@@ -1,0 +1,1 @@
+CREATE INDEX `tenants_created_idx` ON `tenants` (`created_at`,`id`);
