@@ -81,3 +81,14 @@ export async function expectProblem(res: Response, status: number, slug: string)
 export function tamperSignature(url: string): string {
   return url.replace(/signature=(.)/, (_m, c: string) => `signature=${c === "A" ? "B" : "A"}`);
 }
+
+/** SQLite's plan for a drizzle query, its steps joined by " | " (tests assert which index it uses). */
+export async function queryPlan(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<string> {
+  const { sql, params } = query.toSQL();
+  const rows = (
+    await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>()
+  ).results;
+  return rows.map((r) => r.detail).join(" | ");
+}

@@ -9,7 +9,7 @@ import { createDb } from "../../src/db/client.ts";
 import { failureGroupsQuery, failureTotalQuery } from "../../src/db/failures.ts";
 import { newId } from "../../src/lib/ids.ts";
 import { MAX_FAILURE_GROUPS } from "../../src/routes/admin-failures.ts";
-import { adminCall, call, createTenant, expectProblem, type TestTenant } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, queryPlan, type TestTenant } from "../support/worker-helpers.ts";
 
 interface Failures {
   since: string;
@@ -145,18 +145,9 @@ describe("GET /v1/admin/failures", () => {
 
   it("reads only failed jobs of the window, through the partial index jobs_failed_finished_idx", async ({ expect }) => {
     const db = createDb(env.DB);
-    const plan = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
-      const { sql, params } = query.toSQL();
-      const rows = (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .bind(...params)
-          .all<{ detail: string }>()
-      ).results;
-      return rows.map((r) => r.detail).join(" | ");
-    };
     const window = { since: 1, until: 2 };
     for (const query of [failureGroupsQuery(db, window, MAX_FAILURE_GROUPS), failureTotalQuery(db, window)]) {
-      const p = await plan(query);
+      const p = await queryPlan(query);
       expect(p).toMatch(/SEARCH jobs USING (COVERING )?INDEX jobs_failed_finished_idx \(finished_at>\? AND finished_at<\?\)/);
       expect(p).not.toMatch(/SCAN jobs/);
     }

@@ -7,7 +7,7 @@ import { createDb } from "../../src/db/client.ts";
 import { listTenantsQuery } from "../../src/db/tenants.ts";
 import { encodeCursor } from "../../src/lib/cursor.ts";
 import { newId } from "../../src/lib/ids.ts";
-import { adminCall, call, createTenant, expectProblem } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, queryPlan } from "../support/worker-helpers.ts";
 
 interface TenantBody {
   id: string;
@@ -98,19 +98,10 @@ describe("GET /v1/admin/tenants", () => {
 
   it("plans a page as a seek on tenants_created_idx (cost independent of the number of tenants)", async ({ expect }) => {
     const db = createDb(env.DB);
-    const plan = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
-      const { sql, params } = query.toSQL();
-      const rows = (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .bind(...params)
-          .all<{ detail: string }>()
-      ).results;
-      return rows.map((r) => r.detail).join(" | ");
-    };
-    const deep = await plan(listTenantsQuery(db, { limit: 51, before: { createdAt: 1, id: "ten_x" } }));
+    const deep = await queryPlan(listTenantsQuery(db, { limit: 51, before: { createdAt: 1, id: "ten_x" } }));
     expect(deep).toMatch(/SEARCH tenants USING INDEX tenants_created_idx \(\(created_at,id\)<\(\?,\?\)\)/);
     expect(deep).not.toMatch(/TEMP B-TREE/);
-    const head = await plan(listTenantsQuery(db, { limit: 51 }));
+    const head = await queryPlan(listTenantsQuery(db, { limit: 51 }));
     expect(head).toMatch(/tenants USING INDEX tenants_created_idx/);
     expect(head).not.toMatch(/TEMP B-TREE/);
   });

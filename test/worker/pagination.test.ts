@@ -5,7 +5,7 @@ import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { listOwnedJobsQuery } from "../../src/db/jobs.ts";
 import { newId } from "../../src/lib/ids.ts";
-import { call, createTenant, type JobBody, submitOk, userHeaders } from "../support/worker-helpers.ts";
+import { call, createTenant, type JobBody, queryPlan, submitOk, userHeaders } from "../support/worker-helpers.ts";
 
 async function seed(tenantId: string, userId: string, count: number, base: number): Promise<string[]> {
   const ids: string[] = [];
@@ -66,19 +66,10 @@ describe("pagination", () => {
     const db = createDb(env.DB);
     const owner = { tenantId: "t", userId: "u" };
     const before = { createdAt: 1, id: "job_x" };
-    const plan = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
-      const { sql, params } = query.toSQL();
-      const rows = (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .bind(...params)
-          .all()
-      ).results as { detail: string }[];
-      return rows.map((r) => r.detail).join(" | ");
-    };
-    const plain = await plan(listOwnedJobsQuery(db, owner, { limit: 51, before }));
+    const plain = await queryPlan(listOwnedJobsQuery(db, owner, { limit: 51, before }));
     expect(plain).toMatch(/SEARCH jobs USING INDEX jobs_user_created_idx \(tenant_id=\? AND user_id=\? AND \(created_at,id\)<\(\?,\?\)\)/);
     expect(plain).not.toMatch(/TEMP B-TREE|SCAN/);
-    const byStatus = await plan(listOwnedJobsQuery(db, owner, { limit: 51, before, status: "queued" }));
+    const byStatus = await queryPlan(listOwnedJobsQuery(db, owner, { limit: 51, before, status: "queued" }));
     expect(byStatus).toMatch(/USING INDEX jobs_user_status_created_idx \(tenant_id=\? AND user_id=\? AND status=\? AND \(created_at,id\)<\(\?,\?\)\)/);
     expect(byStatus).not.toMatch(/TEMP B-TREE|SCAN/);
   });
