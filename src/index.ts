@@ -10,6 +10,7 @@ import { scheduled } from "./scheduled.ts";
 export { Dispatcher } from "../durable-objects/dispatcher.ts";
 export { JobFeed } from "../durable-objects/job-feed.ts";
 export { ModelVerifier } from "../durable-objects/model-verifier.ts";
+export { PoolScaler } from "../durable-objects/pool-scaler.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
 export { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";
 export { WebhookSweeper } from "../durable-objects/webhook-sweeper.ts";

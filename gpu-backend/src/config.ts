@@ -76,7 +76,7 @@ const webhookSecret = z.string().refine((v) => {
   }
 }, "must be whsec_ followed by the base64 of at least 24 random bytes");
 
-const edgeUrl = z
+export const edgeUrl = z
   .string()
   .url()
   .transform((v) => new URL(v))
@@ -174,6 +174,17 @@ export const settings = {
     schema: jwksSchema,
     doc: "The edge's public signing keys (JWKS JSON), pinned: every edge → host request must carry an EdDSA JWT signed by one of them. Keys rotate by `kid` (pin old and new during a rotation).",
     example: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"…","kid":"…","alg":"EdDSA","use":"sig"}]}',
+  },
+  BOOTSTRAP_TOKEN: {
+    kind: "secret",
+    schema: optionalString,
+    doc: "Instead of HOST_SECRET and EDGE_JWKS (a launched host, e.g. by the autoscaler): a one-time token (`cbt_…`) the host trades at the edge, once, on start, for both. Useless after its first use or its expiry. Never set it together with HOST_SECRET.",
+    example: "",
+  },
+  BOOTSTRAP_WAIT_MS: {
+    kind: "var",
+    schema: ms(120_000, 1_000, 3_600_000),
+    doc: "How long a host with BOOTSTRAP_TOKEN keeps trying the exchange (the edge may not know a just-launched host yet, or may be unreachable for a moment) before it gives up and exits.",
   },
   LISTEN_HOST: {
     kind: "var",
@@ -373,6 +384,7 @@ function toConfig(env: Env) {
   const {
     HOST_SECRET,
     HOST_SECRET_PREVIOUS,
+    BOOTSTRAP_TOKEN,
     COMFY_BASE_DIR,
     COMFY_INPUT_DIR,
     COMFY_OUTPUT_DIR,
@@ -394,6 +406,8 @@ function toConfig(env: Env) {
   const deniedNodeClasses: ReadonlySet<string> = parseClassList(DENIED_NODE_CLASSES);
   return {
     ...camelKeys(plain),
+    /** Set only when given together with HOST_SECRET (a mistake crossFieldProblems reports): bootstrap.ts consumes it otherwise. */
+    bootstrapTokenLeft: BOOTSTRAP_TOKEN !== undefined,
     /** Current secret first, then previous ones (all sign every request). */
     hostSecrets: [HOST_SECRET, ...HOST_SECRET_PREVIOUS],
     /** ComfyUI's folders (absolute): every job gets its own subfolder in each. */
@@ -419,6 +433,7 @@ function within(child: string, parent: string): boolean {
 /** Rules between settings, checked once each one is valid on its own. */
 function crossFieldProblems(cfg: Config): string[] {
   const problems: string[] = [];
+  if (cfg.bootstrapTokenLeft) problems.push("BOOTSTRAP_TOKEN: set together with HOST_SECRET; give a host one or the other");
   if (cfg.comfyRestartBackoffMaxMs < cfg.comfyRestartBackoffMs) problems.push("COMFY_RESTART_BACKOFF_MAX_MS: must not be below COMFY_RESTART_BACKOFF_MS");
   if (cfg.comfyArgs.length > 0 && cfg.comfyCommand === undefined) problems.push("COMFY_ARGS: set without COMFY_COMMAND");
   for (const other of ["input", "output"] as const) {

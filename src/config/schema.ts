@@ -113,6 +113,43 @@ export const settings = {
     schema: positiveInt(20, 3600),
     doc: "A GPU host silent for this long gets no new work.",
   },
+  RUNPOD_API_KEY: {
+    kind: "secret",
+    schema: z.string().min(1).optional(),
+    doc: "RunPod API key for pools autoscaled with provider `runpod` (docs/capacity.md). Unset: no pool may use RunPod.",
+    example: "",
+  },
+  AUTOSCALE_NAME_PREFIX: {
+    kind: "var",
+    schema: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,30}-$/, "must be 2-31 of a-z, 0-9 and -, starting with a letter and ending with -")
+      .default("comfyui-saas-"),
+    doc: "Prefix of the names of the instances the autoscaler launches. Reconciliation terminates any instance with this prefix it does not know, so give every deployment sharing a provider account its own.",
+  },
+  AUTOSCALE_TICK_SECONDS: {
+    kind: "var",
+    schema: positiveInt(5, 300),
+    doc: "How often an autoscaled pool's PoolScaler reads the queue and decides (launch, drain, terminate, reconcile with the provider).",
+  },
+  LOCAL_PROVIDER_URL: {
+    kind: "var",
+    devOnly: true,
+    schema: z.string().url().optional(),
+    doc: "Dev/test only: the local provider daemon (scripts/lib/local-provider.ts) that pools with provider `local` launch hosts from, as processes on this machine.",
+  },
+  LOCAL_PROVIDER_TOKEN: {
+    kind: "secret",
+    devOnly: true,
+    schema: z.string().min(16).optional(),
+    doc: "Dev/test only: the local provider daemon's bearer token.",
+    example: "",
+  },
+  BOOTSTRAP_TOKEN_TTL_SECONDS: {
+    kind: "var",
+    schema: positiveInt(900, 86_400),
+    doc: "How long a GPU host's one-time bootstrap token is valid when the admin API issues one without `ttl_seconds` (autoscaled hosts get their pool's boot timeout). A token works once.",
+  },
   MODEL_MAX_BYTES: {
     kind: "var",
     schema: z.coerce
@@ -384,6 +421,11 @@ export const settings = {
     kind: "binding",
     schema: binding("Durable Object namespace (JOB_FEED)"),
     doc: "Durable Object namespace of `JobFeed`: one object per job that records its events in order and serves every open event stream, `Prefer: wait` and the latest preview of that job.",
+  },
+  POOL_SCALER: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (POOL_SCALER)"),
+    doc: "Durable Object namespace of `PoolScaler`: one object per autoscaled pool that launches, drains and terminates its hosts (docs/capacity.md).",
   },
   MODEL_VERIFIER: {
     kind: "binding",

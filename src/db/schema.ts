@@ -7,7 +7,8 @@
  */
 
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Autoscaling } from "../capacity/settings.ts";
 import type { JobNeeds } from "../dispatch/placement.ts";
 import type { ModelFilesPolicy } from "../pools/model-files.ts";
 
@@ -225,6 +226,10 @@ export const pools = sqliteTable("pools", {
   pinnedModels: text("pinned_models", { mode: "json" }).$type<string[]>(),
   /** Hosts forward running jobs' sampler previews (null: on). */
   previews: integer("previews", { mode: "boolean" }),
+  /** How the pool's hosts are launched and scaled (src/capacity/settings.ts); null: registered by hand. */
+  autoscaling: text("autoscaling", { mode: "json" }).$type<Autoscaling>(),
+  /** What a GPU-second of this pool costs, in USD, for the usage reports (null: not priced). */
+  pricePerGpuSecond: real("price_per_gpu_second"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -244,6 +249,55 @@ export const gpuHosts = sqliteTable(
     drainingAt: integer("draining_at"),
   },
   (t) => [index("gpu_hosts_pool_idx").on(t.pool)],
+);
+
+/**
+ * The GPU instances the autoscaler launched (a pool's PoolScaler owns its rows): what it knows of
+ * each, and the billing record once it is terminated (launched_at → terminated_at, booting
+ * included, since providers bill it). ready_at − launched_at is the pool's cold start.
+ */
+export const gpuInstances = sqliteTable(
+  "gpu_instances",
+  {
+    id: text("id").primaryKey(),
+    pool: text("pool").notNull(),
+    provider: text("provider").notNull(),
+    providerId: text("provider_id"),
+    /** The host it runs (gpu_hosts.id; the row is removed when the instance is terminated). */
+    hostId: text("host_id").notNull(),
+    /** launching: asked for; booting: accepted, not ready; ready; draining; terminating; terminated. */
+    state: text("state").notNull(),
+    launchedAt: integer("launched_at").notNull(),
+    readyAt: integer("ready_at"),
+    drainingAt: integer("draining_at"),
+    terminatedAt: integer("terminated_at"),
+    terminateReason: text("terminate_reason"),
+    /** The last time it had a job (the idle window counts from it). */
+    lastBusyAt: integer("last_busy_at"),
+    costPerHour: real("cost_per_hour"),
+  },
+  (t) => [
+    index("gpu_instances_pool_live_idx").on(t.pool).where(sql`terminated_at IS NULL`),
+    index("gpu_instances_pool_terminated_idx").on(t.pool, t.terminatedAt),
+    index("gpu_instances_host_idx").on(t.hostId),
+  ],
+);
+
+/**
+ * One-time bootstrap tokens of GPU hosts (src/protocol/bootstrap.ts), by the SHA-256 of the token:
+ * the token itself is never stored. Redeeming deletes the row, so a token works once.
+ */
+export const hostBootstrapTokens = sqliteTable(
+  "host_bootstrap_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    hostId: text("host_id")
+      .notNull()
+      .references(() => gpuHosts.id, { onDelete: "cascade" }),
+    expiresAt: integer("expires_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("host_bootstrap_tokens_host_idx").on(t.hostId)],
 );
 
 export const WEBHOOK_MESSAGE_STATES = ["pending", "delivered", "failed", "gone"] as const;
@@ -381,3 +435,4 @@ export interface JobTimings {
 
 export type ModelBlobRow = typeof modelBlobs.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;
+export type GpuInstanceRow = typeof gpuInstances.$inferSelect;

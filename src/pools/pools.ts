@@ -7,6 +7,7 @@
  * timeout and model-file policy (`PATCH /v1/admin/pools/{DEFAULT_POOL}` writes that row). Every other pool is a row,
  * created with `POST /v1/admin/pools`. Pools are never deleted.
  */
+import type { Autoscaling } from "../capacity/settings.ts";
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
 import { getPool, getPools, hostPoolNames, listPoolRows } from "../db/pools.ts";
@@ -24,6 +25,10 @@ export interface Pool {
   pinned_models: string[];
   /** Hosts forward sampler previews of running jobs (issue 15). */
   previews: boolean;
+  /** How its hosts are launched and scaled (null: registered by hand; issue 18). */
+  autoscaling: Autoscaling | null;
+  /** USD per GPU-second, for the usage reports (null: not priced). */
+  price_per_gpu_second: number | null;
   created_at: number | null;
   updated_at: number | null;
 }
@@ -37,6 +42,8 @@ export function poolOf(row: PoolRow): Pool {
     model_files: row.modelFiles ?? "required",
     pinned_models: row.pinnedModels ?? [],
     previews: row.previews ?? true,
+    autoscaling: row.autoscaling ?? null,
+    price_per_gpu_second: row.pricePerGpuSecond ?? null,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
@@ -51,6 +58,8 @@ export function implicitPool(name: string): Pool {
     model_files: "required",
     pinned_models: [],
     previews: true,
+    autoscaling: null,
+    price_per_gpu_second: null,
     created_at: null,
     updated_at: null,
   };

@@ -22,4 +22,6 @@ export const edgePaths = {
   preview: (hostId: string, jobId: string) => `/v1/hosts/${hostId}/jobs/${encodeURIComponent(jobId)}/preview`,
   /** Public keys hosts pin to verify the edge's requests. */
   jwks: "/v1/hosts/jwks.json",
+  /** A launched host trades its one-time bootstrap token for its secret (protocol/bootstrap.ts). */
+  bootstrap: "/v1/hosts/bootstrap",
 } as const;

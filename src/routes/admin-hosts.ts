@@ -4,20 +4,18 @@
  * pool's Dispatcher.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { JWK } from "jose";
 import { requireAdmin } from "../auth/admin.ts";
+import { issueBootstrapToken } from "../db/bootstrap-tokens.ts";
 import { createDb } from "../db/client.ts";
-import { deleteHost, getHost, insertHost, listHosts, updateHost } from "../db/hosts.ts";
+import { deleteHost, getHost, listHosts, updateHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
 import type { HostStatus } from "../dispatch/types.ts";
+import { registerHost } from "../hosts/register.ts";
 import { ProblemError } from "../http/problem.ts";
-import { encryptSecret } from "../lib/crypto.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { allPoolNames, findPool } from "../pools/pools.ts";
-import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { hostId } from "../protocol/messages.ts";
-import { newSecret } from "../protocol/standard-webhooks.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
 
@@ -138,6 +136,37 @@ function hostView(row: GpuHostRow, live: HostStatus | undefined) {
   };
 }
 
+const BootstrapTokenBody = z
+  .object({
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .optional()
+      .openapi({ description: "How long the token is valid (60 s to a day); BOOTSTRAP_TOKEN_TTL_SECONDS when omitted." }),
+  })
+  .strict()
+  .openapi("CreateBootstrapToken");
+const BootstrapTokenSchema = z
+  .object({
+    host_id: z.string(),
+    token: z.string().openapi({ description: "Put it in the host's environment as BOOTSTRAP_TOKEN; it is shown only here and works once." }),
+    expires_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("BootstrapToken");
+const bootstrapTokenRoute = createRoute({
+  ...admin,
+  method: "post",
+  path: "/{id}/bootstrap-tokens",
+  summary: "Issue a one-time bootstrap token for a host (instead of giving it its secret)",
+  description:
+    "The host trades the token once, at POST /v1/hosts/bootstrap, for its HOST_SECRET and EDGE_JWKS, so a launch template needs no long-lived secret. " +
+    "The token expires after `ttl_seconds` and is useless after its first use.",
+  request: { params: HostIdParam, body: { required: false, content: { "application/json": { schema: BootstrapTokenBody } } } },
+  responses: { 201: json("The token (shown once)", BootstrapTokenSchema), ...commonProblems, ...notFoundProblem },
+});
+
 const hostNotFound = (id: string) => new ProblemError("not-found", `No GPU host ${id}.`);
 
 export const adminHostRoutes = newRouter()
@@ -155,23 +184,9 @@ export const adminHostRoutes = newRouter()
       });
     }
     if (await getHost(db, body.id)) throw new ProblemError("conflict", `A GPU host ${body.id} is already registered; remove it first or pick another id.`);
-    const secret = newSecret();
-    const now = Date.now();
-    const row: GpuHostRow = {
-      id: body.id,
-      pool,
-      url: body.url.replace(/\/+$/, ""),
-      slots: body.slots,
-      secretCiphertext: await encryptSecret(secret, c.var.config.DATA_ENCRYPTION_KEY),
-      createdAt: now,
-      updatedAt: now,
-      drainingAt: null,
-    };
-    await insertHost(db, row);
-    await c.env.DISPATCHER.getByName(row.pool).registerHost({ id: row.id, url: row.url, slots: row.slots });
+    const { row, credentials } = await registerHost(c.env, db, c.var.config, { id: body.id, pool, url: body.url, slots: body.slots }, Date.now());
     c.var.log.info("host_registered", { host_id: row.id, pool: row.pool });
-    const jwk = publicJwkOf(JSON.parse(c.var.config.EDGE_SIGNING_KEY) as JWK);
-    return c.json({ ...hostView(row, undefined), secret, edge_jwks: { keys: [jwk as Record<string, unknown>] } }, 201);
+    return c.json({ ...hostView(row, undefined), secret: credentials.secret, edge_jwks: credentials.edgeJwks }, 201);
   })
   .openapi(listRoute, async (c) => {
     const db = createDb(c.env.DB);
@@ -210,6 +225,17 @@ export const adminHostRoutes = newRouter()
       ),
       200,
     );
+  })
+  .openapi(bootstrapTokenRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json") ?? {};
+    const db = createDb(c.env.DB);
+    if (!(await getHost(db, id))) throw hostNotFound(id);
+    const ttl = (body.ttl_seconds ?? c.var.config.BOOTSTRAP_TOKEN_TTL_SECONDS) * 1000;
+    const { token, expiresAt } = await issueBootstrapToken(db, id, ttl, Date.now());
+    c.var.log.info("host_bootstrap_token_issued", { host_id: id, expires_at: expiresAt });
+    c.header("Cache-Control", "no-store");
+    return c.json({ host_id: id, token, expires_at: new Date(expiresAt).toISOString() }, 201);
   })
   .openapi(removeRoute, async (c) => {
     const { id } = c.req.valid("param");

@@ -5,14 +5,17 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
+import type { Autoscaling, AutoscalingInput } from "../capacity/settings.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
+import { recentInstances } from "../db/instances.ts";
 import { insertPool, type PoolPatch, updatePool } from "../db/pools.ts";
 import type { PoolStatus } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { Logger } from "../lib/log.ts";
 import { describeError } from "../lib/log.ts";
+import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { checkPinned } from "../models/pinned.ts";
 import { findPool, listPools, type Pool, poolOf } from "../pools/pools.ts";
 import { CreatePoolBody, PatchPoolBody, PoolNameParam, PoolSchema } from "./admin.schemas.ts";
@@ -73,6 +76,51 @@ const readPoolCatalog = createRoute({
   responses: { 200: json("The pool's catalog", PoolCatalogSchema), ...commonProblems, ...notFoundProblem },
 });
 
+const InstanceSchema = z
+  .object({
+    id: z.string(),
+    host_id: z.string(),
+    provider: z.string(),
+    provider_id: z.string().nullable(),
+    state: z.string().openapi({ description: "launching, booting, ready, draining, terminating or terminated." }),
+    launched_at: z.string(),
+    ready_at: z.string().nullable(),
+    draining_at: z.string().nullable(),
+    terminated_at: z.string().nullable(),
+    terminate_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: "drained (idle), boot-timeout, over-max, vanished (gone at the provider), stopped, launch-failed, …" }),
+    cold_start_seconds: z.number().nullable().openapi({ description: "From launch to ready (ComfyUI up and heartbeating)." }),
+    billed_seconds: z.number().nullable().openapi({ description: "From launch to termination, booting included (null: still running)." }),
+    cost_per_hour: z.number().nullable().openapi({ description: "What the provider said it charges, USD per hour." }),
+  })
+  .openapi("GpuInstance");
+const readInstances = createRoute({
+  ...admin,
+  method: "get",
+  path: "/{name}/instances",
+  summary: "The GPU instances the autoscaler launched for a pool (newest first), and its state",
+  request: { params: PoolNameParam },
+  responses: {
+    200: json(
+      "Instances",
+      z.object({
+        data: z.array(InstanceSchema),
+        scaler: z.object({
+          autoscaled: z.boolean(),
+          consecutive_failures: z.number().int(),
+          backoff_until: z.string().nullable(),
+          last_error: z.string().nullable(),
+          last_tick_at: z.string().nullable(),
+        }),
+      }),
+    ),
+    ...commonProblems,
+    ...notFoundProblem,
+  },
+});
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 async function liveStatus(env: Env, log: Logger, name: string): Promise<PoolStatus | null> {
@@ -94,6 +142,8 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
     model_files: pool.model_files,
     pinned_models: pool.pinned_models,
     previews: pool.previews,
+    autoscaling: pool.autoscaling,
+    price_per_gpu_second: pool.price_per_gpu_second,
     is_default: pool.name === config.DEFAULT_POOL,
     created_at: iso(pool.created_at),
     updated_at: iso(pool.updated_at),
@@ -120,10 +170,43 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
 }
 
 /** A new pool row's settings before the request's own: all unset (the deployment's defaults apply). */
-const UNSET = { description: null, gpuModel: null, gpuVramGb: null, queueTimeoutSeconds: null, modelFiles: null, pinnedModels: null, previews: null } as const;
+const UNSET = {
+  description: null,
+  gpuModel: null,
+  gpuVramGb: null,
+  queueTimeoutSeconds: null,
+  modelFiles: null,
+  pinnedModels: null,
+  previews: null,
+  autoscaling: null,
+  pricePerGpuSecond: null,
+} as const;
 
-function patchColumns(body: z.infer<typeof PatchPoolBody>): PoolPatch {
+/**
+ * The autoscaling settings to store: defaults filled in, launched hosts' EDGE_URL resolved (the
+ * origin the operator called, unless given), and the provider usable in this deployment.
+ */
+function autoscalingColumn(input: z.infer<typeof AutoscalingInput>, config: Config, origin: string): Autoscaling {
+  const refuse = (detail: string, pointer: string) =>
+    new ProblemError("validation-failed", detail, { extensions: { errors: [{ pointer: `/autoscaling${pointer}`, detail }] } });
+  if (input.provider === "runpod" && !config.RUNPOD_API_KEY)
+    throw refuse("provider runpod needs the RUNPOD_API_KEY secret set on the Worker (wrangler secret put RUNPOD_API_KEY).", "/provider");
+  if (input.provider === "local" && (config.ENVIRONMENT === "production" || !config.LOCAL_PROVIDER_URL)) {
+    throw refuse(
+      "provider local runs hosts as processes on a development machine: it needs LOCAL_PROVIDER_URL and is not available in production.",
+      "/provider",
+    );
+  }
+  const edgeUrl = (input.edge_url ?? origin).replace(/\/+$/, "");
+  const why = checkHostUrl(edgeUrl, config.ENVIRONMENT === "production");
+  if (why) throw refuse(`edge_url ${why}.`, "/edge_url");
+  return { ...input, edge_url: edgeUrl };
+}
+
+function patchColumns(body: z.infer<typeof PatchPoolBody>, config: Config, origin: string): PoolPatch {
   const out: PoolPatch = {};
+  if (body.autoscaling !== undefined) out.autoscaling = body.autoscaling === null ? null : autoscalingColumn(body.autoscaling, config, origin);
+  if (body.price_per_gpu_second !== undefined) out.pricePerGpuSecond = body.price_per_gpu_second;
   if (body.description !== undefined) out.description = body.description || null;
   if (body.gpu !== undefined) {
     out.gpuModel = body.gpu?.model ?? null;
@@ -156,7 +239,7 @@ export const adminPoolRoutes = newRouter()
     const row = {
       name: body.name,
       ...UNSET,
-      ...patchColumns(body),
+      ...patchColumns(body, config, new URL(c.req.url).origin),
       createdAt: now,
       updatedAt: now,
     };
@@ -168,6 +251,7 @@ export const adminPoolRoutes = newRouter()
       throw err;
     }
     c.var.log.info("pool_created", { pool: row.name });
+    if (row.autoscaling) await c.env.POOL_SCALER.getByName(row.name).settingsChanged();
     c.header("Location", `/v1/admin/pools/${row.name}`);
     return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, row.name)), 201);
   })
@@ -182,6 +266,40 @@ export const adminPoolRoutes = newRouter()
     if (!pool) throw poolNotFound(name);
     return c.json(poolView(pool, c.var.config, await liveStatus(c.env, c.var.log, name)), 200);
   })
+  .openapi(readInstances, async (c) => {
+    const { name } = c.req.valid("param");
+    const db = createDb(c.env.DB);
+    if (!(await findPool(db, c.var.config, name))) throw poolNotFound(name);
+    const [rows, scaler] = await Promise.all([recentInstances(db, name, 100), c.env.POOL_SCALER.getByName(name).status()]);
+    const seconds = (from: number | null, to: number | null) => (from === null || to === null ? null : Math.round((to - from) / 100) / 10);
+    return c.json(
+      {
+        data: rows.map((r) => ({
+          id: r.id,
+          host_id: r.hostId,
+          provider: r.provider,
+          provider_id: r.providerId,
+          state: r.state,
+          launched_at: new Date(r.launchedAt).toISOString(),
+          ready_at: iso(r.readyAt),
+          draining_at: iso(r.drainingAt),
+          terminated_at: iso(r.terminatedAt),
+          terminate_reason: r.terminateReason,
+          cold_start_seconds: seconds(r.launchedAt, r.readyAt),
+          billed_seconds: seconds(r.launchedAt, r.terminatedAt),
+          cost_per_hour: r.costPerHour,
+        })),
+        scaler: {
+          autoscaled: scaler.autoscaled,
+          consecutive_failures: scaler.consecutive_failures,
+          backoff_until: iso(scaler.backoff_until),
+          last_error: scaler.last_error,
+          last_tick_at: iso(scaler.last_tick_at),
+        },
+      },
+      200,
+    );
+  })
   .openapi(readPoolCatalog, async (c) => {
     const { name } = c.req.valid("param");
     const pool = await findPool(createDb(c.env.DB), c.var.config, name);
@@ -194,7 +312,7 @@ export const adminPoolRoutes = newRouter()
     const { config } = c.var;
     const db = createDb(c.env.DB);
     await checkPinned(db, body.pinned_models);
-    const patch = { ...patchColumns(body), updatedAt: Date.now() };
+    const patch = { ...patchColumns(body, config, new URL(c.req.url).origin), updatedAt: Date.now() };
     let row = await updatePool(db, name, patch);
     if (!row && name === config.DEFAULT_POOL) {
       // DEFAULT_POOL's first change gives it a row (a concurrent first change may have made it).
@@ -213,8 +331,10 @@ export const adminPoolRoutes = newRouter()
     }
     if (!row) throw poolNotFound(name);
     c.var.log.info("pool_updated", { pool: name, fields: Object.keys(body) });
-    // The pool's Dispatcher keeps some settings for a few seconds (previews): it reads them again now.
+    // The pool's Dispatcher keeps some settings for a few seconds (previews): it reads them again now;
+    // its PoolScaler acts on autoscaling at once (turned on: launches what min_hosts needs; off: winds down).
     try {
+      if (body.autoscaling !== undefined) await c.env.POOL_SCALER.getByName(name).settingsChanged();
       await c.env.DISPATCHER.getByName(name).poolSettingsChanged();
     } catch (err) {
       c.var.log.warn("pool_settings_not_forwarded", { pool: name, ...describeError(err) });

@@ -2,6 +2,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { tenantJwtInput } from "../auth/jwt.ts";
+import { AutoscalingInput, AutoscalingSchema } from "../capacity/settings.ts";
 import { MODEL_FILES_POLICIES } from "../pools/model-files.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { pageQuery } from "./pagination.ts";
@@ -184,8 +185,16 @@ const Previews = z.boolean().openapi({
     "Whether hosts forward running jobs' sampler previews (job.preview events, GET /v1/jobs/{id}/preview); default true. ComfyUI only makes previews when started with --preview-method.",
 });
 
+const PricePerGpuSecond = z
+  .number()
+  .min(0)
+  .max(1)
+  .openapi({ description: "What one GPU-second of this pool costs, in USD (e.g. 0.00024 ≈ $0.86/h), for the usage reports; null: not priced." });
+
 /** What a pool's create and change both take (a change never takes the name). */
 const poolSettings = {
+  autoscaling: AutoscalingInput.nullable().optional(),
+  price_per_gpu_second: PricePerGpuSecond.nullable().optional(),
   description: z.string().trim().max(500).nullable().optional(),
   gpu: GpuInput.nullable().optional(),
   queue_timeout_seconds: QueueTimeout.nullable().optional(),
@@ -235,6 +244,8 @@ export const PoolSchema = z
     model_files: ModelFiles,
     pinned_models: z.array(z.string()),
     previews: Previews,
+    autoscaling: AutoscalingSchema.nullable().openapi({ description: "How its hosts are launched and scaled; null: registered by hand (docs/capacity.md)." }),
+    price_per_gpu_second: z.number().nullable(),
     is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
     created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
     updated_at: z.string().nullable(),

@@ -7,18 +7,23 @@
 import { Hono } from "hono";
 import type { JWK } from "jose";
 import { catalogKey, jobOutputKey, modelBlobKey, SHARED_MODELS } from "../blobs/keys.ts";
+import { redeemBootstrapToken } from "../db/bootstrap-tokens.ts";
 import { createDb } from "../db/client.ts";
+import { getHost } from "../db/hosts.ts";
 import { needsOf } from "../db/jobs.ts";
 import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { feedOutput, publishEvent } from "../feed/publish.ts";
 import { authenticateHost, authenticateHostRequest, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
+import { edgeJwks } from "../hosts/register.ts";
 import { ProblemError } from "../http/problem.ts";
+import { decryptSecret } from "../lib/crypto.ts";
 import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
 import { CONTENT_TYPES, imageFormatOf } from "../media/sniff.ts";
 import { pinnedRefs } from "../models/pinned.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
+import { type BootstrapReply, BootstrapRequest } from "../protocol/bootstrap.ts";
 import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
 import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { sha256, toHex } from "../protocol/encoding.ts";
@@ -51,6 +56,29 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const jwk = JSON.parse(c.var.config.EDGE_SIGNING_KEY) as JWK;
     c.header("Cache-Control", "public, max-age=300");
     return c.json({ keys: [publicJwkOf(jwk)] });
+  })
+  // A launched host's first call: its one-time token (the only credential it was given) for its
+  // secret. Unknown, expired and used tokens get the same answer, so nothing can be probed.
+  .post(edgePaths.bootstrap, async (c) => {
+    const { token } = parseSigned(BootstrapRequest, await c.req.text());
+    const db = createDb(c.env.DB);
+    const hostId = await redeemBootstrapToken(db, token, Date.now());
+    const host = hostId === null ? undefined : await getHost(db, hostId);
+    if (!host) {
+      throw new ProblemError(
+        "unauthenticated",
+        "This bootstrap token is unknown, expired or used already; the host needs a new one (POST /v1/admin/hosts/{id}/bootstrap-tokens).",
+      );
+    }
+    const reply: BootstrapReply = {
+      host_id: host.id,
+      pool: host.pool,
+      secret: await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY),
+      edge_jwks: edgeJwks(c.var.config),
+    };
+    c.var.log.info("host_bootstrapped", { host_id: host.id, pool: host.pool });
+    c.header("Cache-Control", "no-store");
+    return c.json(reply, 200);
   })
   .post("/v1/hosts/:host_id/heartbeat", authenticateHost, async (c) => {
     const host = c.var.host;

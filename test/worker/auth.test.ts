@@ -230,6 +230,8 @@ describe("every non-public route demands credentials", () => {
       "GET /docs",
       "GET /docs/api-reference.js",
       "GET /v1/hosts/jwks.json",
+      // A launched host's token exchange: the one-time token in the body is its credential (host-bootstrap.test.ts).
+      "POST /v1/hosts/bootstrap",
       // The console's page and files: it signs in from the browser, with the API's own credentials.
       "GET /console",
       "GET /console/*",

@@ -469,6 +469,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/hosts/{id}/bootstrap-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a one-time bootstrap token for a host (instead of giving it its secret)
+         * @description The host trades the token once, at POST /v1/hosts/bootstrap, for its HOST_SECRET and EDGE_JWKS, so a launch template needs no long-lived secret. The token expires after `ttl_seconds` and is useless after its first use.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CreateBootstrapToken"];
+                };
+            };
+            responses: {
+                /** @description The token (shown once) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BootstrapToken"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/hosts/{id}/drain": {
         parameters: {
             query?: never;
@@ -1900,6 +2017,125 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["PoolCatalog"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pools/{name}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The GPU instances the autoscaler launched for a pool (newest first), and its state */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Instances */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["GpuInstance"][];
+                            scaler: {
+                                autoscaled: boolean;
+                                backoff_until: string | null;
+                                consecutive_failures: number;
+                                last_error: string | null;
+                                last_tick_at: string | null;
+                            };
+                        };
                     };
                 };
                 /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
@@ -5011,8 +5247,98 @@ export interface components {
             revoked_at: string | null;
             tenant_id: string;
         };
+        /** @description How its hosts are launched and scaled; null: registered by hand (docs/capacity.md). */
+        Autoscaling: {
+            boot_timeout_seconds: number;
+            buffer_hosts: number;
+            edge_url: string;
+            max_hosts: number;
+            min_hosts: number;
+            /** @enum {string} */
+            provider: "runpod" | "local";
+            runpod?: {
+                [key: string]: unknown;
+            };
+            scaledown_window_seconds: number;
+            slots_per_host: number;
+        } | null;
+        /** @description Autoscaling of the pool's hosts; null turns it off (launched hosts are drained and terminated). */
+        AutoscalingInput: {
+            /**
+             * @description A launched host not ready (ComfyUI up, heartbeating) this long after launch is terminated and replaced.
+             * @default 600
+             */
+            boot_timeout_seconds: number;
+            /**
+             * @description Idle hosts kept warm beyond the current work.
+             * @default 0
+             */
+            buffer_hosts: number;
+            /**
+             * Format: uri
+             * @description Where launched hosts reach this API (their EDGE_URL); default: the origin this request was sent to.
+             */
+            edge_url?: string;
+            /**
+             * @description Launched hosts that may exist at once (draining ones not counted).
+             * @default 2
+             */
+            max_hosts: number;
+            /**
+             * @description Hosts kept up even without work.
+             * @default 0
+             */
+            min_hosts: number;
+            /**
+             * @description runpod: RunPod pods (RUNPOD_API_KEY); local: processes on this machine (development only).
+             * @enum {string}
+             */
+            provider: "runpod" | "local";
+            /** @description The pod to launch (provider runpod): image, GPU types, disk, port. */
+            runpod?: {
+                /**
+                 * @default SECURE
+                 * @enum {string}
+                 */
+                cloud_type: "SECURE" | "COMMUNITY";
+                container_disk_gb?: number;
+                /** @default {} */
+                env: {
+                    [key: string]: string;
+                };
+                /** @default 1 */
+                gpu_count: number;
+                gpu_type_ids: string[];
+                image: string;
+                /** @default 8080 */
+                port: number;
+                volume_gb?: number;
+                volume_mount_path?: string;
+            };
+            /**
+             * @description A host without a job this long is drained, then terminated.
+             * @default 60
+             */
+            scaledown_window_seconds: number;
+            /**
+             * @description Jobs each launched host runs at once.
+             * @default 1
+             */
+            slots_per_host: number;
+        } | null;
+        BootstrapToken: {
+            /** Format: date-time */
+            expires_at: string;
+            host_id: string;
+            /** @description Put it in the host's environment as BOOTSTRAP_TOKEN; it is shown only here and works once. */
+            token: string;
+        };
         CreateApiKey: {
             name?: string;
+        };
+        CreateBootstrapToken: {
+            /** @description How long the token is valid (60 s to a day); BOOTSTRAP_TOKEN_TTL_SECONDS when omitted. */
+            ttl_seconds?: number;
         };
         CreatedApiKey: components["schemas"]["ApiKey"] & {
             /** @description The API key. Shown only in this response; store it now. */
@@ -5027,6 +5353,7 @@ export interface components {
             secret: string;
         };
         CreatePool: {
+            autoscaling?: components["schemas"]["AutoscalingInput"];
             description?: string | null;
             gpu?: components["schemas"]["PoolGpu"];
             /**
@@ -5040,6 +5367,8 @@ export interface components {
             pinned_models?: string[];
             /** @description Whether hosts forward running jobs' sampler previews (job.preview events, GET /v1/jobs/{id}/preview); default true. ComfyUI only makes previews when started with --preview-method. */
             previews?: boolean;
+            /** @description What one GPU-second of this pool costs, in USD (e.g. 0.00024 ≈ $0.86/h), for the usage reports; null: not priced. */
+            price_per_gpu_second?: number | null;
             /** @description A job of this pool still waiting for a GPU this long after submission fails with `queue_timeout`; null: QUEUED_TIMEOUT_SECONDS. */
             queue_timeout_seconds?: number | null;
         };
@@ -5108,6 +5437,26 @@ export interface components {
             slots: number;
             url: string;
             version: string | null;
+        };
+        GpuInstance: {
+            /** @description From launch to termination, booting included (null: still running). */
+            billed_seconds: number | null;
+            /** @description From launch to ready (ComfyUI up and heartbeating). */
+            cold_start_seconds: number | null;
+            /** @description What the provider said it charges, USD per hour. */
+            cost_per_hour: number | null;
+            draining_at: string | null;
+            host_id: string;
+            id: string;
+            launched_at: string;
+            provider: string;
+            provider_id: string | null;
+            ready_at: string | null;
+            /** @description launching, booting, ready, draining, terminating or terminated. */
+            state: string;
+            /** @description drained (idle), boot-timeout, over-max, vanished (gone at the provider), stopped, launch-failed, … */
+            terminate_reason: string | null;
+            terminated_at: string | null;
         };
         Health: {
             /** @description Only with the admin token. */
@@ -5432,6 +5781,7 @@ export interface components {
         };
         /** @description Omit a field to keep it; null clears it. The name never changes. */
         PatchPool: {
+            autoscaling?: components["schemas"]["AutoscalingInput"];
             description?: string | null;
             gpu?: components["schemas"]["PoolGpu"];
             /**
@@ -5443,6 +5793,8 @@ export interface components {
             pinned_models?: string[];
             /** @description Whether hosts forward running jobs' sampler previews (job.preview events, GET /v1/jobs/{id}/preview); default true. ComfyUI only makes previews when started with --preview-method. */
             previews?: boolean;
+            /** @description What one GPU-second of this pool costs, in USD (e.g. 0.00024 ≈ $0.86/h), for the usage reports; null: not priced. */
+            price_per_gpu_second?: number | null;
             /** @description A job of this pool still waiting for a GPU this long after submission fails with `queue_timeout`; null: QUEUED_TIMEOUT_SECONDS. */
             queue_timeout_seconds?: number | null;
         };
@@ -5456,6 +5808,7 @@ export interface components {
             name?: string;
         };
         Pool: {
+            autoscaling: components["schemas"]["Autoscaling"];
             /** @description Null for DEFAULT_POOL until it is first changed. */
             created_at: string | null;
             description: string | null;
@@ -5476,6 +5829,7 @@ export interface components {
             pinned_models: string[];
             /** @description Whether hosts forward running jobs' sampler previews (job.preview events, GET /v1/jobs/{id}/preview); default true. ComfyUI only makes previews when started with --preview-method. */
             previews: boolean;
+            price_per_gpu_second: number | null;
             queue_timeout_seconds: number | null;
             status: components["schemas"]["PoolStatus"];
             updated_at: string | null;

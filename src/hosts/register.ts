@@ -1,0 +1,48 @@
+/**
+ * Registering a GPU host: its row in D1 with a fresh secret (encrypted at rest) and its place in
+ * the pool's Dispatcher. Shared by the admin API (an operator's host) and the autoscaler (a host it
+ * launched, which receives its secret through a bootstrap token instead of a person).
+ */
+import type { JWK } from "jose";
+import type { Config } from "../config/schema.ts";
+import type { Db } from "../db/client.ts";
+import { insertHost } from "../db/hosts.ts";
+import type { GpuHostRow } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { encryptSecret } from "../lib/crypto.ts";
+import { publicJwkOf } from "../protocol/edge-signing.ts";
+import { newSecret } from "../protocol/standard-webhooks.ts";
+
+export interface NewHost {
+  id: string;
+  pool: string;
+  url: string;
+  slots: number;
+}
+
+/** What the host must hold: its secret (HOST_SECRET) and the keys it pins (EDGE_JWKS). */
+export interface HostCredentials {
+  secret: string;
+  edgeJwks: { keys: Record<string, unknown>[] };
+}
+
+export function edgeJwks(config: Config): { keys: Record<string, unknown>[] } {
+  return { keys: [publicJwkOf(JSON.parse(config.EDGE_SIGNING_KEY) as JWK) as Record<string, unknown>] };
+}
+
+export async function registerHost(env: Env, db: Db, config: Config, host: NewHost, now: number): Promise<{ row: GpuHostRow; credentials: HostCredentials }> {
+  const secret = newSecret();
+  const row: GpuHostRow = {
+    id: host.id,
+    pool: host.pool,
+    url: host.url.replace(/\/+$/, ""),
+    slots: host.slots,
+    secretCiphertext: await encryptSecret(secret, config.DATA_ENCRYPTION_KEY),
+    createdAt: now,
+    updatedAt: now,
+    drainingAt: null,
+  };
+  await insertHost(db, row);
+  await env.DISPATCHER.getByName(row.pool).registerHost({ id: row.id, url: row.url, slots: row.slots });
+  return { row, credentials: { secret, edgeJwks: edgeJwks(config) } };
+}
