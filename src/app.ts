@@ -18,6 +18,7 @@ import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { adminPoolRoutes } from "./routes/admin-pools.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { adminUsageRoutes } from "./routes/admin-usage.ts";
 import { adminWebhookSecretRoutes } from "./routes/admin-webhook-secrets.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -74,6 +75,7 @@ export function createApp() {
   app.route("/v1/admin/pools", adminPoolRoutes);
   app.route("/v1/admin/models", adminModelRoutes);
   app.route("/v1/admin/failures", adminFailureRoutes);
+  app.route("/v1/admin/usage", adminUsageRoutes);
   app.route("/v1/models", tenantModelRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
   // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.

@@ -160,6 +160,11 @@ export const settings = {
       .default(64 * 2 ** 30),
     doc: "Largest model file the registry takes (bytes).",
   },
+  GPU_SECONDS_PER_MONTH: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(10_000_000_000).default(0),
+    doc: "Default monthly GPU-second cap per tenant (UTC calendar month; tenants' `limits.gpu_seconds_per_month` overrides it). Past it, submits get 429 spend-cap-reached until the month ends. 0: no cap.",
+  },
   MODEL_UPLOAD_PART_BYTES: {
     kind: "var",
     schema: z.coerce

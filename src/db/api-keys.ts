@@ -20,6 +20,7 @@ export async function findApiKey(db: Db, id: string) {
       uploadBytesPerDay: tenants.uploadBytesPerDay,
       modelFiles: tenants.modelFiles,
       modelBytes: tenants.modelBytes,
+      gpuSecondsPerMonth: tenants.gpuSecondsPerMonth,
       defaultPool: tenants.defaultPool,
       allowedPools: tenants.allowedPools,
     })

@@ -28,6 +28,7 @@ export const tenants = sqliteTable(
     /** Private model files (`/v1/models`): how many, and how many bytes. */
     modelFiles: integer("model_files"),
     modelBytes: integer("model_bytes"),
+    gpuSecondsPerMonth: integer("gpu_seconds_per_month"),
     // JWT issuer trusted for this tenant's end-users (optional; API keys always work).
     jwtIssuer: text("jwt_issuer"),
     jwtAudience: text("jwt_audience"),
@@ -114,6 +115,10 @@ export const jobs = sqliteTable(
     attempt: integer("attempt").notNull().default(0),
     nodeCount: integer("node_count").notNull(),
     progress: text("progress", { mode: "json" }).$type<JobProgress>(),
+    /** When the current attempt was dispatched (its GPU time counts from here). */
+    attemptStartedAt: integer("attempt_started_at"),
+    /** GPU time of the attempts that ended, in ms: dispatch to the attempt's end (src/jobs/lifecycle.ts). */
+    gpuMs: integer("gpu_ms").notNull().default(0),
     /** What the host measured of the current attempt (src/jobs/view.ts `timings`). */
     timings: text("timings", { mode: "json" }).$type<JobTimings>(),
     error: text("error", { mode: "json" }).$type<JobError>(),
@@ -249,6 +254,22 @@ export const gpuHosts = sqliteTable(
     drainingAt: integer("draining_at"),
   },
   (t) => [index("gpu_hosts_pool_idx").on(t.pool)],
+);
+
+/**
+ * GPU time per tenant, UTC month ("YYYY-MM") and pool, in ms: what the monthly spend cap and the
+ * usage reports read. Added to in the batch of a job's terminal compare-and-set, once per job.
+ */
+export const gpuUsageMonthly = sqliteTable(
+  "gpu_usage_monthly",
+  {
+    tenantId: text("tenant_id").notNull(),
+    month: text("month").notNull(),
+    pool: text("pool").notNull(),
+    gpuMs: integer("gpu_ms").notNull(),
+    jobs: integer("jobs").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.month, t.pool] }), index("gpu_usage_monthly_month_idx").on(t.month)],
 );
 
 /**

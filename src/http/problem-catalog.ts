@@ -138,6 +138,11 @@ export const problemCatalog = {
     title: "Too many active jobs for this user",
     doc: "The end-user already has `limit` queued or running jobs. Retry after `Retry-After` seconds or when one finishes; `limit` and `current` say where you stand.",
   },
+  "spend-cap-reached": {
+    status: 429,
+    title: "Monthly GPU time used up",
+    doc: "The tenant's jobs used its `limits.gpu_seconds_per_month` this UTC month; submits are refused until the month ends (`Retry-After`) or an operator raises the cap. Jobs already queued still run.",
+  },
   "active-jobs-per-tenant": {
     status: 429,
     title: "Too many active jobs for this tenant",

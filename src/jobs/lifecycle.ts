@@ -24,6 +24,7 @@ import type { Db } from "../db/client.ts";
 import { type Owner, owned } from "../db/jobs.ts";
 import { outputsOf } from "../db/outputs.ts";
 import {
+  gpuUsageMonthly,
   type JobError,
   type JobInputRow,
   type JobOutputRow,
@@ -73,7 +74,16 @@ export async function markDispatched(db: Db, jobId: string, attempt: number, hos
   const [rows] = await db.batch([
     db
       .update(jobs)
-      .set({ status: "running", attempt, hostId, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, progress: null, timings: null, updatedAt: now })
+      .set({
+        status: "running",
+        attempt,
+        hostId,
+        startedAt: sql`coalesce(${jobs.startedAt}, ${now})`,
+        attemptStartedAt: now,
+        progress: null,
+        timings: null,
+        updatedAt: now,
+      })
       .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")))
       .returning(),
     recordEvent(db, { jobId, status: "running", attempt, now }),
@@ -89,7 +99,15 @@ export async function markDispatched(db: Db, jobId: string, attempt: number, hos
 export async function backToQueue(db: Db, jobId: string, attempt: number, why: "retry" | "not-taken", now: number): Promise<JobRow | undefined> {
   return db
     .update(jobs)
-    .set({ status: "queued", ...(why === "not-taken" ? { attempt: attempt - 1 } : {}), hostId: null, progress: null, updatedAt: now })
+    .set({
+      status: "queued",
+      // An attempt that happened held a GPU until now; one the host never took did not.
+      ...(why === "not-taken" ? { attempt: attempt - 1 } : { gpuMs: attemptGpuMs(now) }),
+      hostId: null,
+      attemptStartedAt: null,
+      progress: null,
+      updatedAt: now,
+    })
     .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.attempt, attempt)))
     .returning()
     .get();
@@ -140,6 +158,33 @@ export interface EndOptions {
   outputs?: JobOutputRow[];
 }
 
+/**
+ * The job's GPU time with its running attempt's added, up to `now` (SQLite evaluates SET
+ * expressions on the row as it was, so `status` here is the status before the change).
+ */
+function attemptGpuMs(now: number) {
+  return sql`${jobs.gpuMs} + CASE WHEN ${jobs.status} = 'running' AND ${jobs.attemptStartedAt} IS NOT NULL THEN max(0, ${now} - ${jobs.attemptStartedAt}) ELSE 0 END`;
+}
+
+/**
+ * Adds a job's GPU time to its tenant's month, in the batch of its terminal compare-and-set and
+ * right after it: `changes() = 1` only when that update changed the row, so a job is counted once
+ * however many times something tries to end it.
+ */
+function countGpuTime(db: Db, jobId: string) {
+  // A query builder rather than db.run(sql): drizzle's D1 batch cannot bind a raw statement's parameters.
+  return db
+    .insert(gpuUsageMonthly)
+    .select(
+      sql`SELECT tenant_id, strftime('%Y-%m', finished_at / 1000, 'unixepoch'), pool, gpu_ms, 1 FROM jobs
+        WHERE id = ${jobId} AND gpu_ms > 0 AND changes() = 1`,
+    )
+    .onConflictDoUpdate({
+      target: [gpuUsageMonthly.tenantId, gpuUsageMonthly.month, gpuUsageMonthly.pool],
+      set: { gpuMs: sql`${gpuUsageMonthly.gpuMs} + excluded.gpu_ms`, jobs: sql`${gpuUsageMonthly.jobs} + 1` },
+    });
+}
+
 /** The stored timings with `add` merged in (SQLite json_patch: later keys win). */
 function mergedTimings(add: JobTimings) {
   return sql`json_patch(coalesce(${jobs.timings}, '{}'), ${JSON.stringify(add)})`;
@@ -159,12 +204,15 @@ export async function commitEnd(db: Db, jobId: string, to: TerminalStatus, opts:
         status: to,
         finishedAt: opts.now,
         updatedAt: opts.now,
+        gpuMs: attemptGpuMs(opts.now),
+        attemptStartedAt: null,
         error: opts.error ?? null,
         ...(opts.progress !== undefined ? { progress: opts.progress } : {}),
         ...(opts.timings !== undefined ? { timings: mergedTimings(opts.timings) } : {}),
       })
       .where(and(...conditions))
       .returning(),
+    countGpuTime(db, jobId),
     recordEvent(db, { jobId, status: to, now: opts.now }),
   ]);
   return rows[0];

@@ -6,6 +6,7 @@
 import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotency-key.ts";
 import { admitJob, releaseJobSlot } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
+import { refuseOverSpend } from "../admission/spend-cap.ts";
 import type { AdmitResult } from "../admission/types.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/schema.ts";
@@ -69,6 +70,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     ...poolPreflightOptions(pool),
     knownModels: new Set(privateModels.refs.map((r) => r.name)),
   });
+  // A tenant past its monthly GPU time takes no slot either.
+  await refuseOverSpend(createDb(env.DB), principal.tenantId, principal.limits.gpu_seconds_per_month, Date.now());
   // What a host must have to run it: the Dispatcher places the job only where it can run.
   const needs = workflowNeeds(workflow, poolCheck.models, pool.model_files, privateModels.refs);
 
@@ -149,6 +152,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     error: null,
     hostId: null,
     webhookGoneAt: null,
+    attemptStartedAt: null,
+    gpuMs: 0,
   };
   // null: a free host took it at once (its row says queued until the dispatch is written): next, now.
   const extras = {

@@ -24,6 +24,7 @@ export interface JobView {
     execution_ms: number | null;
     upload_ms: number | null;
     total_ms: number | null;
+    gpu_ms: number;
   };
   queue_position: number | null;
   estimated_start_seconds: number | null;
@@ -85,6 +86,7 @@ export function jobView(row: JobRow, extras: JobExtras = NO_EXTRAS): JobView {
       execution_ms: row.timings?.execution_ms ?? null,
       upload_ms: row.timings?.upload_ms ?? null,
       total_ms: row.finishedAt === null ? null : row.finishedAt - row.createdAt,
+      gpu_ms: row.gpuMs,
     },
     queue_position: row.status === "queued" ? extras.queuePosition : null,
     estimated_start_seconds: row.status === "queued" ? (extras.estimatedStartSeconds ?? null) : null,

@@ -115,6 +115,7 @@ function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): Tenan
   if (limits.upload_bytes_per_day !== undefined) out.uploadBytesPerDay = limits.upload_bytes_per_day;
   if (limits.model_files !== undefined) out.modelFiles = limits.model_files;
   if (limits.model_bytes !== undefined) out.modelBytes = limits.model_bytes;
+  if (limits.gpu_seconds_per_month !== undefined) out.gpuSecondsPerMonth = limits.gpu_seconds_per_month;
   return out;
 }
 

@@ -20,6 +20,14 @@ export const LimitsInput = z
     model_bytes: limit(2 ** 46, "Bytes of private model files the tenant may have.")
       .nullable()
       .optional(),
+    gpu_seconds_per_month: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000_000)
+      .nullable()
+      .optional()
+      .openapi({ description: "GPU-seconds the tenant's jobs may use in a UTC calendar month; past it, submits get 429 spend-cap-reached. 0: no cap." }),
   })
   .strict()
   .openapi("LimitsInput", { description: "Omit a field to keep it; null resets it to the deployment default." });
@@ -33,6 +41,7 @@ export const LimitsSchema = z
     upload_bytes_per_day: z.number().int(),
     model_files: z.number().int(),
     model_bytes: z.number().int(),
+    gpu_seconds_per_month: z.number().int().openapi({ description: "0: no cap." }),
   })
   .openapi("Limits", { description: "Effective limits (tenant overrides, else deployment defaults)." });
 
@@ -86,6 +95,7 @@ export const TenantSchema = z
       upload_bytes_per_day: z.number().int().nullable(),
       model_files: z.number().int().nullable(),
       model_bytes: z.number().int().nullable(),
+      gpu_seconds_per_month: z.number().int().nullable(),
     }),
     jwt: z
       .object({

@@ -9,9 +9,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { isAdmin } from "../auth/admin.ts";
+import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
+import { recentColdStartsMs } from "../db/gpu-usage.ts";
 import type { Env } from "../env.ts";
-import { allPoolNames } from "../pools/pools.ts";
+import { allPoolNames, listPools, type Pool } from "../pools/pools.ts";
 import { newRouter } from "./router.ts";
 
 const ComponentSchema = z.object({
@@ -29,6 +31,9 @@ const PoolSchema = z.object({
   running: z.number().int(),
   queue_depth: z.number().int(),
   oldest_queued_age_seconds: z.number().nullable(),
+  autoscaled: z.boolean().openapi({ description: "Its hosts are launched on demand: with none up it is still ok (the next job boots one)." }),
+  cold_start_p99_seconds: z.number().nullable().openapi({ description: "Of its last 100 autoscaled boots, launch → ready (null: fewer than 5)." }),
+  warnings: z.array(z.string()).openapi({ description: "Settings that will hurt, e.g. a queue timeout shorter than the observed cold start." }),
 });
 
 const HealthSchema = z
@@ -71,13 +76,40 @@ async function probeDatabase(db: D1Database): Promise<z.infer<typeof ComponentSc
   }
 }
 
-async function probePool(env: Env, pool: string): Promise<z.infer<typeof PoolSchema>> {
+/** Cold starts taken into account, and the fewest that make a p99 worth a warning. */
+const COLD_STARTS = 100;
+const MIN_COLD_STARTS = 5;
+
+/** What a pool's settings and recent boots say (autoscaled pools only). */
+async function scalingFacts(env: Env, pool: Pool | undefined, queueTimeoutSeconds: number): Promise<{ p99: number | null; warnings: string[] }> {
+  if (!pool?.autoscaling) return { p99: null, warnings: [] };
+  const samples = (await recentColdStartsMs(createDb(env.DB), pool.name, COLD_STARTS)).sort((a, b) => a - b);
+  if (samples.length < MIN_COLD_STARTS) return { p99: null, warnings: [] };
+  const p99 = Math.round((samples[Math.min(samples.length - 1, Math.ceil(samples.length * 0.99) - 1)] ?? 0) / 1000);
+  const warnings =
+    p99 > queueTimeoutSeconds
+      ? [
+          `its queue timeout (${queueTimeoutSeconds} s) is shorter than its observed cold start p99 (${p99} s): a job that has to wait for a boot may fail with queue_timeout; raise queue_timeout_seconds or keep min_hosts/buffer_hosts warm`,
+        ]
+      : [];
+  return { p99, warnings };
+}
+
+async function probePool(env: Env, pool: string, settings: Pool | undefined, queueTimeoutSeconds: number): Promise<z.infer<typeof PoolSchema>> {
   try {
-    const s = await env.DISPATCHER.getByName(pool).status();
-    const live = s.live_hosts > 0;
+    const [s, facts] = await Promise.all([env.DISPATCHER.getByName(pool).status(), scalingFacts(env, settings, queueTimeoutSeconds)]);
+    const autoscaled = (settings?.autoscaling ?? null) !== null;
+    const live = s.live_hosts > 0 || autoscaled;
     return {
       status: live ? "ok" : "down",
-      ...(live ? {} : { detail: s.hosts.length === 0 ? "no GPU host is registered" : "no registered GPU host is live and ready" }),
+      ...(live
+        ? s.live_hosts === 0
+          ? { detail: "scaled to zero: the next job boots a host" }
+          : {}
+        : { detail: s.hosts.length === 0 ? "no GPU host is registered" : "no registered GPU host is live and ready" }),
+      autoscaled,
+      cold_start_p99_seconds: facts.p99,
+      warnings: facts.warnings,
       hosts: s.hosts.length,
       live_hosts: s.live_hosts,
       free_slots: s.free_slots,
@@ -95,17 +127,29 @@ async function probePool(env: Env, pool: string): Promise<z.infer<typeof PoolSch
       running: 0,
       queue_depth: 0,
       oldest_queued_age_seconds: null,
+      autoscaled: (settings?.autoscaling ?? null) !== null,
+      cold_start_p99_seconds: null,
+      warnings: [],
     };
   }
 }
 
 type Health = z.infer<typeof HealthSchema> & { components: NonNullable<z.infer<typeof HealthSchema>["components"]> };
 
-async function measure(env: Env, defaultPool: string): Promise<Health> {
+async function measure(env: Env, config: Config): Promise<Health> {
   const database = await probeDatabase(env.DB);
+  const db = createDb(env.DB);
   // Every pool: DEFAULT_POOL, the created ones and any a host is in (src/pools/pools.ts).
-  const poolNames = database.status === "ok" ? await allPoolNames(createDb(env.DB), defaultPool) : [defaultPool];
-  const pools = Object.fromEntries(await Promise.all(poolNames.map(async (p) => [p, await probePool(env, p)] as const)));
+  const poolNames = database.status === "ok" ? await allPoolNames(db, config.DEFAULT_POOL) : [config.DEFAULT_POOL];
+  const settings = new Map(database.status === "ok" ? (await listPools(db, config)).map((p) => [p.name, p]) : []);
+  const pools = Object.fromEntries(
+    await Promise.all(
+      poolNames.map(async (p) => {
+        const pool = settings.get(p);
+        return [p, await probePool(env, p, pool, pool?.queue_timeout_seconds ?? config.QUEUED_TIMEOUT_SECONDS)] as const;
+      }),
+    ),
+  );
   const poolsOk = Object.values(pools).some((p) => p.status === "ok");
   const status: "ok" | "down" = database.status === "ok" && poolsOk ? "ok" : "down";
   const reasons = [...(database.status === "ok" ? [] : ["the database is not answering"]), ...(poolsOk ? [] : ["no GPU host is ready to run jobs"])];
@@ -115,9 +159,9 @@ async function measure(env: Env, defaultPool: string): Promise<Health> {
 let cached: { at: number; health: Promise<Health> } | undefined;
 
 /** The public answer, shared by every request of this isolate for HEALTH_CACHE_SECONDS. */
-function publicHealth(env: Env, defaultPool: string, ttlMs: number, now = Date.now()): Promise<Health> {
+function publicHealth(env: Env, config: Config, ttlMs: number, now = Date.now()): Promise<Health> {
   if (!cached || now - cached.at >= ttlMs) {
-    const health = measure(env, defaultPool);
+    const health = measure(env, config);
     cached = { at: now, health };
     // A failed measurement is not kept.
     health.catch(() => (cached = undefined));
@@ -127,8 +171,8 @@ function publicHealth(env: Env, defaultPool: string, ttlMs: number, now = Date.n
 
 export const healthRoutes = newRouter().openapi(health, async (c) => {
   const admin = await isAdmin(c.req.header("Authorization"), c.var.config.ADMIN_TOKEN);
-  const { DEFAULT_POOL, HEALTH_CACHE_SECONDS } = c.var.config;
-  const full = admin ? await measure(c.env, DEFAULT_POOL) : await publicHealth(c.env, DEFAULT_POOL, HEALTH_CACHE_SECONDS * 1000);
+  const { config } = c.var;
+  const full = admin ? await measure(c.env, config) : await publicHealth(c.env, config, config.HEALTH_CACHE_SECONDS * 1000);
   if (full.status !== "ok")
     c.var.log.warn("health_down", {
       database: full.components.database.detail,

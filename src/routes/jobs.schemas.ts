@@ -122,6 +122,10 @@ export const JobSchema = z
         execution_ms: z.number().int().nullable().openapi({ description: "ComfyUI's execution of the current attempt's prompt." }),
         upload_ms: z.number().int().nullable().openapi({ description: "Collecting and uploading the outputs." }),
         total_ms: z.number().int().nullable().openapi({ description: "From submission to the end (null: not ended)." }),
+        gpu_ms: z.number().int().openapi({
+          description:
+            "GPU time of the job's attempts that ended, each from its dispatch to its end: what counts toward the tenant's monthly GPU time (a running attempt counts once it ends).",
+        }),
       })
       .openapi({ description: "Where the job's time went; the host's figures are for the current attempt (null: not measured yet)." }),
     queue_position: z.number().int().nullable(),

@@ -2,7 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { usageOf } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
+import { spendStanding } from "../admission/spend-cap.ts";
 import { authenticate } from "../auth/authenticate.ts";
+import { createDb } from "../db/client.ts";
 import { LimitsSchema } from "./admin.schemas.ts";
 import { commonProblems } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
@@ -14,6 +16,9 @@ const UsageSchema = z
     submissions_last_minute: z.number().int(),
     submissions_remaining: z.number().int().openapi({ description: "Submissions still allowed in the current 60 s window." }),
     window_reset_seconds: z.number().int().openapi({ description: "When the oldest submission leaves the window (0 if none)." }),
+    gpu_seconds_this_month: z.number().openapi({ description: "GPU time the tenant's ended jobs used this UTC month, every pool." }),
+    gpu_seconds_remaining: z.number().nullable().openapi({ description: "Before limits.gpu_seconds_per_month is reached (null: no cap)." }),
+    month: z.string().openapi({ description: "The UTC month the GPU figures are for (YYYY-MM)." }),
     limits: LimitsSchema,
   })
   .openapi("Usage");
@@ -30,7 +35,11 @@ const usageRoute = createRoute({
 
 export const usageRoutes = newRouter().openapi(usageRoute, async (c) => {
   const { principal } = c.var;
-  const usage = await usageOf(c.env, principal.tenantId, principal.userId, principal.limits, c.var.log);
+  const cap = principal.limits.gpu_seconds_per_month;
+  const [usage, spend] = await Promise.all([
+    usageOf(c.env, principal.tenantId, principal.userId, principal.limits, c.var.log),
+    spendStanding(createDb(c.env.DB), principal.tenantId, cap, Date.now()),
+  ]);
   for (const [name, value] of Object.entries(rateLimitHeaders(usage))) c.header(name, value);
   c.header("Cache-Control", "no-store");
   return c.json(
@@ -40,6 +49,9 @@ export const usageRoutes = newRouter().openapi(usageRoute, async (c) => {
       submissions_last_minute: usage.window_used,
       submissions_remaining: Math.max(0, usage.limits.requests_per_minute - usage.window_used),
       window_reset_seconds: usage.window_used === 0 ? 0 : usage.window_reset_seconds,
+      gpu_seconds_this_month: Math.round(spend.usedSeconds * 10) / 10,
+      gpu_seconds_remaining: spend.remainingSeconds === null ? null : Math.round(spend.remainingSeconds * 10) / 10,
+      month: spend.month,
       limits: usage.limits,
     },
     200,

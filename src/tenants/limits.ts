@@ -10,11 +10,20 @@ export interface Limits {
   upload_bytes_per_day: number;
   model_files: number;
   model_bytes: number;
+  /** GPU-seconds per UTC month (0: no cap). */
+  gpu_seconds_per_month: number;
 }
 
 type LimitColumns = Pick<
   TenantRow,
-  "maxActiveJobsPerUser" | "maxActiveJobsPerTenant" | "requestsPerMinute" | "uploadsPerDay" | "uploadBytesPerDay" | "modelFiles" | "modelBytes"
+  | "maxActiveJobsPerUser"
+  | "maxActiveJobsPerTenant"
+  | "requestsPerMinute"
+  | "uploadsPerDay"
+  | "uploadBytesPerDay"
+  | "modelFiles"
+  | "modelBytes"
+  | "gpuSecondsPerMonth"
 >;
 
 export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
@@ -26,5 +35,6 @@ export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
     upload_bytes_per_day: tenant.uploadBytesPerDay ?? config.UPLOAD_BYTES_PER_DAY,
     model_files: tenant.modelFiles ?? config.TENANT_MAX_MODELS,
     model_bytes: tenant.modelBytes ?? config.TENANT_MODEL_BYTES,
+    gpu_seconds_per_month: tenant.gpuSecondsPerMonth ?? config.GPU_SECONDS_PER_MONTH,
   };
 }

@@ -20,6 +20,7 @@ export function tenantView(row: TenantRow, config: Config) {
       upload_bytes_per_day: row.uploadBytesPerDay,
       model_files: row.modelFiles,
       model_bytes: row.modelBytes,
+      gpu_seconds_per_month: row.gpuSecondsPerMonth,
     },
     jwt:
       row.jwtIssuer && row.jwtAudience

@@ -36,6 +36,8 @@ describe("tenants", () => {
       // TENANT_MAX_MODELS and TENANT_MODEL_BYTES of the test config (vitest.workers.config.ts).
       model_files: 4,
       model_bytes: 100_000,
+      // GPU_SECONDS_PER_MONTH: no cap by default.
+      gpu_seconds_per_month: 0,
     });
     expect(t.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(atob(t.webhook_secret.slice(6)).length).toBe(32);

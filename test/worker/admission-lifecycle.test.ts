@@ -25,6 +25,7 @@ const LIMITS = {
   upload_bytes_per_day: 1e9,
   model_files: 4,
   model_bytes: 1e5,
+  gpu_seconds_per_month: 0,
 };
 
 describe("release", () => {

@@ -58,7 +58,7 @@ describe("model files for a dispatched job", () => {
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
 
     // The host says how long it waited for the files; the job view shows it for this attempt.
-    const none = { queued_ms: null, model_fetch_ms: null, input_fetch_ms: null, execution_ms: null, upload_ms: null, total_ms: null };
+    const none = { queued_ms: null, model_fetch_ms: null, input_fetch_ms: null, execution_ms: null, upload_ms: null, total_ms: null, gpu_ms: 0 };
     expect(((await res.clone().json()) as { timings: unknown }).timings).toEqual(none);
     const timings = async () =>
       ((await (await call(`/v1/jobs/${d!.job_id}`, { headers: userHeaders(t.key, "u") })).json()) as { timings: Record<string, unknown> }).timings;

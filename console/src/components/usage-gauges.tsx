@@ -48,6 +48,13 @@ export function UsageGauges({ client, version }: { client: ComfyClient; version:
       <Gauge id="g-user" label="Your active jobs" value={usage.user_active_jobs} max={usage.limits.max_active_jobs_per_user} />
       <Gauge id="g-tenant" label="Your organisation's active jobs" value={usage.tenant_active_jobs} max={usage.limits.max_active_jobs_per_tenant} />
       <Gauge id="g-minute" label="Submissions this minute" value={usage.submissions_last_minute} max={windowLimit} />
+      {usage.limits.gpu_seconds_per_month > 0 ? (
+        <Gauge id="g-gpu" label={`GPU seconds in ${usage.month}`} value={Math.round(usage.gpu_seconds_this_month)} max={usage.limits.gpu_seconds_per_month} />
+      ) : (
+        <p class="gauge">
+          GPU time in {usage.month}: {Math.round(usage.gpu_seconds_this_month)} s
+        </p>
+      )}
       {usage.window_reset_seconds > 0 ? <p class="muted">The oldest submission leaves the window in {usage.window_reset_seconds} s.</p> : null}
     </section>
   );

@@ -11,6 +11,7 @@ const LIMITS = [
   ["upload_bytes_per_day", "Upload bytes per day"],
   ["model_files", "Model files"],
   ["model_bytes", "Model bytes"],
+  ["gpu_seconds_per_month", "GPU seconds per month (0: no cap)"],
 ] as const;
 type LimitName = (typeof LIMITS)[number][0];
 

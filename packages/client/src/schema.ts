@@ -3187,6 +3187,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GPU time and its cost for a month, per tenant and pool */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM (UTC); default: this month. */
+                    month?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUsage"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs": {
         parameters: {
             query?: never;
@@ -5240,6 +5342,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminUsage: {
+            month: string;
+            pools: {
+                /** @description USD, at the pool's price_per_gpu_second (null: the pool has no price). */
+                billed_cost_usd: number | null;
+                /** @description Seconds its autoscaled hosts were billed this month (launch → termination; running ones up to now). */
+                billed_host_seconds: number;
+                /** @description USD, at the pool's price_per_gpu_second (null: the pool has no price). */
+                job_cost_usd: number | null;
+                /** @description GPU time of the pool's jobs (what tenants used). */
+                job_gpu_seconds: number;
+                launched_instances: number;
+                pool: string;
+                price_per_gpu_second: number | null;
+            }[];
+            tenants: {
+                /** @description USD, at the pool's price_per_gpu_second (null: the pool has no price). */
+                cost_usd: number | null;
+                gpu_seconds: number;
+                /** @description Jobs that ended this month having used a GPU. */
+                jobs: number;
+                pool: string;
+                tenant_id: string;
+            }[];
+        };
         ApiKey: {
             created_at: string;
             id: string;
@@ -5475,6 +5602,10 @@ export interface components {
                 };
                 pools: {
                     [key: string]: {
+                        /** @description Its hosts are launched on demand: with none up it is still ok (the next job boots one). */
+                        autoscaled: boolean;
+                        /** @description Of its last 100 autoscaled boots, launch → ready (null: fewer than 5). */
+                        cold_start_p99_seconds: number | null;
                         detail?: string;
                         free_slots: number;
                         /** @description Registered hosts. */
@@ -5486,6 +5617,8 @@ export interface components {
                         running: number;
                         /** @enum {string} */
                         status: "ok" | "down";
+                        /** @description Settings that will hurt, e.g. a queue timeout shorter than the observed cold start. */
+                        warnings: string[];
                     };
                 };
             };
@@ -5543,6 +5676,8 @@ export interface components {
             timings: {
                 /** @description ComfyUI's execution of the current attempt's prompt. */
                 execution_ms: number | null;
+                /** @description GPU time of the job's attempts that ended, each from its dispatch to its end: what counts toward the tenant's monthly GPU time (a running attempt counts once it ends). */
+                gpu_ms: number;
                 /** @description Fetching the current attempt's inputs and placing them in ComfyUI. */
                 input_fetch_ms: number | null;
                 /** @description How long the current attempt waited for its model files on the GPU host (0: all were there; null: not started yet, or the host did not say). */
@@ -5719,6 +5854,8 @@ export interface components {
         };
         /** @description Effective limits (tenant overrides, else deployment defaults). */
         Limits: {
+            /** @description 0: no cap. */
+            gpu_seconds_per_month: number;
             max_active_jobs_per_tenant: number;
             max_active_jobs_per_user: number;
             model_bytes: number;
@@ -5729,6 +5866,8 @@ export interface components {
         };
         /** @description Omit a field to keep it; null resets it to the deployment default. */
         LimitsInput: {
+            /** @description GPU-seconds the tenant's jobs may use in a UTC calendar month; past it, submits get 429 spend-cap-reached. 0: no cap. */
+            gpu_seconds_per_month?: number | null;
             /** @description Active jobs the whole tenant may have. */
             max_active_jobs_per_tenant?: number | null;
             /** @description Active (queued + running) jobs one end-user may have. */
@@ -5988,6 +6127,7 @@ export interface components {
                 jwks_url: string | null;
             } | null;
             limit_overrides: {
+                gpu_seconds_per_month: number | null;
                 max_active_jobs_per_tenant: number | null;
                 max_active_jobs_per_user: number | null;
                 model_bytes: number | null;
@@ -6038,7 +6178,13 @@ export interface components {
             width: number;
         };
         Usage: {
+            /** @description Before limits.gpu_seconds_per_month is reached (null: no cap). */
+            gpu_seconds_remaining: number | null;
+            /** @description GPU time the tenant's ended jobs used this UTC month, every pool. */
+            gpu_seconds_this_month: number;
             limits: components["schemas"]["Limits"];
+            /** @description The UTC month the GPU figures are for (YYYY-MM). */
+            month: string;
             submissions_last_minute: number;
             /** @description Submissions still allowed in the current 60 s window. */
             submissions_remaining: number;
