@@ -5,15 +5,15 @@
 // loopback with a bearer token (src/capacity/local-api.ts); `npm run dev -- --autoscale`, the
 // end-to-end tests and the benchmarks run it. Tests also drive faults from here: an instance that
 // never becomes ready, and one that disappears behind the autoscaler's back.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { LOCAL_PROVIDER_PATHS, type LocalInstance, LocalLaunchRequest } from "../../src/capacity/local-api.ts";
+import { spawnBackend } from "./backend-process.ts";
 import type { DevModel } from "./dev-models.ts";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.ts";
-import { captureOutput, freePort, ROOT } from "./wrangler-dev.ts";
+import { captureOutput, freePort } from "./wrangler-dev.ts";
 
 export interface LocalProviderOptions {
   /** From launch to the processes' start, like a pod's image pull (default 0). */
@@ -46,6 +46,8 @@ export interface LocalProviderDaemon {
   token: string;
   /** The next `count` launches never become ready (their processes never start). */
   stickNextBoots(count: number): void;
+  /** The next `count` launch requests are refused with 503, as a provider out of capacity would. */
+  failNextLaunches(count: number): void;
   /** Ends an instance behind the autoscaler's back: its processes die and the provider forgets it. */
   vanish(id: string): Promise<void>;
   instances(): { id: string; name: string; state: string; url: string; stuck: boolean }[];
@@ -81,6 +83,7 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
   const instances = new Map<string, Instance>();
   const launched: string[] = [];
   let stickCount = 0;
+  let failCount = 0;
   let stopping = false;
 
   const boot = async (inst: Instance) => {
@@ -92,20 +95,14 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
       return;
     }
     inst.emulator = emulator;
-    const backend = spawn(process.execPath, [join(ROOT, "gpu-backend/src/main.ts")], {
-      cwd: join(ROOT, "gpu-backend"),
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        HEARTBEAT_INTERVAL_MS: "1000",
-        ...opts.backendEnv,
-        ...inst.env,
-        PORT: String(inst.port),
-        LISTEN_HOST: "127.0.0.1",
-        COMFY_URL: emulator.url,
-        COMFY_BASE_DIR: emulator.baseDir,
-      },
+    const backend = spawnBackend({
+      HEARTBEAT_INTERVAL_MS: "1000",
+      ...opts.backendEnv,
+      ...inst.env,
+      PORT: String(inst.port),
+      LISTEN_HOST: "127.0.0.1",
+      COMFY_URL: emulator.url,
+      COMFY_BASE_DIR: emulator.baseDir,
     });
     inst.backend = backend;
     inst.output = captureOutput(backend, opts.inheritOutput ?? false);
@@ -134,6 +131,11 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     const path = (req.url ?? "").split("?")[0] ?? "";
     if (req.method === "GET" && path === LOCAL_PROVIDER_PATHS.instances) return send(res, 200, { data: [...instances.values()].map(view) });
     if (req.method === "POST" && path === LOCAL_PROVIDER_PATHS.instances) {
+      if (failCount > 0) {
+        failCount--;
+        launched.push("(refused)");
+        return send(res, 503, { error: "no capacity right now" });
+      }
       let parsed: ReturnType<typeof LocalLaunchRequest.safeParse>;
       try {
         parsed = LocalLaunchRequest.safeParse(JSON.parse(await readBody(req)));
@@ -182,6 +184,9 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     token,
     stickNextBoots: (count) => {
       stickCount += count;
+    },
+    failNextLaunches: (count) => {
+      failCount += count;
     },
     vanish: async (id) => {
       const inst = instances.get(id);

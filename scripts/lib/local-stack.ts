@@ -1,13 +1,13 @@
 // The whole system on loopback, as real processes: `wrangler dev` (the edge), and per GPU host one
 // ComfyUI emulator and one gpu-backend, registered with the edge through the admin API. Used by
 // `npm run dev`, the end-to-end tests and the benchmarks. stop() ends every process group.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { spawnBackend } from "./backend-process.ts";
 import type { DevModel } from "./dev-models.ts";
 import { newEdgeSigningKey } from "./edge-key.ts";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.ts";
-import { captureOutput, freePort, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
+import { captureOutput, freePort, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
 
 export interface StackHost {
   id: string;
@@ -123,22 +123,16 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
       const reg = await admin("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id, url: `http://127.0.0.1:${port}`, slots: 1 }) });
       if (reg.status !== 201) throw new Error(`registering ${id}: ${reg.status} ${await reg.text()}`);
       const { secret, edge_jwks } = (await reg.json()) as { secret: string; edge_jwks: unknown };
-      const backend = spawn(process.execPath, [join(ROOT, "gpu-backend/src/main.ts")], {
-        cwd: join(ROOT, "gpu-backend"),
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          HOST_ID: id,
-          EDGE_URL: opts.hostEdgeUrl ? opts.hostEdgeUrl(edge.url) : edge.url,
-          HOST_SECRET: secret,
-          EDGE_JWKS: JSON.stringify(edge_jwks),
-          PORT: String(port),
-          COMFY_URL: comfyUrl,
-          COMFY_BASE_DIR: comfyBaseDir,
-          HEARTBEAT_INTERVAL_MS: "1000",
-          ...opts.backendEnv,
-        },
+      const backend = spawnBackend({
+        HOST_ID: id,
+        EDGE_URL: opts.hostEdgeUrl ? opts.hostEdgeUrl(edge.url) : edge.url,
+        HOST_SECRET: secret,
+        EDGE_JWKS: JSON.stringify(edge_jwks),
+        PORT: String(port),
+        COMFY_URL: comfyUrl,
+        COMFY_BASE_DIR: comfyBaseDir,
+        HEARTBEAT_INTERVAL_MS: "1000",
+        ...opts.backendEnv,
       });
       const output = captureOutput(backend, opts.inheritOutput ?? false);
       const listening = await untilListening(backend, output);

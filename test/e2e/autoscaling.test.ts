@@ -123,6 +123,26 @@ describe("autoscaling with the local provider", () => {
     expect(live(list)).toHaveLength(1);
   }, 180_000);
 
+  it("backs off after refused launches, then launches once the provider takes one", async ({ expect }) => {
+    daemon.failNextLaunches(2);
+    await autoscaledPool("auto-refused", { max_hosts: 1, scaledown_window_seconds: 600 });
+    const job = await api.submitOk(tenant, "refused", SLOW(5, 20), { pool: "auto-refused" });
+    expect((await api.waitForEnd(tenant, "refused", job.id, 120_000)).status).toBe("succeeded");
+    const list = await instances("auto-refused");
+    const failed = list.filter((i) => i.terminate_reason === "launch-failed").sort((a, b) => Date.parse(a.launched_at) - Date.parse(b.launched_at));
+    expect(failed).toHaveLength(2);
+    expect(live(list)).toHaveLength(1);
+    // The second try waited out the first back-off (5 s), the launch after it the second (10 s):
+    // one tick apart would be a burst.
+    const ok = live(list)[0]!;
+    expect(Date.parse(failed[1]!.launched_at) - Date.parse(failed[0]!.launched_at)).toBeGreaterThanOrEqual(5_000);
+    expect(Date.parse(ok.launched_at) - Date.parse(failed[1]!.launched_at)).toBeGreaterThanOrEqual(10_000);
+    const view = (await (await stack.admin("/v1/admin/pools/auto-refused/instances")).json()) as {
+      scaler: { consecutive_failures: number; last_error: string | null };
+    };
+    expect(view.scaler).toMatchObject({ consecutive_failures: 0, last_error: null });
+  }, 180_000);
+
   it("notices an instance killed outside it and requeues its job", async ({ expect }) => {
     await autoscaledPool("auto-vanish", { max_hosts: 1, scaledown_window_seconds: 600 });
     const job = await api.submitOk(tenant, "vanish", SLOW(400, 50), { pool: "auto-vanish" });
