@@ -66,3 +66,13 @@ export async function outputOf(db: Db, jobId: string, attempt: number, name: str
     .where(and(eq(jobOutputs.jobId, jobId), eq(jobOutputs.attempt, attempt), eq(jobOutputs.name, name)))
     .get();
 }
+
+/** Every output row of the job (all attempts), for deleting them. */
+export async function allOutputsOf(db: Db, jobId: string): Promise<JobOutputRow[]> {
+  return db.select().from(jobOutputs).where(eq(jobOutputs.jobId, jobId)).all();
+}
+
+/** Removes the job's output rows; how many there were. */
+export async function deleteOutputsOf(db: Db, jobId: string): Promise<number> {
+  return (await db.delete(jobOutputs).where(eq(jobOutputs.jobId, jobId)).returning({ name: jobOutputs.name }).all()).length;
+}
