@@ -183,7 +183,7 @@ export class PoolScaler extends DurableObject<Env> {
     const hostId = `as-${randomId(12)}`;
     const id = `ins_${randomId(20)}`;
     const token = newBootstrapToken();
-    await insertInstance(db, {
+    const row: GpuInstanceRow = {
       id,
       pool,
       provider: provider.kind,
@@ -197,7 +197,8 @@ export class PoolScaler extends DurableObject<Env> {
       terminateReason: null,
       lastBusyAt: null,
       costPerHour: null,
-    });
+    };
+    await insertInstance(db, row);
     let instance: ProviderInstance;
     try {
       instance = await provider.launch({
@@ -212,10 +213,11 @@ export class PoolScaler extends DurableObject<Env> {
     state.failures = 0;
     state.backoffUntil = null;
     state.lastError = null;
-    await updateInstance(db, id, { providerId: instance.providerId, state: "booting", costPerHour: instance.costPerHour });
+    const booting = { providerId: instance.providerId, state: "booting", costPerHour: instance.costPerHour };
+    await updateInstance(db, id, booting);
     if (instance.url === null) {
       // Every provider here knows the URL at launch; one that does not is a bug to see, not to guess around.
-      await this.terminate(db, provider, { ...(await this.row(db, id)) } as GpuInstanceRow, "no-url", now);
+      await this.terminate(db, provider, { ...row, ...booting }, "no-url", now);
       this.failed(state, new Error(`the provider gave no URL for ${instance.providerId}`), "launch");
       return false;
     }
@@ -223,10 +225,6 @@ export class PoolScaler extends DurableObject<Env> {
     await issueBootstrapToken(db, hostId, autoscaling.boot_timeout_seconds * 1000, now, token);
     this.log().info("instance_launched", { pool, instance_id: id, host_id: hostId, provider: provider.kind, provider_id: instance.providerId });
     return true;
-  }
-
-  private async row(db: Db, id: string): Promise<GpuInstanceRow | undefined> {
-    return (await liveInstances(db, this.pool())).find((r) => r.id === id);
   }
 
   /** Ends an instance at the provider, then forgets its host (the Dispatcher requeues whatever it still had). */
