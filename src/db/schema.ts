@@ -29,6 +29,12 @@ export const tenants = sqliteTable(
     modelFiles: integer("model_files"),
     modelBytes: integer("model_bytes"),
     gpuSecondsPerMonth: integer("gpu_seconds_per_month"),
+    /** Days a terminal job (inputs, outputs, events, webhook log) is kept (null: RETENTION_DAYS). */
+    retentionDays: integer("retention_days"),
+    /** Bytes of outputs + uploads + private models the tenant may hold (null: STORAGE_BYTES). */
+    storageBytes: integer("storage_bytes"),
+    /** Set when the tenant's deletion began: it authenticates nothing, and the sweeper erases it. */
+    deletedAt: integer("deleted_at"),
     // JWT issuer trusted for this tenant's end-users (optional; API keys always work).
     jwtIssuer: text("jwt_issuer"),
     jwtAudience: text("jwt_audience"),
@@ -141,6 +147,8 @@ export const jobs = sqliteTable(
     // Recent failures by finish time (GET /v1/admin/failures): only failed jobs are in it, so a
     // window reads its own failures and nothing else, however many jobs succeeded meanwhile.
     index("jobs_failed_finished_idx").on(t.finishedAt).where(sql`status = 'failed'`),
+    // Retention (src/retention/): a tenant's ended jobs, oldest first; live jobs are not in it.
+    index("jobs_tenant_ended_idx").on(t.tenantId, t.finishedAt).where(sql`status IN ('succeeded', 'failed', 'cancelled')`),
   ],
 );
 
@@ -170,7 +178,8 @@ export const jobInputs = sqliteTable(
     size: integer("size").notNull(),
     sha256: text("sha256").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.jobId, t.id] })],
+  // By key: an upload's bytes are kept while a job still refers to them (src/retention/).
+  (t) => [primaryKey({ columns: [t.jobId, t.id] }), index("job_inputs_r2_key_idx").on(t.r2Key)],
 );
 
 /** Files a job produced, per attempt (only the succeeding attempt's are shown). */
@@ -211,7 +220,7 @@ export const uploads = sqliteTable(
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },
-  (t) => [index("uploads_tenant_user_idx").on(t.tenantId, t.userId, t.createdAt)],
+  (t) => [index("uploads_tenant_user_idx").on(t.tenantId, t.userId, t.createdAt), index("uploads_expires_idx").on(t.expiresAt)],
 );
 
 /**
@@ -239,6 +248,15 @@ export const pools = sqliteTable("pools", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * Bytes each tenant holds in R2 that count against its storage quota: outputs, uploads and
+ * private model files. Changed in the same D1 batch as the rows it counts, so it never drifts.
+ */
+export const tenantStorage = sqliteTable("tenant_storage", {
+  tenantId: text("tenant_id").primaryKey(),
+  bytes: integer("bytes").notNull().default(0),
+});
+
 /** Registered GPU hosts. Live state (heartbeats, free slots) lives in the pool's Dispatcher. */
 export const gpuHosts = sqliteTable(
   "gpu_hosts",
@@ -249,6 +267,10 @@ export const gpuHosts = sqliteTable(
     slots: integer("slots").notNull(),
     // AES-GCM ciphertext of the host's Standard Webhooks secret (it signs host → edge calls).
     secretCiphertext: text("secret_ciphertext").notNull(),
+    // After a rotation (POST /v1/admin/hosts/{id}/secret): the secret it replaced, still accepted
+    // until previous_secret_expires_at, so the host can switch without a failed request.
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretExpiresAt: integer("previous_secret_expires_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     drainingAt: integer("draining_at"),
