@@ -114,6 +114,20 @@ export class JobFeed extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Forgets the job (retention, erasure): open streams end and the stored events and preview go.
+   * The job's row is already on its way out, so no route reaches this object again.
+   */
+  async erase(): Promise<void> {
+    for (const c of [...this.clients]) c.end();
+    this.clients.clear();
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    for (const w of this.waiters) w(true);
+    this.waiters.clear();
+    await this.ctx.storage.deleteAll();
+  }
+
   // ===== Streams
 
   /** Opens a stream of the events after `req.after` (the route has checked the caller owns the job). */

@@ -45,6 +45,12 @@ export class WebhookDelivery extends DurableObject<Env> {
     if (current === null || current > now) await this.ctx.storage.setAlarm(now);
   }
 
+  /** The job is being erased (retention, erasure): no more deliveries, nothing kept. */
+  async forget(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
   override async alarm(): Promise<void> {
     const jobId = await this.ctx.storage.get<string>(JOB_KEY);
     if (!jobId) return;

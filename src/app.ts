@@ -13,6 +13,7 @@ import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { validationHook } from "./http/validation.ts";
+import { adminErasureRoutes } from "./routes/admin-erasure.ts";
 import { adminFailureRoutes } from "./routes/admin-failures.ts";
 import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
@@ -70,6 +71,7 @@ export function createApp() {
   app.route("/v1/workflows", workflowRoutes);
   app.route("/v1/admin/tenants", adminTenantRoutes);
   app.route("/v1/admin/tenants", adminWebhookSecretRoutes);
+  app.route("/v1/admin/tenants", adminErasureRoutes);
   app.route("/v1/admin/keys", adminKeyRoutes);
   app.route("/v1/admin/hosts", adminHostRoutes);
   app.route("/v1/admin/pools", adminPoolRoutes);

@@ -11,6 +11,7 @@ export { Dispatcher } from "../durable-objects/dispatcher.ts";
 export { JobFeed } from "../durable-objects/job-feed.ts";
 export { ModelVerifier } from "../durable-objects/model-verifier.ts";
 export { PoolScaler } from "../durable-objects/pool-scaler.ts";
+export { RetentionSweeper } from "../durable-objects/retention-sweeper.ts";
 export { TenantQuota } from "../durable-objects/tenant-quota.ts";
 export { WebhookDelivery } from "../durable-objects/webhook-delivery.ts";
 export { WebhookSweeper } from "../durable-objects/webhook-sweeper.ts";

@@ -2,7 +2,8 @@
  * The Worker's cron (wrangler.toml `[triggers]`): a heartbeat for the background machinery that
  * otherwise only wakes itself. It makes sure the webhook sweeper's alarm is set (it normally
  * starts with the first delivery, which a lost hand-off could prevent), that every pool's
- * Dispatcher keeps its reconciliation alarm and every autoscaled pool's PoolScaler its tick, that host catalogs no pool refers to are deleted from
+ * Dispatcher keeps its reconciliation alarm and every autoscaled pool's PoolScaler its tick, that the
+ * RetentionSweeper keeps sweeping (src/retention/sweep.ts), that host catalogs no pool refers to are deleted from
  * R2 (src/hosts/catalog-sweep.ts), and that model files left verifying or importing get
  * their verdict, so nothing waits for a request to be noticed.
  */
@@ -40,6 +41,7 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
     // Host catalogs no pool refers to any more (after the pools' own alarms are set).
     sweepCatalogs(env, pools).then(({ deleted }) => (deleted > 0 ? log.info("catalogs_swept", { deleted }) : undefined)),
     env.WEBHOOK_SWEEPER.getByName("global").start(),
+    env.RETENTION_SWEEPER.getByName("global").keepTicking(),
     ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
     ...pools.map((pool) => env.POOL_SCALER.getByName(pool).keepTicking()),
     ...pending.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).settle(b.scope, b.sha256)),

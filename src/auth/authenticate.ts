@@ -76,8 +76,9 @@ async function viaApiKey(vars: AppEnv["Variables"], db: Db, token: string, heade
   }
   const [row, presented] = await Promise.all([findApiKey(db, parsed.id), sha256Hex(parsed.secret)]);
   const secretOk = row !== undefined && digestsEqual(presented, row.key.secretHash);
-  if (!row || !secretOk || row.key.revokedAt !== null) {
-    const reason = !row ? "unknown_key" : !secretOk ? "wrong_secret" : "revoked";
+  // A tenant being deleted has its keys revoked in the same batch; its deleted_at is checked too.
+  if (!row || !secretOk || row.key.revokedAt !== null || row.deletedAt !== null) {
+    const reason = !row ? "unknown_key" : !secretOk ? "wrong_secret" : row.key.revokedAt !== null ? "revoked" : "tenant_deleted";
     vars.log.warn("auth_failed", { via: "api_key", reason, key_id: parsed.id });
     throw invalid();
   }
@@ -111,7 +112,7 @@ async function viaJwt(vars: AppEnv["Variables"], db: Db, token: string, headerUs
   }
   if (typeof iss !== "string" || iss === "") throw unauthenticated("The JWT has no `iss` claim.", "invalid_token");
   const tenant = await findTenantByIssuer(db, iss);
-  if (!tenant?.jwtAudience || (!tenant.jwtJwksUrl && !tenant.jwtPublicKey)) {
+  if (!tenant?.jwtAudience || (!tenant.jwtJwksUrl && !tenant.jwtPublicKey) || tenant.deletedAt !== null) {
     vars.log.warn("auth_failed", { via: "jwt", reason: "unknown_issuer" });
     throw unauthenticated(INVALID_JWT, "invalid_token");
   }

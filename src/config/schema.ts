@@ -165,6 +165,26 @@ export const settings = {
     schema: z.coerce.number().int().min(0).max(10_000_000_000).default(0),
     doc: "Default monthly GPU-second cap per tenant (UTC calendar month; tenants' `limits.gpu_seconds_per_month` overrides it). Past it, submits get 429 spend-cap-reached until the month ends. 0: no cap.",
   },
+  RETENTION_DAYS: {
+    kind: "var",
+    schema: positiveInt(30, 3650),
+    doc: "Default days an ended job is kept after it ended: its row, workflow, inputs, outputs, event log and webhook deliveries. The retention sweeper erases older ones from D1 and R2. A tenant's `limits.retention_days` overrides it.",
+  },
+  STORAGE_BYTES: {
+    kind: "var",
+    schema: positiveInt(107_374_182_400, 2 ** 50),
+    doc: "Default bytes a tenant may hold in outputs, uploads and private model files together (100 GiB). Submits and uploads past it get 429 `storage-quota-exceeded`. A tenant's `limits.storage_bytes` overrides it.",
+  },
+  RETENTION_BATCH_JOBS: {
+    kind: "var",
+    schema: positiveInt(100, 1000),
+    doc: "Jobs the retention sweeper erases per step (D1 rows and R2 objects together). Small steps keep every D1 write short, so requests are never held up behind the sweep.",
+  },
+  RETENTION_PAUSE_MS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(60_000).default(200),
+    doc: "Pause between two steps of a retention pass, leaving D1 to requests in between.",
+  },
   MODEL_UPLOAD_PART_BYTES: {
     kind: "var",
     schema: z.coerce
@@ -431,6 +451,11 @@ export const settings = {
     kind: "binding",
     schema: binding("Durable Object namespace (POOL_SCALER)"),
     doc: "Durable Object namespace of `PoolScaler`: one object per autoscaled pool that launches, drains and terminates its hosts (docs/capacity.md).",
+  },
+  RETENTION_SWEEPER: {
+    kind: "binding",
+    schema: binding("Durable Object namespace (RETENTION_SWEEPER)"),
+    doc: "Durable Object namespace of `RetentionSweeper`: one object that erases what is past its retention, expired uploads and deleted tenants, in bounded steps (docs/data-lifecycle.md).",
   },
   MODEL_VERIFIER: {
     kind: "binding",

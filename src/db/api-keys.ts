@@ -21,6 +21,9 @@ export async function findApiKey(db: Db, id: string) {
       modelFiles: tenants.modelFiles,
       modelBytes: tenants.modelBytes,
       gpuSecondsPerMonth: tenants.gpuSecondsPerMonth,
+      retentionDays: tenants.retentionDays,
+      storageBytes: tenants.storageBytes,
+      deletedAt: tenants.deletedAt,
       defaultPool: tenants.defaultPool,
       allowedPools: tenants.allowedPools,
     })

@@ -143,6 +143,11 @@ export const problemCatalog = {
     title: "Monthly GPU time used up",
     doc: "The tenant's jobs used its `limits.gpu_seconds_per_month` this UTC month; submits are refused until the month ends (`Retry-After`) or an operator raises the cap. Jobs already queued still run.",
   },
+  "storage-quota-exceeded": {
+    status: 429,
+    title: "Storage quota reached",
+    doc: "The tenant's outputs, uploads and private model files take up its `limits.storage_bytes` (`current` of `limit`): submits are refused, and so is an upload or model file that would go past it. Delete outputs or model files, or wait for retention to erase old jobs; an operator can raise the quota.",
+  },
   "active-jobs-per-tenant": {
     status: 429,
     title: "Too many active jobs for this tenant",

@@ -7,6 +7,7 @@ import { parseIdempotencyKey, requestFingerprint } from "../admission/idempotenc
 import { admitJob, releaseJobSlot } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
 import { refuseOverSpend } from "../admission/spend-cap.ts";
+import { refuseOverStorage } from "../admission/storage-quota.ts";
 import type { AdmitResult } from "../admission/types.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/schema.ts";
@@ -72,6 +73,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   });
   // A tenant past its monthly GPU time takes no slot either.
   await refuseOverSpend(createDb(env.DB), principal.tenantId, principal.limits.gpu_seconds_per_month, Date.now());
+  // Nor one whose stored files fill its quota: its outputs would have nowhere to go.
+  await refuseOverStorage(createDb(env.DB), principal.tenantId, principal.limits.storage_bytes, 0);
   // What a host must have to run it: the Dispatcher places the job only where it can run.
   const needs = workflowNeeds(workflow, poolCheck.models, pool.model_files, privateModels.refs);
 

@@ -97,6 +97,13 @@ async function requireTenant(db: Db, id: string) {
   return row;
 }
 
+/** A tenant that may still be changed: not being deleted. */
+async function requireLiveTenant(db: Db, id: string) {
+  const row = await requireTenant(db, id);
+  if (row.deletedAt !== null) throw new ProblemError("conflict", `Tenant ${id} is being deleted; it cannot be changed or get keys.`);
+  return row;
+}
+
 /** D1 reports the unique issuer index as a constraint failure; say what clashed. */
 function issuerClash(err: unknown): ProblemError | null {
   const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
@@ -116,6 +123,8 @@ function limitColumns(limits: z.infer<typeof CreateTenantBody>["limits"]): Tenan
   if (limits.model_files !== undefined) out.modelFiles = limits.model_files;
   if (limits.model_bytes !== undefined) out.modelBytes = limits.model_bytes;
   if (limits.gpu_seconds_per_month !== undefined) out.gpuSecondsPerMonth = limits.gpu_seconds_per_month;
+  if (limits.retention_days !== undefined) out.retentionDays = limits.retention_days;
+  if (limits.storage_bytes !== undefined) out.storageBytes = limits.storage_bytes;
   return out;
 }
 
@@ -199,10 +208,11 @@ export const adminTenantRoutes = newRouter()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = createDb(c.env.DB);
+    const current = await requireLiveTenant(db, id);
     const patch: TenantPatch = { updatedAt: Date.now(), ...limitColumns(body.limits) };
     if (body.name !== undefined) patch.name = body.name;
     if (body.default_pool !== undefined || body.allowed_pools !== undefined) {
-      Object.assign(patch, await poolColumns(db, c.var.config, body, await requireTenant(db, id)));
+      Object.assign(patch, await poolColumns(db, c.var.config, body, current));
     }
     if (body.jwt === null) Object.assign(patch, NO_JWT);
     else if (body.jwt !== undefined) Object.assign(patch, await jwtColumns(body.jwt, c.var.config.OUTBOUND_ALLOW_HOSTS, "/jwt"));
@@ -220,7 +230,7 @@ export const adminTenantRoutes = newRouter()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = createDb(c.env.DB);
-    await requireTenant(db, id);
+    await requireLiveTenant(db, id);
     const minted = await mintApiKey();
     const row = { id: minted.id, tenantId: id, name: body.name ?? null, secretHash: minted.secretHash, createdAt: Date.now(), revokedAt: null };
     await insertApiKey(db, row);

@@ -28,6 +28,12 @@ export const LimitsInput = z
       .nullable()
       .optional()
       .openapi({ description: "GPU-seconds the tenant's jobs may use in a UTC calendar month; past it, submits get 429 spend-cap-reached. 0: no cap." }),
+    retention_days: limit(3650, "Days an ended job (inputs, outputs, events, webhook log) is kept after it ended; then it is erased.")
+      .nullable()
+      .optional(),
+    storage_bytes: limit(2 ** 50, "Bytes of outputs, uploads and private model files the tenant may hold; past it, submits and uploads get 429 storage-quota-exceeded.")
+      .nullable()
+      .optional(),
   })
   .strict()
   .openapi("LimitsInput", { description: "Omit a field to keep it; null resets it to the deployment default." });
@@ -42,6 +48,8 @@ export const LimitsSchema = z
     model_files: z.number().int(),
     model_bytes: z.number().int(),
     gpu_seconds_per_month: z.number().int().openapi({ description: "0: no cap." }),
+    retention_days: z.number().int(),
+    storage_bytes: z.number().int(),
   })
   .openapi("Limits", { description: "Effective limits (tenant overrides, else deployment defaults)." });
 
@@ -96,6 +104,8 @@ export const TenantSchema = z
       model_files: z.number().int().nullable(),
       model_bytes: z.number().int().nullable(),
       gpu_seconds_per_month: z.number().int().nullable(),
+      retention_days: z.number().int().nullable(),
+      storage_bytes: z.number().int().nullable(),
     }),
     jwt: z
       .object({
@@ -111,6 +121,10 @@ export const TenantSchema = z
     allowed_pools: z.array(z.string()).nullable().openapi({ description: "Null: every pool." }),
     created_at: z.string(),
     updated_at: z.string(),
+    deleted_at: z
+      .string()
+      .nullable()
+      .openapi({ description: "Set while the tenant is being deleted (DELETE /v1/admin/tenants/{id}); the tenant is gone (404) once its data is erased." }),
   })
   .openapi("Tenant");
 

@@ -8,6 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { refuseOverStorage } from "../admission/storage-quota.ts";
 import { requireAdmin } from "../auth/admin.ts";
 import { authenticate } from "../auth/authenticate.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -212,6 +213,7 @@ async function admitTenantModel(env: Env, config: Config, principal: Principal, 
     });
   }
   const { model_files: maxFiles, model_bytes: maxBytes } = principal.limits;
+  await refuseOverStorage(createDb(env.DB), principal.tenantId, principal.limits.storage_bytes, Math.max(1, file.size));
   const usage = await scopeUsage(createDb(env.DB), principal.tenantId);
   if (usage.models >= maxFiles) {
     throw new ProblemError("model-quota", `This tenant has ${usage.models} model files (limit ${maxFiles}); delete one first.`, {

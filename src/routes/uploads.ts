@@ -17,6 +17,7 @@ import { authenticate } from "../auth/authenticate.ts";
 import { uploadKey } from "../blobs/keys.ts";
 import { createDb } from "../db/client.ts";
 import { insertUpload } from "../db/uploads.ts";
+import { refuseOverStorage } from "../admission/storage-quota.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { imageRefusal } from "../inputs/resolve.ts";
@@ -132,6 +133,7 @@ export const uploadRoutes = newRouter().openapi(uploadRoute, async (c) => {
   const image = await vetImage(bytes, { maxBytes: max, maxPixels: config.IMAGE_INPUT_MAX_PIXELS });
   if (!image.ok) throw imageRefusal("/", image.reason, image.detail);
 
+  await refuseOverStorage(createDb(c.env.DB), principal.tenantId, principal.limits.storage_bytes, image.bytes.length);
   const id = newId("upl");
   const quota = await reserveUpload(c.env, principal.tenantId, { uploadId: id, bytes: image.bytes.length, limits: principal.limits }, c.var.log);
   const headers = uploadRateLimitHeaders(quota.usage);

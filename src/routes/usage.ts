@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { usageOf } from "../admission/quota.ts";
 import { rateLimitHeaders } from "../admission/rate-limit-headers.ts";
 import { spendStanding } from "../admission/spend-cap.ts";
+import { storageStanding } from "../admission/storage-quota.ts";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
 import { LimitsSchema } from "./admin.schemas.ts";
@@ -19,6 +20,11 @@ const UsageSchema = z
     gpu_seconds_this_month: z.number().openapi({ description: "GPU time the tenant's ended jobs used this UTC month, every pool." }),
     gpu_seconds_remaining: z.number().nullable().openapi({ description: "Before limits.gpu_seconds_per_month is reached (null: no cap)." }),
     month: z.string().openapi({ description: "The UTC month the GPU figures are for (YYYY-MM)." }),
+    storage_bytes_used: z.number().int().openapi({ description: "Bytes of outputs, uploads and private model files the tenant holds." }),
+    storage_bytes_remaining: z
+      .number()
+      .int()
+      .openapi({ description: "Before limits.storage_bytes is reached (0: submits and uploads get 429 storage-quota-exceeded)." }),
     limits: LimitsSchema,
   })
   .openapi("Usage");
@@ -36,9 +42,10 @@ const usageRoute = createRoute({
 export const usageRoutes = newRouter().openapi(usageRoute, async (c) => {
   const { principal } = c.var;
   const cap = principal.limits.gpu_seconds_per_month;
-  const [usage, spend] = await Promise.all([
+  const [usage, spend, storage] = await Promise.all([
     usageOf(c.env, principal.tenantId, principal.userId, principal.limits, c.var.log),
     spendStanding(createDb(c.env.DB), principal.tenantId, cap, Date.now()),
+    storageStanding(createDb(c.env.DB), principal.tenantId, principal.limits.storage_bytes),
   ]);
   for (const [name, value] of Object.entries(rateLimitHeaders(usage))) c.header(name, value);
   c.header("Cache-Control", "no-store");
@@ -52,6 +59,8 @@ export const usageRoutes = newRouter().openapi(usageRoute, async (c) => {
       gpu_seconds_this_month: Math.round(spend.usedSeconds * 10) / 10,
       gpu_seconds_remaining: spend.remainingSeconds === null ? null : Math.round(spend.remainingSeconds * 10) / 10,
       month: spend.month,
+      storage_bytes_used: storage.used,
+      storage_bytes_remaining: Math.max(0, storage.quota - storage.used),
       limits: usage.limits,
     },
     200,

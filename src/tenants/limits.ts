@@ -12,6 +12,10 @@ export interface Limits {
   model_bytes: number;
   /** GPU-seconds per UTC month (0: no cap). */
   gpu_seconds_per_month: number;
+  /** Days an ended job is kept (src/retention/). */
+  retention_days: number;
+  /** Bytes of outputs + uploads + private models the tenant may hold. */
+  storage_bytes: number;
 }
 
 type LimitColumns = Pick<
@@ -24,6 +28,8 @@ type LimitColumns = Pick<
   | "modelFiles"
   | "modelBytes"
   | "gpuSecondsPerMonth"
+  | "retentionDays"
+  | "storageBytes"
 >;
 
 export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
@@ -36,5 +42,7 @@ export function effectiveLimits(tenant: LimitColumns, config: Config): Limits {
     model_files: tenant.modelFiles ?? config.TENANT_MAX_MODELS,
     model_bytes: tenant.modelBytes ?? config.TENANT_MODEL_BYTES,
     gpu_seconds_per_month: tenant.gpuSecondsPerMonth ?? config.GPU_SECONDS_PER_MONTH,
+    retention_days: tenant.retentionDays ?? config.RETENTION_DAYS,
+    storage_bytes: tenant.storageBytes ?? config.STORAGE_BYTES,
   };
 }

@@ -21,6 +21,8 @@ export function tenantView(row: TenantRow, config: Config) {
       model_files: row.modelFiles,
       model_bytes: row.modelBytes,
       gpu_seconds_per_month: row.gpuSecondsPerMonth,
+      retention_days: row.retentionDays,
+      storage_bytes: row.storageBytes,
     },
     jwt:
       row.jwtIssuer && row.jwtAudience
@@ -37,6 +39,7 @@ export function tenantView(row: TenantRow, config: Config) {
     allowed_pools: row.allowedPools,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
+    deleted_at: row.deletedAt === null ? null : iso(row.deletedAt),
   };
 }
 
