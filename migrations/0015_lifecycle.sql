@@ -16,7 +16,7 @@ INSERT INTO `tenant_storage` (`tenant_id`, `bytes`)
 SELECT `tenant_id`, SUM(`size`) FROM (
   SELECT `jobs`.`tenant_id` AS `tenant_id`, `job_outputs`.`size` AS `size` FROM `job_outputs` JOIN `jobs` ON `jobs`.`id` = `job_outputs`.`job_id`
   UNION ALL SELECT `tenant_id`, `size` FROM `uploads`
-  UNION ALL SELECT `scope`, `size` FROM `model_blobs` WHERE `scope` <> 'shared'
+  UNION ALL SELECT `scope`, `size` FROM `model_blobs` WHERE `scope` <> 'shared' AND `state` <> 'failed'
 ) GROUP BY `tenant_id`;
 --> statement-breakpoint
 -- tenant_storage follows its rows by triggers, so no write path (a cascade included) can forget it.
@@ -47,15 +47,18 @@ CREATE TRIGGER `tenant_storage_upload_removed` AFTER DELETE ON `uploads` BEGIN
   UPDATE `tenant_storage` SET `bytes` = `bytes` - OLD.`size` WHERE `tenant_id` = OLD.`tenant_id`;
 END;
 --> statement-breakpoint
-CREATE TRIGGER `tenant_storage_model_added` AFTER INSERT ON `model_blobs` WHEN NEW.`scope` <> 'shared' BEGIN
+CREATE TRIGGER `tenant_storage_model_added` AFTER INSERT ON `model_blobs` WHEN NEW.`scope` <> 'shared' AND NEW.`state` <> 'failed' BEGIN
   INSERT INTO `tenant_storage` (`tenant_id`, `bytes`) VALUES (NEW.`scope`, NEW.`size`)
   ON CONFLICT (`tenant_id`) DO UPDATE SET `bytes` = `bytes` + excluded.`bytes`;
 END;
 --> statement-breakpoint
-CREATE TRIGGER `tenant_storage_model_resized` AFTER UPDATE OF `size` ON `model_blobs` WHEN NEW.`scope` <> 'shared' BEGIN
-  UPDATE `tenant_storage` SET `bytes` = `bytes` - OLD.`size` + NEW.`size` WHERE `tenant_id` = NEW.`scope`;
+-- A failed model file holds no bytes (its object is deleted), like src/db/models.ts scopeUsage counts.
+CREATE TRIGGER `tenant_storage_model_changed` AFTER UPDATE OF `size`, `state` ON `model_blobs` WHEN NEW.`scope` <> 'shared' BEGIN
+  INSERT INTO `tenant_storage` (`tenant_id`, `bytes`)
+  VALUES (NEW.`scope`, (NEW.`state` <> 'failed') * NEW.`size` - (OLD.`state` <> 'failed') * OLD.`size`)
+  ON CONFLICT (`tenant_id`) DO UPDATE SET `bytes` = `bytes` + excluded.`bytes`;
 END;
 --> statement-breakpoint
-CREATE TRIGGER `tenant_storage_model_removed` AFTER DELETE ON `model_blobs` WHEN OLD.`scope` <> 'shared' BEGIN
+CREATE TRIGGER `tenant_storage_model_removed` AFTER DELETE ON `model_blobs` WHEN OLD.`scope` <> 'shared' AND OLD.`state` <> 'failed' BEGIN
   UPDATE `tenant_storage` SET `bytes` = `bytes` - OLD.`size` WHERE `tenant_id` = OLD.`scope`;
 END;
