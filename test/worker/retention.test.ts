@@ -92,6 +92,7 @@ describe("retention sweep", () => {
     expect(await objectsUnder(`jobs/${a.id}/${old}/`)).toHaveLength(2); // its input and its output
     expect(await feedEvents(old)).toBeGreaterThan(0);
     const storedBefore = await stored(a.id);
+    expect(storedBefore).toBe(3 * OUT.length + SMALL_PNG.length); // three outputs and the upload
 
     await sweepPass(now);
     for (const id of [old, oldWithUpload]) {
@@ -191,5 +192,28 @@ describe("retention sweep", () => {
     expect([...seen].sort()).toEqual([...ids].sort());
     expect(await objectsUnder(`jobs/${t.id}/`)).toEqual([]);
     expect(await stored(t.id)).toBe(0);
+  });
+
+  it("the RetentionSweeper runs the steps on its alarm, saves its cursor and sleeps after a pass", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await liveHost();
+    const job = await runJob(host, 1, t, "u");
+    await endedAt(job, Date.now() - 31 * DAY);
+    const sweeper = env.RETENTION_SWEEPER.getByName("global");
+    await sweeper.keepTicking();
+    expect((await sweeper.status()).next_step_at).not.toBeNull();
+    // Its alarm runs the steps on its own; wait (bounded, generously) until the pass is over.
+    let status = await sweeper.status();
+    for (let i = 0; i < 400; i++) {
+      status = await sweeper.status();
+      const gone = (await rows("SELECT count(*) AS n FROM jobs WHERE id = ?", job)) === 0;
+      if (gone && status.pass.started_at === null && status.next_step_at !== null && status.next_step_at - Date.now() > 60_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The pass is over: the cursor is back at the start and the next pass is set for later.
+    expect(status.cursor).toEqual(PASS_START);
+    expect(status.next_step_at! - Date.now()).toBeGreaterThan(60_000);
+    expect(await rows("SELECT count(*) AS n FROM jobs WHERE id = ?", job)).toBe(0);
+    expect(await objectsUnder(`jobs/${t.id}/${job}/`)).toEqual([]);
   });
 });
