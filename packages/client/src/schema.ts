@@ -2526,7 +2526,104 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a tenant and everything it holds
+         * @description Revokes its API keys and retires its webhook secrets at once (nothing authenticates as it from then on), cancels its live jobs, and leaves the erasure of its jobs, uploads and model files to the retention sweeper; GET shows `deleted_at` until the tenant is gone, then 404. Idempotent. GPU-usage aggregates (`GET /v1/admin/usage`) are kept for billing.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deletion under way */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantDeletion"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         /** Change a tenant's name, limits or JWT issuer */
@@ -2844,6 +2941,120 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{id}/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase everything of one end-user
+         * @description Cancels the user's live jobs and erases their ended jobs (workflow, inputs, outputs, events, webhook deliveries) and uploads from D1 and R2. Private model files are the tenant's, not a user's, and stay. Idempotent: when `complete` is false, call again.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description What was erased */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserErasure"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -5990,6 +6201,8 @@ export interface components {
             model_bytes: number;
             model_files: number;
             requests_per_minute: number;
+            retention_days: number;
+            storage_bytes: number;
             upload_bytes_per_day: number;
             uploads_per_day: number;
         };
@@ -6007,6 +6220,10 @@ export interface components {
             model_files?: number | null;
             /** @description Job submissions the tenant may make in any 60 s window. */
             requests_per_minute?: number | null;
+            /** @description Days an ended job (inputs, outputs, events, webhook log) is kept after it ended; then it is erased. */
+            retention_days?: number | null;
+            /** @description Bytes of outputs, uploads and private model files the tenant may hold; past it, submits and uploads get 429 storage-quota-exceeded. */
+            storage_bytes?: number | null;
             /** @description Bytes the tenant may upload in any 24 h. */
             upload_bytes_per_day?: number | null;
             /** @description Uploads (`POST /v1/uploads`) the tenant may store in any 24 h. */
@@ -6245,6 +6462,8 @@ export interface components {
             created_at: string;
             /** @description Null: DEFAULT_POOL. */
             default_pool: string | null;
+            /** @description Set while the tenant is being deleted (DELETE /v1/admin/tenants/{id}); the tenant is gone (404) once its data is erased. */
+            deleted_at: string | null;
             /** @description Where a submit without `pool` runs. */
             effective_default_pool: string;
             id: string;
@@ -6262,12 +6481,26 @@ export interface components {
                 model_bytes: number | null;
                 model_files: number | null;
                 requests_per_minute: number | null;
+                retention_days: number | null;
+                storage_bytes: number | null;
                 upload_bytes_per_day: number | null;
                 uploads_per_day: number | null;
             };
             limits: components["schemas"]["Limits"];
             name: string;
             updated_at: string;
+        };
+        TenantDeletion: {
+            /**
+             * Format: date-time
+             * @description When the deletion began; its keys stopped working then.
+             */
+            deleted_at: string;
+            id: string;
+            /** @description Jobs still running, asked to stop; the sweeper erases them once they have ended. */
+            live_jobs: number;
+            /** @enum {string} */
+            state: "deleting";
         };
         TenantJwtConfig: {
             /** @description Allowed `alg` values (asymmetric only). Default RS256, ES256, EdDSA. */
@@ -6314,6 +6547,10 @@ export interface components {
             limits: components["schemas"]["Limits"];
             /** @description The UTC month the GPU figures are for (YYYY-MM). */
             month: string;
+            /** @description Before limits.storage_bytes is reached (0: submits and uploads get 429 storage-quota-exceeded). */
+            storage_bytes_remaining: number;
+            /** @description Bytes of outputs, uploads and private model files the tenant holds. */
+            storage_bytes_used: number;
             submissions_last_minute: number;
             /** @description Submissions still allowed in the current 60 s window. */
             submissions_remaining: number;
@@ -6323,6 +6560,27 @@ export interface components {
             user_active_jobs: number;
             /** @description When the oldest submission leaves the window (0 if none). */
             window_reset_seconds: number;
+        };
+        /** @description What one call erased of an end-user's data. */
+        UserErasure: {
+            /** @description Their bytes. */
+            bytes: number;
+            /** @description False: something is left (running jobs, or more than one call erases); call again. */
+            complete: boolean;
+            /** @description Their input files. */
+            inputs: number;
+            /** @description Jobs erased, with their workflow, events and webhook log. */
+            jobs: number;
+            /** @description Jobs still running, asked to stop: a later call erases them once they have ended. */
+            live_jobs: number;
+            /** @description Objects deleted from storage. */
+            objects: number;
+            /** @description Their output files. */
+            outputs: number;
+            tenant_id: string;
+            /** @description Uploads erased. */
+            uploads: number;
+            user_id: string;
         };
         ValidateWorkflow: {
             /** @description The pool to check against; default as for a submit: the tenant's default_pool, else DEFAULT_POOL. */
