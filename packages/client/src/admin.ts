@@ -21,6 +21,8 @@ export type ApiKey = Schemas["ApiKey"];
 /** A new key: `key` is its secret, shown in this answer only. */
 export type CreatedApiKey = Schemas["CreatedApiKey"];
 export type Failures = Schemas["Failures"];
+export type TenantDeletion = Schemas["TenantDeletion"];
+export type UserErasure = Schemas["UserErasure"];
 export type FailureGroup = Schemas["FailureGroup"];
 
 export interface AdminClientOptions {
@@ -78,6 +80,31 @@ export class ComfyAdminClient {
     /** Omitted fields stay; a null limit goes back to the deployment default. */
     update: async (id: string, patch: TenantPatch): Promise<Tenant> =>
       ok(await this.api.PATCH("/v1/admin/tenants/{id}", { params: { path: { id } }, body: patch })),
+    /** Revokes its keys now; the sweeper erases all it holds, then the tenant (GET answers 404 then). */
+    delete: async (id: string): Promise<TenantDeletion> => ok(await this.api.DELETE("/v1/admin/tenants/{id}", { params: { path: { id } } })),
+    /**
+     * Erases one end-user's jobs and uploads, calling again (at most `maxCalls` times) while the
+     * answer says something is left: the counts are the sum over the calls, `complete` the last word.
+     */
+    eraseUser: async (id: string, userId: string, opts: { maxCalls?: number } = {}): Promise<UserErasure> => {
+      let total: UserErasure | undefined;
+      for (let i = 0; i < (opts.maxCalls ?? 10); i++) {
+        const got = ok(await this.api.DELETE("/v1/admin/tenants/{id}/users/{user_id}", { params: { path: { id, user_id: userId } } }));
+        total = !total
+          ? got
+          : {
+              ...got,
+              jobs: total.jobs + got.jobs,
+              inputs: total.inputs + got.inputs,
+              outputs: total.outputs + got.outputs,
+              uploads: total.uploads + got.uploads,
+              objects: total.objects + got.objects,
+              bytes: total.bytes + got.bytes,
+            };
+        if (got.complete) break;
+      }
+      return total!;
+    },
   };
 
   readonly keys = {
