@@ -14,6 +14,7 @@ import { notFoundHandler, onError } from "./http/errors.ts";
 import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { validationHook } from "./http/validation.ts";
 import { adminErasureRoutes } from "./routes/admin-erasure.ts";
+import { adminRetentionRoutes } from "./routes/admin-retention.ts";
 import { adminFailureRoutes } from "./routes/admin-failures.ts";
 import { adminHostRoutes } from "./routes/admin-hosts.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
@@ -78,6 +79,7 @@ export function createApp() {
   app.route("/v1/admin/models", adminModelRoutes);
   app.route("/v1/admin/failures", adminFailureRoutes);
   app.route("/v1/admin/usage", adminUsageRoutes);
+  app.route("/v1/admin/retention", adminRetentionRoutes);
   app.route("/v1/models", tenantModelRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
   // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.

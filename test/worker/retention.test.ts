@@ -12,7 +12,7 @@ import { createLogger } from "../../src/lib/log.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import { PASS_START, type SweepCursor, sweepStep } from "../../src/retention/sweep.ts";
 import { SMALL_PNG } from "../support/ssrf-images.ts";
-import { call, createTenant, json, type TestTenant, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, json, type TestTenant, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import { eventFor, outputDescriptor, sendEvent, type TestHost, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
@@ -215,5 +215,15 @@ describe("retention sweep", () => {
     expect(status.next_step_at! - Date.now()).toBeGreaterThan(60_000);
     expect(await rows("SELECT count(*) AS n FROM jobs WHERE id = ?", job)).toBe(0);
     expect(await objectsUnder(`jobs/${t.id}/${job}/`)).toEqual([]);
+  });
+
+  it("GET /v1/admin/retention shows the sweep; POST …/run starts its next step; both are the operator's only", async ({ expect }) => {
+    const read = await adminCall("/v1/admin/retention");
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ phase: expect.any(String), pass: { jobs: expect.any(Number) } });
+    const run = await adminCall("/v1/admin/retention/run", { method: "POST" });
+    expect(run.status).toBe(202);
+    expect(await run.json()).toMatchObject({ phase: expect.any(String), pass: { jobs: expect.any(Number) } });
+    await expectProblem(await call("/v1/admin/retention"), 401, "unauthenticated");
   });
 });
