@@ -201,7 +201,6 @@ describe("retention sweep", () => {
     await endedAt(job, Date.now() - 31 * DAY);
     const sweeper = env.RETENTION_SWEEPER.getByName("global");
     await sweeper.keepTicking();
-    expect((await sweeper.status()).next_step_at).not.toBeNull();
     // Its alarm runs the steps on its own; wait (bounded, generously) until the pass is over.
     let status = await sweeper.status();
     for (let i = 0; i < 400; i++) {
