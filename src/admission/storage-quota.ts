@@ -28,7 +28,11 @@ export async function refuseOverStorage(db: Db, tenantId: string, quota: number,
     adding > 0
       ? `Storing these ${adding} bytes would take this tenant to ${used + adding} bytes of outputs, uploads and model files (limit ${quota}).`
       : `This tenant holds ${used} bytes of outputs, uploads and model files (limit ${quota}), so new jobs are refused.`;
-  throw new ProblemError("storage-quota-exceeded", `${detail} Delete outputs (DELETE /v1/jobs/{id}/outputs) or model files, or ask an operator to raise limits.storage_bytes.`, {
-    extensions: { limit: quota, current: used, "violated-policies": ["storage-bytes"] },
-  });
+  throw new ProblemError(
+    "storage-quota-exceeded",
+    `${detail} Delete outputs (DELETE /v1/jobs/{id}/outputs) or model files, or ask an operator to raise limits.storage_bytes.`,
+    {
+      extensions: { limit: quota, current: used, "violated-policies": ["storage-bytes"] },
+    },
+  );
 }

@@ -6,7 +6,21 @@
 import { and, asc, eq, gt, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client.ts";
-import { apiKeys, gpuInstances, hostBootstrapTokens, jobInputs, jobOutputs, jobs, modelBlobs, models, TERMINAL_STATUSES, tenantStorage, tenants, uploads, webhookSecrets } from "./schema.ts";
+import {
+  apiKeys,
+  gpuInstances,
+  hostBootstrapTokens,
+  jobInputs,
+  jobOutputs,
+  jobs,
+  modelBlobs,
+  models,
+  TERMINAL_STATUSES,
+  tenantStorage,
+  tenants,
+  uploads,
+  webhookSecrets,
+} from "./schema.ts";
 
 /** D1 binds at most 100 parameters per statement. */
 export const ID_CHUNK = 90;
@@ -25,7 +39,11 @@ export interface JobRef {
 }
 
 const jobRef = { id: jobs.id, tenantId: jobs.tenantId, webhookUrl: jobs.webhookUrl };
-const toRef = (r: { id: string; tenantId: string; webhookUrl: string | null }): JobRef => ({ id: r.id, tenantId: r.tenantId, hasWebhook: r.webhookUrl !== null });
+const toRef = (r: { id: string; tenantId: string; webhookUrl: string | null }): JobRef => ({
+  id: r.id,
+  tenantId: r.tenantId,
+  hasWebhook: r.webhookUrl !== null,
+});
 const ended = inArray(jobs.status, [...TERMINAL_STATUSES]);
 
 /** A tenant's jobs that ended before `cutoff`, oldest first (jobs_tenant_ended_idx). */

@@ -5,7 +5,7 @@
  * finds the same rows, deletes nothing twice and finishes. Nothing is left that a row no longer
  * points to: a job's objects are found by its R2 prefix, not only by its rows.
  */
-import { type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { deleteJobRows, deleteUploadRows, filesOf, type JobRef, type UploadRef, uploadKeysInUse } from "../db/retention.ts";
 import type { Env } from "../env.ts";
 

@@ -2,8 +2,9 @@
  * Jobs cannot be erased while they run: an erasure first cancels its live jobs (a queued one ends
  * at once, a running one when its host confirms) and erases them once they have ended.
  */
-import { liveJobsOf } from "../db/retention.ts";
+
 import type { Db } from "../db/client.ts";
+import { liveJobsOf } from "../db/retention.ts";
 import type { Env } from "../env.ts";
 import { cancelJob } from "../jobs/cancel.ts";
 import { describeError, type Logger } from "../lib/log.ts";

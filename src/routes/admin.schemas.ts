@@ -28,10 +28,11 @@ export const LimitsInput = z
       .nullable()
       .optional()
       .openapi({ description: "GPU-seconds the tenant's jobs may use in a UTC calendar month; past it, submits get 429 spend-cap-reached. 0: no cap." }),
-    retention_days: limit(3650, "Days an ended job (inputs, outputs, events, webhook log) is kept after it ended; then it is erased.")
-      .nullable()
-      .optional(),
-    storage_bytes: limit(2 ** 50, "Bytes of outputs, uploads and private model files the tenant may hold; past it, submits and uploads get 429 storage-quota-exceeded.")
+    retention_days: limit(3650, "Days an ended job (inputs, outputs, events, webhook log) is kept after it ended; then it is erased.").nullable().optional(),
+    storage_bytes: limit(
+      2 ** 50,
+      "Bytes of outputs, uploads and private model files the tenant may hold; past it, submits and uploads get 429 storage-quota-exceeded.",
+    )
       .nullable()
       .optional(),
   })

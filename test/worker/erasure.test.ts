@@ -37,7 +37,10 @@ async function upload(t: TestTenant, user: string): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
-const count = async (sql: string, ...args: unknown[]) => (await env.DB.prepare(sql).bind(...args).first<{ n: number }>())!.n;
+const count = async (sql: string, ...args: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...args)
+    .first<{ n: number }>())!.n;
 const objectsUnder = async (prefix: string) => (await env.BLOBS.list({ prefix })).objects.length;
 const erase = (tenantId: string, user: string) => adminCall(`/v1/admin/tenants/${tenantId}/users/${encodeURIComponent(user)}`, { method: "DELETE" });
 

@@ -59,7 +59,10 @@ async function runJob(host: TestHost, n: number, t: TestTenant, user: string, bo
 }
 
 const endedAt = (id: string, at: number) => env.DB.prepare("UPDATE jobs SET finished_at = ? WHERE id = ?").bind(at, id).run();
-const rows = async (sql: string, ...args: unknown[]) => (await env.DB.prepare(sql).bind(...args).first<{ n: number }>())!.n;
+const rows = async (sql: string, ...args: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...args)
+    .first<{ n: number }>())!.n;
 const objectsUnder = async (prefix: string) => (await env.BLOBS.list({ prefix })).objects.map((o) => o.key);
 /** Events the job's JobFeed holds (an erased feed has no tables at all). */
 const feedEvents = (id: string) =>
@@ -182,10 +185,11 @@ describe("retention sweep", () => {
       const step = await sweepStep({ env: env as Env, config: config(small), log }, cursor, now);
       expect(step.erased.jobs).toBeLessThanOrEqual(2);
       const after = new Set((await env.DB.prepare("SELECT id FROM jobs WHERE tenant_id = ?").bind(t.id).all<{ id: string }>()).results.map((r) => r.id));
-      for (const id of before) if (!after.has(id)) {
-        expect(seen.has(id)).toBe(false);
-        seen.add(id);
-      }
+      for (const id of before)
+        if (!after.has(id)) {
+          expect(seen.has(id)).toBe(false);
+          seen.add(id);
+        }
       cursor = step.cursor;
     }
     expect(cursor.phase).toBe("deleted");

@@ -14,7 +14,11 @@ const upload = (t: TestTenant) =>
   call("/v1/uploads", { method: "POST", body: SMALL_PNG, headers: { ...userHeaders(t.key, "u"), "Content-Type": "image/png" } });
 const submit = (t: TestTenant) => call("/v1/jobs", json({ workflow: WORKFLOW }, userHeaders(t.key, "u")));
 const usage = async (t: TestTenant) =>
-  (await (await call("/v1/usage", { headers: userHeaders(t.key, "u") })).json()) as { storage_bytes_used: number; storage_bytes_remaining: number; limits: { storage_bytes: number } };
+  (await (await call("/v1/usage", { headers: userHeaders(t.key, "u") })).json()) as {
+    storage_bytes_used: number;
+    storage_bytes_remaining: number;
+    limits: { storage_bytes: number };
+  };
 const setQuota = (t: TestTenant, bytes: number) => adminCall(`/v1/admin/tenants/${t.id}`, { ...json({ limits: { storage_bytes: bytes } }), method: "PATCH" });
 
 describe("storage quota", () => {
