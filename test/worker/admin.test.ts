@@ -38,6 +38,8 @@ describe("tenants", () => {
       model_bytes: 100_000,
       // GPU_SECONDS_PER_MONTH: no cap by default.
       gpu_seconds_per_month: 0,
+      retention_days: 30,
+      storage_bytes: 107_374_182_400,
     });
     expect(t.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(atob(t.webhook_secret.slice(6)).length).toBe(32);
