@@ -22,7 +22,9 @@ export default defineConfig(async () => {
             TENANT_MAX_MODELS: "4",
             TENANT_MODEL_BYTES: "100000",
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
-            DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            // Two data keys, as after a rotation: k2 encrypts, k1 still decrypts.
+            DATA_ENCRYPTION_KEYS: `k2:${btoa("test-data-key-2-0123456789abcdef")},k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=`,
+            OUTPUT_URL_KEYS: `u1:${btoa("test-output-url-key-0123456789ab")}`,
             EDGE_SIGNING_KEY: newEdgeSigningKey("edge-test"),
             // The loopback servers started by test/support/node/global-setup.ts.
             OUTBOUND_ALLOW_HOSTS: [inject("jwksPort"), inject("fakeHostPort"), inject("ssrfPort"), inject("webhookReceiverPort")]

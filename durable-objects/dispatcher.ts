@@ -42,6 +42,7 @@ import type {
 } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
 import type { FeedOrigin } from "../src/feed/events.ts";
+import { signingKey } from "../src/hosts/edge-keys.ts";
 import { backToQueue, end, type LifecycleContext, markDispatched, setProgress, setTimings } from "../src/jobs/lifecycle.ts";
 import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
@@ -122,9 +123,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return createLogger(this.config().LOG_LEVEL, { component: "dispatcher" });
   }
 
+  /** EDGE_SIGNING_KEY: the current key signs; the next and previous are only published. */
   private signingKey(): EdgeSigningKey {
-    const jwk = JSON.parse(this.config().EDGE_SIGNING_KEY) as EdgeSigningKey["privateJwk"] & { kid: string };
-    return { kid: jwk.kid, privateJwk: jwk };
+    return signingKey(this.config());
   }
 
   /** Runs async work after the RPC answers, keeping failures in the log. */
@@ -338,6 +339,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       version: hb.version,
     });
     this.store.recordCatalogState(host.id, hb.catalog_hash, hb.resident_models);
+    this.store.recordEdgeKids(host.id, hb.edge_kids);
     const reply: HeartbeatReply = { renewed: [], cancel: [], revoked: [] };
     if (hb.catalog_hash !== undefined && !this.store.hasCatalog(hb.catalog_hash)) reply.catalog_wanted = true;
     const reported = new Set<string>();

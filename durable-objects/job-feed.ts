@@ -18,6 +18,7 @@ import { type FeedInput, type FeedOrigin, isTerminalType } from "../src/feed/eve
 import { presentEvent, type UrlSigner } from "../src/feed/present.ts";
 import { admit } from "../src/feed/rules.ts";
 import { sseEvent, sseRetry } from "../src/feed/sse.ts";
+import { keysOf } from "../src/lib/key-list.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
 import { Client } from "./job-feed/clients.ts";
 import { FeedStore, type PreviewFrame } from "./job-feed/store.ts";
@@ -196,7 +197,7 @@ export class JobFeed extends DurableObject<Env> {
           if (c.closed || c.lastSent >= ev.id) continue;
           let frame = frames.get(c.urlOrigin);
           if (!frame) {
-            const signer: UrlSigner = { origin: c.urlOrigin, ttlSeconds: cfg.OUTPUT_URL_TTL_SECONDS, key: cfg.DATA_ENCRYPTION_KEY };
+            const signer: UrlSigner = { origin: c.urlOrigin, ttlSeconds: cfg.OUTPUT_URL_TTL_SECONDS, keys: keysOf(cfg.OUTPUT_URL_KEYS) };
             frame = sseEvent(ev.id, ev.input.type, await presentEvent(this.jobId(), ev.input, signer));
             frames.set(c.urlOrigin, frame);
           }

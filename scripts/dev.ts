@@ -7,7 +7,7 @@
 // console is built first (predev).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDevVars, parseDevVars } from "./lib/dev-vars.ts";
+import { ensureDevVars, generatedSecrets, obsoleteSecrets, parseDevVars } from "./lib/dev-vars.ts";
 import { startLocalProvider } from "./lib/local-provider.ts";
 import { startLocalStack } from "./lib/local-stack.ts";
 import { ROOT } from "./lib/wrangler-dev.ts";
@@ -19,6 +19,10 @@ const statePath = join(ROOT, ".wrangler/dev-stack.json");
 const added = ensureDevVars(devVarsPath);
 if (added.length > 0) console.log(`[dev] generated ${added.join(", ")} in .dev.vars`);
 const vars = parseDevVars(readFileSync(devVarsPath, "utf8"));
+for (const name of obsoleteSecrets) {
+  // Values encrypted under it before key ids existed are not read (docs/key-rotation.md).
+  if (vars.has(name)) console.log(`[dev] ${name} in .dev.vars is no longer read (DATA_ENCRYPTION_KEYS replaced it); you may delete that line`);
+}
 const secret = (name: string) => {
   const v = vars.get(name);
   if (!v) throw new Error(`${name} missing from .dev.vars`);
@@ -33,10 +37,15 @@ const provider = autoscale ? await startLocalProvider({ bootDelayMs: 20_000, bac
 console.log(autoscale ? "[dev] starting the edge and the local GPU provider…" : "[dev] starting the edge, a ComfyUI emulator and a gpu-backend…");
 const stack = await startLocalStack({
   hosts: autoscale ? 0 : 1,
-  secrets: { ADMIN_TOKEN: secret("ADMIN_TOKEN"), DATA_ENCRYPTION_KEY: secret("DATA_ENCRYPTION_KEY"), EDGE_SIGNING_KEY: secret("EDGE_SIGNING_KEY") },
+  secrets: {
+    ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+    DATA_ENCRYPTION_KEYS: secret("DATA_ENCRYPTION_KEYS"),
+    OUTPUT_URL_KEYS: secret("OUTPUT_URL_KEYS"),
+    EDGE_SIGNING_KEY: secret("EDGE_SIGNING_KEY"),
+  },
   // Whatever else the developer put in .dev.vars (e.g. OUTBOUND_ALLOW_HOSTS) applies as usual.
   vars: {
-    ...Object.fromEntries([...vars].filter(([k]) => !["ADMIN_TOKEN", "DATA_ENCRYPTION_KEY", "EDGE_SIGNING_KEY"].includes(k))),
+    ...Object.fromEntries([...vars].filter(([k]) => !(k in generatedSecrets) && !obsoleteSecrets.includes(k))),
     ...(provider ? { LOCAL_PROVIDER_URL: provider.url, LOCAL_PROVIDER_TOKEN: provider.token } : {}),
   },
   edge: { port, stateDir: join(ROOT, ".wrangler/state") },

@@ -13,6 +13,7 @@ import { requestContext } from "./http/context.ts";
 import { notFoundHandler, onError } from "./http/errors.ts";
 import { outputsOriginOnly } from "./http/outputs-origin.ts";
 import { validationHook } from "./http/validation.ts";
+import { adminEncryptionRoutes } from "./routes/admin-encryption.ts";
 import { adminErasureRoutes } from "./routes/admin-erasure.ts";
 import { adminFailureRoutes } from "./routes/admin-failures.ts";
 import { adminHostRoutes } from "./routes/admin-hosts.ts";
@@ -80,6 +81,7 @@ export function createApp() {
   app.route("/v1/admin/failures", adminFailureRoutes);
   app.route("/v1/admin/usage", adminUsageRoutes);
   app.route("/v1/admin/retention", adminRetentionRoutes);
+  app.route("/v1/admin/encryption", adminEncryptionRoutes);
   app.route("/v1/models", tenantModelRoutes);
   // Internal API for GPU hosts: signed by the hosts, absent from the public OpenAPI document. Its
   // paths are the wire contract's own (src/protocol/paths.ts), so it is mounted at the root.

@@ -4,12 +4,14 @@
  * starts with the first delivery, which a lost hand-off could prevent), that every pool's
  * Dispatcher keeps its reconciliation alarm and every autoscaled pool's PoolScaler its tick, that the
  * RetentionSweeper keeps sweeping (src/retention/sweep.ts), that host catalogs no pool refers to are deleted from
- * R2 (src/hosts/catalog-sweep.ts), and that model files left verifying or importing get
+ * R2 (src/hosts/catalog-sweep.ts), that stored secrets move to the newest data encryption key
+ * (src/encryption/reencrypt.ts), and that model files left verifying or importing get
  * their verdict, so nothing waits for a request to be noticed.
  */
 import { loadConfig } from "./config/load.ts";
 import { createDb } from "./db/client.ts";
 import { stalePending } from "./db/models.ts";
+import { reencryptStep } from "./encryption/reencrypt.ts";
 import type { Env } from "./env.ts";
 import { sweepCatalogs } from "./hosts/catalog-sweep.ts";
 import { createLogger, describeError } from "./lib/log.ts";
@@ -45,6 +47,14 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
     ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
     ...pools.map((pool) => env.POOL_SCALER.getByName(pool).keepTicking()),
     ...pending.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).settle(b.scope, b.sha256)),
+    // Stored secrets move to the newest DATA_ENCRYPTION_KEYS key a small step at a time.
+    ...(loaded.ok
+      ? [
+          reencryptStep(env.DB, loaded.config, loaded.config.REENCRYPT_BATCH_ROWS, log).then((r) =>
+            r.moved + r.failed + r.expired_host_secrets > 0 ? log.info("reencrypt_step", { ...r }) : undefined,
+          ),
+        ]
+      : []),
   ]);
   for (const r of results) if (r.status === "rejected") log.error("cron_step_failed", describeError(r.reason));
 }

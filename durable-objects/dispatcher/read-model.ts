@@ -29,6 +29,7 @@ export function hostStatus(store: DispatcherStore, h: HostRow, now: number, cfg:
     catalog_hash: h.catalog_hash,
     catalog_known: h.catalog_hash !== null && store.hasCatalog(h.catalog_hash),
     resident_models: parseList(h.resident_models),
+    edge_kids: h.edge_kids === null ? null : parseList(h.edge_kids),
   };
 }
 

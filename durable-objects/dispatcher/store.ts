@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS hosts (
   unavailable_until INTEGER NOT NULL DEFAULT 0,
   catalog_hash TEXT,
   resident_models TEXT NOT NULL DEFAULT '[]',
-  recent_models TEXT NOT NULL DEFAULT '[]'
+  recent_models TEXT NOT NULL DEFAULT '[]',
+  edge_kids TEXT
 );
 CREATE TABLE IF NOT EXISTS needs (
   id INTEGER PRIMARY KEY,
@@ -102,6 +103,8 @@ export interface HostRow extends HostState {
   resident_models: string;
   /** JSON array of the model files named by the job last dispatched to it (warm once it runs). */
   recent_models: string;
+  /** JSON array of the edge key ids the host said it pins (null: it never said). */
+  edge_kids: string | null;
 }
 
 export interface QueueRow {
@@ -163,7 +166,12 @@ export class DispatcherStore {
       needs_id: "INTEGER NOT NULL DEFAULT 0",
       previews: "INTEGER NOT NULL DEFAULT 0",
     });
-    addColumns(sql, "hosts", { catalog_hash: "TEXT", resident_models: "TEXT NOT NULL DEFAULT '[]'", recent_models: "TEXT NOT NULL DEFAULT '[]'" });
+    addColumns(sql, "hosts", {
+      catalog_hash: "TEXT",
+      resident_models: "TEXT NOT NULL DEFAULT '[]'",
+      recent_models: "TEXT NOT NULL DEFAULT '[]'",
+      edge_kids: "TEXT",
+    });
     addColumns(sql, "queue", { needs_id: "INTEGER NOT NULL DEFAULT 0", passed_over: "INTEGER NOT NULL DEFAULT 0" });
   }
 
@@ -233,6 +241,11 @@ export class DispatcherStore {
   recordCatalogState(id: string, catalogHash: string | undefined, residentModels: string[] | undefined): void {
     if (catalogHash !== undefined) this.sql.exec("UPDATE hosts SET catalog_hash = ? WHERE id = ?", catalogHash, id);
     if (residentModels !== undefined) this.sql.exec("UPDATE hosts SET resident_models = ? WHERE id = ?", JSON.stringify(residentModels), id);
+  }
+
+  /** The edge keys a heartbeat says the host pins (a heartbeat without them changes nothing). */
+  recordEdgeKids(id: string, kids: string[] | undefined): void {
+    if (kids !== undefined) this.sql.exec("UPDATE hosts SET edge_kids = ? WHERE id = ?", JSON.stringify(kids), id);
   }
 
   /** Keeps a catalog's summary (once per hash) and points the host at it. */

@@ -20,6 +20,7 @@ import { PromptTracker } from "./comfy/prompt-tracker.ts";
 import type { Config } from "./config.ts";
 import { type DrainResult, drain } from "./drain.ts";
 import { EdgeClient } from "./edge/client.ts";
+import { PinnedEdgeKeys } from "./edge/pinned-keys.ts";
 import { HeartbeatLoop } from "./heartbeat.ts";
 import { JobManager } from "./jobs/manager.ts";
 import { JobModels } from "./jobs/models.ts";
@@ -185,6 +186,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const manager = new JobManager(deps, cfg, () => link!.state);
   const sweeper = new Sweeper({ dirs: cfg.comfyDirs, maxAgeMs: cfg.maxJobDeadlineMs, intervalMs: cfg.sweepIntervalMs, held: () => manager.heldFiles(), log });
   catalog = new CatalogPublisher({ hostId: cfg.hostId, comfy, link, edge, modelsDir: join(cfg.comfyDirs.base, "models"), lock: lock.lock, log });
+  const edgeKeys = new PinnedEdgeKeys(cfg.edgeJwks, { hostId: cfg.hostId, file: cfg.edgeJwksFile, log });
   const heartbeat = new HeartbeatLoop({
     hostId: cfg.hostId,
     version: VERSION,
@@ -195,6 +197,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     link,
     catalog,
     pinned: (refs) => models.pinned(refs),
+    edgeKeys,
     log,
   });
   const jobsGauge = setInterval(() => metrics.jobsHeld.set(manager.held), 1_000);
@@ -202,7 +205,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
 
   const server = createHostServer({
     hostId: cfg.hostId,
-    jwks: cfg.edgeJwks,
+    jwks: () => edgeKeys.current(),
     maxBodyBytes: cfg.maxDispatchBytes,
     maxJobDeadlineMs: cfg.maxJobDeadlineMs,
     manager,

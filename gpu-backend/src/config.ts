@@ -172,8 +172,13 @@ export const settings = {
   EDGE_JWKS: {
     kind: "secret",
     schema: jwksSchema,
-    doc: "The edge's public signing keys (JWKS JSON), pinned: every edge → host request must carry an EdDSA JWT signed by one of them. Keys rotate by `kid` (pin old and new during a rotation).",
+    doc: "The edge's public signing keys (JWKS JSON), pinned: every edge → host request must carry an EdDSA JWT signed by one of them. When the edge rolls its key over, heartbeat replies hand the host the new set signed by a key pinned here, so the pin follows without a restart.",
     example: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"…","kid":"…","alg":"EdDSA","use":"sig"}]}',
+  },
+  EDGE_JWKS_FILE: {
+    kind: "var",
+    schema: optionalAbsolutePath,
+    doc: "Where the edge keys learned from heartbeat replies are kept across restarts (absolute path, outside ComfyUI's folders). Used only while EDGE_JWKS is the pin it was written under; unset: a restarted host starts from EDGE_JWKS again.",
   },
   BOOTSTRAP_TOKEN: {
     kind: "secret",

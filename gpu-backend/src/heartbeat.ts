@@ -11,6 +11,7 @@ import { edgePaths } from "../../src/protocol/paths.ts";
 import { CATALOG_CHECK_EVERY, type CatalogPublisher } from "./catalog.ts";
 import type { ComfyLink } from "./comfy/link.ts";
 import type { EdgeClient } from "./edge/client.ts";
+import type { PinnedEdgeKeys } from "./edge/pinned-keys.ts";
 import type { JobManager } from "./jobs/manager.ts";
 import type { Logger } from "./log.ts";
 
@@ -29,6 +30,8 @@ export class HeartbeatLoop {
     catalog?: Pick<CatalogPublisher, "publishedHash" | "check">;
     /** The pool's pinned model files, from each reply (absent: none pinned). */
     pinned?: (refs: ModelRef[]) => void;
+    /** The edge keys this host pins: heartbeats name them, replies may update them. */
+    edgeKeys?: Pick<PinnedEdgeKeys, "kids" | "apply">;
     log: Logger;
   };
   private beats = 0;
@@ -71,6 +74,7 @@ export class HeartbeatLoop {
       jobs: manager.heartbeatJobs(),
       // resident_models stays unsent: ComfyUI 0.3.64 does not say over HTTP which models are loaded.
       ...(this.opts.catalog?.publishedHash !== undefined ? { catalog_hash: this.opts.catalog.publishedHash } : {}),
+      ...(this.opts.edgeKeys ? { edge_kids: this.opts.edgeKeys.kids() } : {}),
     });
   }
 
@@ -92,6 +96,8 @@ export class HeartbeatLoop {
     this.lastOkAt = Date.now();
     manager.applyHeartbeatReply(result.value);
     this.opts.pinned?.(result.value.pinned_models ?? []);
+    // New edge keys, signed by one pinned now (a refused update is logged and changes nothing).
+    if (result.value.edge_jwks !== undefined) await this.opts.edgeKeys?.apply(result.value.edge_jwks);
     const catalog = this.opts.catalog;
     if (catalog) {
       this.beats++;

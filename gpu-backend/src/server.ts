@@ -29,7 +29,8 @@ import { sendJson, sendProblem } from "./problems.ts";
 
 export interface ServerDeps {
   hostId: string;
-  jwks: JSONWebKeySet;
+  /** The edge keys pinned now (they change when the edge rolls its key over: edge/pinned-keys.ts). */
+  jwks: () => JSONWebKeySet;
   maxBodyBytes: number;
   /** Longest `deadline_ms` a dispatch may ask for. */
   maxJobDeadlineMs: number;
@@ -87,7 +88,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
       { "WWW-Authenticate": 'Bearer error="invalid_token"' },
     );
   };
-  const token = await verifyEdgeToken(deps.jwks, req.headers.authorization, { hostId: deps.hostId, method, path: rawPath });
+  const token = await verifyEdgeToken(deps.jwks(), req.headers.authorization, { hostId: deps.hostId, method, path: rawPath });
   if (!token.ok) {
     lingerThenClose(req);
     return refuse(token.reason);

@@ -46,7 +46,7 @@ export interface StackOptions {
   allowHosts?: string[];
   edge?: WranglerDevOptions;
   /** Secrets for the edge; generated when absent. */
-  secrets?: { ADMIN_TOKEN: string; DATA_ENCRYPTION_KEY: string; EDGE_SIGNING_KEY: string };
+  secrets?: { ADMIN_TOKEN: string; DATA_ENCRYPTION_KEYS: string; OUTPUT_URL_KEYS: string; EDGE_SIGNING_KEY: string };
   /** Show processes' output on this process's stdout. */
   inheritOutput?: boolean;
 }
@@ -85,7 +85,8 @@ const PORT_ATTEMPTS = 3;
 export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
   const secrets = opts.secrets ?? {
     ADMIN_TOKEN: randomBytes(32).toString("hex"),
-    DATA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    DATA_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+    OUTPUT_URL_KEYS: `u1:${randomBytes(32).toString("base64")}`,
     EDGE_SIGNING_KEY: newEdgeSigningKey("edge-local"),
   };
   // Hosts on loopback need no allow-list outside production (src/lib/outbound-allow.ts); only test

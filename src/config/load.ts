@@ -5,6 +5,7 @@
  * setting that is wrong (names only, never values: some are secrets). In production, dev-only
  * settings that are switched on are refused too.
  */
+import { edgeKeysProblem } from "../hosts/edge-keys.ts";
 import { type Config, configSchema, type SettingName, settings } from "./schema.ts";
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -35,6 +36,8 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     return { ok: false, problems: [...new Set(problems)] };
   }
   const config = parsed.data;
+  const keyClash = edgeKeysProblem(config);
+  if (keyClash) return { ok: false, problems: [keyClash] };
   if (config.ENVIRONMENT === "production") {
     const devOn = (Object.keys(settings) as SettingName[]).filter((name) => {
       const s = settings[name];

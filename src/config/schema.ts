@@ -6,7 +6,9 @@
  * when the committed files drift). Defaults are the safe, cheap choice for a new deployment.
  */
 import { z } from "zod";
+import { publishedKeysProblem } from "../hosts/edge-keys.ts";
 import { isHostPatternList } from "../lib/host-patterns.ts";
+import { parseKeyList } from "../lib/key-list.ts";
 import { DEFAULT_DENIED_NODE_CLASSES, DEFAULT_FILE_INPUTS, isClassList, isFileInputList } from "../protocol/node-policy.ts";
 import { DEFAULT_DOH_ENDPOINT } from "../ssrf/dns.ts";
 import { DEFAULT_PORTS } from "../ssrf/url-policy.ts";
@@ -31,13 +33,11 @@ const positiveInt = (fallback: number, max: number) => z.coerce.number().int().m
 /** A binding is an object provided by the runtime; its absence is a deployment error. */
 const binding = (what: string) => z.custom<object>((v) => typeof v === "object" && v !== null, { message: `the ${what} binding is missing` });
 
-const base64Key32 = z.string().refine((v) => {
-  try {
-    return atob(v).length === 32;
-  } catch {
-    return false;
-  }
-}, "must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)");
+/** `k2:<base64 of 32 bytes>,k1:…`, newest first (src/lib/key-list.ts says why and checks it). */
+const keyList = z.string().superRefine((v, ctx) => {
+  const parsed = parseKeyList(v);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.problem });
+});
 
 /** An Ed25519 private key as a JWK with a `kid`: signs the edge's requests to GPU hosts. */
 const edgeSigningKey = z.string().refine((v) => {
@@ -48,6 +48,12 @@ const edgeSigningKey = z.string().refine((v) => {
     return false;
   }
 }, "must be an Ed25519 private JWK with kid (npm run keys:edge prints one)");
+
+/** Public Ed25519 JWKs published beside the signing key (src/hosts/edge-keys.ts checks them). */
+const publishedKeys = z.string().superRefine((v, ctx) => {
+  const problem = publishedKeysProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 export const settings = {
   ENVIRONMENT: {
@@ -61,17 +67,43 @@ export const settings = {
     doc: "Bearer token for `/v1/admin/*`. Compared in constant time. `npm run dev` writes a random one to `.dev.vars`.",
     example: "<openssl rand -hex 32>",
   },
-  DATA_ENCRYPTION_KEY: {
+  DATA_ENCRYPTION_KEYS: {
     kind: "secret",
-    schema: base64Key32,
-    doc: "AES-256-GCM key that encrypts tenants' webhook signing secrets at rest in D1 (base64 of 32 bytes).",
-    example: "<openssl rand -base64 32>",
+    schema: keyList,
+    doc: "AES-256-GCM keys that encrypt secrets at rest in D1 (tenants' webhook signing secrets, GPU hosts' secrets): `<key id>:<base64 of 32 bytes>`, comma-separated, newest first. The newest encrypts, every listed key decrypts; the cron moves stored values to the newest key and `GET /v1/admin/encryption` counts what is still under each (docs/RUNBOOK.md: rotating it).",
+    example: "k1:<openssl rand -base64 32>",
+  },
+  OUTPUT_URL_KEYS: {
+    kind: "secret",
+    schema: keyList,
+    doc: "HMAC keys of the signed output and preview URLs, in the same format as DATA_ENCRYPTION_KEYS (newest first): the newest signs, every listed key verifies, and each URL names its key, so links minted before a rotation work until they expire while the old key stays listed.",
+    example: "u1:<openssl rand -base64 32>",
   },
   EDGE_SIGNING_KEY: {
     kind: "secret",
     schema: edgeSigningKey,
     doc: "Ed25519 private JWK (with `kid`) that signs dispatch and cancel requests to GPU hosts; hosts pin its public half from `/v1/hosts/jwks.json`.",
     example: "<npm run keys:edge>",
+  },
+  EDGE_PUBLISHED_KEYS: {
+    kind: "var",
+    schema: publishedKeys.optional(),
+    doc: 'During an EDGE_SIGNING_KEY rollover: public Ed25519 JWKs (a JWKS `{"keys": [...]}`) published to hosts beside the signing key\'s: first the next key (pinned by hosts before it signs), then the previous one (still accepted after the switch). Hosts learn them from signed heartbeat replies (docs/RUNBOOK.md). Public halves only; empty otherwise.',
+  },
+  HOST_SECRET_OVERLAP_SECONDS: {
+    kind: "var",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(86_400),
+    doc: "After `POST /v1/admin/hosts/{id}/secret` without `overlap_seconds`: how long the host's previous secret stays valid beside the new one (60 s to 7 days), time to restart the host with the new HOST_SECRET.",
+  },
+  REENCRYPT_BATCH_ROWS: {
+    kind: "var",
+    schema: z.coerce.number().int().min(0).max(1000).default(100),
+    doc: "Stored secrets the cron moves to the newest DATA_ENCRYPTION_KEYS key per run (0: only `POST /v1/admin/encryption/reencrypt` does).",
   },
   MAX_ACTIVE_JOBS_PER_USER: {
     kind: "var",

@@ -76,7 +76,7 @@ export const webhookSecrets = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    // AES-GCM ciphertext under DATA_ENCRYPTION_KEY: signing needs the secret, a dump must not.
+    // AES-GCM ciphertext under DATA_ENCRYPTION_KEYS (src/encryption/columns.ts): signing needs the secret, a dump must not.
     secretCiphertext: text("secret_ciphertext").notNull(),
     createdAt: integer("created_at").notNull(),
     retiredAt: integer("retired_at"),

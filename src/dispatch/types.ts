@@ -40,6 +40,8 @@ export interface HostStatus {
   catalog_known: boolean;
   /** Models in VRAM per the last heartbeat ("folder/name"); empty when the host does not say. */
   resident_models: string[];
+  /** The edge key ids the host pins per its last heartbeat (null: it does not say). */
+  edge_kids: string[] | null;
 }
 
 /**

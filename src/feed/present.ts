@@ -2,6 +2,7 @@
  * An event as a client reads it (FEED_EVENT_DATA in events.ts): the stored input with times as
  * ISO strings and fresh signed URLs for outputs and previews (stored events never hold one).
  */
+import type { ListedKey } from "../lib/key-list.ts";
 import { signedOutputUrl, signedPreviewUrl } from "../outputs/signed-url.ts";
 import type { FeedInput, FeedOutput } from "./events.ts";
 
@@ -9,7 +10,8 @@ export interface UrlSigner {
   /** Origin of the signed URLs (OUTPUTS_BASE_URL, else the API's). */
   origin: string;
   ttlSeconds: number;
-  key: string;
+  /** OUTPUT_URL_KEYS, newest first. */
+  keys: readonly ListedKey[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -22,7 +24,7 @@ export async function presentEvent(jobId: string, ev: FeedInput, signer: UrlSign
     sha256: o.sha256,
     kind: o.kind,
     node_id: o.node_id,
-    url: await signedOutputUrl(signer.origin, jobId, o.name, signer.ttlSeconds, signer.key),
+    url: await signedOutputUrl(signer.origin, jobId, o.name, signer.ttlSeconds, signer.keys),
   });
   switch (ev.type) {
     case "job.queued":
@@ -38,7 +40,7 @@ export async function presentEvent(jobId: string, ev: FeedInput, signer: UrlSign
         attempt: ev.attempt,
         node: ev.node,
         content_type: ev.content_type,
-        url: await signedPreviewUrl(signer.origin, jobId, signer.ttlSeconds, signer.key),
+        url: await signedPreviewUrl(signer.origin, jobId, signer.ttlSeconds, signer.keys),
         at: iso(ev.at),
       };
     case "job.output": {

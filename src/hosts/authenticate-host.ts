@@ -1,7 +1,8 @@
 /**
  * Authenticates a GPU host's call to the edge: Standard Webhooks signature with the host's
  * secret over the JSON body (POST) or over the `x-request-manifest` JSON (GET input, PUT output),
- * which must name this very request (method, path, host). Failures are 401 with a generic detail;
+ * which must name this very request (method, path, host), by the host's current secret or, during a
+ * rotation's overlap, its previous one (src/hosts/host-secrets.ts). Failures are 401 with a generic detail;
  * the reason goes to the log. Replays of POST/PUT messages are refused by the pool's Dispatcher.
  */
 import { createMiddleware } from "hono/factory";
@@ -10,9 +11,10 @@ import { getHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
-import { decryptSecret } from "../lib/crypto.ts";
+import { UndecryptableSecret } from "../lib/crypto.ts";
 import { HOST_SIGNATURE_TOLERANCE_SECONDS, MANIFEST_HEADER, verifyHostPayload } from "../protocol/host-signing.ts";
 import { HostManifest, RequestManifest } from "../protocol/messages.ts";
+import { acceptedSecrets } from "./host-secrets.ts";
 
 export type HostApiEnv = {
   Bindings: AppEnv["Bindings"];
@@ -74,8 +76,17 @@ export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "
       }
       manifest = manifestKind === "job" ? (result.data as RequestManifest) : null;
     }
-    const secret = await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY);
-    const verdict = await verifyHostPayload([secret], c.req.raw.headers, signedText);
+    let secrets: string[];
+    try {
+      // The current secret and, during a rotation's overlap, the previous one: every listed
+      // signature is checked against each (HMAC verify, constant time).
+      secrets = await acceptedSecrets(host, c.var.config, Date.now());
+    } catch (err) {
+      if (!(err instanceof UndecryptableSecret)) throw err;
+      log.error("host_auth_failed", { host_id: hostId, reason: "secret_unreadable", detail: err.reason, kid: err.kid });
+      throw refuse();
+    }
+    const verdict = await verifyHostPayload(secrets, c.req.raw.headers, signedText);
     if (!verdict.ok) {
       log.warn("host_auth_failed", { host_id: hostId, reason: verdict.reason });
       throw refuse();

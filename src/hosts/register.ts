@@ -3,15 +3,15 @@
  * the pool's Dispatcher. Shared by the admin API (an operator's host) and the autoscaler (a host it
  * launched, which receives its secret through a bootstrap token instead of a person).
  */
-import type { JWK } from "jose";
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
 import { insertHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import { dataKeys, secretContext } from "../encryption/columns.ts";
 import type { Env } from "../env.ts";
 import { encryptSecret } from "../lib/crypto.ts";
-import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { newSecret } from "../protocol/standard-webhooks.ts";
+import { edgeJwks, type Jwks } from "./edge-keys.ts";
 
 export interface NewHost {
   id: string;
@@ -23,11 +23,7 @@ export interface NewHost {
 /** What the host must hold: its secret (HOST_SECRET) and the keys it pins (EDGE_JWKS). */
 export interface HostCredentials {
   secret: string;
-  edgeJwks: { keys: Record<string, unknown>[] };
-}
-
-export function edgeJwks(config: Config): { keys: Record<string, unknown>[] } {
-  return { keys: [publicJwkOf(JSON.parse(config.EDGE_SIGNING_KEY) as JWK) as Record<string, unknown>] };
+  edgeJwks: Jwks;
 }
 
 export async function registerHost(env: Env, db: Db, config: Config, host: NewHost, now: number): Promise<{ row: GpuHostRow; credentials: HostCredentials }> {
@@ -37,7 +33,9 @@ export async function registerHost(env: Env, db: Db, config: Config, host: NewHo
     pool: host.pool,
     url: host.url.replace(/\/+$/, ""),
     slots: host.slots,
-    secretCiphertext: await encryptSecret(secret, config.DATA_ENCRYPTION_KEY),
+    secretCiphertext: await encryptSecret(secret, dataKeys(config), secretContext.hostSecret(host.id)),
+    previousSecretCiphertext: null,
+    previousSecretExpiresAt: null,
     createdAt: now,
     updatedAt: now,
     drainingAt: null,

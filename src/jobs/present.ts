@@ -10,6 +10,7 @@ import { outputsOfMany } from "../db/outputs.ts";
 import type { JobOutputRow, JobRow } from "../db/schema.ts";
 import type { JobInfo } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
+import { keysOf } from "../lib/key-list.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { signedOutputUrl } from "../outputs/signed-url.ts";
 import { latestMessages } from "../webhooks/store.ts";
@@ -35,7 +36,7 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
       size: o.size,
       sha256: o.sha256,
       kind: o.kind,
-      url: await signedOutputUrl(origin, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, ctx.config.DATA_ENCRYPTION_KEY),
+      url: await signedOutputUrl(origin, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, keysOf(ctx.config.OUTPUT_URL_KEYS)),
     })),
   );
 }

@@ -13,7 +13,8 @@ import { getJob } from "../db/jobs.ts";
 import type { JobRow } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
-import { verifyOutputSignature } from "./signed-url.ts";
+import { keysOf } from "../lib/key-list.ts";
+import { MAX_SIGNATURE_CHARS, verifyOutputSignature } from "./signed-url.ts";
 
 export const SignedUrlQuery = z
   .object({
@@ -24,7 +25,7 @@ export const SignedUrlQuery = z
       .openapi({ param: { name: "expires", in: "query" } }),
     signature: z
       .string()
-      .max(64)
+      .max(MAX_SIGNATURE_CHARS)
       .optional()
       .openapi({ param: { name: "signature", in: "query" } }),
   })
@@ -43,7 +44,7 @@ export function signedJobAccess(name: (c: Context<SignedAccessEnv>) => string, r
     if (expires === undefined && signature === undefined) return authenticate(c, next);
     const id = c.req.param("id") ?? "";
     const ok =
-      expires !== undefined && signature !== undefined && (await verifyOutputSignature(id, name(c), expires, signature, c.var.config.DATA_ENCRYPTION_KEY));
+      expires !== undefined && signature !== undefined && (await verifyOutputSignature(id, name(c), expires, signature, keysOf(c.var.config.OUTPUT_URL_KEYS)));
     if (!ok) throw new ProblemError("unauthenticated", refused);
     const job = await getJob(createDb(c.env.DB), id);
     if (!job) throw new ProblemError("not-found", `Job ${id} has nothing here.`);

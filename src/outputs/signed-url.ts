@@ -1,15 +1,20 @@
 /**
  * Short-lived signed URLs for job outputs, so a page can embed an image without an API key:
- * `…/outputs/{name}?expires=<unix s>&signature=<base64url HMAC-SHA256(job id, name, expires)>`.
- * The key is derived (HKDF) from DATA_ENCRYPTION_KEY for this one purpose.
+ * `…/outputs/{name}?expires=<unix s>&signature=<key id>.<base64url HMAC-SHA256(job id, name, expires)>`.
+ * Keys are OUTPUT_URL_KEYS (src/lib/key-list.ts), their own secret rather than one derived from the
+ * data encryption key, so each rotates on its own schedule: the newest key signs, every listed key
+ * verifies, and a link names its key, so links minted before a rotation keep working until they
+ * expire as long as their key stays listed (docs/key-rotation.md). Each HMAC key is derived (HKDF)
+ * from the listed key for this one purpose.
  */
+import type { ListedKey } from "../lib/key-list.ts";
 import { fromBase64, toBase64Url, utf8 } from "../protocol/encoding.ts";
 
 type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
-const keys = new Map<string, Promise<Key>>();
+const hmacKeys = new Map<string, Promise<Key>>();
 
 function urlKey(masterB64: string): Promise<Key> {
-  let key = keys.get(masterB64);
+  let key = hmacKeys.get(masterB64);
   if (!key) {
     key = (async () => {
       const master = await crypto.subtle.importKey("raw", fromBase64(masterB64), "HKDF", false, ["deriveKey"]);
@@ -21,7 +26,7 @@ function urlKey(masterB64: string): Promise<Key> {
         ["sign", "verify"],
       );
     })();
-    keys.set(masterB64, key);
+    hmacKeys.set(masterB64, key);
   }
   return key;
 }
@@ -32,10 +37,24 @@ export function outputPath(jobId: string, name: string): string {
   return `/v1/jobs/${encodeURIComponent(jobId)}/outputs/${encodeURIComponent(name)}`;
 }
 
-export async function signedOutputUrl(baseUrl: string, jobId: string, name: string, ttlSeconds: number, masterB64: string, now = Date.now()): Promise<string> {
+/** `<key id>.<mac>` under the newest key. */
+async function sign(keys: readonly ListedKey[], jobId: string, name: string, expires: number): Promise<string> {
+  const key = keys[0];
+  if (!key) throw new Error("no output URL key");
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await urlKey(key.secret), message(jobId, name, expires)));
+  return `${key.kid}.${toBase64Url(sig)}`;
+}
+
+export async function signedOutputUrl(
+  baseUrl: string,
+  jobId: string,
+  name: string,
+  ttlSeconds: number,
+  keys: readonly ListedKey[],
+  now = Date.now(),
+): Promise<string> {
   const expires = Math.floor(now / 1000) + ttlSeconds;
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await urlKey(masterB64), message(jobId, name, expires)));
-  return `${baseUrl}${outputPath(jobId, name)}?expires=${expires}&signature=${toBase64Url(sig)}`;
+  return `${baseUrl}${outputPath(jobId, name)}?expires=${expires}&signature=${await sign(keys, jobId, name, expires)}`;
 }
 
 /**
@@ -48,27 +67,33 @@ export function previewPath(jobId: string): string {
   return `/v1/jobs/${encodeURIComponent(jobId)}/preview`;
 }
 
-export async function signedPreviewUrl(baseUrl: string, jobId: string, ttlSeconds: number, masterB64: string, now = Date.now()): Promise<string> {
+export async function signedPreviewUrl(baseUrl: string, jobId: string, ttlSeconds: number, keys: readonly ListedKey[], now = Date.now()): Promise<string> {
   const expires = Math.floor(now / 1000) + ttlSeconds;
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await urlKey(masterB64), message(jobId, PREVIEW_NAME, expires)));
-  return `${baseUrl}${previewPath(jobId)}?expires=${expires}&signature=${toBase64Url(sig)}`;
+  return `${baseUrl}${previewPath(jobId)}?expires=${expires}&signature=${await sign(keys, jobId, PREVIEW_NAME, expires)}`;
 }
+
+/** Longest `signature` parameter: a 32-character key id, the dot and 43 characters of MAC. */
+export const MAX_SIGNATURE_CHARS = 76;
 
 export async function verifyOutputSignature(
   jobId: string,
   name: string,
   expires: string,
   signature: string,
-  masterB64: string,
+  keys: readonly ListedKey[],
   now = Date.now(),
 ): Promise<boolean> {
-  if (!/^\d{1,12}$/.test(expires) || !/^[A-Za-z0-9_-]{43}$/.test(signature)) return false;
+  const m = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/.exec(signature);
+  if (!/^\d{1,12}$/.test(expires) || !m) return false;
   if (Number(expires) * 1000 < now) return false;
+  // The key the link names, if it is still listed; a removed key's links stop working.
+  const key = keys.find((k) => k.kid === m[1]);
+  if (!key) return false;
   let sig: Uint8Array<ArrayBuffer>;
   try {
-    sig = fromBase64(signature.replaceAll("-", "+").replaceAll("_", "/"));
+    sig = fromBase64(m[2]!.replaceAll("-", "+").replaceAll("_", "/"));
   } catch {
     return false;
   }
-  return crypto.subtle.verify("HMAC", await urlKey(masterB64), sig, message(jobId, name, Number(expires)));
+  return crypto.subtle.verify("HMAC", await urlKey(key.secret), sig, message(jobId, name, Number(expires)));
 }

@@ -157,6 +157,8 @@ export const Heartbeat = z.object({
     .optional(),
   /** Models loaded in VRAM now, as "folder/name" (absent when ComfyUI does not say: see docs/gpu-backend.md). */
   resident_models: z.array(z.string().min(1).max(600)).max(64).optional(),
+  /** The `kid`s of the edge keys the host pins now (src/protocol/jwks-update.ts); absent on older hosts. */
+  edge_kids: z.array(z.string().min(1).max(64)).max(8).optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
@@ -174,6 +176,12 @@ export const HeartbeatReply = z.object({
    * and fetch the missing ones ahead of any job (edgePaths.pinnedModel). Absent: none.
    */
   pinned_models: z.array(ModelRef).max(64).optional(),
+  /**
+   * The edge's keys changed from what the heartbeat's `edge_kids` names: the JWKS to pin from now
+   * on, as a JWT signed by the edge's current key (src/protocol/jwks-update.ts). Pin it only if a
+   * key pinned now verifies it.
+   */
+  edge_jwks: z.string().max(16_384).optional(),
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 

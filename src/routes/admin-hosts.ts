@@ -10,6 +10,7 @@ import { createDb } from "../db/client.ts";
 import { deleteHost, getHost, listHosts, updateHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
 import type { HostStatus } from "../dispatch/types.ts";
+import { previousSecretLive, rotateHostSecret } from "../hosts/host-secrets.ts";
 import { registerHost } from "../hosts/register.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
@@ -54,6 +55,14 @@ const HostSchema = z
     catalog_hash: z.string().nullable().openapi({ description: "Hash of the catalog (object_info + models) the host last published or heartbeat named." }),
     catalog_known: z.boolean().openapi({ description: "Whether the edge holds that catalog (false: the host is asked to publish it again)." }),
     resident_models: z.array(z.string()).openapi({ description: 'Models in VRAM per the last heartbeat ("folder/name"); empty when the host does not say.' }),
+    edge_kids: z.array(z.string()).nullable().openapi({
+      description:
+        "The edge key ids the host pins per its last heartbeat (null: it does not say). During an EDGE_SIGNING_KEY rollover, every host must pin the next key before it signs.",
+    }),
+    previous_secret_expires_at: z
+      .string()
+      .nullable()
+      .openapi({ description: "During a secret rotation: when the host's previous secret stops being accepted (null: only the current one is)." }),
   })
   .openapi("GpuHost");
 
@@ -133,6 +142,8 @@ function hostView(row: GpuHostRow, live: HostStatus | undefined) {
     catalog_hash: live?.catalog_hash ?? null,
     catalog_known: live?.catalog_known ?? false,
     resident_models: live?.resident_models ?? [],
+    edge_kids: live?.edge_kids ?? null,
+    previous_secret_expires_at: previousSecretLive(row, Date.now()) ? iso(row.previousSecretExpiresAt) : null,
   };
 }
 
@@ -165,6 +176,41 @@ const bootstrapTokenRoute = createRoute({
     "The token expires after `ttl_seconds` and is useless after its first use.",
   request: { params: HostIdParam, body: { required: false, content: { "application/json": { schema: BootstrapTokenBody } } } },
   responses: { 201: json("The token (shown once)", BootstrapTokenSchema), ...commonProblems, ...notFoundProblem },
+});
+
+const MIN_OVERLAP_SECONDS = 60;
+const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+const RotateSecretBody = z
+  .object({
+    overlap_seconds: z
+      .number()
+      .int()
+      .min(MIN_OVERLAP_SECONDS, `overlap_seconds must be at least ${MIN_OVERLAP_SECONDS} (time for the host to restart with the new secret)`)
+      .max(MAX_OVERLAP_SECONDS, `overlap_seconds must be at most ${MAX_OVERLAP_SECONDS} (7 days)`)
+      .optional()
+      .openapi({ description: "How long the previous secret stays valid beside the new one (60 s to 7 days); HOST_SECRET_OVERLAP_SECONDS when omitted." }),
+  })
+  .strict()
+  .openapi("RotateHostSecret");
+const RotatedSecretSchema = z
+  .object({
+    host_id: z.string(),
+    secret: z.string().openapi({ description: "The host's new HOST_SECRET. Shown only here; restart the host with it before the overlap ends." }),
+    previous_secret_expires_at: z
+      .string()
+      .openapi({ format: "date-time", description: "Until then the previous secret is accepted too; after it, only the new one." }),
+  })
+  .openapi("RotatedHostSecret");
+const rotateSecretRoute = createRoute({
+  ...admin,
+  method: "post",
+  path: "/{id}/secret",
+  summary: "Issue a new secret for a host (shown once); the previous one keeps working for an overlap",
+  description:
+    "The host signs with the new secret once restarted with it (HOST_SECRET; or HOST_SECRET=new and HOST_SECRET_PREVIOUS=old to sign with both). " +
+    "Until `previous_secret_expires_at` the edge accepts both, so no request fails during the switch. A second rotation ends the first one's overlap: only the secret it replaces stays valid.",
+  request: { params: HostIdParam, body: { required: false, content: { "application/json": { schema: RotateSecretBody } } } },
+  responses: { 201: json("The new secret (shown once)", RotatedSecretSchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },
 });
 
 const hostNotFound = (id: string) => new ProblemError("not-found", `No GPU host ${id}.`);
@@ -236,6 +282,24 @@ export const adminHostRoutes = newRouter()
     c.var.log.info("host_bootstrap_token_issued", { host_id: id, expires_at: expiresAt });
     c.header("Cache-Control", "no-store");
     return c.json({ host_id: id, token, expires_at: new Date(expiresAt).toISOString() }, 201);
+  })
+  .openapi(rotateSecretRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json") ?? {};
+    const db = createDb(c.env.DB);
+    const host = await getHost(db, id);
+    if (!host) throw hostNotFound(id);
+    const overlapMs = (body.overlap_seconds ?? c.var.config.HOST_SECRET_OVERLAP_SECONDS) * 1000;
+    const result = await rotateHostSecret(db, c.var.config, host, overlapMs, Date.now());
+    if (!result.ok) {
+      // "raced": another rotation (or a removal) changed the row since it was read.
+      throw new ProblemError("conflict", `Host ${id}'s secret was changed by another request at the same time; list the hosts and rotate again if needed.`);
+    }
+    const expiresAt = result.row.previousSecretExpiresAt ?? 0;
+    // Never the secret itself: it is in this answer only.
+    c.var.log.info("host_secret_rotated", { host_id: id, previous_secret_expires_at: expiresAt });
+    c.header("Cache-Control", "no-store");
+    return c.json({ host_id: id, secret: result.secret, previous_secret_expires_at: new Date(expiresAt).toISOString() }, 201);
   })
   .openapi(removeRoute, async (c) => {
     const { id } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { insertApiKey, listApiKeys } from "../db/api-keys.ts";
 import { createDb, type Db } from "../db/client.ts";
 import type { TenantRow } from "../db/schema.ts";
 import { getTenant, insertTenant, listTenants, type TenantPatch, updateTenant } from "../db/tenants.ts";
+import { dataKeys, secretContext } from "../encryption/columns.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
@@ -180,11 +181,12 @@ export const adminTenantRoutes = newRouter()
     const jwt = body.jwt ? await jwtColumns(body.jwt, config.OUTBOUND_ALLOW_HOSTS, "/jwt") : NO_JWT;
     const pools = await poolColumns(createDb(c.env.DB), config, body);
     const webhookSecret = newSecret();
+    const secretId = newId("whs");
     const row = { id: newId("ten"), name: body.name, createdAt: now, updatedAt: now, ...limitColumns(body.limits), ...jwt, ...pools };
     try {
       await insertTenant(createDb(c.env.DB), row, {
-        id: newId("whs"),
-        ciphertext: await encryptSecret(webhookSecret, config.DATA_ENCRYPTION_KEY),
+        id: secretId,
+        ciphertext: await encryptSecret(webhookSecret, dataKeys(config), secretContext.webhookSecret(secretId)),
       });
     } catch (err) {
       throw issuerClash(err) ?? err;

@@ -9,6 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
 import { createDb } from "../db/client.ts";
 import { getTenant } from "../db/tenants.ts";
+import { dataKeys, secretContext } from "../encryption/columns.ts";
 import { ProblemError } from "../http/problem.ts";
 import { encryptSecret } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
@@ -60,7 +61,9 @@ export const adminWebhookSecretRoutes = newRouter()
     const { id } = c.req.valid("param");
     await requireTenant(c, id);
     const secret = newSecret();
-    const row = { id: newId("whs"), tenantId: id, ciphertext: await encryptSecret(secret, c.var.config.DATA_ENCRYPTION_KEY), now: Date.now() };
+    const secretId = newId("whs");
+    const ciphertext = await encryptSecret(secret, dataKeys(c.var.config), secretContext.webhookSecret(secretId));
+    const row = { id: secretId, tenantId: id, ciphertext, now: Date.now() };
     const added = await addSecret(createDb(c.env.DB), row);
     if (added === "too-many") {
       throw new ProblemError("conflict", `Tenant ${id} already has ${MAX_ACTIVE_SECRETS} active webhook secrets; retire one first.`);

@@ -5,7 +5,6 @@
  * host that no longer holds a job's current (attempt, lease) gets 409 and must drop the job.
  */
 import { Hono } from "hono";
-import type { JWK } from "jose";
 import { catalogKey, jobOutputKey, modelBlobKey, SHARED_MODELS } from "../blobs/keys.ts";
 import { redeemBootstrapToken } from "../db/bootstrap-tokens.ts";
 import { createDb } from "../db/client.ts";
@@ -15,9 +14,9 @@ import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { feedOutput, publishEvent } from "../feed/publish.ts";
 import { authenticateHost, authenticateHostRequest, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
-import { edgeJwks } from "../hosts/register.ts";
+import { edgeJwks, pinsCurrentSet, signingKey } from "../hosts/edge-keys.ts";
+import { currentSecret } from "../hosts/host-secrets.ts";
 import { ProblemError } from "../http/problem.ts";
-import { decryptSecret } from "../lib/crypto.ts";
 import { describeError } from "../lib/log.ts";
 import { OUTPUT_SNIFF_BYTES, sniffOutput } from "../media/output-type.ts";
 import { CONTENT_TYPES, imageFormatOf } from "../media/sniff.ts";
@@ -25,9 +24,9 @@ import { pinnedRefs } from "../models/pinned.ts";
 import { type Peeked, peekHead } from "../outputs/peek-head.ts";
 import { type BootstrapReply, BootstrapRequest } from "../protocol/bootstrap.ts";
 import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
-import { publicJwkOf } from "../protocol/edge-signing.ts";
 import { sha256, toHex } from "../protocol/encoding.ts";
-import { type DispatchRef, type EventReply, Heartbeat, JobEvent, PREVIEW_CONTENT_TYPES } from "../protocol/messages.ts";
+import { signJwksUpdate } from "../protocol/jwks-update.ts";
+import { type DispatchRef, type EventReply, Heartbeat, type HeartbeatReply, JobEvent, PREVIEW_CONTENT_TYPES } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
 
 function parseSigned<T>(
@@ -53,9 +52,9 @@ const stale = (ref: DispatchRef) =>
 
 export const hostApiRoutes = new Hono<HostApiEnv>()
   .get(edgePaths.jwks, (c) => {
-    const jwk = JSON.parse(c.var.config.EDGE_SIGNING_KEY) as JWK;
+    // The signing key and, during a rollover, the next or previous one (src/hosts/edge-keys.ts).
     c.header("Cache-Control", "public, max-age=300");
-    return c.json({ keys: [publicJwkOf(jwk)] });
+    return c.json(edgeJwks(c.var.config));
   })
   // A launched host's first call: its one-time token (the only credential it was given) for its
   // secret. Unknown, expired and used tokens get the same answer, so nothing can be probed.
@@ -73,7 +72,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const reply: BootstrapReply = {
       host_id: host.id,
       pool: host.pool,
-      secret: await decryptSecret(host.secretCiphertext, c.var.config.DATA_ENCRYPTION_KEY),
+      secret: await currentSecret(host, c.var.config),
       edge_jwks: edgeJwks(c.var.config),
     };
     c.var.log.info("host_bootstrapped", { host_id: host.id, pool: host.pool });
@@ -89,7 +88,14 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       hb,
     );
     const pinned = await pinnedRefs(createDb(c.env.DB), host.pool);
-    return c.json(pinned.length > 0 ? { ...reply, pinned_models: pinned } : reply, 200);
+    const out: HeartbeatReply = pinned.length > 0 ? { ...reply, pinned_models: pinned } : reply;
+    // A host that pins other edge keys than the ones published now gets the current set, signed
+    // by the current key, which it pins already at every step of a rollover (docs/RUNBOOK.md).
+    const jwks = edgeJwks(c.var.config);
+    if (hb.edge_kids !== undefined && !pinsCurrentSet(jwks, hb.edge_kids)) {
+      out.edge_jwks = await signJwksUpdate(signingKey(c.var.config), host.id, jwks);
+    }
+    return c.json(out, 200);
   })
   // The catalog (object_info + models, MBs): its own size cap; stored once per hash in R2, its
   // summary (names only) kept by the pool's Dispatcher.

@@ -13,8 +13,9 @@ import type { Db } from "../db/client.ts";
 import { getJob } from "../db/jobs.ts";
 import type { JobRow, WebhookMessageRow } from "../db/schema.ts";
 import { activeWebhookSecrets } from "../db/tenants.ts";
+import { dataKeys, secretContext } from "../encryption/columns.ts";
 import type { Env } from "../env.ts";
-import { decryptSecret } from "../lib/crypto.ts";
+import { decryptSecret, UndecryptableSecret } from "../lib/crypto.ts";
 import type { Logger } from "../lib/log.ts";
 import { signWebhook } from "../protocol/standard-webhooks.ts";
 import { buildPayload } from "./payload.ts";
@@ -32,7 +33,20 @@ export interface DeliverContext {
 
 async function signingSecrets(ctx: DeliverContext, tenantId: string): Promise<string[]> {
   const rows = await activeWebhookSecrets(ctx.db, tenantId);
-  return Promise.all(rows.map((r) => decryptSecret(r.secretCiphertext, ctx.config.DATA_ENCRYPTION_KEY)));
+  const keys = dataKeys(ctx.config);
+  const secrets: string[] = [];
+  for (const r of rows) {
+    try {
+      secrets.push(await decryptSecret(r.secretCiphertext, keys, secretContext.webhookSecret(r.id)));
+    } catch (err) {
+      // A value under a key no longer listed, or not this row's: sign with the others; with none
+      // left the attempt fails and is retried (the operator sees this line).
+      if (!(err instanceof UndecryptableSecret)) throw err;
+      ctx.log.error("webhook_secret_unreadable", { tenant_id: tenantId, secret_id: r.id, reason: err.reason, kid: err.kid });
+    }
+  }
+  if (secrets.length === 0) throw new Error(`tenant ${tenantId} has no readable webhook secret`);
+  return secrets;
 }
 
 async function attempt(ctx: DeliverContext, msg: WebhookMessageRow, job: JobRow): Promise<Timed> {

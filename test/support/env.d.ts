@@ -11,6 +11,8 @@ declare namespace Cloudflare {
     TENANT_QUOTA: DurableObjectNamespace<import("../../durable-objects/tenant-quota.ts").TenantQuota>;
     DISPATCHER: DurableObjectNamespace<import("../../durable-objects/dispatcher.ts").Dispatcher>;
     ADMIN_TOKEN: string;
-    DATA_ENCRYPTION_KEY: string;
+    DATA_ENCRYPTION_KEYS: string;
+    OUTPUT_URL_KEYS: string;
+    EDGE_SIGNING_KEY: string;
   }
 }

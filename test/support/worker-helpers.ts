@@ -77,9 +77,9 @@ export async function expectProblem(res: Response, status: number, slug: string)
   return body;
 }
 
-/** The signed URL with its signature's first character changed (always to a different one). */
+/** The signed URL with the first character of its MAC (after the key id) changed (always to a different one). */
 export function tamperSignature(url: string): string {
-  return url.replace(/signature=(.)/, (_m, c: string) => `signature=${c === "A" ? "B" : "A"}`);
+  return url.replace(/(signature=[A-Za-z0-9_-]+\.)(.)/, (_m, head: string, c: string) => `${head}${c === "A" ? "B" : "A"}`);
 }
 
 /** SQLite's plan for a drizzle query, its steps joined by " | " (tests assert which index it uses). */

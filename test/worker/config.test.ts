@@ -10,7 +10,7 @@ const PROD = {
   ENVIRONMENT: "production",
   OUTBOUND_ALLOW_HOSTS: "",
   ADMIN_TOKEN: "p".repeat(48),
-  DATA_ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+  DATA_ENCRYPTION_KEYS: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 };
 
 async function withErrors<T>(fn: () => Promise<T>): Promise<{ result: T; logged: string[] }> {
@@ -41,7 +41,16 @@ describe("production configuration", () => {
 
   it.each([
     ["a missing ADMIN_TOKEN", { ADMIN_TOKEN: undefined }, "ADMIN_TOKEN is not set"],
-    ["a missing DATA_ENCRYPTION_KEY", { DATA_ENCRYPTION_KEY: undefined }, "DATA_ENCRYPTION_KEY is not set"],
+    ["a missing DATA_ENCRYPTION_KEYS", { DATA_ENCRYPTION_KEYS: undefined }, "DATA_ENCRYPTION_KEYS is not set"],
+    ["a missing OUTPUT_URL_KEYS", { OUTPUT_URL_KEYS: undefined }, "OUTPUT_URL_KEYS is not set"],
+    ["a data key without an id", { DATA_ENCRYPTION_KEYS: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" }, "DATA_ENCRYPTION_KEYS entry 1 has no key id"],
+    [
+      "a data key id listed twice",
+      { DATA_ENCRYPTION_KEYS: "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" },
+      "DATA_ENCRYPTION_KEYS lists key id k1 twice",
+    ],
+    ["a short URL key", { OUTPUT_URL_KEYS: "u1:c2hvcnQ=" }, "OUTPUT_URL_KEYS key u1 must be the base64 encoding of exactly 32 random bytes"],
+    ["a private published edge key", { EDGE_PUBLISHED_KEYS: JSON.stringify({ keys: [JSON.parse(env.EDGE_SIGNING_KEY)] }) }, "holds a private key (d)"],
     ["a short ADMIN_TOKEN", { ADMIN_TOKEN: "short" }, "ADMIN_TOKEN must be at least 32 characters"],
     ["a dev-only OUTBOUND_ALLOW_HOSTS", { OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9999" }, "OUTBOUND_ALLOW_HOSTS is a dev-only setting"],
   ])("refuses every route with %s", async (_, override, expected) => {

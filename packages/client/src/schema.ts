@@ -45,6 +45,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/encryption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stored secrets per data encryption key */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The counts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EncryptionStatus"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/encryption/reencrypt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move stored secrets to the newest data encryption key now (one bounded step)
+         * @description Idempotent: values already under the newest key are left alone. Call again while `status.pending` is above 0.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ReencryptRequest"];
+                };
+            };
+            responses: {
+                /** @description What the step did */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReencryptResult"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/failures": {
         parameters: {
             query?: never;
@@ -746,6 +951,132 @@ export interface paths {
                 };
                 /** @description No such resource visible to the caller */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body breaks the schema */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bug; quote request_id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable, or the deployment is misconfigured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/hosts/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new secret for a host (shown once); the previous one keeps working for an overlap
+         * @description The host signs with the new secret once restarted with it (HOST_SECRET; or HOST_SECRET=new and HOST_SECRET_PREVIOUS=old to sign with both). Until `previous_secret_expires_at` the edge accepts both, so no request fails during the switch. A second rotation ends the first one's overlap: only the secret it replaces stays valid.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RotateHostSecret"];
+                };
+            };
+            responses: {
+                /** @description The new secret (shown once) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RotatedHostSecret"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, invalid X-User-ID, bad query) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the resource's state */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6049,6 +6380,30 @@ export interface components {
             deleted: number;
             job_id: string;
         };
+        EncryptionStatus: {
+            columns: {
+                by_key: {
+                    [key: string]: number;
+                };
+                column: string;
+                /** @description Values without a key id (written before key ids existed): no key reads them. */
+                without_key_id: number;
+            }[];
+            /** @description The key id new values are encrypted with: the first of DATA_ENCRYPTION_KEYS. */
+            encrypting_key: string;
+            /** @description Every listed key, and any key stored values name that is no longer listed. A listed key other than the newest with 0 values can be removed. */
+            keys: {
+                kid: string;
+                /** @description Whether DATA_ENCRYPTION_KEYS lists it. */
+                listed: boolean;
+                /** @description Stored values under it. */
+                values: number;
+            }[];
+            /** @description Values under a listed key other than the newest: what re-encryption still has to move. */
+            pending: number;
+            /** @description Values under a key no longer listed, or without a key id: nothing reads them (re-list the key, or replace those secrets). */
+            unreadable: number;
+        };
         FailureGroup: {
             /** @description The jobs' `error.code` (execution_error, out_of_memory, queue_timeout, host_lost, …). */
             code: string;
@@ -6092,6 +6447,8 @@ export interface components {
             comfy: string;
             created_at: string;
             draining: boolean;
+            /** @description The edge key ids the host pins per its last heartbeat (null: it does not say). During an EDGE_SIGNING_KEY rollover, every host must pin the next key before it signs. */
+            edge_kids: string[] | null;
             id: string;
             last_heartbeat_at: string | null;
             /** @description Heartbeat within HOST_HEARTBEAT_TIMEOUT_SECONDS and its ComfyUI not down (`comfy` says which state it is in). */
@@ -6100,6 +6457,8 @@ export interface components {
             /** @description False when EXPECTED_LOCK_HASH is set and the host reports another one: it gets no work. */
             lock_ok: boolean;
             pool: string;
+            /** @description During a secret rotation: when the host's previous secret stops being accepted (null: only the current one is). */
+            previous_secret_expires_at: string | null;
             /** @description Models in VRAM per the last heartbeat ("folder/name"); empty when the host does not say. */
             resident_models: string[];
             slots: number;
@@ -6579,6 +6938,22 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        ReencryptRequest: {
+            /**
+             * @description Most values moved per encrypted column in this call.
+             * @default 100
+             */
+            limit: number;
+        };
+        ReencryptResult: {
+            /** @description Previous host secrets forgotten because their overlap had ended. */
+            expired_host_secrets: number;
+            /** @description Values under a listed key that did not decrypt (not their row's, or damaged); the log names them. */
+            failed: number;
+            /** @description Values this call moved to the newest key. */
+            moved: number;
+            status: components["schemas"]["EncryptionStatus"];
+        };
         RegisterHost: {
             /** @example gpu-a100-1 */
             id: string;
@@ -6643,6 +7018,20 @@ export interface components {
              * @enum {string}
              */
             phase: "uploads" | "jobs" | "deleted" | "operator";
+        };
+        RotatedHostSecret: {
+            host_id: string;
+            /**
+             * Format: date-time
+             * @description Until then the previous secret is accepted too; after it, only the new one.
+             */
+            previous_secret_expires_at: string;
+            /** @description The host's new HOST_SECRET. Shown only here; restart the host with it before the overlap ends. */
+            secret: string;
+        };
+        RotateHostSecret: {
+            /** @description How long the previous secret stays valid beside the new one (60 s to 7 days); HOST_SECRET_OVERLAP_SECONDS when omitted. */
+            overlap_seconds?: number;
         };
         SubmitJob: {
             /** @description Your own key/values, returned with the job (≤ 64 keys, ≤ 8 KiB). */
