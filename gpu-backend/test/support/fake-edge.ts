@@ -84,6 +84,8 @@ export class FakeEdge {
   /** Sent in the next heartbeat reply, then cleared. */
   pendingCancel: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
   pendingRevoke: Array<{ job_id: string; attempt: number; lease_id: string }> = [];
+  /** An `edge_jwks` update (src/protocol/jwks-update.ts) sent in every heartbeat reply while set. */
+  edgeJwksUpdate: string | undefined;
   onEvent: ((event: JobEvent) => void) | undefined;
   /** Requests received per route (faults included). */
   readonly requests: Record<Route, number> = { heartbeat: 0, events: 0, input: 0, output: 0, preview: 0, catalog: 0 };
@@ -328,6 +330,7 @@ export class FakeEdge {
         cancel: this.pendingCancel,
         revoked: this.pendingRevoke,
         ...(this.wantCatalog ? { catalog_wanted: true } : {}),
+        ...(this.edgeJwksUpdate !== undefined ? { edge_jwks: this.edgeJwksUpdate } : {}),
       };
       this.wantCatalog = false;
       this.pendingCancel = [];
