@@ -26,6 +26,8 @@ const LIMITS = {
   model_files: 4,
   model_bytes: 1e5,
   gpu_seconds_per_month: 0,
+  retention_days: 30,
+  storage_bytes: 2 ** 40,
 };
 
 describe("release", () => {
