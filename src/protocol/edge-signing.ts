@@ -40,7 +40,8 @@ async function bodyHash(body: string | Uint8Array): Promise<string> {
 type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 const privateKeys = new Map<string, Promise<Key>>();
 
-export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestParts, now = Date.now()): Promise<string> {
+/** The edge key's private half, imported once per isolate (for request tokens and JWKS updates). */
+export function edgePrivateKey(key: EdgeSigningKey): Promise<Key> {
   // Cached by the public half too: two keys may share a kid (a rotation gone wrong) and must
   // never be confused.
   const cacheKey = `${key.kid}:${String(key.privateJwk.x)}`;
@@ -49,6 +50,11 @@ export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestPar
     cryptoKey = importJWK(key.privateJwk, "EdDSA") as Promise<Key>;
     privateKeys.set(cacheKey, cryptoKey);
   }
+  return cryptoKey;
+}
+
+export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestParts, now = Date.now()): Promise<string> {
+  const cryptoKey = await edgePrivateKey(key);
   const iat = Math.floor(now / 1000);
   return new SignJWT({ htm: req.method.toUpperCase(), htu: req.path, bsha: await bodyHash(req.body) })
     .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: EDGE_TOKEN_TYPE })
@@ -57,7 +63,7 @@ export async function signEdgeRequest(key: EdgeSigningKey, req: SignedRequestPar
     .setIssuedAt(iat)
     .setExpirationTime(iat + EDGE_TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
-    .sign(await cryptoKey);
+    .sign(cryptoKey);
 }
 
 export type EdgeFailure =

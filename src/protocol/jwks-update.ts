@@ -8,8 +8,8 @@
  * A replayed older update cannot roll a host back: the host keeps the `iat` of the update it
  * applied last and refuses one that is not newer.
  */
-import { createLocalJWKSet, errors, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
-import { EDGE_ISSUER, type EdgeSigningKey } from "./edge-signing.ts";
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
+import { EDGE_ISSUER, type EdgeSigningKey, edgePrivateKey } from "./edge-signing.ts";
 
 export const JWKS_UPDATE_TYPE = "comfyui-saas-jwks+jwt";
 export const JWKS_UPDATE_TTL_SECONDS = 300;
@@ -17,16 +17,8 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 /** A host pins at most this many edge keys (the signing key, the next and the previous). */
 export const MAX_PINNED_EDGE_KEYS = 8;
 
-type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
-const privateKeys = new Map<string, Promise<Key>>();
-
 export async function signJwksUpdate(key: EdgeSigningKey, hostId: string, jwks: JSONWebKeySet, now = Date.now()): Promise<string> {
-  const cacheKey = `${key.kid}:${String(key.privateJwk.x)}`;
-  let cryptoKey = privateKeys.get(cacheKey);
-  if (!cryptoKey) {
-    cryptoKey = importJWK(key.privateJwk, "EdDSA") as Promise<Key>;
-    privateKeys.set(cacheKey, cryptoKey);
-  }
+  const cryptoKey = await edgePrivateKey(key);
   const iat = Math.floor(now / 1000);
   return new SignJWT({ jwks: { keys: jwks.keys } })
     .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: JWKS_UPDATE_TYPE })
@@ -34,7 +26,7 @@ export async function signJwksUpdate(key: EdgeSigningKey, hostId: string, jwks: 
     .setAudience(hostId)
     .setIssuedAt(iat)
     .setExpirationTime(iat + JWKS_UPDATE_TTL_SECONDS)
-    .sign(await cryptoKey);
+    .sign(cryptoKey);
 }
 
 export type JwksUpdateFailure = "malformed" | "unknown_key" | "bad_signature" | "expired" | "wrong_host" | "invalid_claims" | "invalid_keys";
