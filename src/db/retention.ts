@@ -15,7 +15,6 @@ import {
   jobs,
   modelBlobs,
   models,
-  TERMINAL_STATUSES,
   tenantStorage,
   tenants,
   uploads,
@@ -44,39 +43,50 @@ const toRef = (r: { id: string; tenantId: string; webhookUrl: string | null }): 
   tenantId: r.tenantId,
   hasWebhook: r.webhookUrl !== null,
 });
-const ended = inArray(jobs.status, [...TERMINAL_STATUSES]);
+/**
+ * Ended jobs, written as the literal predicate of jobs_tenant_ended_idx: SQLite uses a partial index
+ * only when the query's WHERE implies the index's, which a bound parameter list does not.
+ */
+const ended = sql`${jobs.status} IN ('succeeded', 'failed', 'cancelled')`;
 
 /** A tenant's jobs that ended before `cutoff`, oldest first (jobs_tenant_ended_idx). */
-export async function endedBefore(db: Db, tenantId: string, cutoff: number, limit: number): Promise<JobRef[]> {
-  const rows = await db
+export function endedBeforeQuery(db: Db, tenantId: string, cutoff: number, limit: number) {
+  return db
     .select(jobRef)
     .from(jobs)
     .where(and(eq(jobs.tenantId, tenantId), ended, lt(jobs.finishedAt, cutoff)))
     .orderBy(asc(jobs.finishedAt))
-    .limit(limit)
-    .all();
-  return rows.map(toRef);
+    .limit(limit);
+}
+
+export async function endedBefore(db: Db, tenantId: string, cutoff: number, limit: number): Promise<JobRef[]> {
+  return (await endedBeforeQuery(db, tenantId, cutoff, limit).all()).map(toRef);
 }
 
 /** Ended jobs of one end-user (or, without `userId`, of the whole tenant). */
-export async function endedJobsOf(db: Db, tenantId: string, userId: string | null, limit: number): Promise<JobRef[]> {
-  const rows = await db
+export function endedJobsQuery(db: Db, tenantId: string, userId: string | null, limit: number) {
+  return db
     .select(jobRef)
     .from(jobs)
     .where(and(eq(jobs.tenantId, tenantId), userId === null ? undefined : eq(jobs.userId, userId), ended))
-    .limit(limit)
-    .all();
-  return rows.map(toRef);
+    .limit(limit);
+}
+
+export async function endedJobsOf(db: Db, tenantId: string, userId: string | null, limit: number): Promise<JobRef[]> {
+  return (await endedJobsQuery(db, tenantId, userId, limit).all()).map(toRef);
 }
 
 /** Queued or running jobs of one end-user (or of the whole tenant). */
-export async function liveJobsOf(db: Db, tenantId: string, userId: string | null, limit: number): Promise<{ id: string; userId: string }[]> {
+export function liveJobsQuery(db: Db, tenantId: string, userId: string | null, limit: number) {
   return db
     .select({ id: jobs.id, userId: jobs.userId })
     .from(jobs)
-    .where(and(eq(jobs.tenantId, tenantId), userId === null ? undefined : eq(jobs.userId, userId), inArray(jobs.status, ["queued", "running"])))
-    .limit(limit)
-    .all();
+    .where(and(eq(jobs.tenantId, tenantId), userId === null ? undefined : eq(jobs.userId, userId), sql`${jobs.status} IN ('queued', 'running')`))
+    .limit(limit);
+}
+
+export async function liveJobsOf(db: Db, tenantId: string, userId: string | null, limit: number): Promise<{ id: string; userId: string }[]> {
+  return liveJobsQuery(db, tenantId, userId, limit).all();
 }
 
 export interface StoredFile {

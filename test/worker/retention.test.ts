@@ -7,12 +7,14 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
+import { createDb } from "../../src/db/client.ts";
+import { endedBeforeQuery, endedJobsQuery } from "../../src/db/retention.ts";
 import type { Env } from "../../src/env.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import { PASS_START, type SweepCursor, sweepStep } from "../../src/retention/sweep.ts";
 import { SMALL_PNG } from "../support/ssrf-images.ts";
-import { adminCall, call, createTenant, expectProblem, json, type TestTenant, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, json, queryPlan, type TestTenant, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import { eventFor, outputDescriptor, sendEvent, type TestHost, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
@@ -228,5 +230,15 @@ describe("retention sweep", () => {
     expect(run.status).toBe(202);
     expect(await run.json()).toMatchObject({ phase: expect.any(String), pass: { jobs: expect.any(Number) } });
     await expectProblem(await call("/v1/admin/retention"), 401, "unauthenticated");
+  });
+
+  it("finds due jobs by a range seek on jobs_tenant_ended_idx, whatever the tenant's history", async ({ expect }) => {
+    const db = createDb(env.DB);
+    // A parameter list (status IN (?, ?, ?)) would not imply the partial index's WHERE, and every
+    // step would scan all of the tenant's jobs and sort them.
+    expect(await queryPlan(endedBeforeQuery(db, "ten_x", Date.now(), 100))).toBe(
+      "SEARCH jobs USING INDEX jobs_tenant_ended_idx (tenant_id=? AND finished_at<?)",
+    );
+    expect(await queryPlan(endedJobsQuery(db, "ten_x", null, 100))).toBe("SEARCH jobs USING INDEX jobs_tenant_ended_idx (tenant_id=?)");
   });
 });
