@@ -83,7 +83,8 @@ const reencryptRoute = createRoute({
 export const adminEncryptionRoutes = newRouter()
   .openapi(readRoute, async (c) => c.json(await encryptionStatus(c.env.DB, c.var.config), 200))
   .openapi(reencryptRoute, async (c) => {
-    const { limit } = c.req.valid("json") ?? { limit: 100 };
+    // Without a body the validator never runs, so the schema's default is not applied: `{}`.
+    const limit = c.req.valid("json")?.limit ?? 100;
     const done = await reencryptStep(c.env.DB, c.var.config, limit, c.var.log);
     c.var.log.info("reencrypt_step", { ...done });
     return c.json({ ...done, status: await encryptionStatus(c.env.DB, c.var.config) }, 200);

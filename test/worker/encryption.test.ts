@@ -137,6 +137,14 @@ describe("stored secrets", () => {
     expect((await tenantSecret(t.id)).v).toBe(orphan);
   });
 
+  it("takes a step with no body at all, or an empty one sent as JSON (found by test/worker/fuzz.test.ts: it was a 500)", async ({ expect }) => {
+    for (const init of [{ method: "POST" }, { method: "POST", body: "", headers: { "Content-Type": "application/json" } }]) {
+      const res = await adminCall("/v1/admin/encryption/reencrypt", init);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { moved: number }).moved).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it("refuses a bad step size with a problem that says the bounds", async ({ expect }) => {
     const zero = await expectProblem(await adminCall("/v1/admin/encryption/reencrypt", json({ limit: 0 })), 422, "validation-failed");
     expect(zero.detail).toContain("at least 1");
