@@ -78,7 +78,7 @@ const createKey = createRoute({
   path: "/{id}/keys",
   summary: "Create an API key (the key is shown once)",
   request: { params: TenantIdParam, body: { required: false, content: { "application/json": { schema: CreateKeyBody } } } },
-  responses: { 201: json("The key", CreatedApiKeySchema), ...commonProblems, ...notFoundProblem },
+  responses: { 201: json("The key", CreatedApiKeySchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },
 });
 
 const listKeys = createRoute({

@@ -14,6 +14,7 @@ import { createDb } from "../db/client.ts";
 import { recentColdStartsMs } from "../db/gpu-usage.ts";
 import type { Env } from "../env.ts";
 import { allPoolNames, listPools, type Pool } from "../pools/pools.ts";
+import { commonProblems } from "./problem.schemas.ts";
 import { newRouter } from "./router.ts";
 
 const ComponentSchema = z.object({
@@ -55,6 +56,8 @@ const health = createRoute({
   responses: {
     200: { description: "Can take and run jobs", content: { "application/json": { schema: HealthSchema } } },
     503: { description: "Cannot; components say why", content: { "application/json": { schema: HealthSchema } } },
+    // The body-size guard runs before every route, this one too (a Content-Length that is no number).
+    413: commonProblems[413],
   },
 });
 

@@ -21,7 +21,7 @@ import type { AppEnv, Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { completeUpload, partsTotal, receivePart, registerModel, removeModel } from "../models/registry.ts";
 import { ListModelsQuery, ModelIdParam, ModelPartParam, ModelPartSchema, ModelSchema, RegisterModelBody } from "./models.schemas.ts";
-import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
+import { commonProblems, conflictProblem, modelQuotaProblem, notFoundProblem, rateLimitedProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter, userSecurity } from "./router.ts";
 
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
@@ -33,6 +33,8 @@ interface Scope {
   of: (c: Context<AppEnv>) => string;
   /** Checks a registration against the scope's rules (folders, quota) before anything is stored. */
   admit?: (c: Context<AppEnv>, file: { folder: string; size: number; source?: unknown }) => Promise<void>;
+  /** The responses `admit` adds to a registration's (its quota refusals). */
+  admitProblems?: Record<number, unknown>;
 }
 
 export function modelView(base: string, model: ModelRow, blob: ModelBlobRow | undefined) {
@@ -70,7 +72,13 @@ export function modelRoutes(scope: Scope) {
     path: "/",
     summary: "Register a model file (then upload it, or have the edge download it from `source.url`, unless the registry already has these bytes)",
     request: { body: { required: true, content: { "application/json": { schema: RegisterModelBody } } } },
-    responses: { 201: json("Registered", ModelSchema), 200: json("Already registered with these bytes", ModelSchema), ...commonProblems, ...conflictProblem },
+    responses: {
+      201: json("Registered", ModelSchema),
+      200: json("Already registered with these bytes", ModelSchema),
+      ...commonProblems,
+      ...conflictProblem,
+      ...scope.admitProblems,
+    },
   });
   const list = createRoute({
     ...admin,
@@ -242,4 +250,5 @@ export const tenantModelRoutes = modelRoutes({
   route: { tags: ["models"], security: userSecurity, middleware: [authenticate] },
   of: (c) => c.var.principal.tenantId,
   admit: (c, file) => admitTenantModel(c.env, c.var.config, c.var.principal, file),
+  admitProblems: { ...modelQuotaProblem, ...rateLimitedProblem },
 });

@@ -34,3 +34,4 @@ export const conflictProblem = { 409: problem("Conflicts with the resource's sta
 export const rateLimitedProblem = {
   429: problem("An admission limit was hit; the problem type names it, with `limit`, `current` and `Retry-After`"),
 } as const;
+export const modelQuotaProblem = { 403: problem("The tenant's private model files would exceed its quota; `limit` and `current` say which") } as const;

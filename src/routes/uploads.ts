@@ -23,7 +23,7 @@ import { ProblemError } from "../http/problem.ts";
 import { imageRefusal } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { vetImage } from "../ssrf/index.ts";
-import { commonProblems } from "./problem.schemas.ts";
+import { commonProblems, rateLimitedProblem } from "./problem.schemas.ts";
 import { newRouter, userSecurity } from "./router.ts";
 
 const UploadSchema = z
@@ -101,7 +101,7 @@ const uploadRoute = createRoute({
       },
     },
   },
-  responses: { 201: { description: "Stored", content: { "application/json": { schema: UploadSchema } } }, ...commonProblems },
+  responses: { 201: { description: "Stored", content: { "application/json": { schema: UploadSchema } } }, ...commonProblems, ...rateLimitedProblem },
 });
 
 export const uploadRoutes = newRouter().openapi(uploadRoute, async (c) => {

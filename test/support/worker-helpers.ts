@@ -92,3 +92,9 @@ export async function queryPlan(query: { toSQL(): { sql: string; params: unknown
   ).results;
   return rows.map((r) => r.detail).join(" | ");
 }
+
+/** The statuses the OpenAPI document the Worker serves lists for an operation (clients are generated from it). */
+export async function documentedStatuses(method: string, template: string): Promise<number[]> {
+  const doc = (await (await call("/openapi.json")).json()) as { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+  return Object.keys(doc.paths[template]?.[method.toLowerCase()]?.responses ?? {}).map(Number);
+}

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import clientDocument from "../../packages/client/openapi.json";
 import { createApp, renderOpenApiDocument } from "../../src/app.ts";
-import { adminCall, call } from "../support/worker-helpers.ts";
+import { adminCall, call, documentedStatuses, expectProblem } from "../support/worker-helpers.ts";
 import { heartbeat, registerHost } from "../support/worker-hosts.ts";
 
 describe("health", () => {
@@ -60,6 +60,11 @@ describe("health", () => {
     expect(fresh.status).toBe(200);
     expect((await get("0")).status).toBe(200);
     await adminCall(`/v1/admin/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("answers a Content-Length that is no number with the 413 problem the OpenAPI document lists (fuzzing found it unlisted)", async ({ expect }) => {
+    await expectProblem(await call("/health", { headers: { "Content-Length": "abc" } }), 413, "payload-too-large");
+    expect(await documentedStatuses("GET", "/health")).toContain(413);
   });
 
   it("is 503 with the reason when D1 fails", async ({ expect }) => {

@@ -9,7 +9,7 @@ import recorded from "../../gpu-backend/test/emulator/recorded/comfyui-0.3.64/00
 import { signHostManifest } from "../../src/protocol/host-signing.ts";
 import type { DispatchRef } from "../../src/protocol/messages.ts";
 import { edgePaths } from "../../src/protocol/paths.ts";
-import { adminCall, call, createTenant, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, documentedStatuses, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 import { heartbeat, publishCatalog, registerFakeHost, type TestHost, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 import { fileBytes, sha256Hex, type TestModel, tenantModels, verifiedModel } from "../support/worker-models.ts";
 
@@ -127,6 +127,10 @@ describe("tenants' private model files", () => {
     }
     const many = await expectProblem(await api.register({ folder: "loras", name: "n5.safetensors", sha256, size: 10 }), 403, "model-quota");
     expect(many).toMatchObject({ limit: 4, current: 4 });
+    // The OpenAPI document says so too (test/worker/fuzz.test.ts found it did not), and the
+    // storage quota's 429; the operators' registry has no quota.
+    expect(await documentedStatuses("POST", "/v1/models")).toEqual(expect.arrayContaining([403, 429]));
+    expect(await documentedStatuses("POST", "/v1/admin/models")).not.toContain(403);
     // A tenant's own limit overrides the deployment's.
     const patched = await adminCall(`/v1/admin/tenants/${t.id}`, { ...json({ limits: { model_files: 5 } }), method: "PATCH" });
     expect(await patched.json()).toMatchObject({ limits: { model_files: 5 }, limit_overrides: { model_files: 5, model_bytes: null } });

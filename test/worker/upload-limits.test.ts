@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { SMALL_PNG } from "../support/ssrf-images.ts";
-import { adminCall, call, createTenant, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, documentedStatuses, expectProblem, json, type TestTenant, userHeaders } from "../support/worker-helpers.ts";
 
 const CHUNK = 64 * 1024;
 const CAP = 1_048_576;
@@ -96,6 +96,8 @@ describe("the per-tenant upload quota", () => {
     expect(body).toMatchObject({ limit: 2, current: 2, "violated-policies": ["uploads-per-day"] });
     expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(86_000);
     expect(refused.headers.get("RateLimit")).toContain('"uploads-per-day";r=0;');
+    // The OpenAPI document lists it (it did not: clients generated from it knew no 429 here).
+    expect(await documentedStatuses("POST", "/v1/uploads")).toContain(429);
     // Another tenant has its own quota.
     expect((await upload(await createTenant({ limits: { uploads_per_day: 2 } }))).status).toBe(201);
   });

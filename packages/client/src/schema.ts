@@ -26,6 +26,15 @@ export interface paths {
                         "application/json": components["schemas"]["Health"];
                     };
                 };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Cannot; components say why */
                 503: {
                     headers: {
@@ -3425,6 +3434,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Conflicts with the resource's state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Body too large */
                 413: {
                     headers: {
@@ -5371,6 +5389,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description The tenant's private model files would exceed its quota; `limit` and `current` say which */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Conflicts with the resource's state */
                 409: {
                     headers: {
@@ -5400,6 +5427,15 @@ export interface paths {
                 };
                 /** @description Body breaks the schema */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An admission limit was hit; the problem type names it, with `limit`, `current` and `Retry-After` */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5965,6 +6001,15 @@ export interface paths {
                 };
                 /** @description Body breaks the schema */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An admission limit was hit; the problem type names it, with `limit`, `current` and `Retry-After` */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
