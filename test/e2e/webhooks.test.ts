@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
 import { freePort, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
-import { startTcpForwarder, type TcpForwarder } from "../support/node/tcp-forwarder.ts";
+import { startTcpForwarder, type TcpForwarder } from "../../scripts/lib/tcp-forwarder.ts";
 import { startWebhookReceiver } from "../support/node/webhook-receiver.ts";
 import { type Behaviour, type ReceiverEndpoint, receiverAt } from "../support/webhook-receiver-client.ts";
 
