@@ -373,6 +373,11 @@ export const webhookMessages = sqliteTable(
     nextAttemptAt: integer("next_attempt_at"),
     lastAttemptAt: integer("last_attempt_at"),
     updatedAt: integer("updated_at").notNull(),
+    /**
+     * When the payload's output URLs were signed (their lifetime counts from it): fixed at the first
+     * attempt, so every attempt and redelivery of the message sends the same bytes.
+     */
+    linksSignedAt: integer("links_signed_at"),
   },
   (t) => [
     uniqueIndex("webhook_messages_event_uq").on(t.jobId, t.type, t.jobAttempt),

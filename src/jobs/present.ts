@@ -25,7 +25,7 @@ export interface PresentContext {
   baseUrl: string;
 }
 
-async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRow[]): Promise<JobView["outputs"]> {
+async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRow[], signedAt = Date.now()): Promise<JobView["outputs"]> {
   // Downloads come from OUTPUTS_BASE_URL when set: a separate origin, so even an output that got
   // past every other guard could never act in the API's or a console's origin.
   const origin = ctx.config.OUTPUTS_BASE_URL || ctx.baseUrl;
@@ -36,7 +36,7 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
       size: o.size,
       sha256: o.sha256,
       kind: o.kind,
-      url: await signedOutputUrl(origin, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, keysOf(ctx.config.OUTPUT_URL_KEYS)),
+      url: await signedOutputUrl(origin, jobId, o.name, ctx.config.OUTPUT_URL_TTL_SECONDS, keysOf(ctx.config.OUTPUT_URL_KEYS), signedAt),
     })),
   );
 }
@@ -88,4 +88,18 @@ export async function presentJobs(ctx: PresentContext, rows: JobRow[]): Promise<
 
 export async function presentJob(ctx: PresentContext, row: JobRow): Promise<JobView> {
   return (await presentJobs(ctx, [row]))[0]!;
+}
+
+/**
+ * The job as a webhook payload carries it: the same bytes on every attempt of one message. Its
+ * output URLs are signed as of `signedAt` (fixed per message), its webhook status is the message's
+ * own at the event (pending), and nothing that moves with time (queue position, estimates) is in it.
+ */
+export async function presentEventJob(ctx: PresentContext, row: JobRow, signedAt: number): Promise<JobView> {
+  const outputs = row.status === "succeeded" ? ((await outputsOfMany(createDb(ctx.env.DB), [{ id: row.id, attempt: row.attempt }])).get(row.id) ?? []) : [];
+  return jobView(row, {
+    outputs: await outputViews(ctx, row.id, outputs, signedAt),
+    queuePosition: null,
+    latestWebhookMessage: { state: "pending", attempts: 0, step: 0 },
+  });
 }

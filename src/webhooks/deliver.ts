@@ -1,5 +1,6 @@
 /**
- * Delivers one webhook message once: re-check the URL with the SSRF guard, build the payload,
+ * Delivers one webhook message once: re-check the URL with the SSRF guard, build the payload (the
+ * same bytes on every attempt of the message: payload.ts),
  * sign it with every active secret of the tenant (Standard Webhooks, a `v1,` signature per secret
  * during a rotation; the `webhook-id` is the message id, the same on every retry; the
  * `webhook-timestamp` is this attempt's), send it, then log the attempt and move the message on
@@ -21,7 +22,7 @@ import { signWebhook } from "../protocol/standard-webhooks.ts";
 import { buildPayload } from "./payload.ts";
 import { type Decision, decide, parseSchedule, type SendResult } from "./schedule.ts";
 import { sendOnce, type Timed } from "./send.ts";
-import { type AttemptRecord, saveOutcome } from "./store.ts";
+import { type AttemptRecord, fixLinksSignedAt, saveOutcome } from "./store.ts";
 import { vetWebhookUrl } from "./url.ts";
 
 export interface DeliverContext {
@@ -59,7 +60,8 @@ async function attempt(ctx: DeliverContext, msg: WebhookMessageRow, job: JobRow)
         : { kind: "refused", reason: "dns", detail: check.detail, permanent: false };
     return { result, startedAt, durationMs: Math.max(0, Date.now() - startedAt) };
   }
-  const body = await buildPayload({ env: ctx.env, config: ctx.config, log: ctx.log, baseUrl: job.webhookBaseUrl ?? "" }, msg, job);
+  const linksSignedAt = msg.linksSignedAt ?? (await fixLinksSignedAt(ctx.db, msg.id, startedAt));
+  const body = await buildPayload({ env: ctx.env, config: ctx.config, log: ctx.log, baseUrl: job.webhookBaseUrl ?? "" }, msg, job, linksSignedAt);
   const secrets = await signingSecrets(ctx, msg.tenantId);
   const headers = await signWebhook(secrets, body, { id: msg.id });
   return sendOnce(check.url, body, { ...headers }, ctx.config.WEBHOOK_TIMEOUT_SECONDS * 1000);

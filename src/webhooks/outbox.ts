@@ -52,7 +52,7 @@ export function recordEvent(db: Db, e: { jobId: string; status: EventStatus; att
   return db
     .insert(webhookMessages)
     .select(
-      sql`SELECT ${newMessageId()}, id, tenant_id, ${type}, attempt, webhook_url, ${e.now}, 'pending', 0, 0, ${e.now}, NULL, ${e.now}
+      sql`SELECT ${newMessageId()}, id, tenant_id, ${type}, attempt, webhook_url, ${e.now}, 'pending', 0, 0, ${e.now}, NULL, ${e.now}, NULL
       FROM jobs
       WHERE id = ${e.jobId} AND status = ${e.status}${attempt} AND webhook_url IS NOT NULL
         AND CASE WHEN webhook_events IS NULL THEN ${byDefault}

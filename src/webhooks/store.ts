@@ -63,6 +63,20 @@ export async function saveOutcome(db: Db, msg: WebhookMessageRow, attempt: Attem
   }
 }
 
+/**
+ * Fixes when the message's payload links are signed (at its first attempt) and returns the value
+ * that holds: set once, never moved, and without touching `updated_at` (saveOutcome's compare-and-set).
+ */
+export async function fixLinksSignedAt(db: Db, messageId: string, at: number): Promise<number> {
+  const row = await db
+    .update(webhookMessages)
+    .set({ linksSignedAt: sql`coalesce(${webhookMessages.linksSignedAt}, ${at})` })
+    .where(eq(webhookMessages.id, messageId))
+    .returning({ linksSignedAt: webhookMessages.linksSignedAt })
+    .get();
+  return row?.linksSignedAt ?? at;
+}
+
 export async function messagesOf(db: Db, jobId: string): Promise<WebhookMessageRow[]> {
   return db.select().from(webhookMessages).where(eq(webhookMessages.jobId, jobId)).orderBy(desc(webhookMessages.occurredAt), desc(webhookMessages.id)).all();
 }

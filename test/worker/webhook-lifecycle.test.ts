@@ -1,10 +1,12 @@
 // Webhooks over a job's whole life on a (fake) GPU host: job.running when it is dispatched,
 // job.succeeded with output URLs that download, only the subscribed events, and a 410 Gone that
 // stops every later delivery of the job until a redelivery switches it back on.
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
 import type { DispatchRequest } from "../../src/protocol/messages.ts";
-import { getJob, type Json, receiver, redeliver, submitWithWebhook, waitForLog } from "../support/webhook-worker.ts";
+import { getJob, type Json, receiver, redeliver, submitWithWebhook, waitForLog, workerEnv } from "../support/webhook-worker.ts";
 import { call, createTenant, type TestTenant } from "../support/worker-helpers.ts";
 import { eventFor, outputDescriptor, sendEvent, type TestHost, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
@@ -64,6 +66,37 @@ describe("a job's webhooks", () => {
       ["job.running", "delivered"],
     ]);
     expect((await getJob(t, "alice", job.id)).webhook_status).toBe("delivered");
+  });
+
+  it("sends the same bytes on every attempt of an event: a retry and a redelivery carry the first attempt's payload", async ({ expect }) => {
+    const t = await createTenant();
+    const ep = await receiver.endpoint([t.webhookSecret], [{ status: 503 }]);
+    const host = await liveHost();
+    const job = await submitWithWebhook(t, "erin", { url: ep.url });
+    const [d] = await waitForDispatches(host, 1);
+    await succeed(host, d!);
+    const [first] = await ep.waitFor(1);
+    expect(first!.answered).toBe(503);
+    // The retry is due in 5 s: make it due now and run the delivery object's alarm.
+    await env.DB.prepare("UPDATE webhook_messages SET next_attempt_at = ? WHERE job_id = ?")
+      .bind(Date.now() - 1, job.id)
+      .run();
+    const delivery = workerEnv.WEBHOOK_DELIVERY.getByName(job.id as string);
+    await delivery.schedule(job.id as string);
+    await runDurableObjectAlarm(delivery);
+    await waitForLog(t, "erin", job.id, (l) => l.webhook_status === "delivered");
+    expect((await redeliver(t, "erin", job.id)).status).toBe(202);
+    const all = await ep.waitFor(3);
+    expect(all.map((a) => [a.id, a.answered])).toEqual([
+      [first!.id, 503],
+      [first!.id, 204],
+      [first!.id, 204],
+    ]);
+    expect(new Set(all.map((a) => a.body)).size).toBe(1);
+    const payload = payloadOf(first!.body);
+    expect(payload.data.job).toMatchObject({ status: "succeeded", webhook_status: "pending", queue_position: null });
+    // Its links are signed once, at the first attempt, and still download.
+    expect((await call(payload.data.job.outputs[0].url)).status).toBe(200);
   });
 
   it("sends only the events asked for (by default the terminal ones)", async ({ expect }) => {

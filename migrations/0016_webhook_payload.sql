@@ -1,0 +1,1 @@
+ALTER TABLE `webhook_messages` ADD `links_signed_at` integer;
