@@ -58,6 +58,12 @@ export const emulatorConfigSchema = z
     modelLoadMsPerGb: z.number().min(0).default(100),
     /** Loading a model whose `<folder>/<name>` (e.g. `checkpoints/huge.safetensors`) matches this regular expression raises CUDA out of memory. */
     oomModelPattern: z.string().min(1).refine(isRegExp, { message: "must be a valid regular expression" }).optional(),
+    /**
+     * Emulator-only instrumentation (no ComfyUI counterpart, nothing a client sees changes): append one
+     * JSON line per prompt the worker finished — `{prompt_id, status, interrupted, prompt}` — to this
+     * file. Soak tests count executions per job with it, across restarts of the process.
+     */
+    executionLog: z.string().min(1).optional(),
     /** Programmatic use: log ComfyUI-like lines ("got prompt", "Prompt executed in …") to stdout. The CLI always logs. */
     verbose: z.boolean().default(false),
   })
@@ -116,6 +122,7 @@ export const KNOBS: ReadonlyArray<{ flag: string; key: keyof EmulatorConfig; env
   { flag: "extra-model-paths-config", key: "extraModelPathsConfig", env: "COMFY_EMU_EXTRA_MODEL_PATHS_CONFIG", kind: "list" },
   { flag: "model-load-ms-per-gb", key: "modelLoadMsPerGb", env: "COMFY_EMU_MODEL_LOAD_MS_PER_GB", kind: "number" },
   { flag: "oom-model-pattern", key: "oomModelPattern", env: "COMFY_EMU_OOM_MODEL_PATTERN", kind: "string" },
+  { flag: "execution-log", key: "executionLog", env: "COMFY_EMU_EXECUTION_LOG", kind: "string" },
 ];
 
 export type CliResult = { ok: true; config: EmulatorConfig } | { ok: false; help: true } | { ok: false; help: false; error: string };

@@ -5,6 +5,7 @@
  * send `executing {node: null}` to the prompt's client — so a client that sees it can always
  * read `/history/{id}`. Between prompts it applies `/free` flags (unload the models, drop the cache).
  */
+import { appendFileSync } from "node:fs";
 import { PromptExecutor } from "./executor.ts";
 import { EmulatorStopped } from "./lifecycle.ts";
 import { pyTruthy } from "./py/values.ts";
@@ -35,6 +36,7 @@ export async function runPromptWorker(rt: Runtime): Promise<void> {
       );
       const clientId = rt.session.clientId;
       if (clientId !== null) rt.hub.send("executing", { node: null, prompt_id: promptId }, clientId);
+      if (rt.config.executionLog) recordExecution(rt.config.executionLog, promptId, prompt, result.success, result.messages);
       rt.log(`Prompt executed in ${((performance.now() - started) / 1000).toFixed(2)} seconds`);
     }
     const flags = rt.queue.takeFlags();
@@ -43,4 +45,11 @@ export async function runPromptWorker(rt: Runtime): Promise<void> {
     if (pyTruthy(unload)) rt.models.memory.unloadAll();
     if (pyTruthy(flags.free_memory)) executor.reset();
   }
+}
+
+/** `executionLog`: one line per finished prompt, written synchronously so a crash right after cannot lose it. */
+function recordExecution(file: string, promptId: unknown, prompt: unknown, success: boolean, messages: readonly unknown[]): void {
+  const interrupted = messages.some((m) => Array.isArray(m) && m[0] === "execution_interrupted");
+  const status = success ? "success" : "error";
+  appendFileSync(file, `${JSON.stringify({ prompt_id: promptId, status, interrupted, prompt })}\n`);
 }

@@ -3,10 +3,14 @@
 // `npm run dev`, the end-to-end tests and the benchmarks. stop() ends every process group.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawnBackend } from "./backend-process.ts";
 import type { DevModel } from "./dev-models.ts";
 import { newEdgeSigningKey } from "./edge-key.ts";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.ts";
+import { startTcpForwarder, type TcpForwarder } from "./tcp-forwarder.ts";
 import { captureOutput, freePort, startWranglerDev, type WranglerDev, type WranglerDevOptions } from "./wrangler-dev.ts";
 
 export interface StackHost {
@@ -14,12 +18,24 @@ export interface StackHost {
   port: number;
   emulatorPort: number;
   secret: string;
+  /** The current gpu-backend process (a new one after restartBackend or reinstate). */
   backend: ChildProcess;
+  /** The current emulator process (a new one after restartEmulator). */
   emulator: EmulatorProcess;
   /** Sends a signal to the gpu-backend's process group. */
   signalBackend(signal: NodeJS.Signals): void;
   backendLogs(): string;
   backendExited(): Promise<number | null>;
+  /** Starts the gpu-backend again after it exited: same id, port and secret, as a supervisor would. */
+  restartBackend(): Promise<void>;
+  /** Kills the emulator (SIGKILL: a crash) and waits until it is gone. */
+  crashEmulator(): Promise<void>;
+  /** Starts the emulator again on the same port and folders after it died. */
+  restartEmulator(): Promise<void>;
+  /** With `comfyProxy`: resets the gpu-backend's connections to ComfyUI whose first bytes match (all when absent); returns how many. */
+  cutComfy(firstBytes?: RegExp): number;
+  /** Registers the host anew (after it was removed) and starts a fresh gpu-backend with its new secret. */
+  reinstate(): Promise<void>;
 }
 
 export interface LocalStack {
@@ -36,6 +52,10 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Extra emulator flags, e.g. ["--step-ms", "5"]. */
   emulatorArgs?: string[];
+  /** Extra flags for one host's emulator (by host id), after `emulatorArgs`. */
+  emulatorArgsFor?: (hostId: string) => string[];
+  /** Put a TCP forwarder between each gpu-backend and its ComfyUI, so tests can cut its connections (StackHost.cutComfy). */
+  comfyProxy?: boolean;
   /** Model files every emulator gets besides the dev models (fakes of the declared size). */
   extraModels?: readonly DevModel[];
   /** Extra gpu-backend environment. */
@@ -102,13 +122,36 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
     });
 
   const hosts: StackHost[] = [];
-  const emulators: EmulatorProcess[] = [];
+  const emulators = new Set<EmulatorProcess>();
+  const proxies: TcpForwarder[] = [];
+  const baseDirs: string[] = [];
   const stop = async () => {
     for (const h of hosts) groupKill(h.backend, "SIGTERM");
     await Promise.race([Promise.all(hosts.map((h) => exited(h.backend))), new Promise((r) => setTimeout(r, 5_000))]);
     for (const h of hosts) groupKill(h.backend, "SIGKILL");
-    await Promise.all(emulators.map((e) => e.stop()));
+    await Promise.all([...emulators].map((e) => e.stop()));
+    await Promise.all(proxies.map((p) => p.close()));
+    for (const dir of baseDirs) rmSync(dir, { recursive: true, force: true });
     await edge.stop();
+  };
+
+  const backendEnv = (id: string, port: number, secret: string, edgeJwks: unknown, comfyUrl: string, comfyBaseDir: string) => ({
+    HOST_ID: id,
+    EDGE_URL: opts.hostEdgeUrl ? opts.hostEdgeUrl(edge.url) : edge.url,
+    HOST_SECRET: secret,
+    EDGE_JWKS: JSON.stringify(edgeJwks),
+    PORT: String(port),
+    COMFY_URL: comfyUrl,
+    COMFY_BASE_DIR: comfyBaseDir,
+    HEARTBEAT_INTERVAL_MS: "1000",
+    ...opts.backendEnv,
+  });
+
+  /** Spawns a gpu-backend with `env` and waits until it listens (or says why not). */
+  const launchBackend = async (env: Record<string, string>) => {
+    const backend = spawnBackend(env);
+    const output = captureOutput(backend, opts.inheritOutput ?? false);
+    return { backend, output, listening: await untilListening(backend, output) };
   };
 
   /**
@@ -124,42 +167,86 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
       const reg = await admin("/v1/admin/hosts", { method: "POST", body: JSON.stringify({ id, url: `http://127.0.0.1:${port}`, slots: 1 }) });
       if (reg.status !== 201) throw new Error(`registering ${id}: ${reg.status} ${await reg.text()}`);
       const { secret, edge_jwks } = (await reg.json()) as { secret: string; edge_jwks: unknown };
-      const backend = spawnBackend({
-        HOST_ID: id,
-        EDGE_URL: opts.hostEdgeUrl ? opts.hostEdgeUrl(edge.url) : edge.url,
-        HOST_SECRET: secret,
-        EDGE_JWKS: JSON.stringify(edge_jwks),
-        PORT: String(port),
-        COMFY_URL: comfyUrl,
-        COMFY_BASE_DIR: comfyBaseDir,
-        HEARTBEAT_INTERVAL_MS: "1000",
-        ...opts.backendEnv,
-      });
-      const output = captureOutput(backend, opts.inheritOutput ?? false);
-      const listening = await untilListening(backend, output);
-      if (listening === "listening") return { port, secret, backend, output };
+      const env = backendEnv(id, port, secret, edge_jwks, comfyUrl, comfyBaseDir);
+      const { backend, output, listening } = await launchBackend(env);
+      if (listening === "listening") return { port, secret, env, backend, output };
       if (listening === "port-taken" && attempt < PORT_ATTEMPTS) continue;
       throw new Error(`gpu-backend ${id} did not start (${listening}):\n${output().slice(-4_000)}`);
     }
   };
 
+  const emulatorArgs = (id: string) => [...(opts.emulatorArgs ?? []), ...(opts.emulatorArgsFor?.(id) ?? [])];
+  const startEmulator = async (id: string, baseDir: string, port?: number) => {
+    const args = port === undefined ? emulatorArgs(id) : ["--port", String(port), ...emulatorArgs(id)];
+    const emulator = await startEmulatorProcess(args, { echo: opts.inheritOutput ?? false, extraModels: opts.extraModels ?? [], baseDir });
+    emulators.add(emulator);
+    return emulator;
+  };
+
   try {
     for (let i = 0; i < opts.hosts; i++) {
       const id = `gpu-${i + 1}`;
-      const emulator = await startEmulatorProcess(opts.emulatorArgs ?? [], { echo: opts.inheritOutput ?? false, extraModels: opts.extraModels ?? [] });
-      emulators.push(emulator);
-      const { port, secret, backend, output } = await startBackend(id, emulator.url, emulator.baseDir);
-      hosts.push({
+      // The stack owns each host's folders, so they outlive an emulator that crashed and is restarted.
+      const baseDir = mkdtempSync(join(tmpdir(), "comfyui-emulator-"));
+      baseDirs.push(baseDir);
+      const first = await startEmulator(id, baseDir);
+      let proxy: TcpForwarder | undefined;
+      if (opts.comfyProxy) {
+        proxy = await startTcpForwarder();
+        proxy.target(first.port);
+        proxies.push(proxy);
+      }
+      const comfyUrl = proxy ? `http://127.0.0.1:${proxy.port}` : first.url;
+      const started = await startBackend(id, comfyUrl, baseDir);
+      let env = started.env;
+      const logs: (() => string)[] = [started.output];
+      const host: StackHost = {
         id,
-        port,
-        emulatorPort: emulator.port,
-        secret,
-        backend,
-        emulator,
-        signalBackend: (signal) => groupKill(backend, signal),
-        backendLogs: output,
-        backendExited: () => exited(backend),
-      });
+        port: started.port,
+        emulatorPort: first.port,
+        secret: started.secret,
+        backend: started.backend,
+        emulator: first,
+        signalBackend: (signal) => groupKill(host.backend, signal),
+        backendLogs: () => logs.map((l) => l()).join(""),
+        backendExited: () => exited(host.backend),
+        restartBackend: async () => {
+          await exited(host.backend);
+          for (let attempt = 1; ; attempt++) {
+            const again = await launchBackend(env);
+            logs.push(again.output);
+            host.backend = again.backend;
+            if (again.listening === "listening") return;
+            // The port a killed backend held can take a moment to be free again.
+            if (again.listening === "port-taken" && attempt < PORT_ATTEMPTS) {
+              await new Promise((r) => setTimeout(r, 500));
+              continue;
+            }
+            throw new Error(`gpu-backend ${id} did not restart (${again.listening}):\n${again.output().slice(-4_000)}`);
+          }
+        },
+        crashEmulator: async () => {
+          const child = host.emulator.child;
+          groupKill(child, "SIGKILL");
+          await exited(child);
+          emulators.delete(host.emulator);
+        },
+        restartEmulator: async () => {
+          host.emulator = await startEmulator(id, baseDir, host.emulatorPort);
+        },
+        cutComfy: (firstBytes) => proxy?.cut(firstBytes) ?? 0,
+        reinstate: async () => {
+          groupKill(host.backend, "SIGTERM");
+          await Promise.race([exited(host.backend), new Promise((r) => setTimeout(r, 10_000))]);
+          groupKill(host.backend, "SIGKILL");
+          await exited(host.backend);
+          const fresh = await startBackend(id, comfyUrl, baseDir);
+          logs.push(fresh.output);
+          Object.assign(host, { port: fresh.port, secret: fresh.secret, backend: fresh.backend });
+          env = fresh.env;
+        },
+      };
+      hosts.push(host);
     }
     // Ready when the edge sees every host live (its first heartbeat reported ComfyUI ready) and
     // holds its catalog, so every submit from here on is checked against what the hosts can run.
