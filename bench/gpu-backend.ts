@@ -15,6 +15,7 @@
 //    varied per job so only the loader and text encoders are cached, as on a real host.
 // Prints JSON lines. Not part of the tests. `node bench/gpu-backend.ts` (BENCH_JOBS to change N,
 // BENCH_GRAPH=empty_image or txt2img for one family only).
+
 import WebSocket from "ws";
 import { type ServiceHandle, startService } from "../gpu-backend/src/app.ts";
 import { loadConfig } from "../gpu-backend/src/config.ts";
@@ -22,6 +23,7 @@ import { createLogger } from "../gpu-backend/src/log.ts";
 import { FakeEdge } from "../gpu-backend/test/support/fake-edge.ts";
 import { type EmulatorProcess, startEmulatorProcess } from "../scripts/lib/emulator-process.ts";
 import type { JobEvent } from "../src/protocol/messages.ts";
+import { txt2imgGraph } from "./lib/graphs.ts";
 import { summarize } from "./lib/stats.ts";
 
 const JOBS_FAST = Number(process.env.BENCH_JOBS ?? 100);
@@ -49,29 +51,7 @@ const EMPTY_IMAGE: Graph = {
 const TXT2IMG: Graph = {
   name: "txt2img",
   outputNode: "9",
-  make: (prefix) => ({
-    "3": {
-      class_type: "KSampler",
-      inputs: {
-        seed: variant++,
-        steps: 20,
-        cfg: 8,
-        sampler_name: "euler",
-        scheduler: "normal",
-        denoise: 1,
-        model: ["4", 0],
-        positive: ["6", 0],
-        negative: ["7", 0],
-        latent_image: ["5", 0],
-      },
-    },
-    "4": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "v1-5-pruned-emaonly-fp16.safetensors" } },
-    "5": { class_type: "EmptyLatentImage", inputs: { width: 512, height: 512, batch_size: 1 } },
-    "6": { class_type: "CLIPTextEncode", inputs: { text: "a glass bottle with a purple galaxy inside", clip: ["4", 1] } },
-    "7": { class_type: "CLIPTextEncode", inputs: { text: "text, watermark", clip: ["4", 1] } },
-    "8": { class_type: "VAEDecode", inputs: { samples: ["3", 0], vae: ["4", 2] } },
-    "9": { class_type: "SaveImage", inputs: { images: ["8", 0], filename_prefix: prefix } },
-  }),
+  make: (prefix) => txt2imgGraph({ seed: variant++, steps: 20, size: 512, prompt: "a glass bottle with a purple galaxy inside", prefix }),
 };
 
 const line = (value: Record<string, unknown>) => console.log(JSON.stringify({ bench: "gpu-backend", ...value }));
