@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { newEdgeSigningKey } from "../../scripts/lib/edge-key.ts";
-import { freePort, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 import { startTcpForwarder, type TcpForwarder } from "../../scripts/lib/tcp-forwarder.ts";
+import { freePort, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 import { startWebhookReceiver } from "../support/node/webhook-receiver.ts";
 import { type Behaviour, type ReceiverEndpoint, receiverAt } from "../support/webhook-receiver-client.ts";
 
