@@ -82,6 +82,9 @@ const code = report(result, {
   minutes,
   seconds: result.seconds,
   faults: result.faults,
+  faults_mid_job: result.faultsMidJob,
+  api_run: result.runApiCounts,
+  "5xx": result.violations.filter((v) => v.invariant === "no-5xx").length,
   dir: values.keep || result.violations.length > 0 ? result.dir : null,
 });
 if (!values.keep && code === 0) rmSync(result.dir, { recursive: true, force: true });
