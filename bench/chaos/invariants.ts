@@ -108,6 +108,10 @@ export interface CheckFigures {
   /** Executions on the emulators that finished with success, and those of jobs that then ran elsewhere. */
   executions: number;
   repeated_executions: number;
+  /** Jobs dispatched more than once (their host was lost or gave them back). */
+  retried_jobs: number;
+  /** Failed jobs by error code. */
+  failed_by_code: Record<string, number>;
   deliveries: number;
   redeliveries: number;
 }
@@ -132,6 +136,8 @@ export function checkInvariants(
     by_status: {},
     executions: 0,
     repeated_executions: 0,
+    retried_jobs: 0,
+    failed_by_code: {},
     deliveries: records.deliveries.length,
     redeliveries: 0,
   };
@@ -155,6 +161,8 @@ export function checkInvariants(
       continue;
     }
     figures.by_status[view.status] = (figures.by_status[view.status] ?? 0) + 1;
+    if (view.attempt > 1) figures.retried_jobs++;
+    if (view.status === "failed" && view.error) figures.failed_by_code[view.error.code] = (figures.failed_by_code[view.error.code] ?? 0) + 1;
 
     // 1. Exactly one terminal state, reached once.
     if (!(TERMINAL_STATUSES as readonly string[]).includes(view.status)) flag("terminal-once", `still ${view.status} after the run`, id);
