@@ -272,7 +272,12 @@ describe("OUTPUTS_BASE_URL", () => {
     const loaded = loadConfig(filesEnv);
     if (!loaded.ok) throw new Error(loaded.problems.join("; "));
     // What WebhookDelivery builds at each attempt (src/webhooks/deliver.ts), under this config.
-    const body = await buildPayload({ env: workerEnv, config: loaded.config, log: createLogger("error"), baseUrl: row.webhookBaseUrl ?? "" }, msg, row, Date.now());
+    const body = await buildPayload(
+      { env: workerEnv, config: loaded.config, log: createLogger("error"), baseUrl: row.webhookBaseUrl ?? "" },
+      msg,
+      row,
+      Date.now(),
+    );
     const payload = JSON.parse(body) as { data: { job: Json } };
     expect(payload.data.job.outputs[0].url.startsWith(`${OUTPUTS_ORIGIN}/v1/jobs/${job.id as string}/outputs/out.png?expires=`)).toBe(true);
   });
