@@ -81,7 +81,16 @@ describe("the invariant checker", () => {
     const run = cleanRun();
     const { violations, figures } = checkInvariants(run.records, run.evidence);
     expect(violations).toEqual([]);
-    expect(figures).toMatchObject({ jobs: 1, by_status: { succeeded: 1 }, executions: 1, repeated_executions: 0, retried_jobs: 0, failed_by_code: {}, deliveries: 2, redeliveries: 1 });
+    expect(figures).toMatchObject({
+      jobs: 1,
+      by_status: { succeeded: 1 },
+      executions: 1,
+      repeated_executions: 0,
+      retried_jobs: 0,
+      failed_by_code: {},
+      deliveries: 2,
+      redeliveries: 1,
+    });
   });
 
   it("reports a second terminal event, a terminal state that changed, and a job still running", ({ expect }) => {
