@@ -74,6 +74,17 @@ function cleanRun(): { records: RunRecords; evidence: StackEvidence } {
   };
 }
 
+/** The clean run, but the job failed with `code` (consistently: feed, webhook, no outputs). */
+function failedRun(code: string): ReturnType<typeof cleanRun> {
+  const run = cleanRun();
+  Object.assign(run.evidence.jobs[0]!.view!, { status: "failed", outputs: [], error: { code, message: "?" } });
+  run.evidence.jobs[0]!.events[2] = { id: "3", event: "job.failed" };
+  run.records.observations.pop();
+  run.records.deliveries = [delivery(204, body("job.failed"))];
+  run.evidence.jobs[0]!.messages[0]!.type = "job.failed";
+  return run;
+}
+
 const invariantsOf = (run: ReturnType<typeof cleanRun>) => checkInvariants(run.records, run.evidence).violations.map((v) => [v.invariant, v.job ?? null]);
 
 describe("the invariant checker", () => {
@@ -118,12 +129,9 @@ describe("the invariant checker", () => {
     const missing = cleanRun();
     missing.evidence.jobs[0]!.downloads[0]!.status = 404;
     expect(invariantsOf(missing)).toEqual([["outputs", JOB.id]]);
-    const failed = cleanRun();
-    Object.assign(failed.evidence.jobs[0]!.view!, { status: "failed", error: { code: "host_error", message: "lost" } });
-    failed.evidence.jobs[0]!.events[2] = { id: "3", event: "job.failed" };
-    failed.records.observations.pop();
-    failed.records.deliveries = [delivery(204, body("job.failed"))];
-    failed.evidence.jobs[0]!.messages[0]!.type = "job.failed";
+    // Failed after its retries (a fault's code), yet it kept the outputs of the succeeded run.
+    const failed = failedRun("host_error");
+    failed.evidence.jobs[0]!.view!.outputs = cleanRun().evidence.jobs[0]!.view!.outputs;
     expect(invariantsOf(failed)).toEqual([["outputs", JOB.id]]);
   });
 
@@ -141,13 +149,8 @@ describe("the invariant checker", () => {
   });
 
   it("reports a graph that should succeed failing with a code no fault explains", ({ expect }) => {
-    const run = cleanRun();
-    Object.assign(run.evidence.jobs[0]!.view!, { status: "failed", outputs: [], error: { code: "invalid_workflow", message: "?" } });
-    run.evidence.jobs[0]!.events[2] = { id: "3", event: "job.failed" };
-    run.records.observations.pop();
-    run.records.deliveries = [delivery(204, body("job.failed"))];
-    run.evidence.jobs[0]!.messages[0]!.type = "job.failed";
-    expect(invariantsOf(run)).toEqual([["outcome", JOB.id]]);
+    expect(invariantsOf(failedRun("host_error"))).toEqual([]);
+    expect(invariantsOf(failedRun("invalid_workflow"))).toEqual([["outcome", JOB.id]]);
   });
 
   it("reports a payload that changed between attempts, two webhook-ids, a forgery and a terminal event never delivered", ({ expect }) => {
