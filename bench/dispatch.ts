@@ -3,10 +3,14 @@
 //
 // 1. 200 jobs whose emulated work is 250 ms (a 5-step sampler at 50 ms a step), submitted at once:
 //    makespan vs the ideal (200 × 0.25 s / 2 hosts) → GPU busy fraction (target ≥ 0.97).
-// 2. One job at a time: submit-to-succeeded minus the emulated work, p50/p99 (server timestamps).
+// 2. One job at a time: submit-to-succeeded minus the emulated work, p50/p99 (server timestamps),
+//    and where that time went (`system_overhead_timings`, p50 of each span in ms): the submit's
+//    Server-Timing steps, then from the edge's log lines `job_dispatched` (the Dispatcher's reads,
+//    feed and host call) and `job_reported` (the host's spans, src/protocol HostSpans).
 import { startLocalStack } from "../scripts/lib/local-stack.ts";
 import { Client, SLOW } from "../test/e2e/support/client.ts";
 import { summarize } from "./lib/stats.ts";
+import { breakdown, type JobTrace, serverTiming } from "./lib/timings.ts";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
 const WORK_MS = 250;
@@ -82,12 +86,19 @@ try {
   );
 
   const overhead: number[] = [];
+  const traces = new Map<string, JobTrace>();
   for (let i = 0; i < SEQUENTIAL; i++) {
-    const j = await api.submitOk(t, "one", workflow());
+    const res = await api.submit(t, "one", workflow());
+    if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
+    const j = (await res.json()) as { id: string };
     const done = await api.waitFor(t, "one", j.id, (x) => !["queued", "running"].includes(x.status), 30_000);
-    if (done.status === "succeeded") overhead.push(Date.parse(done.finished_at) - Date.parse(done.created_at) - WORK_MS);
+    if (done.status !== "succeeded") continue;
+    const total = Date.parse(done.finished_at) - Date.parse(done.created_at);
+    overhead.push(total - WORK_MS);
+    traces.set(j.id, { total, queued: Date.parse(done.started_at) - Date.parse(done.created_at), submit: serverTiming(res.headers.get("Server-Timing")) });
   }
   console.log(JSON.stringify({ bench: "system_overhead_per_job", measure: "succeeded_at - created_at - work", ...summarize(overhead) }));
+  console.log(JSON.stringify({ bench: "system_overhead_timings", jobs: traces.size, work_ms: WORK_MS, ...breakdown(traces, stack.edge.logs()) }));
 } finally {
   await stack.stop();
 }

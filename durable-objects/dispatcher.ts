@@ -29,6 +29,7 @@ import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
 import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
 import type {
   CancelOutcome,
+  ClaimRequest,
   DispatcherRpc,
   EnqueueRequest,
   EventOutcome,
@@ -366,8 +367,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return reply;
   }
 
-  async jobEvent(hostId: string, ev: JobEvent): Promise<EventOutcome> {
+  async jobEvent(hostId: string, ev: JobEvent, claim?: ClaimRequest | null): Promise<EventOutcome> {
+    const receivedAt = Date.now();
     this.pool();
+    if (claim && !this.claimMessage(claim.id, claim.ttlMs)) return "replayed";
     const cfg = this.config();
     const a = this.store.current(ev, hostId);
     if (!a) return "stale";
@@ -435,6 +438,18 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         break;
     }
     this.pump();
+    if (ev.type === "job.succeeded" || ev.type === "job.failed" || ev.type === "job.cancelled") {
+      // The whole attempt in one line: what the host measured (src/protocol HostSpans) and how long
+      // the edge took to apply its end (`apply`: outputs check, D1, quota, feed).
+      this.log().info("job_reported", {
+        job_id: ev.job_id,
+        attempt: ev.attempt,
+        host_id: hostId,
+        type: ev.type,
+        host: ev.spans ?? {},
+        apply_ms: Date.now() - receivedAt,
+      });
+    }
     return "applied";
   }
 
@@ -459,8 +474,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   }
 
   /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
-  checkTransfer(hostId: string, ref: DispatchRef): TransferCheck {
+  checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): TransferCheck {
     this.pool();
+    if (claim && !this.claimMessage(claim.id, claim.ttlMs)) return { ok: false, replayed: true };
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
     this.store.renew(a.job_id, a.attempt, this.clock.now() + this.config().LEASE_TTL_SECONDS * 1000);
@@ -557,6 +573,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const log = this.log();
     const db = createDb(this.env.DB);
     const now = this.clock.now();
+    // Where a dispatch's time goes (job_dispatched): real time, whatever clock the object runs on.
+    const startedAt = Date.now();
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
     const needs = this.placement.needsOf(this.store, a.needs_id);
     const [row, workflow, inputs, models, previews] = await Promise.all([
@@ -576,6 +594,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     // job.running was recorded with the status change; its delivery runs elsewhere, off this path.
     this.background(notifyWebhook(this.env, row, log));
     if (previews) this.store.setPreviews(a.job_id, a.attempt, true);
+    const readAt = Date.now();
     // Before the host hears of it: nothing the host reports (progress, outputs) may reach the
     // job's feed ahead of its job.running.
     await this.feeds.send(a.job_id, { type: "job.running", attempt: a.attempt, at: now }, { createdAt: row.createdAt, pool: row.pool });
@@ -599,10 +618,12 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       deadline_ms: cfg.JOB_TIMEOUT_SECONDS * 1000,
       lease_ttl_ms: cfg.LEASE_TTL_SECONDS * 1000,
     };
+    const calledAt = Date.now();
     const result = await callHost(this.signingKey(), host, "POST", hostPaths.dispatch, request);
     if (result.ok) {
       this.store.markAccepted(a.job_id, a.attempt);
-      log.info("job_dispatched", { job_id: a.job_id, host_id: a.host_id, attempt: a.attempt });
+      const spans = { wrote: readAt - startedAt, feed: calledAt - readAt, host: Date.now() - calledAt };
+      log.info("job_dispatched", { job_id: a.job_id, host_id: a.host_id, attempt: a.attempt, queued_ms: startedAt - a.enqueued_at, spans });
       if (this.store.assignment(a.job_id)?.cancel_requested) await this.sendCancel(a, "user");
       return;
     }

@@ -99,7 +99,12 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   let catalog: CatalogPublisher | undefined;
   let supervisor: Supervisor | undefined;
   const tracker = new PromptTracker({ client: comfy, log, pollMs: cfg.historyPollMs, stuckTimeoutMs: cfg.stuckTimeoutMs, onStuck: () => link!.reconnect() });
-  const follower = new WsFollower(comfy.wsUrl, clientId, { message: (m) => tracker.handleMessage(m), preview: (p) => tracker.handlePreview(p) }, log);
+  const follower = new WsFollower(
+    comfy.wsUrl,
+    clientId,
+    { message: (m, connection) => tracker.handleMessage(m, connection), preview: (p) => tracker.handlePreview(p) },
+    log,
+  );
   link = new ComfyLink({
     client: comfy,
     follower,

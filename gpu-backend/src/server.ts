@@ -56,6 +56,7 @@ export function createHostServer(deps: ServerDeps): Server {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, replay: MemoryReplayGuard): Promise<void> {
+  const receivedAt = performance.now();
   const rawPath = req.url ?? "/";
   const pathname = rawPath.split("?")[0]!;
   const method = req.method ?? "GET";
@@ -125,7 +126,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
         errors: [{ pointer: "/deadline_ms", detail: `must be at most ${deps.maxJobDeadlineMs} (MAX_JOB_DEADLINE_MS) on this host` }],
       });
     }
-    const decision = deps.manager.dispatch(parsed.value);
+    const decision = deps.manager.dispatch(parsed.value, receivedAt);
     deps.metrics.dispatches.inc({ result: decision.kind });
     deps.log.info("dispatch", { job_id: parsed.value.job_id, attempt: parsed.value.attempt, result: decision.kind });
     switch (decision.kind) {

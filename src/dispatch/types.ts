@@ -89,9 +89,15 @@ export interface WatchInfo {
   estimatedStartSeconds: number | null;
 }
 
-export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs";
+export type EventOutcome = "applied" | "duplicate" | "stale" | "missing_outputs" | "replayed";
 
-export type TransferCheck = { ok: true; tenantId: string; createdAt: number; previews: boolean } | { ok: false };
+export type TransferCheck = { ok: true; tenantId: string; createdAt: number; previews: boolean } | { ok: false; replayed?: true };
+
+/** A signed host message's replay claim, made by the call that acts on it (src/hosts/authenticate-host.ts). */
+export interface ClaimRequest {
+  id: string;
+  ttlMs: number;
+}
 
 export type CancelOutcome = "dequeued" | "requested" | "unknown";
 
@@ -126,9 +132,10 @@ export interface DispatcherRpc {
   /** Replay protection: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean;
   heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat): HeartbeatReply;
-  jobEvent(hostId: string, ev: JobEvent): Promise<EventOutcome>;
-  /** For input downloads and output uploads: is this still the host's current dispatch? */
-  checkTransfer(hostId: string, ref: DispatchRef): TransferCheck;
+  /** `claim`: the message's replay claim, made first ("replayed" when it was already made). */
+  jobEvent(hostId: string, ev: JobEvent, claim?: ClaimRequest | null): Promise<EventOutcome>;
+  /** For input downloads and output uploads: is this still the host's current dispatch? `claim` as for jobEvent. */
+  checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): TransferCheck;
   /** The host published a catalog (already verified and stored by hash); keeps its summary. */
   setCatalog(host: HostRegistration & { draining: boolean }, hash: string, summary: CatalogSummary): { known: boolean };
   /** Whether a catalog with this hash is already kept (the Worker skips storing it again). */

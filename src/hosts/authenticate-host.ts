@@ -23,13 +23,31 @@ export type HostApiEnv = {
     /** The signed text: the raw JSON body for POST, the manifest for GET/PUT. */
     signedText: string;
     manifest: RequestManifest | null;
+    /**
+     * With `authenticateHostClaimedByRoute`: the message's replay claim, which the route must
+     * hand to the Dispatcher call it makes anyway (jobEvent, checkTransfer), one call instead of
+     * two. Null when the middleware claimed it already (or the request is a GET, never claimed).
+     */
+    claim: MessageClaim | null;
   };
 };
+
+/** A signed host message's id, claimed once in the host's Dispatcher for as long as its signature could be replayed. */
+export interface MessageClaim {
+  id: string;
+  ttlMs: number;
+}
 
 /** Largest heartbeat or event body (256 outputs with their descriptors fit many times over). */
 export const MAX_HOST_MESSAGE_CHARS = 512 * 1024;
 
 const refuse = () => new ProblemError("unauthenticated", "The request is not validly signed by a registered GPU host.");
+
+/** A message whose id was already claimed: refused as unauthenticated, like any other bad signature. */
+export function replayed(log: { warn(event: string, fields: Record<string, unknown>): void }, hostId: string): ProblemError {
+  log.warn("host_auth_failed", { host_id: hostId, reason: "replayed" });
+  return refuse();
+}
 
 /** The default cap (MAX_HOST_MESSAGE_CHARS); a route with larger messages (catalogs) makes its own. */
 export const authenticateHost = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS);
@@ -40,8 +58,14 @@ export const authenticateHost = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS);
  */
 export const authenticateHostRequest = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS, "host");
 
+/**
+ * As authenticateHost, but the replay claim is left to the route (`c.var.claim`), which passes it
+ * to its own Dispatcher call: for job events and uploads, the routes on every job's path.
+ */
+export const authenticateHostClaimedByRoute = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS, "job", "route");
+
 /** Host authentication for a route whose POST bodies may hold up to `maxChars` characters. */
-export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "host" = "job") {
+export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "host" = "job", claimBy: "middleware" | "route" = "middleware") {
   return createMiddleware<HostApiEnv>(async function authenticateHost(c, next) {
     const hostId = c.req.param("host_id") ?? "";
     const log = c.var.log;
@@ -91,13 +115,10 @@ export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "
       log.warn("host_auth_failed", { host_id: hostId, reason: verdict.reason });
       throw refuse();
     }
-    if (method !== "GET") {
-      const fresh = await c.env.DISPATCHER.getByName(host.pool).claimMessage(`${hostId}:${verdict.id}`, 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000);
-      if (!fresh) {
-        log.warn("host_auth_failed", { host_id: hostId, reason: "replayed" });
-        throw refuse();
-      }
-    }
+    const claim = method === "GET" ? null : { id: `${hostId}:${verdict.id}`, ttlMs: 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000 };
+    if (claim && claimBy === "middleware" && !(await c.env.DISPATCHER.getByName(host.pool).claimMessage(claim.id, claim.ttlMs)))
+      throw replayed(c.var.log, hostId);
+    c.set("claim", claimBy === "route" ? claim : null);
     c.set("host", host);
     c.set("signedText", signedText);
     c.set("manifest", manifest);

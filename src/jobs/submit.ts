@@ -19,6 +19,7 @@ import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
 import { type ResolvedInputs, resolveInputs } from "../inputs/resolve.ts";
 import { newId } from "../lib/ids.ts";
 import { describeError } from "../lib/log.ts";
+import { Spans } from "../lib/spans.ts";
 import { resolveTenantModels } from "../models/tenant-refs.ts";
 import { allPoolNames, resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
@@ -54,41 +55,62 @@ export interface SubmitJobInput {
 
 export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempotencyHeader: string | undefined): Promise<SubmitOutcome> {
   const { env, config, principal, log } = ctx;
+  const spans = new Spans();
   const check = checkWorkflow(body.workflow, config.MAX_WORKFLOW_NODES);
   if (!check.ok) throw new ProblemError("invalid-workflow", check.detail, { extensions: { errors: check.errors } });
+  // Every read the checks below need, at once (they are independent; one after the other they
+  // were most of a submit's time). Their refusals are still raised in the order of the checks,
+  // so which problem a request gets never depends on which read answered first.
+  const db = createDb(env.DB);
+  const [modelsRead, webhookRead, poolRead, spendRead, storageRead] = await spans.time(
+    "checks",
+    Promise.all([
+      settled(resolveTenantModels(env, principal.tenantId, body.workflow)),
+      // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
+      settled(body.webhook ? checkedWebhookUrl(ctx, body.webhook.url) : Promise.resolve(null)),
+      // Also before admission: a job for a pool it may not run in takes no slot.
+      settled(resolveSubmitPool(db, config, principal.pools, body.pool)),
+      // A tenant past its monthly GPU time takes no slot either.
+      settled(refuseOverSpend(db, principal.tenantId, principal.limits.gpu_seconds_per_month, Date.now())),
+      // Nor one whose stored files fill its quota: its outputs would have nowhere to go.
+      settled(refuseOverStorage(db, principal.tenantId, principal.limits.storage_bytes, 0)),
+    ]),
+  );
   // The tenant's own model files (`tenant:<name>`) become the names hosts give them; from here
   // on, `workflow` is what the host will run.
-  const privateModels = await resolveTenantModels(env, principal.tenantId, body.workflow);
+  const privateModels = unwrap(modelsRead);
   const workflow = privateModels.workflow;
   const fileInputs = checkWorkflowPolicy(workflow, config);
   const key = parseIdempotencyKey(idempotencyHeader);
-  // Before admission, so a refused webhook URL never takes a slot. Delivery checks it again.
-  const webhookUrl = body.webhook ? await checkedWebhookUrl(ctx, body.webhook.url) : null;
-  // Also before admission: a job for a pool it may not run in takes no slot.
-  const pool = await resolveSubmitPool(createDb(env.DB), config, principal.pools, body.pool);
+  const webhookUrl = unwrap(webhookRead);
+  const pool = unwrap(poolRead);
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
-  const poolCheck = await refuseUnrunnable(env, pool.name, workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools), {
-    ...poolPreflightOptions(pool),
-    knownModels: new Set(privateModels.refs.map((r) => r.name)),
-  });
-  // A tenant past its monthly GPU time takes no slot either.
-  await refuseOverSpend(createDb(env.DB), principal.tenantId, principal.limits.gpu_seconds_per_month, Date.now());
-  // Nor one whose stored files fill its quota: its outputs would have nowhere to go.
-  await refuseOverStorage(createDb(env.DB), principal.tenantId, principal.limits.storage_bytes, 0);
+  const poolCheck = await spans.time(
+    "pool_check",
+    refuseUnrunnable(env, pool.name, workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools), {
+      ...poolPreflightOptions(pool),
+      knownModels: new Set(privateModels.refs.map((r) => r.name)),
+    }),
+  );
+  unwrap(spendRead);
+  unwrap(storageRead);
   // What a host must have to run it: the Dispatcher places the job only where it can run.
   const needs = workflowNeeds(workflow, poolCheck.models, pool.model_files, privateModels.refs);
 
   const jobId = newId("job");
-  const admitted = await admitJob(
-    env,
-    principal.tenantId,
-    {
-      jobId,
-      userId: principal.userId,
-      limits: principal.limits,
-      ...(key ? { idempotency: { key, fingerprint: await requestFingerprint(principal.userId, body) } } : {}),
-    },
-    log,
+  const admitted = await spans.time(
+    "admission",
+    admitJob(
+      env,
+      principal.tenantId,
+      {
+        jobId,
+        userId: principal.userId,
+        limits: principal.limits,
+        ...(key ? { idempotency: { key, fingerprint: await requestFingerprint(principal.userId, body) } } : {}),
+      },
+      log,
+    ),
   );
   const headers = rateLimitHeaders(admitted.usage);
   if (!admitted.ok) return rejected(ctx, admitted, headers);
@@ -97,7 +119,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // row exists; a refused input gives back the slot.
   let inputs: ResolvedInputs;
   try {
-    inputs = await resolveInputs(env, config, principal, jobId, workflow, fileInputs);
+    inputs = await spans.time("inputs", resolveInputs(env, config, principal, jobId, workflow, fileInputs));
   } catch (err) {
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw err;
@@ -121,7 +143,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     pool: pool.name,
   };
   try {
-    await createQueued(createDb(env.DB), job, inputs.workflow, inputs.rows, needs);
+    await spans.time("insert", createQueued(db, job, inputs.workflow, inputs.rows, needs));
   } catch (err) {
     log.error("job_insert_failed", { job_id: jobId, ...describeError(err) });
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
@@ -129,14 +151,17 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   }
   let queued: QueueInfo | null;
   try {
-    queued = await env.DISPATCHER.getByName(job.pool).enqueue({
-      jobId,
-      tenantId: job.tenantId,
-      userId: job.userId,
-      enqueuedAt: now,
-      queueDeadlineAt: job.queueDeadlineAt,
-      needs,
-    });
+    queued = await spans.time(
+      "enqueue",
+      env.DISPATCHER.getByName(job.pool).enqueue({
+        jobId,
+        tenantId: job.tenantId,
+        userId: job.userId,
+        enqueuedAt: now,
+        queueDeadlineAt: job.queueDeadlineAt,
+        needs,
+      }),
+    );
   } catch (err) {
     // Not queued means not accepted: take the job back so nothing half-made remains.
     log.error("job_enqueue_failed", { job_id: jobId, ...describeError(err) });
@@ -144,7 +169,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     await releaseJobSlot(env, principal.tenantId, jobId, log, { abandoned: true });
     throw new ProblemError("unavailable", "The job could not be queued; nothing was created. Try again.", { headers: { "Retry-After": "2" } });
   }
-  log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, pool: job.pool, nodes: job.nodeCount });
+  const timing = spans.fields();
+  log.info("job_submitted", { job_id: jobId, tenant_id: job.tenantId, pool: job.pool, nodes: job.nodeCount, spans: timing });
   const row = {
     ...job,
     startedAt: null,
@@ -166,7 +192,22 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     estimatedStartSeconds: queued ? queued.estimatedStartSeconds : 0,
     estimatedFinishSeconds: queued?.estimatedFinishSeconds,
   };
-  return { job: jobView(row, extras), replayed: false, headers };
+  return { job: jobView(row, extras), replayed: false, headers: { ...headers, "Server-Timing": spans.header() } };
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so several can be awaited together and their refusals raised in order. */
+function settled<T>(work: Promise<T>): Promise<Settled<T>> {
+  return work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
 }
 
 /**

@@ -90,6 +90,22 @@ export interface VerifiedEdgeToken {
 
 export type EdgeTokenVerdict = { ok: true; token: VerifiedEdgeToken } | { ok: false; reason: EdgeFailure };
 
+const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
+
+/**
+ * The verifier of a pinned JWKS, made once per JWKS object: jose imports each key on first use and
+ * keeps it, so only the first request after a key change pays for the import (about 1 ms a
+ * request otherwise). Keyed by identity: a new key set is a new object (hosts replace theirs).
+ */
+function keySetOf(jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
+  let set = keySets.get(jwks);
+  if (!set) {
+    set = createLocalJWKSet(jwks);
+    keySets.set(jwks, set);
+  }
+  return set;
+}
+
 /**
  * Step 1 of verifying a request, from its headers alone: signature, issuer, host, method, path and
  * lifetime. A host runs it before reading the body, so an unsigned or mis-addressed request never
@@ -106,7 +122,7 @@ export async function verifyEdgeToken(
   if (!m) return { ok: false, reason: "malformed" };
   let payload;
   try {
-    ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet(jwks), {
+    ({ payload } = await jwtVerify(m[1]!, keySetOf(jwks), {
       issuer: EDGE_ISSUER,
       audience: req.hostId,
       algorithms: ["EdDSA"],

@@ -197,6 +197,23 @@ export const OutputDescriptor = z.object({
 });
 export type OutputDescriptor = z.infer<typeof OutputDescriptor>;
 
+/**
+ * Where a host spent one attempt's time, in milliseconds (fractions kept: the steps on a fast job
+ * take well under one), sent with the terminal event so the edge can log the whole job in one
+ * line (`job_finished`). Each span is one step of gpu-backend's run (gpu-backend/src/jobs/spans.ts
+ * says which); a step the attempt never reached is absent.
+ */
+export const HOST_SPANS = ["accept", "prepare", "submit", "comfy_queue", "execution", "collect", "upload"] as const;
+export type HostSpan = (typeof HOST_SPANS)[number];
+export const HostSpans = z.partialRecord(
+  z.enum(HOST_SPANS),
+  z
+    .number()
+    .min(0)
+    .max(7 * 86_400_000),
+);
+export type HostSpans = z.infer<typeof HostSpans>;
+
 const eventBase = DispatchRef.extend({
   host_id: hostId,
   /** Per-(job, attempt) sequence number: the edge ignores an event not newer than the last one. */
@@ -244,9 +261,10 @@ export const JobEvent = z.discriminatedUnion("type", [
     outputs: z.array(OutputDescriptor).max(256),
     /** Collecting the outputs from ComfyUI and uploading them to the edge. */
     upload_ms: z.number().int().min(0).optional(),
+    spans: HostSpans.optional(),
   }),
-  eventBase.extend({ type: z.literal("job.failed"), error: JobFailure }),
-  eventBase.extend({ type: z.literal("job.cancelled") }),
+  eventBase.extend({ type: z.literal("job.failed"), error: JobFailure, spans: HostSpans.optional() }),
+  eventBase.extend({ type: z.literal("job.cancelled"), spans: HostSpans.optional() }),
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;
 

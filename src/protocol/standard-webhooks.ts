@@ -37,8 +37,21 @@ export function newSecret(): string {
   return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-async function hmacKey(secret: string, usage: "sign" | "verify"): Promise<Key> {
-  return crypto.subtle.importKey("raw", secretBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+/** Imported keys by usage and secret: an import costs as much as the HMAC itself, and every host request and webhook pays for one. */
+const hmacKeys = new Map<string, Promise<Key>>();
+/** Enough for every secret in use at once (a host's one or two, an edge's hosts and tenants' webhooks), small enough to never matter. */
+const MAX_CACHED_KEYS = 512;
+
+function hmacKey(secret: string, usage: "sign" | "verify"): Promise<Key> {
+  const cacheKey = `${usage}:${secret}`;
+  const cached = hmacKeys.get(cacheKey);
+  if (cached) return cached;
+  // secretBytes throws on a malformed secret: before anything is cached.
+  const key = crypto.subtle.importKey("raw", secretBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+  if (hmacKeys.size >= MAX_CACHED_KEYS) hmacKeys.delete(hmacKeys.keys().next().value!);
+  hmacKeys.set(cacheKey, key);
+  key.catch(() => hmacKeys.delete(cacheKey));
+  return key;
 }
 
 function signedContent(id: string, timestamp: number, payload: string | Uint8Array): Uint8Array<ArrayBuffer> {

@@ -13,7 +13,14 @@ import { needsOf } from "../db/jobs.ts";
 import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
 import { feedOutput, publishEvent } from "../feed/publish.ts";
-import { authenticateHost, authenticateHostRequest, authenticateHostWithin, type HostApiEnv } from "../hosts/authenticate-host.ts";
+import {
+  authenticateHost,
+  authenticateHostClaimedByRoute,
+  authenticateHostRequest,
+  authenticateHostWithin,
+  type HostApiEnv,
+  replayed,
+} from "../hosts/authenticate-host.ts";
 import { edgeJwks, pinsCurrentSet, signingKey } from "../hosts/edge-keys.ts";
 import { currentSecret } from "../hosts/host-secrets.ts";
 import { ProblemError } from "../http/problem.ts";
@@ -126,12 +133,14 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     c.var.log.info("host_catalog", { host_id: host.id, hash, stored, classes: summary.classes.length });
     return c.json({ hash, stored } satisfies CatalogReply, 200);
   })
-  .post("/v1/hosts/:host_id/events", authenticateHost, async (c) => {
+  .post("/v1/hosts/:host_id/events", authenticateHostClaimedByRoute, async (c) => {
     const host = c.var.host;
     const ev = parseSigned(JobEvent, c.var.signedText);
     if (ev.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
-    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, ev);
+    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, ev, c.var.claim);
     switch (outcome) {
+      case "replayed":
+        throw replayed(c.var.log, host.id);
       case "stale":
         c.var.log.warn("stale_host_event", { host_id: host.id, job_id: ev.job_id, attempt: ev.attempt, type: ev.type });
         throw stale(ev);
@@ -186,7 +195,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     c.var.log.info("pinned_model_served", { host_id: host.id, sha256, size: object.size });
     return modelResponse(object, sha256);
   })
-  .put("/v1/hosts/:host_id/jobs/:job_id/outputs/:name", authenticateHost, async (c) => {
+  .put("/v1/hosts/:host_id/jobs/:job_id/outputs/:name", authenticateHostClaimedByRoute, async (c) => {
     const host = c.var.host;
     const m = c.var.manifest!;
     const name = c.req.param("name");
@@ -198,8 +207,8 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (m.size > max) throw new ProblemError("payload-too-large", `Outputs are limited to ${max} bytes.`);
     const declared = c.req.header("Content-Length");
     if (declared !== undefined && Number(declared) !== m.size) throw new ProblemError("validation-failed", "Content-Length differs from the signed size.");
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
-    if (!check.ok) throw stale(m);
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m, c.var.claim);
+    if (!check.ok) throw check.replayed ? replayed(c.var.log, host.id) : stale(m);
     const key = jobOutputKey(check.tenantId, m.job_id, m.attempt, name);
     const raw = c.req.raw.body;
     if (!raw) throw new ProblemError("validation-failed", "The upload has no body.");
@@ -255,7 +264,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
   })
   // The latest sampler preview of a running job (issue 15): small, frequent, never stored in R2;
   // the job's feed keeps the newest frame and tells its watchers.
-  .put("/v1/hosts/:host_id/jobs/:job_id/preview", authenticateHost, async (c) => {
+  .put("/v1/hosts/:host_id/jobs/:job_id/preview", authenticateHostClaimedByRoute, async (c) => {
     const host = c.var.host;
     const m = c.var.manifest!;
     if (m.job_id !== c.req.param("job_id") || m.size === undefined || !m.sha256 || !m.content_type) {
@@ -266,8 +275,8 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     }
     const max = c.var.config.PREVIEW_MAX_BYTES;
     if (m.size > max) throw new ProblemError("payload-too-large", `Previews are limited to ${max} bytes.`);
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
-    if (!check.ok) throw stale(m);
+    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m, c.var.claim);
+    if (!check.ok) throw check.replayed ? replayed(c.var.log, host.id) : stale(m);
     if (!check.previews) throw new ProblemError("previews-off", "This job's pool does not forward previews; send none for it.");
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.length !== m.size || toHex(await sha256(bytes)) !== m.sha256) {

@@ -171,6 +171,41 @@ describe("fencing", () => {
     const headers = { ...(await signHostPayload([host.secret], body)), "Content-Type": "application/json" };
     expect((await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers })).status).toBe(200);
     await expectProblem(await call(`/v1/hosts/${host.id}/heartbeat`, { method: "POST", body, headers }), 401, "unauthenticated");
+
+    // Job events and uploads claim their message id in the Dispatcher call that acts on them:
+    // replayed, they are refused the same way, and change nothing.
+    const t = await createTenant();
+    const job = await submitOk(t.key, "replay");
+    // An earlier test's job, handed back when its host went, may reach this host first.
+    let dispatched = await waitForDispatches(host, 1);
+    if (!dispatched.some((x) => x.job_id === job.id)) dispatched = await waitForDispatches(host, 2);
+    const d = dispatched.find((x) => x.job_id === job.id);
+    const { signHostManifest } = await import("../../src/protocol/host-signing.ts");
+    const bytes = new Uint8Array([1, 2, 3]);
+    const path = `/v1/hosts/${host.id}/jobs/${d!.job_id}/outputs/r.png`;
+    const manifest = {
+      ...d!,
+      host_id: host.id,
+      method: "PUT" as const,
+      path,
+      content_type: "image/png",
+      size: 3,
+      sha256: toHex(await sha256(bytes)),
+      node_id: "9",
+      kind: "images",
+    };
+    const putHeaders = { ...(await signHostManifest([host.secret], manifest)), "Content-Type": "image/png" };
+    expect((await call(path, { method: "PUT", body: bytes, headers: putHeaders })).status).toBe(201);
+    await expectProblem(await call(path, { method: "PUT", body: bytes, headers: putHeaders }), 401, "unauthenticated");
+    const failedEvent = JSON.stringify(eventFor(host, d!, "job.failed", { error: { code: "invalid_workflow", message: "x" } }));
+    const eventHeaders = { ...(await signHostPayload([host.secret], failedEvent)), "Content-Type": "application/json" };
+    const applied = await call(`/v1/hosts/${host.id}/events`, { method: "POST", body: failedEvent, headers: eventHeaders });
+    expect(await applied.json()).toEqual({ applied: true });
+    await expectProblem(await call(`/v1/hosts/${host.id}/events`, { method: "POST", body: failedEvent, headers: eventHeaders }), 401, "unauthenticated");
+    expect((await getJob(t.key, "replay", job.id)).status).toBe("failed");
+    for (const other of dispatched.filter((x) => x.job_id !== job.id)) {
+      await sendEvent(host, eventFor(host, other, "job.failed", { error: { code: "invalid_workflow", message: "x" } }));
+    }
   });
 
   it("refuses an upload whose bytes differ from the signed SHA-256", async () => {

@@ -9,7 +9,7 @@ import { monthOf } from "../../src/db/gpu-usage.ts";
 import { gpuInstances, pools } from "../../src/db/schema.ts";
 import { backToQueue, commitEnd } from "../../src/jobs/lifecycle.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
-import { adminCall, call, createTenant, expectProblem, json, submit, submitOk, userHeaders } from "../support/worker-helpers.ts";
+import { adminCall, call, createTenant, expectProblem, json, submit, submitOk, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import { eventFor, outputDescriptor, sendEvent, uploadOutput, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
 const { liveHost } = useTestHosts();
@@ -89,6 +89,10 @@ describe("GPU time", () => {
     await runJob(capped.key, "c", 6_000);
     const standing = await usage(capped.key, "c");
     expect(standing.gpu_seconds_remaining).toBe(0);
+    // The submit's checks read in parallel, yet refuse in their fixed order: an earlier check's
+    // problem wins over the cap, whichever read answered first.
+    await expectProblem(await submit(capped.key, "c", { workflow: WORKFLOW, pool: "no-such-pool" }), 422, "unknown-pool");
+    await expectProblem(await submit(capped.key, "c", { workflow: WORKFLOW, webhook: { url: "http://127.0.0.1:1/hook" } }), 422, "unsafe-webhook-url");
     const res = await submit(capped.key, "c");
     const problem = await expectProblem(res, 429, "spend-cap-reached");
     expect(problem).toMatchObject({ limit: 5, "violated-policies": ["gpu-seconds-per-month"] });

@@ -29,6 +29,15 @@ describe("submit and get", () => {
     expect(JSON.parse(stored!.workflow)).toEqual(WORKFLOW);
   });
 
+  it("says where the submit's time went in Server-Timing, one entry per step", async ({ expect }) => {
+    const t = await createTenant();
+    const res = await submit(t.key, "alice");
+    expect(res.status).toBe(202);
+    const steps = (res.headers.get("Server-Timing") ?? "").split(", ").map((entry) => entry.split(";dur="));
+    expect(steps.map(([name]) => name)).toEqual(["checks", "pool_check", "admission", "inputs", "insert", "enqueue", "total"]);
+    for (const [, ms] of steps) expect(Number(ms)).toBeGreaterThanOrEqual(0);
+  });
+
   it("404s an unknown or malformed job id", async () => {
     const t = await createTenant();
     await expectProblem(await call("/v1/jobs/job_aaaaaaaaaaaaaaaaaaaa", { headers: userHeaders(t.key, "u") }), 404, "not-found");

@@ -19,7 +19,8 @@ const CLOSE_WAIT_MS = 1_000;
 const PING_INTERVAL_MS = 15_000;
 
 export interface FollowerHandlers {
-  message(message: WsMessage): void;
+  /** `connection` numbers the connections: messages of one number came in order on one socket. */
+  message(message: WsMessage, connection: number): void;
   preview(preview: Preview): void;
 }
 
@@ -36,6 +37,7 @@ export class WsFollower {
   private socket: WebSocket | undefined;
   private closedWaiters: Array<() => void> = [];
   private pingTimer: NodeJS.Timeout | undefined;
+  private connections = 0;
 
   constructor(wsUrl: string, clientId: string, handlers: FollowerHandlers, log: Logger) {
     this.url = `${wsUrl}?clientId=${encodeURIComponent(clientId)}`;
@@ -52,6 +54,7 @@ export class WsFollower {
     await this.close();
     const socket = new WebSocket(this.url, { handshakeTimeout: timeoutMs, perMessageDeflate: false });
     this.socket = socket;
+    const connection = ++this.connections;
     await new Promise<void>((resolve, reject) => {
       let greeted = false;
       const timer = setTimeout(() => {
@@ -78,7 +81,7 @@ export class WsFollower {
           clearTimeout(timer);
           resolve();
         }
-        if (this.socket === socket) this.handlers.message(message);
+        if (this.socket === socket) this.handlers.message(message, connection);
       });
       socket.on("error", (err) => {
         if (!greeted) {

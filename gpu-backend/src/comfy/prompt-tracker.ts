@@ -1,7 +1,11 @@
 /**
  * Follows the prompts we have in ComfyUI until each one ends, from two sources:
  * - WebSocket events (fast path): `execution_start`, `progress`, and `executing {node: null}`,
- *   after which `/history/{id}` is guaranteed to hold the entry; what they say about the
+ *   after which `/history/{id}` is guaranteed to hold the entry. A successful run whose every
+ *   message came on one connection needs no `/history` call: ComfyUI writes the entry from the
+ *   same `executed` outputs and status messages it sent us (execution.py), so the tracker
+ *   assembles it (`SeenRun`); any other end (an error, an interrupt, a reconnect mid-run, a run
+ *   whose start we did not see) reads `/history`. What the messages say about the
  *   prompt's nodes (`execution_cached`, `executing`, `progress`, `progress_state`, `executed`)
  *   goes to the watcher as `NodeUpdate`s, the input of overall progress (jobs/progress.ts);
  * - a poll of `/queue` then `/history/{id}` (backstop): a prompt neither queued, running nor in
@@ -46,7 +50,22 @@ interface Watch {
   started: boolean;
   lastEventAt: number;
   ended: boolean;
+  /** The run as the WebSocket told it, from its `execution_start` on. */
+  seen?: SeenRun;
 }
+
+/** What a run's messages say, enough to stand in for its history entry if all of them came on one connection. */
+interface SeenRun {
+  connection: number;
+  /** Another connection delivered part of the run: a message may be missing. */
+  broken: boolean;
+  messages: Array<[string, Record<string, unknown>]>;
+  outputs: Record<string, Record<string, unknown>>;
+  succeeded: boolean;
+}
+
+/** The statuses ComfyUI records in the history entry (execution.py `add_message`). */
+const STATUS_MESSAGES = new Set(["execution_start", "execution_cached", "execution_success", "execution_error", "execution_interrupted"]);
 
 export class PromptTracker {
   private readonly watches = new Map<string, Watch>();
@@ -105,7 +124,7 @@ export class PromptTracker {
     for (const [id, w] of this.watches) if (w.submitted) this.end(id, w, { kind: "comfy_lost", reason });
   }
 
-  handleMessage(message: WsMessage): void {
+  handleMessage(message: WsMessage, connection = 0): void {
     const promptId = message.data.prompt_id;
     if (typeof promptId !== "string") return;
     if (message.type === "execution_start" || message.type === "executing") {
@@ -114,6 +133,7 @@ export class PromptTracker {
     const w = this.watches.get(promptId);
     if (!w || w.ended) return;
     w.lastEventAt = Date.now();
+    this.record(w, message, connection);
     switch (message.type) {
       case "execution_start":
         this.markStarted(w);
@@ -139,7 +159,9 @@ export class PromptTracker {
       case "executing": {
         const node = message.data.node;
         if (node === null) {
-          void this.fetchEnd(promptId);
+          const entry = seenEntry(w.seen, connection);
+          if (entry) this.end(promptId, w, { kind: "finished", entry });
+          else void this.fetchEnd(promptId);
           break;
         }
         this.markStarted(w);
@@ -230,6 +252,19 @@ export class PromptTracker {
     }
   }
 
+  /** Keeps what the history entry would hold of this message (see SeenRun). */
+  private record(w: Watch, message: WsMessage, connection: number): void {
+    if (message.type === "execution_start") w.seen = { connection, broken: false, messages: [], outputs: {}, succeeded: false };
+    const seen = w.seen;
+    if (!seen) return;
+    if (seen.connection !== connection) seen.broken = true;
+    if (STATUS_MESSAGES.has(message.type)) seen.messages.push([message.type, message.data]);
+    if (message.type === "execution_success") seen.succeeded = true;
+    const ui = message.data.output;
+    if (message.type === "executed" && typeof message.data.node === "string" && typeof ui === "object" && ui !== null && !Array.isArray(ui))
+      seen.outputs[message.data.node] = ui as Record<string, unknown>;
+  }
+
   private markStarted(w: Watch): void {
     if (w.started) return;
     w.started = true;
@@ -242,4 +277,10 @@ export class PromptTracker {
     this.watches.delete(id);
     w.hooks.onEnded(end);
   }
+}
+
+/** The history entry of a run that succeeded with every message on `connection`; else undefined (read /history). */
+function seenEntry(seen: SeenRun | undefined, connection: number): HistoryEntry | undefined {
+  if (!seen || seen.broken || seen.connection !== connection || !seen.succeeded) return undefined;
+  return { outputs: seen.outputs, status: { status_str: "success", completed: true, messages: seen.messages } };
 }

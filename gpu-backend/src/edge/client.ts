@@ -168,15 +168,18 @@ export class EdgeClient {
     });
   }
 
-  /** Uploads one output; the signed manifest carries its type, size, SHA-256 and producing node. */
+  /**
+   * Uploads one output; the signed manifest carries its type, size, SHA-256 and producing node
+   * (`sha256`: the caller's hash of `bytes`, when it has one, so a large file is hashed once).
+   */
   putOutput(
     ref: DispatchRef,
-    output: { name: string; contentType: string; nodeId: string; kind: string },
+    output: { name: string; contentType: string; nodeId: string; kind: string; sha256?: string },
     bytes: Uint8Array,
     opts: EdgeRequestOptions = {},
   ): Promise<EdgeResult<null>> {
     const path = edgePaths.output(this.cfg.hostId, ref.job_id, output.name);
-    const manifest = { ...this.uploadManifest(ref, path, output.contentType, bytes), node_id: output.nodeId, kind: output.kind };
+    const manifest = { ...this.uploadManifest(ref, path, output.contentType, bytes, output.sha256), node_id: output.nodeId, kind: output.kind };
     return this.putBytes("output", path, manifest, bytes, this.cfg.transferTimeoutMs, opts);
   }
 
@@ -222,8 +225,8 @@ export class EdgeClient {
   }
 
   /** An upload's manifest: the request itself and the body it must carry. */
-  private uploadManifest(ref: DispatchRef, path: string, contentType: string, bytes: Uint8Array): RequestManifest {
-    return { ...this.manifest(ref, "PUT", path), content_type: contentType, size: bytes.length, sha256: sha256Hex(bytes) };
+  private uploadManifest(ref: DispatchRef, path: string, contentType: string, bytes: Uint8Array, sha256 = sha256Hex(bytes)): RequestManifest {
+    return { ...this.manifest(ref, "PUT", path), content_type: contentType, size: bytes.length, sha256 };
   }
 
   private manifest(ref: DispatchRef, method: "GET" | "PUT", path: string): RequestManifest {

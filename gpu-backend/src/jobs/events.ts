@@ -17,7 +17,7 @@
  * - A 409 means this attempt/lease is no longer current (fencing): nothing more is sent and the
  *   owner is told to drop the job.
  */
-import { type DispatchRef, EventReply, JobEvent, type JobFailure, type OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { type DispatchRef, EventReply, type HostSpans, JobEvent, type JobFailure, type OutputDescriptor } from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import type { EdgeClient } from "../edge/client.ts";
 import type { Logger } from "../log.ts";
@@ -25,9 +25,9 @@ import type { Logger } from "../log.ts";
 export type Delivery = "delivered" | "stale" | "rejected" | "unavailable" | "closed";
 
 export type TerminalBody =
-  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number }
-  | { type: "job.failed"; error: JobFailure }
-  | { type: "job.cancelled" };
+  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number; spans?: HostSpans }
+  | { type: "job.failed"; error: JobFailure; spans?: HostSpans }
+  | { type: "job.cancelled"; spans?: HostSpans };
 
 /** What a `job.progress` event carries (the protocol's progress object). */
 export type ProgressBody = Extract<JobEvent, { type: "job.progress" }>["progress"];
@@ -54,6 +54,8 @@ export class JobEvents {
   private readonly onStale: () => void;
   private readonly onDelivered: (sentAt: number) => void;
   private readonly log: Logger;
+  private readonly executedDelayMs: number;
+  private executedTimer: NodeJS.Timeout | undefined;
   startedSent = false;
   terminalQueued = false;
   private executedQueued = false;
@@ -66,7 +68,10 @@ export class JobEvents {
     onStale: () => void;
     onDelivered: (sentAt: number) => void;
     log: Logger;
+    /** How long `job.executed` waits for the terminal event to make it unnecessary (default 0: sent at once). */
+    executedDelayMs?: number;
   }) {
+    this.executedDelayMs = opts.executedDelayMs ?? 0;
     this.ref = { job_id: opts.ref.job_id, attempt: opts.ref.attempt, lease_id: opts.ref.lease_id };
     this.hostId = opts.hostId;
     this.edge = opts.edge;
@@ -97,16 +102,27 @@ export class JobEvents {
     else this.progressTimer ??= setTimeout(() => this.flushProgress(), wait);
   }
 
-  /** The prompt is over in ComfyUI (outputs still to upload): the edge may refill the GPU now. */
+  /**
+   * The prompt is over in ComfyUI (outputs still to upload): the edge may refill the GPU now. Held
+   * back `executedDelayMs` first: when the outputs are up by then, the terminal event frees the
+   * slot itself and the edge is spared a signed call (and a write) per job.
+   */
   executed(executionMs?: number): void {
     if (this.terminalQueued || this.executedQueued || this.closed) return;
     this.executedQueued = true;
     this.clearProgress();
-    void this.enqueue({ type: "job.executed", ...(executionMs !== undefined ? { execution_ms: executionMs } : {}) }, true);
+    const send = () => {
+      this.executedTimer = undefined;
+      if (this.terminalQueued || this.closed) return;
+      void this.enqueue({ type: "job.executed", ...(executionMs !== undefined ? { execution_ms: executionMs } : {}) }, true);
+    };
+    if (this.executedDelayMs <= 0) send();
+    else this.executedTimer = setTimeout(send, this.executedDelayMs);
   }
 
   terminal(body: TerminalBody): Promise<Delivery> {
     this.terminalQueued = true;
+    clearTimeout(this.executedTimer);
     this.clearProgress();
     // Unsent progress would only be ignored after the terminal event: drop it now.
     for (let i = this.queue.length - 1; i >= 1; i--) {
@@ -123,6 +139,7 @@ export class JobEvents {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.executedTimer);
     this.clearProgress();
     this.abort.abort(new Error("job dropped"));
     for (const p of this.queue.splice(0)) p.settle("closed");

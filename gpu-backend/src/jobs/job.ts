@@ -17,6 +17,7 @@ import type { DispatchRef, DispatchRequest, JobFailure } from "../../../src/prot
 import type { Preview } from "../comfy/preview.ts";
 import type { PromptEnd } from "../comfy/prompt-tracker.ts";
 import { type Deferred, deferred } from "../lib/async.ts";
+import { JobSpans } from "./spans.ts";
 import { jobNamespace } from "./workflow.ts";
 
 export type JobState = "preparing" | "queued" | "running" | "uploading" | "reporting" | "done";
@@ -47,6 +48,8 @@ export class Job {
   startedAt: number | undefined;
   /** What this attempt measured, for the edge's `timings` (sent with job.started, job.executed, job.succeeded). */
   readonly timings: { model_fetch_ms?: number; input_fetch_ms?: number; execution_ms?: number; upload_ms?: number } = {};
+  /** Where this attempt's time goes here, step by step (spans.ts). */
+  readonly spans = new JobSpans();
   leaseExpiresAt: number;
   /** Files its prompt wrote, from the history entry (cached nodes left out): deleted with the job. */
   readonly files = new Set<string>();
@@ -61,7 +64,10 @@ export class Job {
   /** Resolved when the job has fully left the host (reported or dropped). */
   readonly finished: Deferred<void> = deferred<void>();
 
-  constructor(request: DispatchRequest) {
+  /** `receivedAt`: when its dispatch request arrived (performance.now()). */
+  constructor(request: DispatchRequest, receivedAt?: number) {
+    if (receivedAt !== undefined) this.spans.mark("received", receivedAt);
+    this.spans.mark("accepted");
     this.request = request;
     this.ref = { job_id: request.job_id, attempt: request.attempt, lease_id: request.lease_id };
     this.namespace = jobNamespace(this.ref);

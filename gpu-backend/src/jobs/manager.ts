@@ -91,7 +91,8 @@ export class JobManager {
     return { namespaces: new Set(jobs.map((j) => j.namespace)), files: new Set(jobs.flatMap((j) => [...j.files, ...j.seenFiles])) };
   }
 
-  dispatch(req: DispatchRequest): DispatchDecision {
+  /** `receivedAt`: when the dispatch request arrived (performance.now()), for the job's `accept` span. */
+  dispatch(req: DispatchRequest, receivedAt?: number): DispatchDecision {
     const existing = this.jobs.get(req.job_id);
     const past = this.past.get(req.job_id);
     if (existing?.job.sameRef(req) || past?.key === refKey(req)) return { kind: "duplicate", held: this.jobs.size };
@@ -109,7 +110,7 @@ export class JobManager {
       // returned: jobs that are only reporting do not count, so its next dispatch is not refused.
       return { kind: "full", held: this.jobs.size };
     }
-    this.start(new Job(req));
+    this.start(new Job(req, receivedAt));
     return { kind: existing ? "replaced" : "accepted", held: this.jobs.size };
   }
 

@@ -63,18 +63,29 @@ export function outputName(filename: string, used: Set<string>): string {
   return name;
 }
 
+/**
+ * What ComfyUI's `/view` answers for an extension (Python's `mimetypes`), so a file read from disk
+ * (read-output.ts) gets the type it would have had through `/view`. Types a browser would run
+ * (HTML, scripts, styles) are left out, as `/view` forces them to a download.
+ */
 const BY_EXTENSION: Record<string, string> = {
   png: "image/png",
   jpg: "image/jpeg",
   jpeg: "image/jpeg",
   webp: "image/webp",
   gif: "image/gif",
-  wav: "audio/wav",
+  bmp: "image/bmp",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  svg: "image/svg+xml",
+  wav: "audio/x-wav",
   flac: "audio/flac",
   mp3: "audio/mpeg",
   ogg: "audio/ogg",
+  opus: "audio/opus",
   mp4: "video/mp4",
   webm: "video/webm",
+  mov: "video/quicktime",
   json: "application/json",
   txt: "text/plain",
 };

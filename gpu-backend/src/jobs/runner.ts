@@ -40,6 +40,8 @@ import { contentTypeOf, listOutputFiles, outputName } from "./outputs.ts";
 import { checkWorkflow, type WorkflowRules } from "./policy.ts";
 import { PreviewForwarder } from "./previews.ts";
 import { PromptProgress } from "./progress.ts";
+import { readOutput } from "./read-output.ts";
+import { round } from "./spans.ts";
 import { rewriteWorkflow } from "./workflow.ts";
 
 export interface RunnerDeps {
@@ -68,6 +70,12 @@ export type Outcome =
   | { kind: "dropped"; why: string };
 
 const MAX_OUTPUTS = 256;
+/**
+ * `job.executed` waits this long for the outputs to be up: small outputs are, and their terminal
+ * event frees the GPU slot at the edge with one signed call instead of two. Prefetched jobs keep
+ * ComfyUI busy meanwhile, so the later refill of a slow upload costs no GPU time.
+ */
+const EXECUTED_DELAY_MS = 25;
 
 /** One job attempt being run: its state while it runs, and the way to stop it. */
 export class JobRun {
@@ -96,6 +104,7 @@ export class JobRun {
       log: this.log,
       onStale: () => this.stop({ kind: "drop", why: "stale lease (409)" }),
       onDelivered: (sentAt) => (job.leaseExpiresAt = Math.max(job.leaseExpiresAt, sentAt + job.request.lease_ttl_ms)),
+      executedDelayMs: EXECUTED_DELAY_MS,
     });
     const terms = job.request.preview;
     this.previews =
@@ -195,6 +204,7 @@ export class JobRun {
       onEnded: (end) => job.ended.resolve(end),
     });
     let posted;
+    job.spans.mark("posting");
     try {
       posted = await deps.comfy.postPrompt({ prompt: rewritten.prompt, prompt_id: job.promptId, client_id: deps.clientId });
     } catch (err) {
@@ -210,6 +220,7 @@ export class JobRun {
       log.info("job_invalid_workflow", { status: posted.status });
       return { kind: "failed", failure: invalidWorkflow(posted.error, posted.nodeErrors) };
     }
+    job.spans.mark("submitted");
     if (posted.promptId !== job.promptId) throw new Error(`ComfyUI replaced our prompt_id (${posted.promptId}): this ComfyUI version is not supported`);
     job.submitted = true;
     if (job.state === "preparing") job.state = "queued";
@@ -219,6 +230,7 @@ export class JobRun {
     if (job.stop) void this.stopPrompt();
 
     const end: PromptEnd = await job.ended.promise;
+    job.spans.mark("ended");
     this.end = end;
     // The prompt is over: no more previews (one in flight may still land, before the terminal event).
     void this.previews?.close();
@@ -246,7 +258,7 @@ export class JobRun {
     // job.started first, in case the WebSocket missed execution_start (the poll found the end).
     this.events.started(job.promptId, startedTimings(job));
     if (job.startedAt !== undefined) job.timings.execution_ms = Date.now() - job.startedAt;
-    const uploadFrom = Date.now();
+    const collectFrom = Date.now();
     this.events.executed(job.timings.execution_ms);
     const { files, skippedCached } = listOutputFiles(end.entry);
     if (skippedCached.length > 0) log.warn("job_cached_outputs_skipped", { files: skippedCached });
@@ -256,8 +268,14 @@ export class JobRun {
     for (const file of files) {
       if (job.stop) return fromStop(job);
       let got;
+      const readFrom = performance.now();
       try {
-        got = await deps.comfy.view(file.ref, deps.cfg.maxOutputBytes, deps.cfg.transferTimeoutMs);
+        got = await readOutput(file.ref, {
+          comfy: deps.comfy,
+          dirs: deps.cfg.comfyDirs,
+          maxBytes: deps.cfg.maxOutputBytes,
+          timeoutMs: deps.cfg.transferTimeoutMs,
+        });
       } catch (err) {
         const tooBig = err instanceof ComfyError && err.status === 413;
         return failed(tooBig ? "output_upload_failed" : "host_error", `output ${file.ref.filename}: ${(err as Error).message}`);
@@ -266,7 +284,11 @@ export class JobRun {
       const contentType = contentTypeOf(file.ref.filename, got.contentType);
       const nodeId = file.nodeId.slice(0, 64);
       const kind = file.kind.slice(0, 64);
-      const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind }, got.bytes, { signal: job.abort.signal });
+      const uploadFrom = performance.now();
+      job.spans.add("collect", uploadFrom - readFrom);
+      const sha256 = sha256Hex(got.bytes);
+      const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind, sha256 }, got.bytes, { signal: job.abort.signal });
+      job.spans.add("upload", performance.now() - uploadFrom);
       if (!put.ok) {
         if (put.reason === "stale") this.stop({ kind: "drop", why: "stale lease (409) on output" });
         if (job.stop) return fromStop(job);
@@ -275,10 +297,10 @@ export class JobRun {
           `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`,
         );
       }
-      outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256: sha256Hex(got.bytes), node_id: nodeId, kind });
+      outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256, node_id: nodeId, kind });
     }
     if (job.stop) return fromStop(job);
-    job.timings.upload_ms = Date.now() - uploadFrom;
+    job.timings.upload_ms = Date.now() - collectFrom;
     return { kind: "succeeded", outputs };
   }
 
@@ -286,6 +308,7 @@ export class JobRun {
     const { job, deps } = this;
     if (job.startedAt !== undefined) return;
     job.startedAt = Date.now();
+    job.spans.mark("started");
     if (job.state === "preparing" || job.state === "queued") job.state = "running";
     deps.metrics.queueWait.observe((job.startedAt - job.acceptedAt) / 1000);
     this.events.started(job.promptId, startedTimings(job));
@@ -329,14 +352,17 @@ export class JobRun {
     // The whole error (traceback, paths) stays here; the edge gets the public version.
     if (outcome.kind === "failed")
       log.warn("job_failure", { code: outcome.failure.code, message: outcome.failure.message, details: boundedFailure(outcome.failure).details });
+    const spans = job.spans.get();
     const body: TerminalBody =
       outcome.kind === "succeeded"
-        ? { type: "job.succeeded", outputs: outcome.outputs, ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}) }
+        ? { type: "job.succeeded", outputs: outcome.outputs, ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}), spans }
         : outcome.kind === "failed"
-          ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }) }
-          : { type: "job.cancelled" };
+          ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }), spans }
+          : { type: "job.cancelled", spans };
+    const reportFrom = performance.now();
     const delivery = await this.events.terminal(body);
     log.info("job_finished", {
+      spans: { ...spans, report: round(performance.now() - reportFrom) },
       outcome: outcome.kind,
       ...(outcome.kind === "failed" ? { code: outcome.failure.code, message: outcome.failure.message.slice(0, 300) } : {}),
       ...(outcome.kind === "succeeded" ? { outputs: outcome.outputs.length } : {}),

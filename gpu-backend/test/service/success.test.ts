@@ -36,6 +36,10 @@ describe("a job that succeeds", () => {
     expect(stored?.contentType).toBe("image/png");
     expect(stored?.manifest).toMatchObject({ method: "PUT", node_id: "3", kind: "images", size: stored!.bytes.length });
     expect(out).toMatchObject({ content_type: "image/png", node_id: "3", kind: "images", size: stored!.bytes.length, sha256: sha256(stored!.bytes) });
+    // Where the attempt's time went here, every step it passed (src/jobs/spans.ts); 6 steps of 10 ms ran.
+    expect(Object.keys(terminal.spans ?? {}).sort()).toEqual(["accept", "collect", "comfy_queue", "execution", "prepare", "submit", "upload"]);
+    expect(terminal.spans!.execution).toBeGreaterThanOrEqual(60);
+    expect(Object.values(terminal.spans!).every((ms) => ms >= 0)).toBe(true);
     // The file was written into the job's own namespace, and deleted once it was uploaded.
     const started = events[0]!;
     if (started.type !== "job.started") throw new Error("unreachable");

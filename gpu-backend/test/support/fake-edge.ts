@@ -68,6 +68,8 @@ export class FakeEdge {
   readonly jwks: JSONWebKeySet;
   url = "";
   readonly events: RecordedEvent[] = [];
+  /** The same events by job: waiters probe on every arrival, and a benchmark sends thousands. */
+  private readonly eventsByJob = new Map<string, RecordedEvent[]>();
   readonly heartbeats: Heartbeat[] = [];
   /** Catalogs accepted (signed, valid, hash matching the content), in order. */
   readonly catalogs: HostCatalog[] = [];
@@ -238,7 +240,7 @@ export class FakeEdge {
   }
 
   eventsFor(jobId: string, opts: { appliedOnly?: boolean } = {}): JobEvent[] {
-    return this.events.filter((e) => e.event.job_id === jobId && (!opts.appliedOnly || e.applied)).map((e) => e.event);
+    return (this.eventsByJob.get(jobId) ?? []).filter((e) => !opts.appliedOnly || e.applied).map((e) => e.event);
   }
 
   terminalsFor(jobId: string): JobEvent[] {
@@ -357,14 +359,14 @@ export class FakeEdge {
       if (!ev.success || ev.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad event");
       const event = ev.data;
       if (!this.isCurrent(event)) {
-        this.events.push({ event, applied: false, status: 409 });
+        this.record({ event, applied: false, status: 409 });
         this.notify();
         return reply(res, 409, { type: "stale" });
       }
       const seqKey = `${event.job_id}/${event.attempt}`;
       const applied = event.seq > (this.lastSeq.get(seqKey) ?? -1);
       if (applied) this.lastSeq.set(seqKey, event.seq);
-      this.events.push({ event, applied, status: 200 });
+      this.record({ event, applied, status: 200 });
       if (applied) this.arrivals.push(`event ${event.job_id} ${event.type}`);
       if (applied) this.onEvent?.(event);
       this.notify();
@@ -427,6 +429,13 @@ export class FakeEdge {
   private refuse(res: ServerResponse, route: string, status: number, reason: string): void {
     this.rejected.push({ route, reason });
     reply(res, status, { error: reason });
+  }
+
+  private record(recorded: RecordedEvent): void {
+    this.events.push(recorded);
+    const list = this.eventsByJob.get(recorded.event.job_id);
+    if (list) list.push(recorded);
+    else this.eventsByJob.set(recorded.event.job_id, [recorded]);
   }
 
   private notify(): void {

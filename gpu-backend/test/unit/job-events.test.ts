@@ -11,7 +11,7 @@ interface Post {
   answer: (r: EdgeResult<{ applied: boolean }>) => void;
 }
 
-function setup() {
+function setup(opts: { executedDelayMs?: number } = {}) {
   const posts: Post[] = [];
   const edge = {
     postJson: (_kind: string, _path: string, event: Record<string, any>) =>
@@ -25,6 +25,7 @@ function setup() {
     onStale: () => {},
     onDelivered: () => {},
     log: createLogger("error", () => {}),
+    ...opts,
   });
   const ok = { ok: true as const, status: 200, value: { applied: true } };
   return { posts, events, ok };
@@ -57,5 +58,48 @@ describe("job events", () => {
     posts[1]!.answer(ok);
     await vi.advanceTimersByTimeAsync(0);
     expect(posts[2]!.event).toMatchObject({ type: "job.executed", execution_ms: 1234, seq: 2 });
+  });
+});
+
+describe("job.executed held back for the terminal event", () => {
+  it("is never sent when the terminal event comes within the delay", async ({ expect }) => {
+    const { posts, events, ok } = setup({ executedDelayMs: 25 });
+    events.started("p-1");
+    posts[0]!.answer(ok);
+    events.executed(40);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(posts).toHaveLength(1);
+    const delivered = events.terminal({ type: "job.succeeded", outputs: [] });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(posts.map((p) => p.event.type)).toEqual(["job.started", "job.succeeded"]);
+    expect(posts[1]!.event.seq).toBe(1);
+    posts[1]!.answer(ok);
+    expect(await delivered).toBe("delivered");
+  });
+
+  it("is sent once the delay passes while the outputs are still uploading, ahead of the terminal event", async ({ expect }) => {
+    const { posts, events, ok } = setup({ executedDelayMs: 25 });
+    events.started("p-1");
+    posts[0]!.answer(ok);
+    events.executed(40);
+    await vi.advanceTimersByTimeAsync(24);
+    expect(posts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(posts[1]!.event).toMatchObject({ type: "job.executed", execution_ms: 40, seq: 1 });
+    posts[1]!.answer(ok);
+    await vi.advanceTimersByTimeAsync(0);
+    events.terminal({ type: "job.succeeded", outputs: [] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(posts.map((p) => p.event.type)).toEqual(["job.started", "job.executed", "job.succeeded"]);
+  });
+
+  it("is never sent after the job was dropped", async ({ expect }) => {
+    const { posts, events, ok } = setup({ executedDelayMs: 25 });
+    events.started("p-1");
+    posts[0]!.answer(ok);
+    events.executed(40);
+    events.close();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(posts).toHaveLength(1);
   });
 });
