@@ -292,8 +292,29 @@ export const RequestManifest = DispatchRef.extend({
   /** For uploads: the producing node and history key, as in OutputDescriptor. */
   node_id: z.string().max(64).optional(),
   kind: z.string().max(64).optional(),
+  /**
+   * For a job's last output upload: its `job.succeeded`, applied by the edge once this output is
+   * stored, so a job ends with one signed call instead of an upload and then an event. The reply
+   * (`OutputStored.terminal`) says it was applied; without that (an older edge), the host posts
+   * the event as usual. Hosts attach it only while the manifest stays under
+   * MAX_CARRIED_MANIFEST_CHARS (it travels in a header).
+   */
+  terminal: JobEvent.optional(),
 });
 export type RequestManifest = z.infer<typeof RequestManifest>;
+
+/** A manifest carrying a terminal event stays under this (header size limits leave room for it many times). */
+export const MAX_CARRIED_MANIFEST_CHARS = 6_000;
+
+/** The edge's answer to an output upload (201). */
+export const OutputStored = z.object({
+  stored: z.literal(true),
+  name: z.string().optional(),
+  size: z.number().int().optional(),
+  /** The carried terminal event's outcome, when the manifest had one. */
+  terminal: EventReply.optional(),
+});
+export type OutputStored = z.infer<typeof OutputStored>;
 
 /** A host's GET that is not about a job (a pool's pinned model file): names only host, method and path. */
 export const HostManifest = z

@@ -33,7 +33,7 @@ import { type BootstrapReply, BootstrapRequest } from "../protocol/bootstrap.ts"
 import { type CatalogReply, catalogDocument, catalogSummary, HostCatalog, MAX_CATALOG_CHARS, MAX_CATALOG_SUMMARY_CHARS } from "../protocol/catalog.ts";
 import { sha256, toHex } from "../protocol/encoding.ts";
 import { signJwksUpdate } from "../protocol/jwks-update.ts";
-import { type DispatchRef, type EventReply, Heartbeat, type HeartbeatReply, JobEvent, PREVIEW_CONTENT_TYPES } from "../protocol/messages.ts";
+import { type DispatchRef, type EventReply, Heartbeat, type HeartbeatReply, JobEvent, type OutputStored, PREVIEW_CONTENT_TYPES } from "../protocol/messages.ts";
 import { edgePaths } from "../protocol/paths.ts";
 
 function parseSigned<T>(
@@ -53,6 +53,9 @@ function parseSigned<T>(
   }
   return result.data;
 }
+
+/** Two references to the same job attempt and lease. */
+const sameAttempt = (a: DispatchRef, b: DispatchRef) => a.job_id === b.job_id && a.attempt === b.attempt && a.lease_id === b.lease_id;
 
 const stale = (ref: DispatchRef) =>
   new ProblemError("stale-lease", `Job ${ref.job_id} attempt ${ref.attempt} is no longer assigned to this host under this lease; drop it.`);
@@ -207,6 +210,10 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (m.size > max) throw new ProblemError("payload-too-large", `Outputs are limited to ${max} bytes.`);
     const declared = c.req.header("Content-Length");
     if (declared !== undefined && Number(declared) !== m.size) throw new ProblemError("validation-failed", "Content-Length differs from the signed size.");
+    const terminal = m.terminal;
+    if (terminal && (terminal.type !== "job.succeeded" || !sameAttempt(terminal, m) || terminal.host_id !== host.id)) {
+      throw new ProblemError("validation-failed", "An upload may carry only its own attempt's job.succeeded (manifest.terminal).");
+    }
     const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m, c.var.claim);
     if (!check.ok) throw check.replayed ? replayed(c.var.log, host.id) : stale(m);
     const key = jobOutputKey(check.tenantId, m.job_id, m.attempt, name);
@@ -260,7 +267,20 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
       { createdAt: check.createdAt, pool: host.pool },
       c.var.log,
     );
-    return c.json({ stored: true, name, size: m.size }, 201);
+    if (!terminal) return c.json({ stored: true, name, size: m.size } satisfies OutputStored, 201);
+    // The job's last output carried its end: applied now that the output is stored (the message
+    // was claimed with the transfer; the event's seq keeps it from applying twice).
+    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, terminal);
+    switch (outcome) {
+      case "stale":
+      case "replayed":
+        throw stale(terminal);
+      case "missing_outputs":
+        throw new ProblemError("validation-failed", "job.succeeded lists outputs that were not uploaded (or differ); upload every output first.");
+      case "applied":
+      case "duplicate":
+        return c.json({ stored: true, name, size: m.size, terminal: { applied: outcome === "applied" } } satisfies OutputStored, 201);
+    }
   })
   // The latest sampler preview of a running job (issue 15): small, frequent, never stored in R2;
   // the job's feed keeps the newest frame and tells its watchers.

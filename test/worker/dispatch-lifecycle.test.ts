@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { verifyEdgeRequest } from "../../src/protocol/edge-signing.ts";
 import { sha256, toHex } from "../../src/protocol/encoding.ts";
+import type { JobEvent } from "../../src/protocol/messages.ts";
 import { MemoryReplayGuard } from "../../src/protocol/replay-guard.ts";
 import { adminCall, call, createTenant, expectProblem, submitOk, tamperSignature, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import {
@@ -206,6 +207,28 @@ describe("fencing", () => {
     for (const other of dispatched.filter((x) => x.job_id !== job.id)) {
       await sendEvent(host, eventFor(host, other, "job.failed", { error: { code: "invalid_workflow", message: "x" } }));
     }
+  });
+
+  it("ends a job with one call when its last upload carries the job.succeeded, and refuses any other carried event", async ({ expect }) => {
+    const t = await createTenant();
+    const host = await liveHost();
+    const job = await submitOk(t.key, "carol");
+    const [d] = await waitForDispatches(host, 1);
+    const bytes = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 0]);
+    const descriptor = outputDescriptor("last.png", bytes, toHex(await sha256(bytes)));
+    // Refused before anything is stored: another attempt's end, or an end that is not a success.
+    const otherAttempt = { ...eventFor(host, d!, "job.succeeded", { outputs: [descriptor] }), attempt: d!.attempt + 1 } as JobEvent;
+    await expectProblem(await uploadOutput(host, d!, "last.png", bytes, "image/png", { terminal: otherAttempt }), 422, "validation-failed");
+    const failedEnd = eventFor(host, d!, "job.failed", { error: { code: "execution_error", message: "x" } });
+    await expectProblem(await uploadOutput(host, d!, "last.png", bytes, "image/png", { terminal: failedEnd }), 422, "validation-failed");
+    expect((await getJob(t.key, "carol", job.id)).outputs).toEqual([]);
+
+    const res = await uploadOutput(host, d!, "last.png", bytes, "image/png", { terminal: eventFor(host, d!, "job.succeeded", { outputs: [descriptor] }) });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ stored: true, name: "last.png", size: bytes.length, terminal: { applied: true } });
+    const done = await getJob(t.key, "carol", job.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.outputs.map((o: { name: string }) => o.name)).toEqual(["last.png"]);
   });
 
   it("refuses an upload whose bytes differ from the signed SHA-256", async () => {

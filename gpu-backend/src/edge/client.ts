@@ -8,7 +8,15 @@
  * Outcomes are a tagged union; nothing here throws for an HTTP answer.
  */
 import { HOST_ID_HEADER, signHostManifest, signHostPayload } from "../../../src/protocol/host-signing.ts";
-import type { DispatchRef, HostManifest, InputRef, ModelRef, RequestManifest } from "../../../src/protocol/messages.ts";
+import {
+  type DispatchRef,
+  type HostManifest,
+  type InputRef,
+  type JobEvent,
+  type ModelRef,
+  OutputStored,
+  type RequestManifest,
+} from "../../../src/protocol/messages.ts";
 import { edgePaths } from "../../../src/protocol/paths.ts";
 import { readCapped } from "../comfy/client.ts";
 import type { Config } from "../config.ts";
@@ -176,11 +184,16 @@ export class EdgeClient {
     ref: DispatchRef,
     output: { name: string; contentType: string; nodeId: string; kind: string; sha256?: string },
     bytes: Uint8Array,
-    opts: EdgeRequestOptions = {},
-  ): Promise<EdgeResult<null>> {
+    opts: EdgeRequestOptions & { terminal?: JobEvent } = {},
+  ): Promise<EdgeResult<OutputStored | null>> {
     const path = edgePaths.output(this.cfg.hostId, ref.job_id, output.name);
-    const manifest = { ...this.uploadManifest(ref, path, output.contentType, bytes, output.sha256), node_id: output.nodeId, kind: output.kind };
-    return this.putBytes("output", path, manifest, bytes, this.cfg.transferTimeoutMs, opts);
+    const manifest = {
+      ...this.uploadManifest(ref, path, output.contentType, bytes, output.sha256),
+      node_id: output.nodeId,
+      kind: output.kind,
+      ...(opts.terminal ? { terminal: opts.terminal } : {}),
+    };
+    return this.putBytes("output", path, manifest, bytes, this.cfg.transferTimeoutMs, opts, (json) => OutputStored.safeParse(json).data ?? null);
   }
 
   /**
@@ -199,16 +212,17 @@ export class EdgeClient {
     return this.putBytes("preview", path, manifest, frame.bytes, this.cfg.previewUploadTimeoutMs, { ...opts, attempts: 1 });
   }
 
-  private putBytes(
+  private putBytes<T = null>(
     kind: string,
     path: string,
     manifest: RequestManifest,
     bytes: Uint8Array,
     timeoutMs: number,
     opts: EdgeRequestOptions,
-  ): Promise<EdgeResult<null>> {
+    parse: (json: unknown) => T = () => null as T,
+  ): Promise<EdgeResult<T>> {
     const contentType = manifest.content_type ?? "application/octet-stream";
-    return this.withRetries<null>(kind, opts, async (signal) => {
+    return this.withRetries<T>(kind, opts, async (signal) => {
       const headers = { ...(await signHostManifest(this.cfg.hostSecrets, manifest)), "content-type": contentType, [HOST_ID_HEADER]: this.cfg.hostId };
       const res = await fetch(new URL(path, this.cfg.edgeUrl), {
         method: "PUT",
@@ -220,7 +234,13 @@ export class EdgeClient {
       const status = classify(res.status);
       if (status === "retry") return { done: false, detail: `HTTP ${res.status}` };
       if (status === "fail") return { done: true, result: failure(res.status, text) };
-      return { done: true, result: { ok: true, status: res.status, value: null } };
+      let json: unknown;
+      try {
+        json = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { done: true, result: { ok: true, status: res.status, value: parse(json) } };
     });
   }
 

@@ -36,6 +36,8 @@ interface Pending {
   event: JobEvent;
   progress: boolean;
   settle: (d: Delivery) => void;
+  /** Its seq was given when it was reserved (reserveTerminal). */
+  reserved?: boolean;
 }
 
 export class JobEvents {
@@ -56,9 +58,11 @@ export class JobEvents {
   private readonly log: Logger;
   private readonly executedDelayMs: number;
   private executedTimer: NodeJS.Timeout | undefined;
+  private executedSend: (() => void) | undefined;
   startedSent = false;
   terminalQueued = false;
   private executedQueued = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(opts: {
     ref: DispatchRef;
@@ -113,18 +117,72 @@ export class JobEvents {
     this.clearProgress();
     const send = () => {
       this.executedTimer = undefined;
+      this.executedSend = undefined;
       if (this.terminalQueued || this.closed) return;
       void this.enqueue({ type: "job.executed", ...(executionMs !== undefined ? { execution_ms: executionMs } : {}) }, true);
     };
-    if (this.executedDelayMs <= 0) send();
-    else this.executedTimer = setTimeout(send, this.executedDelayMs);
+    if (this.executedDelayMs <= 0) return send();
+    this.executedSend = send;
+    this.executedTimer = setTimeout(send, this.executedDelayMs);
   }
 
   terminal(body: TerminalBody): Promise<Delivery> {
+    this.endStream();
+    return this.enqueue(body, false);
+  }
+
+  /**
+   * The terminal event's turn, for a caller that delivers it another way (the job's last output
+   * upload carries it, runner.ts): resolves once every event before it was delivered, with the
+   * event and its seq; undefined if the job was dropped meanwhile. When the other way did not
+   * apply it, `deliverReserved` posts it — or another terminal event under the same seq.
+   */
+  async reserveTerminal(body: TerminalBody): Promise<JobEvent | undefined> {
+    this.endStream();
+    await new Promise<void>((resolve) => (this.closed || (!this.pumping && this.queue.length === 0) ? resolve() : this.idleWaiters.push(resolve)));
+    if (this.closed) return undefined;
+    return JobEvent.parse({ ...body, ...this.ref, host_id: this.hostId, seq: this.seq++, at: Date.now() });
+  }
+
+  /** Sends a held-back `job.executed` now. */
+  flushExecuted(): void {
+    if (!this.executedTimer) return;
+    clearTimeout(this.executedTimer);
+    this.executedSend?.();
+  }
+
+  /** Aborted when the job is dropped: what a caller sends for the stream (a carried terminal event) stops with it. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Another terminal event in a reserved one's place (same seq). */
+  replaceReserved(event: JobEvent, body: TerminalBody): JobEvent {
+    return JobEvent.parse({ ...body, ...this.ref, host_id: this.hostId, seq: event.seq, at: Date.now() });
+  }
+
+  /** Posts a reserved terminal event (with retries, like terminal()). */
+  deliverReserved(event: JobEvent): Promise<Delivery> {
+    if (this.closed) return Promise.resolve("closed");
+    return new Promise<Delivery>((settle) => {
+      this.queue.push({ event, progress: false, settle, reserved: true });
+      void this.pump();
+    });
+  }
+
+  /** What the caller's own delivery of a reserved event came to: a delivery renews the lease; a 409 drops the job. */
+  reservedOutcome(outcome: { delivered: true; sentAt: number } | { stale: true }): void {
+    if ("delivered" in outcome) return this.onDelivered(outcome.sentAt);
+    this.log.warn("job_stale", { type: "terminal (carried)" });
+    this.close();
+    this.onStale();
+  }
+
+  /** No more progress or job.executed: the terminal event comes next. Unsent progress would only be ignored after it. */
+  private endStream(): void {
     this.terminalQueued = true;
     clearTimeout(this.executedTimer);
     this.clearProgress();
-    // Unsent progress would only be ignored after the terminal event: drop it now.
     for (let i = this.queue.length - 1; i >= 1; i--) {
       const p = this.queue[i]!;
       if (p.progress) {
@@ -132,7 +190,6 @@ export class JobEvents {
         p.settle("closed");
       }
     }
-    return this.enqueue(body, false);
   }
 
   /** The job was dropped: send nothing more, stop any retry in flight. */
@@ -143,6 +200,11 @@ export class JobEvents {
     this.clearProgress();
     this.abort.abort(new Error("job dropped"));
     for (const p of this.queue.splice(0)) p.settle("closed");
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private flushProgress(): void {
@@ -184,7 +246,7 @@ export class JobEvents {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue[0]!;
-        item.event.seq = this.seq++;
+        if (!item.reserved) item.event.seq = this.seq++;
         const sentAt = Date.now();
         const result = await this.edge.postJson("event", edgePaths.events(this.hostId), item.event, (json) => EventReply.safeParse(json).data, {
           signal: this.abort.signal,
@@ -217,6 +279,7 @@ export class JobEvents {
       }
     } finally {
       this.pumping = false;
+      if (this.queue.length === 0) this.wakeIdle();
     }
   }
 }

@@ -72,6 +72,11 @@ export class PreviewForwarder {
   }
 
   /** Sends nothing more (an unsent frame is dropped); resolves once no upload is in flight. */
+  /** A frame is being uploaded (close() would wait for it). */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
   close(): Promise<void> {
     if (!this.stopped) this.stopped = "ended";
     this.clearPending("ended");

@@ -19,18 +19,18 @@
  * (files.ts), before the terminal event is sent. Failures are reported through `publicFailure`
  * (no tracebacks, paths or host names); the full error goes to the log with the job id.
  */
-import type { JobFailure, OutputDescriptor } from "../../../src/protocol/messages.ts";
+import { type JobFailure, MAX_CARRIED_MANIFEST_CHARS, type OutputDescriptor } from "../../../src/protocol/messages.ts";
 import { publicFailure } from "../../../src/protocol/public-error.ts";
 import { type ComfyClient, ComfyError } from "../comfy/client.ts";
 import type { ComfyCatalog } from "../comfy/link.ts";
 import type { PromptEnd, PromptTracker } from "../comfy/prompt-tracker.ts";
 import type { Config } from "../config.ts";
-import type { EdgeClient } from "../edge/client.ts";
+import type { EdgeClient, EdgeResult } from "../edge/client.ts";
 import { within } from "../lib/async.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { JobEvents, type TerminalBody } from "./events.ts";
+import { type Delivery, JobEvents, type TerminalBody } from "./events.ts";
 import { filesOfEntry, filesOfUi, removeJobFiles } from "./files.ts";
 import { prepareInputs } from "./inputs.ts";
 import type { Job, StopDecision } from "./job.ts";
@@ -63,8 +63,19 @@ export interface RunnerDeps {
   onModelsFetched: () => void;
 }
 
+/** An output read and named, not uploaded yet. */
+interface PendingUpload {
+  name: string;
+  contentType: string;
+  nodeId: string;
+  kind: string;
+  sha256: string;
+  bytes: Uint8Array;
+}
+
 export type Outcome =
-  | { kind: "succeeded"; outputs: OutputDescriptor[] }
+  /** `carry`: the last output, uploaded with the terminal event (report). */
+  | { kind: "succeeded"; outputs: OutputDescriptor[]; carry?: PendingUpload }
   | { kind: "failed"; failure: JobFailure }
   | { kind: "cancelled" }
   | { kind: "dropped"; why: string };
@@ -76,6 +87,8 @@ const MAX_OUTPUTS = 256;
  * ComfyUI busy meanwhile, so the later refill of a slow upload costs no GPU time.
  */
 const EXECUTED_DELAY_MS = 25;
+/** A carried last output larger than this is preceded by `job.executed` (sent at once, not held back). */
+const EXECUTED_FIRST_BYTES = 1024 * 1024;
 
 /** One job attempt being run: its state while it runs, and the way to stop it. */
 export class JobRun {
@@ -265,7 +278,7 @@ export class JobRun {
     if (files.length > MAX_OUTPUTS) return failed("execution_error", `the workflow produced ${files.length} files; at most ${MAX_OUTPUTS} are supported`);
     const used = new Set<string>();
     const outputs: OutputDescriptor[] = [];
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       if (job.stop) return fromStop(job);
       let got;
       const readFrom = performance.now();
@@ -280,24 +293,37 @@ export class JobRun {
         const tooBig = err instanceof ComfyError && err.status === 413;
         return failed(tooBig ? "output_upload_failed" : "host_error", `output ${file.ref.filename}: ${(err as Error).message}`);
       }
-      const name = outputName(file.ref.filename, used);
-      const contentType = contentTypeOf(file.ref.filename, got.contentType);
-      const nodeId = file.nodeId.slice(0, 64);
-      const kind = file.kind.slice(0, 64);
+      const upload: PendingUpload = {
+        name: outputName(file.ref.filename, used),
+        contentType: contentTypeOf(file.ref.filename, got.contentType),
+        nodeId: file.nodeId.slice(0, 64),
+        kind: file.kind.slice(0, 64),
+        sha256: sha256Hex(got.bytes),
+        bytes: got.bytes,
+      };
+      job.spans.add("collect", performance.now() - readFrom);
+      outputs.push({
+        name: upload.name,
+        content_type: upload.contentType,
+        size: upload.bytes.length,
+        sha256: upload.sha256,
+        node_id: upload.nodeId,
+        kind: upload.kind,
+      });
+      // The last output carries the terminal event (report): one signed call ends the job. Not
+      // while a preview upload is in flight: the terminal event must wait for it, the output need not.
+      if (i === files.length - 1 && carriable(outputs) && !this.previews?.busy) {
+        job.timings.upload_ms = Date.now() - collectFrom;
+        return { kind: "succeeded", outputs, carry: upload };
+      }
       const uploadFrom = performance.now();
-      job.spans.add("collect", uploadFrom - readFrom);
-      const sha256 = sha256Hex(got.bytes);
-      const put = await deps.edge.putOutput(job.ref, { name, contentType, nodeId, kind, sha256 }, got.bytes, { signal: job.abort.signal });
+      const put = await deps.edge.putOutput(job.ref, upload, upload.bytes, { signal: job.abort.signal });
       job.spans.add("upload", performance.now() - uploadFrom);
       if (!put.ok) {
         if (put.reason === "stale") this.stop({ kind: "drop", why: "stale lease (409) on output" });
         if (job.stop) return fromStop(job);
-        return failed(
-          "output_upload_failed",
-          `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`,
-        );
+        return failed("output_upload_failed", uploadFailure(upload.name, put));
       }
-      outputs.push({ name, content_type: contentType, size: got.bytes.length, sha256, node_id: nodeId, kind });
     }
     if (job.stop) return fromStop(job);
     job.timings.upload_ms = Date.now() - collectFrom;
@@ -360,7 +386,7 @@ export class JobRun {
           ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }), spans }
           : { type: "job.cancelled", spans };
     const reportFrom = performance.now();
-    const delivery = await this.events.terminal(body);
+    const delivery = outcome.kind === "succeeded" && outcome.carry ? await this.carryTerminal(body, outcome.carry) : await this.events.terminal(body);
     log.info("job_finished", {
       spans: { ...spans, report: round(performance.now() - reportFrom) },
       outcome: outcome.kind,
@@ -368,6 +394,42 @@ export class JobRun {
       ...(outcome.kind === "succeeded" ? { outputs: outcome.outputs.length } : {}),
       delivery,
     });
+  }
+
+  /**
+   * Ends a job with its last output: the upload's signed manifest carries the terminal event,
+   * which the edge applies once the output is stored (its `terminal` reply says so). An edge that
+   * did not apply it gets the event posted as usual; an upload that failed turns the end into
+   * `job.failed output_upload_failed`, under the same seq (if the edge did apply the success and
+   * only its answer was lost, that one is ignored as not newer).
+   */
+  private async carryTerminal(body: TerminalBody, upload: PendingUpload): Promise<Delivery> {
+    const { job, deps } = this;
+    // A large upload takes a while: the GPU's slot is freed first (job.executed), as without carrying.
+    if (upload.bytes.length > EXECUTED_FIRST_BYTES) this.events.flushExecuted();
+    const event = await this.events.reserveTerminal(body);
+    if (!event) return "closed";
+    const sentAt = Date.now();
+    const uploadFrom = performance.now();
+    // Not the job's own signal: a cancel arriving now is too late to change the end, and only a
+    // drop (which closes the event stream) stops the report.
+    const put = await deps.edge.putOutput(job.ref, upload, upload.bytes, { signal: this.events.signal, terminal: event });
+    job.spans.add("upload", performance.now() - uploadFrom);
+    if (put.ok && put.value?.terminal) {
+      this.events.reservedOutcome({ delivered: true, sentAt });
+      return "delivered";
+    }
+    if (put.ok) return this.events.deliverReserved(event);
+    if (put.reason === "stale") {
+      this.events.reservedOutcome({ stale: true });
+      return "stale";
+    }
+    if (put.reason === "aborted") return "closed";
+    const failure: JobFailure = { code: "output_upload_failed", message: uploadFailure(upload.name, put) };
+    this.log.warn("job_failure", { code: failure.code, message: failure.message });
+    return this.events.deliverReserved(
+      this.events.replaceReserved(event, { type: "job.failed", error: publicFailure(failure, { hostNames: deps.hostNames }) }),
+    );
   }
 
   /**
@@ -390,6 +452,18 @@ export class JobRun {
     if (failures.length > 0) log.warn("job_cleanup_failed", { failures: failures.slice(0, 10) });
     else log.debug("job_files_removed", { files: job.files.size });
   }
+}
+
+/** Whether the terminal event listing `outputs` fits in an upload's manifest (a header). */
+function carriable(outputs: OutputDescriptor[]): boolean {
+  return JSON.stringify(outputs).length + CARRIED_EVENT_OVERHEAD_CHARS <= MAX_CARRIED_MANIFEST_CHARS;
+}
+
+/** The rest of a carried terminal event and its upload's manifest: ids, seq, spans (generous). */
+const CARRIED_EVENT_OVERHEAD_CHARS = 1_500;
+
+function uploadFailure(name: string, put: Exclude<EdgeResult<unknown>, { ok: true }>): string {
+  return `output ${name}: ${put.reason === "rejected" ? `the edge answered ${put.status}` : put.reason === "unavailable" ? put.detail : put.reason}`;
 }
 
 function fromStop(job: Job): Outcome {

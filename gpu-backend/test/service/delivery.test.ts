@@ -3,9 +3,10 @@
 // exactly once; outputs are uploaded before the success that names them.
 import { describe, it } from "vitest";
 import { startHarness, waitFor } from "../support/harness.ts";
-import { minimal } from "../support/workflows.ts";
+import { failing, minimal } from "../support/workflows.ts";
 
 const isSuccess = (body: unknown) => (body as { type?: string }).type === "job.succeeded";
+const isFailure = (body: unknown) => (body as { type?: string }).type === "job.failed";
 
 describe("delivery to the edge", () => {
   it("retries a terminal event through 5xx answers until the edge takes it", async ({ expect }) => {
@@ -34,12 +35,24 @@ describe("delivery to the edge", () => {
 
   it("never retries a 4xx", async ({ expect }) => {
     const h = await startHarness();
-    h.edge.fail("events", 400, 5, { when: isSuccess });
-    const req = h.edge.newJob(minimal());
+    h.edge.fail("events", 400, 5, { when: isFailure });
+    const req = h.edge.newJob(failing("RaiseErrorEmu"));
     await h.edge.dispatch(h.service.url, req);
     await waitFor(() => h.service.manager.held === 0, 5_000, "job released");
-    expect(h.edge.eventRequests.get("job.succeeded")).toBe(1); // refused once, never again
+    expect(h.edge.eventRequests.get("job.failed")).toBe(1); // refused once, never again
     expect(h.logs.some((l) => l.includes('"event":"event_not_delivered"') && l.includes('"reason":"rejected"'))).toBe(true);
+  });
+
+  it("a success carried by the last upload and refused with a 4xx ends the job as output_upload_failed, under the same seq", async ({ expect }) => {
+    const h = await startHarness();
+    h.edge.fail("events", 422, 5, { when: isSuccess });
+    const req = h.edge.newJob(minimal());
+    await h.edge.dispatch(h.service.url, req);
+    const terminal = await h.edge.waitForTerminal(req.job_id);
+    expect(terminal).toMatchObject({ type: "job.failed", error: { code: "output_upload_failed" } });
+    expect(h.edge.eventRequests.get("job.succeeded")).toBe(1); // refused once, never again
+    const sent = h.edge.eventsFor(req.job_id);
+    expect(sent.at(-1)!.seq).toBe(sent.at(-2)!.seq + 1);
   });
 
   it("gives up after EDGE_RETRY_ATTEMPTS tries when the edge keeps failing", async ({ expect }) => {

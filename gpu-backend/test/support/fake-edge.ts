@@ -357,19 +357,8 @@ export class FakeEdge {
     if (route === "events") {
       const ev = JobEvent.safeParse(json);
       if (!ev.success || ev.data.host_id !== this.hostId) return this.refuse(res, route, 400, "bad event");
-      const event = ev.data;
-      if (!this.isCurrent(event)) {
-        this.record({ event, applied: false, status: 409 });
-        this.notify();
-        return reply(res, 409, { type: "stale" });
-      }
-      const seqKey = `${event.job_id}/${event.attempt}`;
-      const applied = event.seq > (this.lastSeq.get(seqKey) ?? -1);
-      if (applied) this.lastSeq.set(seqKey, event.seq);
-      this.record({ event, applied, status: 200 });
-      if (applied) this.arrivals.push(`event ${event.job_id} ${event.type}`);
-      if (applied) this.onEvent?.(event);
-      this.notify();
+      const applied = this.applyEvent(ev.data);
+      if (applied === "stale") return reply(res, 409, { type: "stale" });
       return answer(200, { applied });
     }
 
@@ -412,7 +401,36 @@ export class FakeEdge {
     files.set(name, { bytes: body, contentType: man.content_type ?? "", manifest: man });
     this.arrivals.push(`output ${jobId}/${name}`);
     this.notify();
-    return answer(201, { stored: true });
+    // The job's last output may carry its job.succeeded: applied now that the output is stored.
+    const carried = man.terminal;
+    if (!carried) return answer(201, { stored: true });
+    if (carried.type !== "job.succeeded" || carried.job_id !== jobId || carried.attempt !== man.attempt || carried.lease_id !== man.lease_id)
+      return this.refuse(res, route, 422, "an upload may carry only its own attempt's job.succeeded");
+    // Faults set on "events" hit the event wherever it travels: tests of its delivery hold either way.
+    this.eventRequests.set(carried.type, (this.eventRequests.get(carried.type) ?? 0) + 1);
+    const eventFault = this.takeFault("events", carried);
+    if (eventFault && !eventFault.afterApply) return reply(res, eventFault.status, { error: "injected fault" });
+    const applied = this.applyEvent(carried);
+    if (applied === "stale") return reply(res, 409, { type: "stale" });
+    if (eventFault) return reply(res, eventFault.status, { error: "injected fault (after apply)" });
+    return answer(201, { stored: true, terminal: { applied } });
+  }
+
+  /** Applies a job event (posted, or carried by an upload): whether it was newer than the last one, or stale. */
+  private applyEvent(event: JobEvent): boolean | "stale" {
+    if (!this.isCurrent(event)) {
+      this.record({ event, applied: false, status: 409 });
+      this.notify();
+      return "stale";
+    }
+    const seqKey = `${event.job_id}/${event.attempt}`;
+    const applied = event.seq > (this.lastSeq.get(seqKey) ?? -1);
+    if (applied) this.lastSeq.set(seqKey, event.seq);
+    this.record({ event, applied, status: 200 });
+    if (applied) this.arrivals.push(`event ${event.job_id} ${event.type}`);
+    if (applied) this.onEvent?.(event);
+    this.notify();
+    return applied;
   }
 
   private isCurrent(ref: { job_id: string; attempt: number; lease_id: string }): boolean {

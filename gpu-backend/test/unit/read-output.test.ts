@@ -42,6 +42,15 @@ describe("reading an output", () => {
     expect(viewed).toEqual([]);
   });
 
+  it("reads a large file whole, off the event loop", async ({ expect }) => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    writeFileSync(join(dirs.output, "saas/job_1/big.webm"), big);
+    const got = await read(ref("big.webm"), 8 * 1024 * 1024);
+    expect(got.source).toBe("disk");
+    expect(Buffer.from(got.bytes).equals(big)).toBe(true);
+  });
+
   it("asks /view for a file that is not on disk, or of another type", async ({ expect }) => {
     expect((await read(ref("missing.png"))).source).toBe("view");
     expect((await read(ref("x.png", "input"))).source).toBe("view");
