@@ -21,9 +21,9 @@ import { SHARED_MODELS } from "../src/blobs/keys.ts";
 import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createDb } from "../src/db/client.ts";
-import { getJob, needsOf, staleLiveJobs, workflowOf } from "../src/db/jobs.ts";
+import { getJob, needsOf, staleLiveJobs } from "../src/db/jobs.ts";
 import { readyModelsNamed } from "../src/db/models.ts";
-import { inputsOf, outputsOf } from "../src/db/outputs.ts";
+import { outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobOutputRow, JobRow, JobTimings } from "../src/db/schema.ts";
 import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
 import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
@@ -44,7 +44,7 @@ import type {
 import type { Env } from "../src/env.ts";
 import type { FeedOrigin } from "../src/feed/events.ts";
 import { signingKey } from "../src/hosts/edge-keys.ts";
-import { backToQueue, end, type LifecycleContext, markDispatched, setProgress, setTimings } from "../src/jobs/lifecycle.ts";
+import { backToQueue, end, type LifecycleContext, markDispatchedWithRequest, setProgress, setTimings } from "../src/jobs/lifecycle.ts";
 import { type Clock, systemClock, wallTimeOf } from "../src/lib/clock.ts";
 import { createLogger, describeError, type Logger } from "../src/lib/log.ts";
 import { findPool } from "../src/pools/pools.ts";
@@ -577,10 +577,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const startedAt = Date.now();
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
     const needs = this.placement.needsOf(this.store, a.needs_id);
-    const [row, workflow, inputs, models, previews] = await Promise.all([
-      markDispatched(db, a.job_id, a.attempt, a.host_id, now),
-      workflowOf(db, a.job_id),
-      inputsOf(db, a.job_id),
+    const [{ row, workflow, inputs }, models, previews] = await Promise.all([
+      markDispatchedWithRequest(db, a.job_id, a.attempt, a.host_id, now),
       // The registered files it names: the host fetches those it lacks (src/models).
       readyModelsNamed(db, SHARED_MODELS, needs.models).then((shared) => [...shared, ...(needs.privateModels ?? [])]),
       this.previewsOn(db, cfg),

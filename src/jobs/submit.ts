@@ -62,7 +62,14 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // were most of a submit's time). Their refusals are still raised in the order of the checks,
   // so which problem a request gets never depends on which read answered first.
   const db = createDb(env.DB);
-  const [modelsRead, webhookRead, poolRead, spendRead, storageRead] = await spans.time(
+  // The default pool always exists (a deployment setting), so its hosts' catalogs can be read with
+  // the other checks; another pool's only once D1 said it exists (asking its Dispatcher would make one).
+  const poolName = body.pool ?? principal.pools.defaultPool ?? config.DEFAULT_POOL;
+  const catalogsAhead =
+    poolName === config.DEFAULT_POOL && (principal.pools.allowedPools?.includes(poolName) ?? true)
+      ? settled(env.DISPATCHER.getByName(poolName).liveCatalogs())
+      : Promise.resolve(undefined);
+  const [modelsRead, webhookRead, poolRead, spendRead, storageRead, catalogsRead] = await spans.time(
     "checks",
     Promise.all([
       settled(resolveTenantModels(env, principal.tenantId, body.workflow)),
@@ -74,6 +81,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
       settled(refuseOverSpend(db, principal.tenantId, principal.limits.gpu_seconds_per_month, Date.now())),
       // Nor one whose stored files fill its quota: its outputs would have nowhere to go.
       settled(refuseOverStorage(db, principal.tenantId, principal.limits.storage_bytes, 0)),
+      catalogsAhead,
     ]),
   );
   // The tenant's own model files (`tenant:<name>`) become the names hosts give them; from here
@@ -87,10 +95,15 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   // And a workflow no live host of the pool could run never costs a slot or a GPU second.
   const poolCheck = await spans.time(
     "pool_check",
-    refuseUnrunnable(env, pool.name, workflow, () => allowedPoolNames(env, config, principal.pools.allowedPools), {
-      ...poolPreflightOptions(pool),
-      knownModels: new Set(privateModels.refs.map((r) => r.name)),
-    }),
+    refuseUnrunnable(
+      env,
+      pool.name,
+      workflow,
+      () => allowedPoolNames(env, config, principal.pools.allowedPools),
+      { ...poolPreflightOptions(pool), knownModels: new Set(privateModels.refs.map((r) => r.name)) },
+      // A read that failed is made again in the check, where its error belongs.
+      catalogsRead?.ok && pool.name === poolName ? catalogsRead.value : undefined,
+    ),
   );
   unwrap(spendRead);
   unwrap(storageRead);

@@ -5,6 +5,7 @@
  * catalog the pool cannot be checked, and says so (`checked: false`) rather than guessing.
  */
 import { catalogKey } from "../blobs/keys.ts";
+import type { PoolCatalog } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { ModelFilesPolicy } from "../pools/model-files.ts";
@@ -42,8 +43,12 @@ async function catalogOf(env: Env, hash: string): Promise<Catalog | undefined> {
   return doc.object_info;
 }
 
-export async function checkAgainstPool(env: Env, pool: string, workflow: unknown, options: PreflightOptions = {}): Promise<PoolCheck> {
-  const hosts = await env.DISPATCHER.getByName(pool).liveCatalogs();
+/** The pool's live hosts and their catalogs, as its Dispatcher lists them. */
+export type LiveCatalogs = PoolCatalog["hosts"];
+
+/** `hosts`: the pool's live catalogs when the caller already asked for them (else they are read here). */
+export async function checkAgainstPool(env: Env, pool: string, workflow: unknown, options: PreflightOptions = {}, hosts?: LiveCatalogs): Promise<PoolCheck> {
+  hosts ??= await env.DISPATCHER.getByName(pool).liveCatalogs();
   const byHash = new Map<string, string[]>();
   for (const h of hosts) byHash.set(h.catalog_hash, [...(byHash.get(h.catalog_hash) ?? []), h.id]);
   const eligibleHosts: string[] = [];
@@ -97,8 +102,9 @@ export async function refuseUnrunnable(
   workflow: unknown,
   otherPools: () => Promise<string[]>,
   options: PreflightOptions = {},
+  hosts?: LiveCatalogs,
 ): Promise<PoolCheck> {
-  const check = await checkAgainstPool(env, pool, workflow, options);
+  const check = await checkAgainstPool(env, pool, workflow, options, hosts);
   if (check.valid) return check;
   const errors = check.errors.map(publicError);
   const first = check.errors[0];
