@@ -416,10 +416,17 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         ]);
         break;
       }
-      case "job.succeeded":
+      case "job.succeeded": {
         if (ev.upload_ms !== undefined) this.store.recordMean("tail_ms", ev.upload_ms);
-        await this.end(ev, "succeeded", undefined, ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : undefined, outputs);
+        // No job.executed came (the outputs were up first): the success carries what it would have.
+        if (ev.execution_ms !== undefined && !a.gpu_released) this.store.recordMean("service_ms", ev.execution_ms);
+        const timings = {
+          ...(ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : {}),
+          ...(ev.execution_ms !== undefined ? { execution_ms: ev.execution_ms } : {}),
+        };
+        await this.end(ev, "succeeded", undefined, Object.keys(timings).length > 0 ? timings : undefined, outputs);
         break;
+      }
       case "job.failed": {
         const retryable = JOB_ERROR_CODES[ev.error.code].retryable;
         const a2 = this.store.assignment(ev.job_id) ?? a;

@@ -261,6 +261,8 @@ export const JobEvent = z.discriminatedUnion("type", [
     outputs: z.array(OutputDescriptor).max(256),
     /** Collecting the outputs from ComfyUI and uploading them to the edge. */
     upload_ms: z.number().int().min(0).optional(),
+    /** As job.executed's: the success says it too, since a job whose outputs were up within 25 ms sends no job.executed. */
+    execution_ms: z.number().int().min(0).optional(),
     spans: HostSpans.optional(),
   }),
   eventBase.extend({ type: z.literal("job.failed"), error: JobFailure, spans: HostSpans.optional() }),

@@ -25,7 +25,7 @@ import type { Logger } from "../log.ts";
 export type Delivery = "delivered" | "stale" | "rejected" | "unavailable" | "closed";
 
 export type TerminalBody =
-  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number; spans?: HostSpans }
+  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number; execution_ms?: number; spans?: HostSpans }
   | { type: "job.failed"; error: JobFailure; spans?: HostSpans }
   | { type: "job.cancelled"; spans?: HostSpans };
 

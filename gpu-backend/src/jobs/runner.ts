@@ -381,12 +381,23 @@ export class JobRun {
     const spans = job.spans.get();
     const body: TerminalBody =
       outcome.kind === "succeeded"
-        ? { type: "job.succeeded", outputs: outcome.outputs, ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}), spans }
+        ? {
+            type: "job.succeeded",
+            outputs: outcome.outputs,
+            ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}),
+            ...(job.timings.execution_ms !== undefined ? { execution_ms: job.timings.execution_ms } : {}),
+            spans,
+          }
         : outcome.kind === "failed"
           ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }), spans }
           : { type: "job.cancelled", spans };
     const reportFrom = performance.now();
     const delivery = outcome.kind === "succeeded" && outcome.carry ? await this.carryTerminal(body, outcome.carry) : await this.events.terminal(body);
+    // Dropped while its end was on the way (the lease moved on): nothing was reported.
+    if (delivery === "closed" && job.stop?.kind === "drop") {
+      log.info("job_dropped", { why: job.stop.why, spans });
+      return;
+    }
     log.info("job_finished", {
       spans: { ...spans, report: round(performance.now() - reportFrom) },
       outcome: outcome.kind,
