@@ -421,6 +421,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         // No job.executed came (the outputs were up first): the success carries what it would have.
         if (ev.execution_ms !== undefined && !a.gpu_released) this.store.recordMean("service_ms", ev.execution_ms);
         const timings = {
+          ...hostTimings(ev),
           ...(ev.upload_ms !== undefined ? { upload_ms: ev.upload_ms } : {}),
           ...(ev.execution_ms !== undefined ? { execution_ms: ev.execution_ms } : {}),
         };
@@ -436,7 +437,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
           // Hosts are the least trusted tier: what a tenant reads of the error is cleaned here too.
           const hostUrl = this.store.host(ev.host_id)?.url;
           const clean = publicFailure(ev.error, { hostNames: [ev.host_id, ...(hostUrl ? [hostnameOf(hostUrl)] : [])] });
-          await this.end(ev, "failed", { code: clean.code, message: clean.message, ...(clean.details !== undefined ? { details: clean.details } : {}) });
+          const timings = hostTimings(ev);
+          await this.end(
+            ev,
+            "failed",
+            { code: clean.code, message: clean.message, ...(clean.details !== undefined ? { details: clean.details } : {}) },
+            Object.keys(timings).length > 0 ? timings : undefined,
+          );
         }
         break;
       }
@@ -832,4 +839,12 @@ function hostnameOf(url: string): string {
   } catch {
     return "";
   }
+}
+
+/** What job.started would have said, repeated by a terminal event that came without one. */
+function hostTimings(ev: { model_fetch_ms?: number | undefined; input_fetch_ms?: number | undefined }): JobTimings {
+  return {
+    ...(ev.model_fetch_ms !== undefined ? { model_fetch_ms: ev.model_fetch_ms } : {}),
+    ...(ev.input_fetch_ms !== undefined ? { input_fetch_ms: ev.input_fetch_ms } : {}),
+  };
 }

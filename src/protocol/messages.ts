@@ -263,9 +263,18 @@ export const JobEvent = z.discriminatedUnion("type", [
     upload_ms: z.number().int().min(0).optional(),
     /** As job.executed's: the success says it too, since a job whose outputs were up within 25 ms sends no job.executed. */
     execution_ms: z.number().int().min(0).optional(),
+    /** As job.started's, which a prompt over within 25 ms never sends. */
+    model_fetch_ms: z.number().int().min(0).optional(),
+    input_fetch_ms: z.number().int().min(0).optional(),
     spans: HostSpans.optional(),
   }),
-  eventBase.extend({ type: z.literal("job.failed"), error: JobFailure, spans: HostSpans.optional() }),
+  eventBase.extend({
+    type: z.literal("job.failed"),
+    error: JobFailure,
+    model_fetch_ms: z.number().int().min(0).optional(),
+    input_fetch_ms: z.number().int().min(0).optional(),
+    spans: HostSpans.optional(),
+  }),
   eventBase.extend({ type: z.literal("job.cancelled"), spans: HostSpans.optional() }),
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;

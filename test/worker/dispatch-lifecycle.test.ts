@@ -223,15 +223,15 @@ describe("fencing", () => {
     await expectProblem(await uploadOutput(host, d!, "last.png", bytes, "image/png", { terminal: failedEnd }), 422, "validation-failed");
     expect((await getJob(t.key, "carol", job.id)).outputs).toEqual([]);
 
-    const end = eventFor(host, d!, "job.succeeded", { outputs: [descriptor], execution_ms: 1234, upload_ms: 5 });
+    const end = eventFor(host, d!, "job.succeeded", { outputs: [descriptor], execution_ms: 1234, upload_ms: 5, model_fetch_ms: 0, input_fetch_ms: 7 });
     const res = await uploadOutput(host, d!, "last.png", bytes, "image/png", { terminal: end });
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ stored: true, name: "last.png", size: bytes.length, terminal: { applied: true } });
     const done = await getJob(t.key, "carol", job.id);
     expect(done.status).toBe("succeeded");
     expect(done.outputs.map((o: { name: string }) => o.name)).toEqual(["last.png"]);
-    // No job.executed came: the success said how long ComfyUI ran.
-    expect(done.timings).toMatchObject({ execution_ms: 1234, upload_ms: 5 });
+    // No job.started nor job.executed came: the success said what they would have.
+    expect(done.timings).toMatchObject({ execution_ms: 1234, upload_ms: 5, model_fetch_ms: 0, input_fetch_ms: 7 });
   });
 
   it("refuses an upload whose bytes differ from the signed SHA-256", async () => {

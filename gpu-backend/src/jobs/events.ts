@@ -25,8 +25,16 @@ import type { Logger } from "../log.ts";
 export type Delivery = "delivered" | "stale" | "rejected" | "unavailable" | "closed";
 
 export type TerminalBody =
-  | { type: "job.succeeded"; outputs: OutputDescriptor[]; upload_ms?: number; execution_ms?: number; spans?: HostSpans }
-  | { type: "job.failed"; error: JobFailure; spans?: HostSpans }
+  | {
+      type: "job.succeeded";
+      outputs: OutputDescriptor[];
+      upload_ms?: number;
+      execution_ms?: number;
+      model_fetch_ms?: number;
+      input_fetch_ms?: number;
+      spans?: HostSpans;
+    }
+  | { type: "job.failed"; error: JobFailure; model_fetch_ms?: number; input_fetch_ms?: number; spans?: HostSpans }
   | { type: "job.cancelled"; spans?: HostSpans };
 
 /** What a `job.progress` event carries (the protocol's progress object). */
@@ -59,6 +67,8 @@ export class JobEvents {
   private readonly executedDelayMs: number;
   private executedTimer: NodeJS.Timeout | undefined;
   private executedSend: (() => void) | undefined;
+  private readonly startedDelayMs: number;
+  private startedHeld: { body: Record<string, unknown>; timer: NodeJS.Timeout } | undefined;
   startedSent = false;
   terminalQueued = false;
   private executedQueued = false;
@@ -74,8 +84,11 @@ export class JobEvents {
     log: Logger;
     /** How long `job.executed` waits for the terminal event to make it unnecessary (default 0: sent at once). */
     executedDelayMs?: number;
+    /** Likewise for `job.started` (default 0). */
+    startedDelayMs?: number;
   }) {
     this.executedDelayMs = opts.executedDelayMs ?? 0;
+    this.startedDelayMs = opts.startedDelayMs ?? 0;
     this.ref = { job_id: opts.ref.job_id, attempt: opts.ref.attempt, lease_id: opts.ref.lease_id };
     this.hostId = opts.hostId;
     this.edge = opts.edge;
@@ -85,10 +98,31 @@ export class JobEvents {
     this.log = opts.log;
   }
 
+  /**
+   * Held back `startedDelayMs` like job.executed: a prompt over by then is reported by its terminal
+   * event alone (which carries the same timings), one signed call instead of two. Anything else
+   * sent meanwhile (progress, job.executed) sends it first, so the order the edge sees holds.
+   */
   started(promptId: string, timings: { model_fetch_ms?: number; input_fetch_ms?: number } = {}): void {
     if (this.startedSent || this.terminalQueued) return;
     this.startedSent = true;
-    void this.enqueue({ type: "job.started", prompt_id: promptId, ...timings }, false);
+    const body = { type: "job.started", prompt_id: promptId, ...timings };
+    if (this.startedDelayMs <= 0) return void this.enqueue(body, false);
+    this.startedHeld = { body, timer: setTimeout(() => this.flushStarted(), this.startedDelayMs) };
+  }
+
+  private flushStarted(): void {
+    const held = this.startedHeld;
+    if (!held) return;
+    this.startedHeld = undefined;
+    clearTimeout(held.timer);
+    if (!this.terminalQueued && !this.closed) void this.enqueue(held.body, false);
+  }
+
+  /** A held job.started that the terminal event makes unnecessary. */
+  private dropHeldStarted(): void {
+    if (this.startedHeld) clearTimeout(this.startedHeld.timer);
+    this.startedHeld = undefined;
   }
 
   progress(p: ProgressBody): void {
@@ -181,6 +215,7 @@ export class JobEvents {
   /** No more progress or job.executed: the terminal event comes next. Unsent progress would only be ignored after it. */
   private endStream(): void {
     this.terminalQueued = true;
+    this.dropHeldStarted();
     clearTimeout(this.executedTimer);
     this.clearProgress();
     for (let i = this.queue.length - 1; i >= 1; i--) {
@@ -196,6 +231,7 @@ export class JobEvents {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.dropHeldStarted();
     clearTimeout(this.executedTimer);
     this.clearProgress();
     this.abort.abort(new Error("job dropped"));
@@ -232,6 +268,8 @@ export class JobEvents {
 
   private enqueue(body: Record<string, unknown>, progress: boolean): Promise<Delivery> {
     if (this.closed) return Promise.resolve("closed");
+    // Nothing overtakes a held job.started (the terminal event drops it instead: endStream).
+    if (body.type !== "job.started") this.flushStarted();
     // seq is given when the event is first sent, so events dropped unsent leave no gap.
     const event = JobEvent.parse({ ...body, ...this.ref, host_id: this.hostId, seq: 0, at: Date.now() });
     return new Promise<Delivery>((settle) => {

@@ -84,7 +84,8 @@ const MAX_OUTPUTS = 256;
 /**
  * `job.executed` waits this long for the outputs to be up: small outputs are, and their terminal
  * event frees the GPU slot at the edge with one signed call instead of two. Prefetched jobs keep
- * ComfyUI busy meanwhile, so the later refill of a slow upload costs no GPU time.
+ * ComfyUI busy meanwhile, so the later refill of a slow upload costs no GPU time. `job.started`
+ * waits as long for the prompt's end (the edge learns nothing from it that the end does not say).
  */
 const EXECUTED_DELAY_MS = 25;
 /** A carried last output larger than this is preceded by `job.executed` (sent at once, not held back). */
@@ -118,6 +119,7 @@ export class JobRun {
       onStale: () => this.stop({ kind: "drop", why: "stale lease (409)" }),
       onDelivered: (sentAt) => (job.leaseExpiresAt = Math.max(job.leaseExpiresAt, sentAt + job.request.lease_ttl_ms)),
       executedDelayMs: EXECUTED_DELAY_MS,
+      startedDelayMs: EXECUTED_DELAY_MS,
     });
     const terms = job.request.preview;
     this.previews =
@@ -386,10 +388,11 @@ export class JobRun {
             outputs: outcome.outputs,
             ...(job.timings.upload_ms !== undefined ? { upload_ms: job.timings.upload_ms } : {}),
             ...(job.timings.execution_ms !== undefined ? { execution_ms: job.timings.execution_ms } : {}),
+            ...startedTimings(job),
             spans,
           }
         : outcome.kind === "failed"
-          ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }), spans }
+          ? { type: "job.failed", error: publicFailure(outcome.failure, { hostNames: deps.hostNames }), ...startedTimings(job), spans }
           : { type: "job.cancelled", spans };
     const reportFrom = performance.now();
     const delivery = outcome.kind === "succeeded" && outcome.carry ? await this.carryTerminal(body, outcome.carry) : await this.events.terminal(body);

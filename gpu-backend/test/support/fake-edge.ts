@@ -189,6 +189,13 @@ export class FakeEdge {
     return this.signedPost(hostUrl, hostPaths.dispatch, JSON.stringify(req));
   }
 
+  /** A dispatch signed now and sent when the returned function is called (a benchmark times the sending only). */
+  async signedDispatch(hostUrl: string, req: DispatchRequest): Promise<() => Promise<HostReply>> {
+    const body = JSON.stringify(req);
+    const token = await signEdgeRequest(this.key, { hostId: this.hostId, method: "POST", path: hostPaths.dispatch, body });
+    return () => post(hostUrl, hostPaths.dispatch, body, { Authorization: `Bearer ${token}` });
+  }
+
   cancel(hostUrl: string, req: { job_id: string; attempt: number; lease_id: string }, reason: CancelRequest["reason"] = "user"): Promise<HostReply> {
     return this.signedPost(hostUrl, hostPaths.cancel(req.job_id), JSON.stringify({ job_id: req.job_id, attempt: req.attempt, lease_id: req.lease_id, reason }));
   }

@@ -11,7 +11,7 @@ interface Post {
   answer: (r: EdgeResult<{ applied: boolean }>) => void;
 }
 
-function setup(opts: { executedDelayMs?: number } = {}) {
+function setup(opts: { executedDelayMs?: number; startedDelayMs?: number } = {}) {
   const posts: Post[] = [];
   const edge = {
     postJson: (_kind: string, _path: string, event: Record<string, any>) =>
@@ -101,5 +101,37 @@ describe("job.executed held back for the terminal event", () => {
     events.close();
     await vi.advanceTimersByTimeAsync(100);
     expect(posts).toHaveLength(1);
+  });
+});
+
+describe("job.started held back for the prompt's end", () => {
+  it("is never sent when the terminal event comes within the delay", async ({ expect }) => {
+    const { posts, events, ok } = setup({ startedDelayMs: 25 });
+    events.started("p-1", { input_fetch_ms: 3 });
+    await vi.advanceTimersByTimeAsync(10);
+    void events.terminal({ type: "job.succeeded", outputs: [], input_fetch_ms: 3 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(posts.map((p) => [p.event.type, p.event.seq])).toEqual([["job.succeeded", 0]]);
+    posts[0]!.answer(ok);
+  });
+
+  it("goes out first when anything else is sent meanwhile, and on its own after the delay", async ({ expect }) => {
+    const early = setup({ startedDelayMs: 25 });
+    early.events.started("p-1");
+    early.events.progress({ value: 1, max: 10, node: "3" });
+    expect(early.posts.map((p) => p.event.type)).toEqual(["job.started"]);
+    early.posts[0]!.answer(early.ok);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(early.posts.map((p) => [p.event.type, p.event.seq])).toEqual([
+      ["job.started", 0],
+      ["job.progress", 1],
+    ]);
+
+    const late = setup({ startedDelayMs: 25 });
+    late.events.started("p-2");
+    await vi.advanceTimersByTimeAsync(24);
+    expect(late.posts).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(late.posts.map((p) => p.event.type)).toEqual(["job.started"]);
   });
 });
