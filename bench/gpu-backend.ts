@@ -190,13 +190,21 @@ function pairedOverhead(samples: { direct: number[]; backend: number[] }, p: 50 
   return p === 50 ? s.p50_ms : s.p99_ms;
 }
 
-type HistoryEntry = { status: { messages: Array<[string, { timestamp?: number }]> } };
+type HistoryEntry = { status: { messages: Array<[string, { timestamp?: number }]> }; outputs: unknown };
 
-/** Idle gaps (ms) between consecutive prompts of `ids`, from the emulator's history timestamps. */
-async function gapsOf(emulator: EmulatorProcess, ids: Set<string>): Promise<number[]> {
+/**
+ * Idle gaps (ms) between consecutive prompts, from the emulator's history timestamps: the prompts
+ * `ids` names, or (`jobIds`) those whose outputs were written into one of those jobs' folders —
+ * a prompt over within 25 ms sends no job.started to name it.
+ */
+async function gapsOf(emulator: EmulatorProcess, ids: Set<string>, jobIds: string[] = []): Promise<number[]> {
   const history = (await (await fetch(`${emulator.url}/history`)).json()) as Record<string, HistoryEntry>;
+  const ofJob = (e: HistoryEntry) => {
+    const outputs = JSON.stringify(e.outputs);
+    return jobIds.some((j) => outputs.includes(j));
+  };
   const runs = Object.entries(history)
-    .filter(([id]) => ids.has(id))
+    .filter(([id, e]) => ids.has(id) || ofJob(e))
     .map(([, e]) => {
       const at = (name: string) => e.status.messages.find(([m]) => m === name)?.[1].timestamp ?? NaN;
       return { start: at("execution_start"), end: at("execution_success") };
@@ -210,7 +218,6 @@ async function backlogViaBackend(emulator: EmulatorProcess, graph: Graph, prefet
   return withBackend(emulator, { PREFETCH: String(prefetch) }, async (edge, service) => {
     const capacity = 1 + prefetch;
     const backlog = Array.from({ length: BACKLOG }, () => edge.newJob(graph.make("backlog")));
-    const promptIds = new Set<string>();
     let next = 0;
     let finished = 0;
     let resolveAll: () => void = () => {};
@@ -226,7 +233,6 @@ async function backlogViaBackend(emulator: EmulatorProcess, graph: Graph, prefet
       }
     };
     edge.onEvent = (e: JobEvent) => {
-      if (e.type === "job.started") promptIds.add(e.prompt_id);
       if (e.type === "job.succeeded" || e.type === "job.failed" || e.type === "job.cancelled") {
         if (e.type !== "job.succeeded") throw new Error(`job failed: ${JSON.stringify(e)}`);
         if (++finished === BACKLOG) resolveAll();
@@ -237,7 +243,14 @@ async function backlogViaBackend(emulator: EmulatorProcess, graph: Graph, prefet
     for (let i = 0; i < capacity; i++) await dispatchNext();
     await all;
     const wallMs = performance.now() - t0;
-    return { gaps: await gapsOf(emulator, promptIds), wallMs };
+    return {
+      gaps: await gapsOf(
+        emulator,
+        new Set(),
+        backlog.map((j) => j.job_id),
+      ),
+      wallMs,
+    };
   });
 }
 
