@@ -2,9 +2,10 @@
  * Runs one job attempt end to end: prepare (model files, inputs) → submit (`POST /prompt` with our prompt_id
  * and client_id, after the tracker is watching) → follow (tracker: WebSocket + poll; `job.progress`
  * with the prompt's overall percent, progress.ts; sampler previews to the edge while the prompt
- * runs, if the dispatch asked for them, previews.ts) → collect
- * (`/view` of every output file in the history entry) → upload (each output to the edge) →
- * report (exactly one terminal event, after every upload succeeded).
+ * runs, if the dispatch asked for them, previews.ts) → collect (every output file in the history
+ * entry, read from ComfyUI's folder, read-output.ts) → upload (each output to the edge) → report
+ * (exactly one terminal event, after every upload succeeded; the last upload carries it when it
+ * can, so one signed call ends the job). Where the time went is in job.spans (spans.ts).
  *
  * One `JobRun` per attempt holds its run state (event stream, deadline timer, what ComfyUI said).
  * Stop decisions (job.ts) are applied by `JobRun.stop`: before submission the runner just stops;
