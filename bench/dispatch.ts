@@ -5,8 +5,8 @@
 //    makespan vs the ideal (200 × 0.25 s / 2 hosts) → GPU busy fraction (target ≥ 0.97).
 // 2. One job at a time: submit-to-succeeded minus the emulated work, p50/p99 (server timestamps),
 //    and where that time went (`system_overhead_timings`, p50 of each span in ms): the submit's
-//    Server-Timing steps, then from the edge's log lines `job_dispatched` (the Dispatcher's reads,
-//    feed and host call) and `job_reported` (the host's spans, src/protocol HostSpans).
+//    Server-Timing steps, then from the edge's log lines `job_dispatched` (the Dispatcher's reads
+//    and host call) and `job_reported` (the host's spans, src/protocol HostSpans).
 import { startLocalStack } from "../scripts/lib/local-stack.ts";
 import { Client, SLOW } from "../test/e2e/support/client.ts";
 import { summarize } from "./lib/stats.ts";

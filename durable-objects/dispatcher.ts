@@ -83,6 +83,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private previewsSetting: { on: boolean; until: number } | undefined;
   /** Where every decision reads the time; tests move it (test/support/clock.ts). */
   clock: Clock = systemClock;
+  /** When the alarm is set (wall time; null: none), as this object last set or read it; undefined: not known. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -168,6 +170,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
    */
   keepTicking(): void {
     this.pool();
+    // Read the alarm from storage again: this is the pass that repairs a lost one.
+    this.alarmAt = undefined;
     this.schedule(true);
   }
 
@@ -322,8 +326,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return this.replays.claim(messageId, now + ttlMs, now);
   }
 
-  heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat): HeartbeatReply {
+  heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat, claim?: ClaimRequest | null): HeartbeatReply | "replayed" {
     this.pool();
+    if (claim && !this.claimMessage(claim.id, claim.ttlMs)) return "replayed";
     const cfg = this.config();
     const now = this.clock.now();
     if (!this.store.host(host.id)) {
@@ -451,7 +456,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
         await this.end(ev, "cancelled");
         break;
     }
-    this.pump();
+    // No pump here: whatever freed a slot above (end, requeue, the GPU's release) pumped already.
     if (ev.type === "job.succeeded" || ev.type === "job.failed" || ev.type === "job.cancelled") {
       // The whole attempt in one line: what the host measured (src/protocol HostSpans) and how long
       // the edge took to apply its end (`apply`: outputs check, D1, quota, feed).
@@ -487,13 +492,19 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     return { value: p.value, max: p.max, node: p.node, node_type: nodeType, percent: p.percent ?? null };
   }
 
-  /** For input downloads and output uploads: is this still the host's current dispatch of the job? */
-  checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): TransferCheck {
+  /**
+   * For input downloads, output and preview uploads: is this still the host's current dispatch of
+   * the job? Answers once what this object queued for the job's feed so far (its `job.running`,
+   * progress) was handed over, so the output the Worker publishes next comes after them: that is
+   * what lets a dispatch call its host without waiting for `job.running` to be published.
+   */
+  async checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): Promise<TransferCheck> {
     this.pool();
     if (claim && !this.claimMessage(claim.id, claim.ttlMs)) return { ok: false, replayed: true };
     const a = this.store.current(ref, hostId);
     if (!a) return { ok: false };
     this.store.renew(a.job_id, a.attempt, this.clock.now() + this.config().LEASE_TTL_SECONDS * 1000);
+    await this.feeds.idle(a.job_id);
     return { ok: true, tenantId: a.tenant_id, createdAt: a.enqueued_at, previews: a.previews === 1 };
   }
 
@@ -607,9 +618,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     this.background(notifyWebhook(this.env, row, log));
     if (previews) this.store.setPreviews(a.job_id, a.attempt, true);
     const readAt = Date.now();
-    // Before the host hears of it: nothing the host reports (progress, outputs) may reach the
-    // job's feed ahead of its job.running.
-    await this.feeds.send(a.job_id, { type: "job.running", attempt: a.attempt, at: now }, { createdAt: row.createdAt, pool: row.pool });
+    // Queued first on the job's feed chain, not awaited: what the host reports next reaches the
+    // feed after it all the same (progress rides the chain, outputs wait for it in checkTransfer,
+    // the end waits for it in end()), and the host is not kept waiting for the publish.
+    this.background(this.feeds.send(a.job_id, { type: "job.running", attempt: a.attempt, at: now }, { createdAt: row.createdAt, pool: row.pool }));
     const request: DispatchRequest = {
       job_id: a.job_id,
       attempt: a.attempt,
@@ -630,11 +642,10 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       deadline_ms: cfg.JOB_TIMEOUT_SECONDS * 1000,
       lease_ttl_ms: cfg.LEASE_TTL_SECONDS * 1000,
     };
-    const calledAt = Date.now();
     const result = await callHost(this.signingKey(), host, "POST", hostPaths.dispatch, request);
     if (result.ok) {
       this.store.markAccepted(a.job_id, a.attempt);
-      const spans = { wrote: readAt - startedAt, feed: calledAt - readAt, host: Date.now() - calledAt };
+      const spans = { wrote: readAt - startedAt, host: Date.now() - readAt };
       log.info("job_dispatched", { job_id: a.job_id, host_id: a.host_id, attempt: a.attempt, queued_ms: startedAt - a.enqueued_at, spans });
       if (this.store.assignment(a.job_id)?.cancel_requested) await this.sendCancel(a, "user");
       return;
@@ -737,6 +748,8 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   // ===== Time
 
   override async alarm(): Promise<void> {
+    // This alarm has fired: until schedule() sets the next one, the time is not known.
+    this.alarmAt = undefined;
     const cfg = this.config();
     const now = this.clock.now();
     const db = createDb(this.env.DB);
@@ -805,9 +818,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   private schedule(reconcileWhenIdle = false): void {
     const now = this.clock.now();
-    const due = this.store.nextDue();
-    const busy = this.store.queueDepth().depth > 0 || this.store.assignedCount() > 0;
-    const hosts = this.store.hosts().length > 0;
+    const { due, busy, hosts } = this.store.alarmInputs();
     let at: number | null = null;
     if (busy) at = Math.min(due ?? Infinity, now + TICK_MS);
     else if (hosts || reconcileWhenIdle) at = now + RECONCILE_EVERY_MS;
@@ -815,9 +826,18 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     // Alarms run on wall time; with the system clock wallTimeOf() is the identity.
     const target = wallTimeOf(this.clock, Math.max(at, now + 50));
     const wallNow = wallTimeOf(this.clock, now);
-    void this.ctx.storage.getAlarm().then((current) => {
-      if (current === null || current > target || current < wallNow) return this.ctx.storage.setAlarm(target);
-    });
+    const moveTo = (current: number | null) => {
+      if (current !== null && current <= target && current >= wallNow) return;
+      this.alarmAt = target;
+      return this.ctx.storage.setAlarm(target);
+    };
+    // The alarm's time is kept in memory once known: most calls need no storage read at all.
+    if (this.alarmAt !== undefined) void moveTo(this.alarmAt);
+    else
+      void this.ctx.storage.getAlarm().then((current) => {
+        this.alarmAt ??= current;
+        return moveTo(this.alarmAt);
+      });
   }
 }
 

@@ -7,6 +7,8 @@
  * Layout (see docs/dispatch.md):
  *   hosts        registered hosts of this pool and their last heartbeat
  *   queue        jobs waiting for a GPU, ordered by (enqueued_at, job_id) within a tenant
+ *   lines        per (tenant, needs) with jobs queued, how many: kept by triggers on `queue`, so
+ *                each line's head is an index seek and no decision reads the whole queue
  *   turns        per tenant, the dispatch turn it last got (round-robin fairness)
  *   assignments  jobs on hosts: (job_id, attempt, lease_id) is the fencing token
  *   catalogs     per distinct host catalog (by hash), its summary: class and model names
@@ -54,6 +56,27 @@ CREATE TABLE IF NOT EXISTS queue (
   passed_over INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queue_tenant_order ON queue (tenant_id, enqueued_at, job_id);
+CREATE INDEX IF NOT EXISTS queue_line_order ON queue (tenant_id, needs_id, enqueued_at, job_id);
+CREATE TABLE IF NOT EXISTS lines (
+  tenant_id TEXT NOT NULL,
+  needs_id INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, needs_id)
+);
+CREATE TRIGGER IF NOT EXISTS queue_line_in AFTER INSERT ON queue BEGIN
+  INSERT OR IGNORE INTO lines (tenant_id, needs_id, n) VALUES (NEW.tenant_id, NEW.needs_id, 0);
+  UPDATE lines SET n = n + 1 WHERE tenant_id = NEW.tenant_id AND needs_id = NEW.needs_id;
+END;
+CREATE TRIGGER IF NOT EXISTS queue_line_out AFTER DELETE ON queue BEGIN
+  UPDATE lines SET n = n - 1 WHERE tenant_id = OLD.tenant_id AND needs_id = OLD.needs_id;
+  DELETE FROM lines WHERE tenant_id = OLD.tenant_id AND needs_id = OLD.needs_id AND n <= 0;
+END;
+CREATE TRIGGER IF NOT EXISTS queue_line_move AFTER UPDATE OF tenant_id, needs_id ON queue BEGIN
+  UPDATE lines SET n = n - 1 WHERE tenant_id = OLD.tenant_id AND needs_id = OLD.needs_id;
+  DELETE FROM lines WHERE tenant_id = OLD.tenant_id AND needs_id = OLD.needs_id AND n <= 0;
+  INSERT OR IGNORE INTO lines (tenant_id, needs_id, n) VALUES (NEW.tenant_id, NEW.needs_id, 0);
+  UPDATE lines SET n = n + 1 WHERE tenant_id = NEW.tenant_id AND needs_id = NEW.needs_id;
+END;
 CREATE INDEX IF NOT EXISTS queue_deadline ON queue (queue_deadline_at);
 CREATE TABLE IF NOT EXISTS turns (
   tenant_id TEXT PRIMARY KEY,
@@ -84,6 +107,7 @@ CREATE TABLE IF NOT EXISTS watched (
 );
 CREATE INDEX IF NOT EXISTS assignments_host ON assignments (host_id);
 CREATE INDEX IF NOT EXISTS assignments_lease ON assignments (lease_expires_at);
+CREATE INDEX IF NOT EXISTS assignments_deadline ON assignments (deadline_at);
 CREATE TABLE IF NOT EXISTS pool_name (
   only INTEGER PRIMARY KEY CHECK (only = 1),
   name TEXT NOT NULL
@@ -173,6 +197,12 @@ export class DispatcherStore {
       edge_kids: "TEXT",
     });
     addColumns(sql, "queue", { needs_id: "INTEGER NOT NULL DEFAULT 0", passed_over: "INTEGER NOT NULL DEFAULT 0" });
+    // An object whose queue predates `lines` counts it once; the triggers keep it from then on.
+    if (sql.exec("SELECT 1 FROM meta WHERE key = 'lines_v1'").toArray().length === 0) {
+      sql.exec("DELETE FROM lines");
+      sql.exec("INSERT INTO lines (tenant_id, needs_id, n) SELECT tenant_id, needs_id, count(*) FROM queue GROUP BY tenant_id, needs_id");
+      sql.exec("INSERT INTO meta (key, value) VALUES ('lines_v1', 1)");
+    }
   }
 
   private all<T>(query: string, ...params: unknown[]): T[] {
@@ -313,21 +343,33 @@ export class DispatcherStore {
 
   /**
    * Each tenant's line: head job (oldest, then lowest id), length and last turn. With `needsIds`,
-   * only the jobs with those needs count (the jobs some free host can run).
+   * only the jobs with those needs count (the jobs some free host can run). One index seek per
+   * (tenant, needs) line, whatever the queue's depth.
    */
   tenantLines(needsIds?: readonly number[]): TenantLine[] {
-    const filter = needsIds === undefined ? "" : "WHERE needs_id IN (SELECT value FROM json_each(?))";
+    const filter = needsIds === undefined ? "" : "WHERE l.needs_id IN (SELECT value FROM json_each(?))";
     const params = needsIds === undefined ? [] : [JSON.stringify(needsIds)];
-    return this.all<{ tenant_id: string; job_id: string; enqueued_at: number; n: number; turn: number }>(
-      `SELECT q.tenant_id, q.job_id, q.enqueued_at, q.n, coalesce(t.turn, 0) AS turn
-         FROM (SELECT tenant_id, job_id, enqueued_at,
-                      row_number() OVER (PARTITION BY tenant_id ORDER BY enqueued_at, job_id) AS rn,
-                      count(*) OVER (PARTITION BY tenant_id) AS n
-                 FROM queue ${filter}) q
-         LEFT JOIN turns t ON t.tenant_id = q.tenant_id
-        WHERE q.rn = 1`,
+    const rows = this.all<{ tenant_id: string; n: number; turn: number; job_id: string; enqueued_at: number }>(
+      `SELECT h.tenant_id, h.n, h.turn, q.job_id, q.enqueued_at
+         FROM (SELECT l.tenant_id, l.n, coalesce(t.turn, 0) AS turn,
+                      (SELECT job_id FROM queue WHERE tenant_id = l.tenant_id AND needs_id = l.needs_id
+                        ORDER BY enqueued_at, job_id LIMIT 1) AS head_id
+                 FROM lines l LEFT JOIN turns t ON t.tenant_id = l.tenant_id ${filter}) h
+         JOIN queue q ON q.job_id = h.head_id`,
       ...params,
-    ).map((r) => ({ tenantId: r.tenant_id, turn: r.turn, head: { jobId: r.job_id, enqueuedAt: r.enqueued_at }, length: r.n }));
+    );
+    const byTenant = new Map<string, TenantLine>();
+    for (const r of rows) {
+      const line = byTenant.get(r.tenant_id);
+      if (!line) {
+        byTenant.set(r.tenant_id, { tenantId: r.tenant_id, turn: r.turn, head: { jobId: r.job_id, enqueuedAt: r.enqueued_at }, length: r.n });
+        continue;
+      }
+      line.length += r.n;
+      const earlier = r.enqueued_at < line.head.enqueuedAt || (r.enqueued_at === line.head.enqueuedAt && r.job_id < line.head.jobId);
+      if (earlier) line.head = { jobId: r.job_id, enqueuedAt: r.enqueued_at };
+    }
+    return [...byTenant.values()];
   }
 
   /** Jobs of the same tenant queued before this one. */
@@ -353,7 +395,7 @@ export class DispatcherStore {
 
   /** The distinct needs of queued jobs, with how many jobs have each. */
   queuedNeeds(): { needs_id: number; n: number }[] {
-    return this.all("SELECT needs_id, count(*) AS n FROM queue GROUP BY needs_id ORDER BY needs_id");
+    return this.all("SELECT needs_id, sum(n) AS n FROM lines GROUP BY needs_id ORDER BY needs_id");
   }
 
   /** Needs no queued or assigned job has any more. */
@@ -432,8 +474,9 @@ export class DispatcherStore {
   }
 
   queueDepth(): { depth: number; oldest: number | null } {
-    const r = this.first<{ n: number; oldest: number | null }>("SELECT count(*) AS n, min(enqueued_at) AS oldest FROM queue")!;
-    return { depth: r.n, oldest: r.oldest };
+    // The oldest queued job heads its tenant's line.
+    const lines = this.tenantLines();
+    return { depth: lines.reduce((n, l) => n + l.length, 0), oldest: lines.length === 0 ? null : Math.min(...lines.map((l) => l.head.enqueuedAt)) };
   }
 
   queueTimedOut(now: number, limit = 100): QueueRow[] {
@@ -520,17 +563,23 @@ export class DispatcherStore {
     return this.all<AssignmentRow>("SELECT * FROM assignments WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?", now, limit);
   }
 
-  assignedCount(): number {
-    return this.first<{ n: number }>("SELECT count(*) AS n FROM assignments")!.n;
+  /**
+   * What schedule() needs, in one statement: the earliest time something is due (lease, deadline,
+   * queue timeout; null: nothing), whether anything is queued or assigned, and whether any host is registered.
+   */
+  alarmInputs(): { due: number | null; busy: boolean; hosts: boolean } {
+    const r = this.first<{ due: number | null; busy: number; hosts: number }>(
+      `SELECT (SELECT min(at) FROM (
+                 SELECT min(lease_expires_at) AS at FROM assignments
+                 UNION ALL SELECT min(deadline_at) FROM assignments
+                 UNION ALL SELECT min(queue_deadline_at) FROM queue)) AS due,
+              (EXISTS (SELECT 1 FROM queue) OR EXISTS (SELECT 1 FROM assignments)) AS busy,
+              EXISTS (SELECT 1 FROM hosts) AS hosts`,
+    )!;
+    return { due: r.due, busy: r.busy === 1, hosts: r.hosts === 1 };
   }
 
-  /** The earliest time something is due (lease, deadline, queue timeout), or null. */
-  nextDue(): number | null {
-    return this.first<{ at: number | null }>(
-      `SELECT min(at) AS at FROM (
-         SELECT min(lease_expires_at) AS at FROM assignments
-         UNION ALL SELECT min(deadline_at) FROM assignments
-         UNION ALL SELECT min(queue_deadline_at) FROM queue)`,
-    )!.at;
+  assignedCount(): number {
+    return this.first<{ n: number }>("SELECT count(*) AS n FROM assignments")!.n;
   }
 }

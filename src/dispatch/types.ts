@@ -131,11 +131,12 @@ export interface DispatcherRpc {
   // Host messages, after the Worker verified their signature
   /** Replay protection: false if this message id was already seen. */
   claimMessage(messageId: string, ttlMs: number): boolean;
-  heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat): HeartbeatReply;
+  /** "replayed": the claim's message id was seen already (nothing was recorded). */
+  heartbeat(host: HostRegistration & { draining: boolean }, hb: Heartbeat, claim?: ClaimRequest | null): HeartbeatReply | "replayed";
   /** `claim`: the message's replay claim, made first ("replayed" when it was already made). */
   jobEvent(hostId: string, ev: JobEvent, claim?: ClaimRequest | null): Promise<EventOutcome>;
   /** For input downloads and output uploads: is this still the host's current dispatch? `claim` as for jobEvent. */
-  checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): TransferCheck;
+  checkTransfer(hostId: string, ref: DispatchRef, claim?: ClaimRequest | null): Promise<TransferCheck>;
   /** The host published a catalog (already verified and stored by hash); keeps its summary. */
   setCatalog(host: HostRegistration & { draining: boolean }, hash: string, summary: CatalogSummary): { known: boolean };
   /** Whether a catalog with this hash is already kept (the Worker skips storing it again). */

@@ -25,7 +25,7 @@ export type HostApiEnv = {
     manifest: RequestManifest | null;
     /**
      * With `authenticateHostClaimedByRoute`: the message's replay claim, which the route must
-     * hand to the Dispatcher call it makes anyway (jobEvent, checkTransfer), one call instead of
+     * hand to the Dispatcher call it makes anyway (heartbeat, jobEvent, checkTransfer), one call instead of
      * two. Null when the middleware claimed it already (or the request is a GET, never claimed).
      */
     claim: MessageClaim | null;
@@ -60,7 +60,7 @@ export const authenticateHostRequest = authenticateHostWithin(MAX_HOST_MESSAGE_C
 
 /**
  * As authenticateHost, but the replay claim is left to the route (`c.var.claim`), which passes it
- * to its own Dispatcher call: for job events and uploads, the routes on every job's path.
+ * to its own Dispatcher call: for heartbeats, job events and uploads, the routes every host calls most.
  */
 export const authenticateHostClaimedByRoute = authenticateHostWithin(MAX_HOST_MESSAGE_CHARS, "job", "route");
 

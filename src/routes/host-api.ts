@@ -89,14 +89,17 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     c.header("Cache-Control", "no-store");
     return c.json(reply, 200);
   })
-  .post("/v1/hosts/:host_id/heartbeat", authenticateHost, async (c) => {
+  .post("/v1/hosts/:host_id/heartbeat", authenticateHostClaimedByRoute, async (c) => {
     const host = c.var.host;
     const hb = parseSigned(Heartbeat, c.var.signedText);
     if (hb.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
+    // The replay claim rides on the heartbeat call itself: one Dispatcher request, not two.
     const reply = await c.env.DISPATCHER.getByName(host.pool).heartbeat(
       { id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null },
       hb,
+      c.var.claim,
     );
+    if (reply === "replayed") throw replayed(c.var.log, host.id);
     const pinned = await pinnedRefs(createDb(c.env.DB), host.pool);
     const out: HeartbeatReply = pinned.length > 0 ? { ...reply, pinned_models: pinned } : reply;
     // A host that pins other edge keys than the ones published now gets the current set, signed
