@@ -457,6 +457,10 @@ export class DispatcherStore {
     this.sql.exec("INSERT INTO watched (job_id, position) VALUES (?, NULL) ON CONFLICT (job_id) DO NOTHING", jobId);
   }
 
+  isWatched(jobId: string): boolean {
+    return this.all("SELECT 1 FROM watched WHERE job_id = ?", jobId).length > 0;
+  }
+
   unwatch(jobId: string): void {
     this.sql.exec("DELETE FROM watched WHERE job_id = ?", jobId);
   }

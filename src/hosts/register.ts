@@ -5,8 +5,9 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
-import { insertHost } from "../db/hosts.ts";
+import { hostsPerShard, insertHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import { dispatcherOfHost } from "../dispatch/route.ts";
 import { dataKeys, secretContext } from "../encryption/columns.ts";
 import type { Env } from "../env.ts";
 import { encryptSecret } from "../lib/crypto.ts";
@@ -18,6 +19,8 @@ export interface NewHost {
   pool: string;
   url: string;
   slots: number;
+  /** The pool's dispatcher_shards, from the pool row the caller read. */
+  poolShards: number;
 }
 
 /** What the host must hold: its secret (HOST_SECRET) and the keys it pins (EDGE_JWKS). */
@@ -28,6 +31,7 @@ export interface HostCredentials {
 
 export async function registerHost(env: Env, db: Db, config: Config, host: NewHost, now: number): Promise<{ row: GpuHostRow; credentials: HostCredentials }> {
   const secret = newSecret();
+  const shard = host.poolShards > 1 ? leastHosted(await hostsPerShard(db, host.pool), host.poolShards) : 0;
   const row: GpuHostRow = {
     id: host.id,
     pool: host.pool,
@@ -39,8 +43,20 @@ export async function registerHost(env: Env, db: Db, config: Config, host: NewHo
     createdAt: now,
     updatedAt: now,
     drainingAt: null,
+    dispatcherShard: shard,
   };
   await insertHost(db, row);
-  await env.DISPATCHER.getByName(row.pool).registerHost({ id: row.id, url: row.url, slots: row.slots });
+  await dispatcherOfHost(env, row).registerHost({ id: row.id, url: row.url, slots: row.slots });
   return { row, credentials: { secret, edgeJwks: edgeJwks(config) } };
+}
+
+/**
+ * The shard a new host joins: the one with the fewest registered hosts (ties: the lowest index),
+ * so every shard has GPUs for its own tenants. Two registrations at once may pick the same one;
+ * stealing (docs/scale.md) keeps that from stranding work, and the next registration evens it out.
+ */
+export function leastHosted(perShard: ReadonlyMap<number, number>, shards: number): number {
+  let best = 0;
+  for (let k = 1; k < shards; k++) if ((perShard.get(k) ?? 0) < (perShard.get(best) ?? 0)) best = k;
+  return best;
 }
