@@ -2,13 +2,14 @@
  * Which Dispatcher object a call goes to (docs/scale.md, "Past one Durable Object"), so every call
  * site stays one line. A job's calls go to the shard D1 says holds it (`jobs.dispatcher_shard`), a
  * host's to its own shard (`gpu_hosts.dispatcher_shard`), and a pool-wide read asks shards 0…S−1 and
- * merges what they say. S comes from the pool row the caller has already read: nothing here reads D1.
+ * merges what they say (merge.ts). S comes from the pool row the caller has already read: nothing here reads D1.
  *
  * With one shard every function here addresses the plain pool name, exactly as before shards.
  */
 import type { GpuHostRow, JobRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import type { PoolShards } from "../pools/pools.ts";
+import { mergeCatalogs, mergeStatus } from "./merge.ts";
 import type { JobNeeds } from "./placement.ts";
 import { MAX_DISPATCHER_SHARDS, shardName } from "./shards.ts";
 import type { PoolCatalog, PoolStatus } from "./types.ts";
@@ -75,43 +76,4 @@ export async function estimateStartOf(env: Env, pool: PoolShards, tenantShard: n
   const others = await Promise.all(shards.filter((_, k) => k !== tenantShard).map((d) => d.estimateStart(needs)));
   const known = others.filter((s): s is number => s !== null);
   return known.length === 0 ? null : Math.min(...known);
-}
-
-/** The pool's status as one Dispatcher would say it: hosts and counts summed, the oldest queued job the oldest of all. */
-export function mergeStatus(parts: readonly PoolStatus[]): PoolStatus {
-  if (parts.length === 1) return parts[0]!;
-  const oldest = parts.map((p) => p.oldest_queued_at).filter((t): t is number => t !== null);
-  return {
-    hosts: parts.flatMap((p) => p.hosts).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    live_hosts: parts.reduce((n, p) => n + p.live_hosts, 0),
-    free_slots: parts.reduce((n, p) => n + p.free_slots, 0),
-    queue_depth: parts.reduce((n, p) => n + p.queue_depth, 0),
-    oldest_queued_at: oldest.length === 0 ? null : Math.min(...oldest),
-    running: parts.reduce((n, p) => n + p.running, 0),
-  };
-}
-
-/** The union of the shards' catalogs: a host is in exactly one shard, so the host lists just join. */
-export function mergeCatalogs(parts: readonly PoolCatalog[]): PoolCatalog {
-  if (parts.length === 1) return parts[0]!;
-  // Maps, not object keys: names come from hosts ("__proto__" is a valid class name to them).
-  const classes = new Map<string, string[]>();
-  const models = new Map<string, Map<string, string[]>>();
-  const join = (m: Map<string, string[]>, k: string, ids: readonly string[]) => m.set(k, [...(m.get(k) ?? []), ...ids]);
-  for (const p of parts) {
-    for (const [c, ids] of Object.entries(p.classes)) join(classes, c, ids);
-    for (const [folder, files] of Object.entries(p.models)) {
-      const into = models.get(folder) ?? new Map<string, string[]>();
-      models.set(folder, into);
-      for (const [name, ids] of Object.entries(files)) join(into, name, ids);
-    }
-  }
-  const hosts = parts.flatMap((p) => p.hosts);
-  return {
-    hosts,
-    hosts_without_catalog: parts.flatMap((p) => p.hosts_without_catalog),
-    catalogs: new Set(hosts.map((h) => h.catalog_hash)).size,
-    classes: Object.fromEntries(classes),
-    models: Object.fromEntries([...models].map(([folder, files]) => [folder, Object.fromEntries(files)])),
-  };
 }

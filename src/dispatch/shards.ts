@@ -58,3 +58,14 @@ export function tenantShard(tenantId: string, shards: number): number {
   }
   return best;
 }
+
+/**
+ * The shard a new host joins: the one with the fewest registered hosts (ties: the lowest index),
+ * so every shard has GPUs for its own tenants. Two registrations at once may pick the same one;
+ * stealing (docs/scale.md) keeps that from stranding work, and the next registration evens it out.
+ */
+export function leastHosted(hostsPerShard: ReadonlyMap<number, number>, shards: number): number {
+  let best = 0;
+  for (let k = 1; k < shards; k++) if ((hostsPerShard.get(k) ?? 0) < (hostsPerShard.get(best) ?? 0)) best = k;
+  return best;
+}

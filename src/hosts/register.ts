@@ -8,6 +8,7 @@ import type { Db } from "../db/client.ts";
 import { hostsPerShard, insertHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
 import { dispatcherOfHost } from "../dispatch/route.ts";
+import { leastHosted } from "../dispatch/shards.ts";
 import { dataKeys, secretContext } from "../encryption/columns.ts";
 import type { Env } from "../env.ts";
 import { encryptSecret } from "../lib/crypto.ts";
@@ -48,15 +49,4 @@ export async function registerHost(env: Env, db: Db, config: Config, host: NewHo
   await insertHost(db, row);
   await dispatcherOfHost(env, row).registerHost({ id: row.id, url: row.url, slots: row.slots });
   return { row, credentials: { secret, edgeJwks: edgeJwks(config) } };
-}
-
-/**
- * The shard a new host joins: the one with the fewest registered hosts (ties: the lowest index),
- * so every shard has GPUs for its own tenants. Two registrations at once may pick the same one;
- * stealing (docs/scale.md) keeps that from stranding work, and the next registration evens it out.
- */
-export function leastHosted(perShard: ReadonlyMap<number, number>, shards: number): number {
-  let best = 0;
-  for (let k = 1; k < shards; k++) if ((perShard.get(k) ?? 0) < (perShard.get(best) ?? 0)) best = k;
-  return best;
 }
