@@ -340,14 +340,14 @@ export const adminPoolRoutes = newRouter()
       if (shards < current.dispatcher_shards) throw shardsLowered(name, current.dispatcher_shards, shards);
     }
     // The update itself refuses to lower it too, so two changes at once cannot get past the check above.
-    const guarded = (update: Promise<PoolRow | undefined>) =>
-      update.then(async (updated) => {
-        if (updated || shards === undefined) return updated;
-        const now = await findPool(db, config, name);
-        if (now && shards < now.dispatcher_shards) throw shardsLowered(name, now.dispatcher_shards, shards);
-        return updated;
-      });
-    let row = await guarded(updatePool(db, name, patch, shards));
+    const update = async (): Promise<PoolRow | undefined> => {
+      const updated = await updatePool(db, name, patch, shards);
+      if (updated || shards === undefined) return updated;
+      const now = await findPool(db, config, name);
+      if (now && shards < now.dispatcher_shards) throw shardsLowered(name, now.dispatcher_shards, shards);
+      return undefined;
+    };
+    let row = await update();
     if (!row && name === config.DEFAULT_POOL) {
       // DEFAULT_POOL's first change gives it a row (a concurrent first change may have made it).
       const now = patch.updatedAt;
@@ -361,7 +361,7 @@ export const adminPoolRoutes = newRouter()
       } catch {
         // The other change won the insert; apply this one over it.
       }
-      row = await guarded(updatePool(db, name, patch, shards));
+      row = await update();
     }
     if (!row) throw poolNotFound(name);
     c.var.log.info("pool_updated", { pool: name, fields: Object.keys(body) });
