@@ -102,8 +102,9 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly feeds: FeedSender;
   /** The queue changed since positions were last published to watched jobs' feeds. */
   private positionsDirty = false;
-  /** The pool's settings this object acts on (previews, shard count), as last read from D1. */
-  private settings: { previews: boolean; shards: number; until: number } | undefined;
+  private previewsSetting: { on: boolean; until: number } | undefined;
+  /** How many shards the pool has, as last told (memory of the `meta` row; undefined: not read yet). */
+  private shardCount: number | undefined;
   /** A steal is in flight (at most one), or none before `stealQuietUntil` (the last found nothing). */
   private stealing = false;
   private stealQuietUntil = 0;
@@ -205,18 +206,37 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
    * pool (no hosts, nothing queued) gets a reconciliation alarm too, so a job whose enqueue was lost
    * in a pool without hosts is still adopted (and times out) rather than forgotten.
    */
-  keepTicking(): void {
+  keepTicking(shards?: number): void {
     this.pool();
+    this.learnShards(shards);
     // Read the alarm from storage again: this is the pass that repairs a lost one.
     this.alarmAt = undefined;
     this.schedule(true);
   }
 
-  poolSettingsChanged(): void {
+  poolSettingsChanged(shards?: number): void {
     this.pool();
-    this.settings = undefined;
-    // The shard count may have grown: the next pump may steal at once.
+    this.learnShards(shards);
+    this.previewsSetting = undefined;
+  }
+
+  /**
+   * The pool's shard count, which only stealing needs: told by the Worker (a change of the pool,
+   * and the cron every run, which repairs a lost one) and kept in storage, so no dispatch reads it
+   * and a pool of one shard never asks anything.
+   */
+  private learnShards(shards: number | undefined): void {
+    if (shards === undefined || !Number.isInteger(shards) || shards < 1 || shards > MAX_DISPATCHER_SHARDS) return;
+    if (shards === this.shards()) return;
+    this.store.setShardCount(shards);
+    this.shardCount = shards;
+    // More shards: a steal may find work at once.
     this.stealQuietUntil = 0;
+  }
+
+  private shards(): number {
+    this.shardCount ??= this.store.shardCount() ?? 1;
+    return this.shardCount;
   }
 
   status(): PoolStatus {
@@ -642,13 +662,11 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   /**
    * Free hosts and nothing here they can run: ask the sibling shards for work. At most one steal in
-   * flight, none for STEAL_QUIET_MS after one that found nothing, and none in a pool of one shard
-   * (known from the pool's settings without a read while they are fresh).
+   * flight, none for STEAL_QUIET_MS after one that found nothing, and none in a pool of one shard.
    */
   private maybeSteal(rules: LivenessRules): void {
     const now = this.clock.now();
-    if (this.stealing || now < this.stealQuietUntil) return;
-    if (this.settings && this.settings.until > now && this.settings.shards <= 1) return;
+    if (this.shards() <= 1 || this.stealing || now < this.stealQuietUntil) return;
     if (freeOffers(this.store, this.placement, rules).length === 0) return;
     this.stealing = true;
     this.background(this.steal());
@@ -658,7 +676,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const { pool, shard } = this.shard();
     let got = 0;
     try {
-      const { shards } = await this.poolSettings();
+      const shards = this.shards();
       for (let i = 1; i < shards; i++) {
         // What is still free after the last round's jobs were placed.
         const offers = freeOffers(this.store, this.placement, this.rules(this.config(), this.clock.now()));
@@ -770,7 +788,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
       markDispatchedWithRequest(db, a.job_id, a.attempt, a.host_id, now, this.shard().shard),
       // The registered files it names: the host fetches those it lacks (src/models).
       readyModelsNamed(db, SHARED_MODELS, needs.models).then((shared) => [...shared, ...(needs.privateModels ?? [])]),
-      this.poolSettings().then((s) => s.previews),
+      this.previewsOn(db, cfg),
     ]);
     if (!row) {
       // Cancelled (or otherwise ended) while it waited, or D1 says another shard holds it: nothing to run.
@@ -820,17 +838,17 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     await this.requeue(a, "not-taken", `host ${result.kind}`);
   }
 
-  /** The pool's settings this object acts on (previews, shard count), read at most every POOL_SETTINGS_TTL_MS. */
-  private async poolSettings(): Promise<{ previews: boolean; shards: number }> {
+  /** Whether the pool forwards sampler previews (its `previews` setting; read at most every POOL_SETTINGS_TTL_MS). */
+  private async previewsOn(db: ReturnType<typeof createDb>, cfg: Config): Promise<boolean> {
     const now = this.clock.now();
-    if (this.settings && this.settings.until > now) return this.settings;
+    if (this.previewsSetting && this.previewsSetting.until > now) return this.previewsSetting.on;
     try {
-      const pool = await findPool(createDb(this.env.DB), this.config(), this.pool());
-      this.settings = { previews: pool?.previews ?? false, shards: pool?.dispatcher_shards ?? 1, until: now + POOL_SETTINGS_TTL_MS };
-      return this.settings;
+      const on = (await findPool(db, cfg, this.pool()))?.previews ?? false;
+      this.previewsSetting = { on, until: now + POOL_SETTINGS_TTL_MS };
+      return on;
     } catch (err) {
       this.log().warn("pool_settings_unavailable", describeError(err));
-      return this.settings ?? { previews: false, shards: 1 };
+      return this.previewsSetting?.on ?? false;
     }
   }
 

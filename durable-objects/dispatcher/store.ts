@@ -429,6 +429,15 @@ export class DispatcherStore {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, Math.max(0, Math.round(next)));
   }
 
+  /** The pool's shard count as the Worker last told it (undefined: never told, so one). */
+  shardCount(): number | undefined {
+    return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'shards'")?.v;
+  }
+
+  setShardCount(n: number): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('shards', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", n);
+  }
+
   mean(key: "service_ms" | "tail_ms"): number | undefined {
     return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = ?", key)?.v;
   }

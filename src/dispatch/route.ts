@@ -55,11 +55,12 @@ export async function catalogHashesInUseOf(env: Env, pool: PoolShards): Promise<
 }
 
 export async function keepTickingAll(env: Env, pool: PoolShards): Promise<void> {
-  await Promise.all(shardsOf(env, pool).map((d) => d.keepTicking()));
+  // Each shard is told the count too: stealing needs it, and this repairs a lost poolSettingsChanged.
+  await Promise.all(shardsOf(env, pool).map((d) => d.keepTicking(pool.dispatcher_shards)));
 }
 
 export async function poolSettingsChangedAll(env: Env, pool: PoolShards): Promise<void> {
-  await Promise.all(shardsOf(env, pool).map((d) => d.poolSettingsChanged()));
+  await Promise.all(shardsOf(env, pool).map((d) => d.poolSettingsChanged(pool.dispatcher_shards)));
 }
 
 /**

@@ -142,8 +142,8 @@ export interface DispatcherRpc {
   /** Forgets a host; its jobs go back to the queue now. Returns how many. */
   removeHost(hostId: string): Promise<number>;
   status(): PoolStatus;
-  /** An operator changed the pool's settings: read them again before the next dispatch. */
-  poolSettingsChanged(): void;
+  /** An operator changed the pool's settings: read them again before the next dispatch. `shards`: its dispatcher_shards. */
+  poolSettingsChanged(shards?: number): void;
   // Jobs (edge routes)
   /** Queues a job (idempotent); where it stands (null: already dispatched). */
   enqueue(job: EnqueueRequest): QueueInfo | null;
@@ -183,6 +183,6 @@ export interface DispatcherRpc {
    */
   lend(to: number, offers: LendOffer[], max: number): Promise<LentJob[]>;
   // Time
-  /** From the cron: re-arms the alarm if it was lost. */
-  keepTicking(): void;
+  /** From the cron: re-arms the alarm if it was lost. `shards`: the pool's dispatcher_shards. */
+  keepTicking(shards?: number): void;
 }

@@ -271,8 +271,16 @@ export const adminPoolRoutes = newRouter()
     }
     c.var.log.info("pool_created", { pool: row.name });
     if (row.autoscaling) await c.env.POOL_SCALER.getByName(row.name).settingsChanged();
-    c.header("Location", `/v1/admin/pools/${row.name}`);
     const pool = poolOf(row);
+    // Its shards learn how many they are (stealing needs it; the cron tells them again).
+    if (pool.dispatcher_shards > 1) {
+      try {
+        await poolSettingsChangedAll(c.env, pool);
+      } catch (err) {
+        c.var.log.warn("pool_settings_not_forwarded", { pool: pool.name, ...describeError(err) });
+      }
+    }
+    c.header("Location", `/v1/admin/pools/${row.name}`);
     return c.json(poolView(pool, config, await liveStatus(c.env, c.var.log, pool)), 201);
   })
   .openapi(listPoolsRoute, async (c) => {

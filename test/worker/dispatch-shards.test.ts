@@ -1,10 +1,12 @@
 // A pool spread over several Dispatcher shards (docs/scale.md, "Past one Durable Object"): a
 // tenant's jobs queue in its shard, hosts are balanced over the shards, pool-wide reads sum them,
 // and a shard whose host is free takes work queued in another (stealing). The shard count only grows.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { shardName, tenantShard } from "../../src/dispatch/shards.ts";
+import type { Env } from "../../src/env.ts";
+import worker from "../../src/index.ts";
 import { adminCall, call, createTenant, expectProblem, json, submit, type TestTenant, userHeaders, WORKFLOW } from "../support/worker-helpers.ts";
 import { dispatcherPlace, eventFor, heartbeat, registerFakeHost, sendEvent, useTestHosts, waitForDispatches } from "../support/worker-hosts.ts";
 
@@ -209,6 +211,25 @@ describe("dispatcher_shards", () => {
     const name = await shardedPool(2);
     await expectProblem(await patch(name, { dispatcher_shards: 17 }), 422, "validation-failed");
     await expectProblem(await patch(name, { dispatcher_shards: 0 }), 422, "validation-failed");
+  });
+
+  it("is told to every shard: at a change, and again by the cron (which repairs a lost notice)", async ({ expect }) => {
+    const told = (pool: string, k: number) =>
+      runInDurableObject(env.DISPATCHER.getByName(shardName(pool, k)), (_i, state) =>
+        state.storage.sql
+          .exec<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'shards'")
+          .toArray()
+          .map((r) => r.v),
+      );
+    const pool = await shardedPool(2);
+    expect(await told(pool, 0)).toEqual([2]);
+    expect(await told(pool, 1)).toEqual([2]);
+    // Raised behind the shards' backs (as if the PATCH's notice were lost): the cron tells them.
+    await env.DB.prepare("UPDATE pools SET dispatcher_shards = 3 WHERE name = ?").bind(pool).run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "* * * * *" }), env as unknown as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    for (const k of [0, 1, 2]) expect(await told(pool, k)).toEqual([3]);
   });
 
   it("of DEFAULT_POOL can be raised too (it gets a row)", async ({ expect }) => {
