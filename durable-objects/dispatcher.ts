@@ -1,7 +1,9 @@
 /**
- * Dispatcher: one object per GPU pool. It holds the pool's queue of jobs waiting for a GPU, its
- * registered hosts and the lease of every dispatched job, and it is the only place that decides
- * which job runs where.
+ * Dispatcher: one object per GPU pool, or per shard of a pool spread over several (`pool#k`;
+ * docs/scale.md). It holds the queue of jobs waiting for a GPU (its tenants'), its registered hosts
+ * and the lease of every job dispatched to them, and it is the only place that decides which job
+ * runs where. A shard whose free hosts have nothing to run borrows queued jobs from its siblings
+ * (lend/steal below), so no GPU idles while another shard has work it could run.
  *
  * Invariants:
  * - A dispatch decision is synchronous (store.ts): no job is handed out twice and no host gets
@@ -14,19 +16,33 @@
  *   MAX_ATTEMPTS, then fails it with `host_lost`. Queue timeouts and run deadlines are enforced
  *   here by the alarm, not trusted to hosts.
  * - Nothing is lost if this object restarts: D1 is reconciled periodically, so a job that is live
- *   in D1 but unknown here is queued again.
+ *   in D1 (in this pool and shard) but unknown here is queued again.
+ * - A job is dispatched only by the shard D1 says holds it (`jobs.dispatcher_shard`), which a lend
+ *   moves by compare-and-set before the receiver enqueues it.
  */
 import { DurableObject } from "cloudflare:workers";
 import { SHARED_MODELS } from "../src/blobs/keys.ts";
 import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createDb } from "../src/db/client.ts";
-import { getJob, needsOf, staleLiveJobs } from "../src/db/jobs.ts";
+import { getJob, moveQueuedJobs, needsOf, staleLiveJobs } from "../src/db/jobs.ts";
 import { readyModelsNamed } from "../src/db/models.ts";
 import { outputsOf } from "../src/db/outputs.ts";
 import type { JobError, JobOutputRow, JobRow, JobTimings } from "../src/db/schema.ts";
 import { type JobNeeds, waitingFor } from "../src/dispatch/placement.ts";
-import { afterLoss, cooldownUntil, dispatchTerms, isLive, lockAccepted, queuePosition, requeueTerms, retriesFailure } from "../src/dispatch/policy.ts";
+import {
+  afterLoss,
+  cooldownUntil,
+  dispatchTerms,
+  isLive,
+  type LivenessRules,
+  lockAccepted,
+  queuePosition,
+  requeueTerms,
+  retriesFailure,
+} from "../src/dispatch/policy.ts";
+import { dispatcherOf } from "../src/dispatch/route.ts";
+import { MAX_DISPATCHER_SHARDS, parseShardName, shardName } from "../src/dispatch/shards.ts";
 import type {
   CancelOutcome,
   ClaimRequest,
@@ -35,6 +51,8 @@ import type {
   EventOutcome,
   HostRegistration,
   JobInfo,
+  LendOffer,
+  LentJob,
   PoolCatalog,
   PoolStatus,
   QueueInfo,
@@ -57,10 +75,10 @@ import { notifyWebhook } from "../src/webhooks/outbox.ts";
 import { aheadOf, poolEstimates, seconds } from "./dispatcher/estimates.ts";
 import { FeedSender } from "./dispatcher/feed-sender.ts";
 import { callHost } from "./dispatcher/host-client.ts";
-import { PlacementCache, placeNext } from "./dispatcher/place.ts";
+import { freeOffers, lendNext, loansOf, PlacementCache, placeNext } from "./dispatcher/place.ts";
 import { liveCatalogs, poolCatalog, poolStatus } from "./dispatcher/read-model.ts";
 import { ReplayStore } from "./dispatcher/replay-store.ts";
-import { type AssignmentRow, DispatcherStore, type HostRow } from "./dispatcher/store.ts";
+import { type AssignmentRow, DispatcherStore, type HostRow, type QueueRow } from "./dispatcher/store.ts";
 
 /** Periodic pass over D1 for live jobs this object does not know (lost enqueue, restart). */
 const RECONCILE_EVERY_MS = 60_000;
@@ -69,18 +87,29 @@ const TICK_MS = 5_000;
 const POOL_SETTINGS_TTL_MS = 10_000;
 /** Most watched jobs whose position is published after each change of the queue. */
 const MAX_WATCHED = 1_000;
+/** After a steal that found nothing, none for this long (a heartbeat of an idle host must not ask every sibling each time). */
+const STEAL_QUIET_MS = 500;
+/** Most jobs one lend hands over (a bound on one batch of compare-and-sets). */
+const MAX_LEND = 32;
 
 export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   private readonly store: DispatcherStore;
   private readonly replays: ReplayStore;
   private readonly pending = new Set<Promise<unknown>>();
   private lastReconcile = 0;
-  private poolCache: string | undefined;
+  private shardCache: { pool: string; shard: number } | undefined;
   private readonly placement = new PlacementCache();
   private readonly feeds: FeedSender;
   /** The queue changed since positions were last published to watched jobs' feeds. */
   private positionsDirty = false;
   private previewsSetting: { on: boolean; until: number } | undefined;
+  /** How many shards the pool has, as last told (memory of the `meta` row; undefined: not read yet). */
+  private shardCount: number | undefined;
+  /** A steal is in flight (at most one), or none before `stealQuietUntil` (the last found nothing). */
+  private stealing = false;
+  private stealQuietUntil = 0;
+  /** Jobs this shard dequeued to lend and whose move in D1 is not settled: reconciliation leaves them alone. */
+  private readonly lending = new Set<string>();
   /** Where every decision reads the time; tests move it (test/support/clock.ts). */
   clock: Clock = systemClock;
   /** When the alarm is set (wall time; null: none), as this object last set or read it; undefined: not known. */
@@ -94,21 +123,30 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
   }
 
   /**
-   * The pool this object is: the name it was addressed by (`DISPATCHER.getByName(pool)`), stored
-   * on first use so alarms, which carry no name, know it too, and checked on every call so one
-   * pool's object can never be made to serve another's jobs.
+   * The pool shard this object is: the name it was addressed by (`DISPATCHER.getByName(pool)`, or
+   * `pool#k` for shard k > 0; src/dispatch/shards.ts), stored on first use so alarms, which carry
+   * no name, know it too, and checked on every call so one pool's (or shard's) object can never be
+   * made to serve another's jobs.
    */
-  private pool(): string {
+  private shard(): { pool: string; shard: number } {
     const addressed = this.ctx.id.name;
-    const stored = this.poolCache ?? this.store.poolName();
+    const stored = this.shardCache ? shardName(this.shardCache.pool, this.shardCache.shard) : this.store.poolName();
     if (addressed !== undefined && stored !== undefined && addressed !== stored) {
       throw new Error(`this Dispatcher serves pool "${stored}", not "${addressed}"`);
     }
+    if (this.shardCache) return this.shardCache;
     const name = stored ?? addressed;
     if (name === undefined) throw new Error("this Dispatcher was never addressed by a pool name");
+    const parsed = parseShardName(name);
+    if (!parsed) throw new Error(`"${name}" names no pool's Dispatcher shard`);
     if (stored === undefined) this.store.setPoolName(name);
-    this.poolCache = name;
-    return name;
+    this.shardCache = parsed;
+    return parsed;
+  }
+
+  /** The pool this object is (a shard of). */
+  private pool(): string {
+    return this.shard().pool;
   }
 
   private config(): Config {
@@ -168,16 +206,37 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
    * pool (no hosts, nothing queued) gets a reconciliation alarm too, so a job whose enqueue was lost
    * in a pool without hosts is still adopted (and times out) rather than forgotten.
    */
-  keepTicking(): void {
+  keepTicking(shards?: number): void {
     this.pool();
+    this.learnShards(shards);
     // Read the alarm from storage again: this is the pass that repairs a lost one.
     this.alarmAt = undefined;
     this.schedule(true);
   }
 
-  poolSettingsChanged(): void {
+  poolSettingsChanged(shards?: number): void {
     this.pool();
+    this.learnShards(shards);
     this.previewsSetting = undefined;
+  }
+
+  /**
+   * The pool's shard count, which only stealing needs: told by the Worker (a change of the pool,
+   * and the cron every run, which repairs a lost one) and kept in storage, so no dispatch reads it
+   * and a pool of one shard never asks anything.
+   */
+  private learnShards(shards: number | undefined): void {
+    if (shards === undefined || !Number.isInteger(shards) || shards < 1 || shards > MAX_DISPATCHER_SHARDS) return;
+    if (shards === this.shards()) return;
+    this.store.setShardCount(shards);
+    this.shardCount = shards;
+    // More shards: a steal may find work at once.
+    this.stealQuietUntil = 0;
+  }
+
+  private shards(): number {
+    this.shardCount ??= this.store.shardCount() ?? 1;
+    return this.shardCount;
   }
 
   status(): PoolStatus {
@@ -560,9 +619,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     const cfg = this.config();
     const now = this.clock.now();
     const rules = { now, heartbeatTimeoutMs: cfg.HOST_HEARTBEAT_TIMEOUT_SECONDS * 1000, expectedLockHash: cfg.EXPECTED_LOCK_HASH };
+    let runnableLeft = true;
     for (let i = 0; i < 256; i++) {
       const placed = placeNext(this.store, this.placement, rules, cfg.MODEL_AFFINITY_MAX_PASS_OVERS);
-      if (!placed) break;
+      if (!placed) {
+        runnableLeft = false;
+        break;
+      }
       const { job, host } = placed;
       const a: AssignmentRow = {
         job_id: job.job_id,
@@ -592,6 +655,125 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     }
     this.notePositions();
     this.schedule();
+    if (!runnableLeft) this.maybeSteal(rules);
+  }
+
+  // ===== Stealing between the shards of a pool (docs/scale.md)
+
+  /**
+   * Free hosts and nothing here they can run: ask the sibling shards for work. At most one steal in
+   * flight, none for STEAL_QUIET_MS after one that found nothing, and none in a pool of one shard.
+   */
+  private maybeSteal(rules: LivenessRules): void {
+    const now = this.clock.now();
+    if (this.shards() <= 1 || this.stealing || now < this.stealQuietUntil) return;
+    if (freeOffers(this.store, this.placement, rules).length === 0) return;
+    this.stealing = true;
+    this.background(this.steal());
+  }
+
+  private async steal(): Promise<void> {
+    const { pool, shard } = this.shard();
+    let got = 0;
+    try {
+      const shards = this.shards();
+      for (let i = 1; i < shards; i++) {
+        // What is still free after the last round's jobs were placed.
+        const offers = freeOffers(this.store, this.placement, this.rules(this.config(), this.clock.now()));
+        const free = offers.reduce((n, o) => n + o.free, 0);
+        if (free === 0) break;
+        const from = (shard + i) % shards;
+        let lent: LentJob[];
+        try {
+          lent = await dispatcherOf(this.env, pool, from).lend(shard, offers, free);
+        } catch (err) {
+          this.log().warn("steal_failed", { pool, shard, from, ...describeError(err) });
+          continue;
+        }
+        if (lent.length === 0) continue;
+        for (const j of lent) this.enqueueLent(j);
+        got += lent.length;
+        this.log().info("jobs_stolen", { pool, shard, from, jobs: lent.length });
+        this.positionsDirty = true;
+        this.pump();
+      }
+    } finally {
+      this.stealing = false;
+      if (got === 0) this.stealQuietUntil = this.clock.now() + STEAL_QUIET_MS;
+    }
+    // Hosts may still be free and siblings still have work: go on at once.
+    if (got > 0) this.pump();
+  }
+
+  private enqueueLent(j: LentJob): void {
+    this.store.enqueue({
+      job_id: j.jobId,
+      tenant_id: j.tenantId,
+      user_id: j.userId,
+      enqueued_at: j.enqueuedAt,
+      queue_deadline_at: j.queueDeadlineAt,
+      attempts: j.attempts,
+      needs_id: this.store.needsId(j.needs ?? undefined),
+    });
+    if (j.watched) this.store.watch(j.jobId);
+  }
+
+  /**
+   * A sibling shard's free hosts have nothing to run (its steal): hands it up to `max` of this
+   * shard's fair-next queued jobs one of `offers` can run. They leave this queue at once (nothing
+   * here can dispatch them meanwhile), then move in D1 by compare-and-set; a job cancelled in
+   * between does not move and is dropped. If the move cannot be written they come back here (and
+   * should it have committed all the same, this shard's dispatch of them fails, since D1 names the
+   * receiver, whose reconciliation adopts them).
+   */
+  async lend(to: number, offers: LendOffer[], max: number): Promise<LentJob[]> {
+    const { pool, shard } = this.shard();
+    if (!Number.isInteger(to) || to < 0 || to >= MAX_DISPATCHER_SHARDS || to === shard) return [];
+    const loans = loansOf(offers);
+    const picked: { row: QueueRow; needs: string | null; watched: boolean }[] = [];
+    const limit = Math.min(MAX_LEND, Math.max(0, Math.floor(max)));
+    while (picked.length < limit) {
+      const next = lendNext(this.store, this.placement, loans);
+      if (!next) break;
+      next.loan.free -= 1;
+      const row = next.job;
+      picked.push({ row, needs: this.store.needsDoc(row.needs_id) ?? null, watched: this.store.isWatched(row.job_id) });
+      this.store.dequeue(row.job_id);
+      this.store.takeTurn(row.tenant_id);
+      this.lending.add(row.job_id);
+    }
+    if (picked.length === 0) return [];
+    this.positionsDirty = true;
+    this.notePositions();
+    const ids = picked.map((p) => p.row.job_id);
+    let moved: Set<string>;
+    try {
+      moved = await moveQueuedJobs(createDb(this.env.DB), ids, pool, shard, to);
+    } catch (err) {
+      this.log().warn("lend_failed", { pool, shard, to, ...describeError(err) });
+      for (const p of picked) {
+        this.store.enqueue({ ...p.row, needs_id: this.store.needsId(p.needs ?? undefined) });
+        if (p.watched) this.store.watch(p.row.job_id);
+      }
+      this.positionsDirty = true;
+      this.pump();
+      return [];
+    } finally {
+      for (const id of ids) this.lending.delete(id);
+    }
+    this.schedule();
+    return picked
+      .filter((p) => moved.has(p.row.job_id))
+      .map((p) => ({
+        jobId: p.row.job_id,
+        tenantId: p.row.tenant_id,
+        userId: p.row.user_id,
+        enqueuedAt: p.row.enqueued_at,
+        queueDeadlineAt: p.row.queue_deadline_at,
+        attempts: p.row.attempts,
+        needs: p.needs,
+        watched: p.watched,
+      }));
   }
 
   private async dispatch(a: AssignmentRow, host: HostRow, cfg: Config): Promise<void> {
@@ -603,13 +785,13 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     // The reads go in parallel with the compare-and-set; they are only used if it wins.
     const needs = this.placement.needsOf(this.store, a.needs_id);
     const [{ row, workflow, inputs }, models, previews] = await Promise.all([
-      markDispatchedWithRequest(db, a.job_id, a.attempt, a.host_id, now),
+      markDispatchedWithRequest(db, a.job_id, a.attempt, a.host_id, now, this.shard().shard),
       // The registered files it names: the host fetches those it lacks (src/models).
       readyModelsNamed(db, SHARED_MODELS, needs.models).then((shared) => [...shared, ...(needs.privateModels ?? [])]),
       this.previewsOn(db, cfg),
     ]);
     if (!row) {
-      // Cancelled (or otherwise ended) while it waited: nothing to run.
+      // Cancelled (or otherwise ended) while it waited, or D1 says another shard holds it: nothing to run.
       this.store.unassign(a.job_id, a.attempt);
       this.pump();
       return;
@@ -778,12 +960,14 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
 
   /** Live jobs in D1 that this object does not track (an enqueue that never arrived, a restart). */
   private async reconcile(db: ReturnType<typeof createDb>, now: number, cfg: Config): Promise<void> {
-    const stale = await staleLiveJobs(db, this.pool(), now - RECONCILE_EVERY_MS, 200);
+    const { pool, shard } = this.shard();
+    const stale = await staleLiveJobs(db, pool, shard, now - RECONCILE_EVERY_MS, 200);
+    const known = (id: string) => this.store.queued(id) !== undefined || this.store.assignment(id) !== undefined || this.lending.has(id);
     for (const job of stale) {
-      if (this.store.queued(job.id) || this.store.assignment(job.id)) continue;
+      if (known(job.id)) continue;
       const fresh = await getJob(db, job.id);
-      if (!fresh || (fresh.status !== "queued" && fresh.status !== "running")) continue;
-      if (this.store.queued(job.id) || this.store.assignment(job.id)) continue;
+      if (!fresh || (fresh.status !== "queued" && fresh.status !== "running") || fresh.dispatcherShard !== shard) continue;
+      if (known(job.id)) continue;
       await this.adopt(fresh, now, cfg);
     }
   }
@@ -803,7 +987,7 @@ export class Dispatcher extends DurableObject<Env> implements DispatcherRpc {
     }
     this.log().warn("job_adopted", { job_id: job.id, status: job.status });
     const needs = await needsOf(db, job.id);
-    if (this.store.queued(job.id) || this.store.assignment(job.id)) return;
+    if (this.store.queued(job.id) || this.store.assignment(job.id) || this.lending.has(job.id)) return;
     this.store.enqueue({
       job_id: job.id,
       tenant_id: job.tenantId,

@@ -13,6 +13,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
+import { createDb } from "../src/db/client.ts";
+import { dispatcherShardOf } from "../src/db/jobs.ts";
+import { dispatcherOfJob } from "../src/dispatch/route.ts";
 import type { Env } from "../src/env.ts";
 import { type FeedInput, type FeedOrigin, isTerminalType } from "../src/feed/events.ts";
 import { presentEvent, type UrlSigner } from "../src/feed/present.ts";
@@ -210,14 +213,18 @@ export class JobFeed extends DurableObject<Env> {
     }
   }
 
-  /** Asks the pool's Dispatcher to publish this job's queue position while somebody watches (or to stop). */
+  /**
+   * Asks the Dispatcher shard holding the job to publish its queue position while somebody watches
+   * (or to stop). The shard is read from D1 each time (rare: watchers come and go), since stealing
+   * may have moved the job to another shard since it was submitted.
+   */
   private watch(on: boolean): void {
     const s = this.store.state();
     if (!s) return;
     this.watching = on;
     const jobId = this.jobId();
-    const work = this.env.DISPATCHER.getByName(s.pool)
-      .watch(jobId, on)
+    const work = dispatcherShardOf(createDb(this.env.DB), jobId)
+      .then((job) => (job ? dispatcherOfJob(this.env, job).watch(jobId, on) : null))
       .then((info) => {
         if (on && info) {
           this.publish(

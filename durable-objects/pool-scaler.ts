@@ -24,9 +24,10 @@ import { loadConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { issueBootstrapToken, newBootstrapToken } from "../src/db/bootstrap-tokens.ts";
 import { createDb, type Db } from "../src/db/client.ts";
-import { deleteHost, updateHost } from "../src/db/hosts.ts";
+import { deleteHost, getHost, updateHost } from "../src/db/hosts.ts";
 import { insertInstance, instancesOfHosts, liveInstances, updateInstance } from "../src/db/instances.ts";
 import type { GpuInstanceRow } from "../src/db/schema.ts";
+import { dispatcherOf, poolStatusOf } from "../src/dispatch/route.ts";
 import type { PoolStatus } from "../src/dispatch/types.ts";
 import type { Env } from "../src/env.ts";
 import { registerHost } from "../src/hosts/register.ts";
@@ -103,7 +104,9 @@ export class PoolScaler extends DurableObject<Env> {
     const now = Date.now();
     const state = await this.state();
     state.lastTickAt = now;
-    const autoscaling = (await findPool(db, config, pool))?.autoscaling ?? null;
+    const found = await findPool(db, config, pool);
+    const autoscaling = found?.autoscaling ?? null;
+    const poolShards = found?.dispatcher_shards ?? 1;
     let rows = await liveInstances(db, pool);
     if (autoscaling === null && rows.length === 0) {
       await this.save(state);
@@ -111,8 +114,7 @@ export class PoolScaler extends DurableObject<Env> {
     }
     const kind: ProviderKind = autoscaling?.provider ?? (rows[0]?.provider as ProviderKind);
     const provider = this.provider(kind, config, autoscaling);
-    const dispatcher = this.env.DISPATCHER.getByName(pool);
-    const status: PoolStatus = await dispatcher.status();
+    const status: PoolStatus = await poolStatusOf(this.env, { name: pool, dispatcher_shards: poolShards });
 
     rows = await this.reconcile(db, provider, rows, config, now);
     const hostsById = new Map(status.hosts.map((h) => [h.id, h]));
@@ -152,33 +154,42 @@ export class PoolScaler extends DurableObject<Env> {
 
     // Instances a terminate failed for before are tried again.
     for (const row of rows) if (row.state === "terminating") await this.terminate(db, provider, row, row.terminateReason ?? "retry", now);
-    for (const action of actions) await this.act(action, { db, provider, rows, autoscaling, config, state, now });
+    for (const action of actions) await this.act(action, { db, provider, rows, autoscaling, poolShards, config, state, now });
     await this.save(state);
     return true;
   }
 
   private async act(
     action: ScalingAction,
-    ctx: { db: Db; provider: Provider; rows: GpuInstanceRow[]; autoscaling: Autoscaling | null; config: Config; state: State; now: number },
+    ctx: {
+      db: Db;
+      provider: Provider;
+      rows: GpuInstanceRow[];
+      autoscaling: Autoscaling | null;
+      poolShards: number;
+      config: Config;
+      state: State;
+      now: number;
+    },
   ): Promise<void> {
     const row = "instanceId" in action ? ctx.rows.find((r) => r.id === action.instanceId) : undefined;
     if (action.kind === "terminate" && row) return this.terminate(ctx.db, ctx.provider, row, action.reason, ctx.now);
     if (action.kind === "drain" && row) {
-      await updateHost(ctx.db, row.hostId, { drainingAt: ctx.now, updatedAt: ctx.now });
-      await this.env.DISPATCHER.getByName(this.pool()).setDraining(row.hostId, true);
+      const host = await updateHost(ctx.db, row.hostId, { drainingAt: ctx.now, updatedAt: ctx.now });
+      await dispatcherOf(this.env, this.pool(), host?.dispatcherShard ?? 0).setDraining(row.hostId, true);
       await updateInstance(ctx.db, row.id, { state: "draining", drainingAt: ctx.now });
       this.log().info("instance_draining", { pool: this.pool(), instance_id: row.id, host_id: row.hostId, reason: action.reason });
       return;
     }
     if (action.kind === "launch" && ctx.autoscaling) {
       for (let i = 0; i < action.count; i++) {
-        if (!(await this.launch(ctx.db, ctx.provider, ctx.autoscaling, ctx.config, ctx.state, ctx.now))) break;
+        if (!(await this.launch(ctx.db, ctx.provider, ctx.autoscaling, ctx.poolShards, ctx.config, ctx.state, ctx.now))) break;
       }
     }
   }
 
   /** One instance: its row first, then the provider, then its host registration and token. Whether it worked. */
-  private async launch(db: Db, provider: Provider, autoscaling: Autoscaling, config: Config, state: State, now: number): Promise<boolean> {
+  private async launch(db: Db, provider: Provider, autoscaling: Autoscaling, poolShards: number, config: Config, state: State, now: number): Promise<boolean> {
     const pool = this.pool();
     const hostId = `as-${randomId(12)}`;
     const id = `ins_${randomId(20)}`;
@@ -221,7 +232,7 @@ export class PoolScaler extends DurableObject<Env> {
       this.failed(state, new Error(`the provider gave no URL for ${instance.providerId}`), "launch");
       return false;
     }
-    await registerHost(this.env, db, config, { id: hostId, pool, url: instance.url, slots: autoscaling.slots_per_host }, now);
+    await registerHost(this.env, db, config, { id: hostId, pool, url: instance.url, slots: autoscaling.slots_per_host, poolShards }, now);
     await issueBootstrapToken(db, hostId, autoscaling.boot_timeout_seconds * 1000, now, token);
     this.log().info("instance_launched", { pool, instance_id: id, host_id: hostId, provider: provider.kind, provider_id: instance.providerId });
     return true;
@@ -242,7 +253,9 @@ export class PoolScaler extends DurableObject<Env> {
   }
 
   private async forget(db: Db, row: GpuInstanceRow, reason: string, now: number): Promise<void> {
-    const requeued = await this.env.DISPATCHER.getByName(this.pool()).removeHost(row.hostId);
+    // The host's own shard (a row already gone means an earlier forget removed it there already).
+    const host = await getHost(db, row.hostId);
+    const requeued = await dispatcherOf(this.env, this.pool(), host?.dispatcherShard ?? 0).removeHost(row.hostId);
     await deleteHost(db, row.hostId);
     await updateInstance(db, row.id, { state: "terminated", terminatedAt: now, terminateReason: reason });
     this.log().info("instance_terminated", { pool: this.pool(), instance_id: row.id, host_id: row.hostId, reason, requeued, billed_ms: now - row.launchedAt });

@@ -11,11 +11,12 @@
 import { loadConfig } from "./config/load.ts";
 import { createDb } from "./db/client.ts";
 import { stalePending } from "./db/models.ts";
+import { keepTickingAll } from "./dispatch/route.ts";
 import { reencryptStep } from "./encryption/reencrypt.ts";
 import type { Env } from "./env.ts";
 import { sweepCatalogs } from "./hosts/catalog-sweep.ts";
 import { createLogger, describeError } from "./lib/log.ts";
-import { allPoolNames } from "./pools/pools.ts";
+import { allPoolShards, type PoolShards } from "./pools/pools.ts";
 
 /** A blob verifying or importing this long without a verdict may have lost its verifier's alarm: wake it again. */
 const STALE_PENDING_MS = 10 * 60_000;
@@ -25,9 +26,9 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
   const loaded = loadConfig(env);
   const defaultPool = loaded.ok ? loaded.config.DEFAULT_POOL : "default";
   // Every pool: DEFAULT_POOL, the created ones and any a host is in (src/pools/pools.ts).
-  let pools = [defaultPool];
+  let pools: PoolShards[] = [{ name: defaultPool, dispatcher_shards: 1 }];
   try {
-    pools = await allPoolNames(createDb(env.DB), defaultPool);
+    pools = await allPoolShards(createDb(env.DB), defaultPool);
   } catch (err) {
     log.error("cron_pools_unreadable", describeError(err));
   }
@@ -44,8 +45,9 @@ export async function scheduled(_controller: ScheduledController, env: Env, _ctx
     sweepCatalogs(env, pools).then(({ deleted }) => (deleted > 0 ? log.info("catalogs_swept", { deleted }) : undefined)),
     env.WEBHOOK_SWEEPER.getByName("global").start(),
     env.RETENTION_SWEEPER.getByName("global").keepTicking(),
-    ...pools.map((pool) => env.DISPATCHER.getByName(pool).keepTicking()),
-    ...pools.map((pool) => env.POOL_SCALER.getByName(pool).keepTicking()),
+    // Every shard of every pool: an idle shard's reconciliation alarm is what adopts a lost enqueue.
+    ...pools.map((pool) => keepTickingAll(env, pool)),
+    ...pools.map((pool) => env.POOL_SCALER.getByName(pool.name).keepTicking()),
     ...pending.map((b) => env.MODEL_VERIFIER.getByName(`${b.scope}:${b.sha256}`).settle(b.scope, b.sha256)),
     // Stored secrets move to the newest DATA_ENCRYPTION_KEYS key a small step at a time.
     ...(loaded.ok

@@ -15,6 +15,7 @@
  */
 import { bestHost, canRun, type HostOffer, type JobNeeds, loadCost, mayPassOver, NO_NEEDS, offerOf } from "../../src/dispatch/placement.ts";
 import { freeHosts, type HostLoad, isDispatchable, type LivenessRules, nextLine } from "../../src/dispatch/policy.ts";
+import type { LendOffer } from "../../src/dispatch/types.ts";
 import type { CatalogSummary } from "../../src/protocol/catalog.ts";
 import { parseList } from "./read-model.ts";
 import type { DispatcherStore, HostRow, QueueRow } from "./store.ts";
@@ -119,6 +120,58 @@ export function placeNext(store: DispatcherStore, cache: PlacementCache, rules: 
     }
   }
   return { job: first, needs, host: target.host };
+}
+
+// ===== Stealing between shards of a pool (docs/scale.md)
+
+/**
+ * This shard's free hosts as a sibling is told of them when asked to lend work: one offer per
+ * distinct catalog with its free slots. A host whose catalog summary is still pending runs nothing,
+ * so it offers nothing.
+ */
+export function freeOffers(store: DispatcherStore, cache: PlacementCache, rules: LivenessRules): LendOffer[] {
+  const byCatalog = new Map<string | null, LendOffer>();
+  for (const f of freeHosts(store.hostLoads(), rules)) {
+    const offer = cache.offerOf(store, f.host);
+    if (offer === "pending") continue;
+    const same = byCatalog.get(f.host.catalog_hash);
+    if (same) same.free += f.free;
+    else byCatalog.set(f.host.catalog_hash, { classes: offer ? [...offer.classes] : null, models: offer ? [...offer.models] : [], free: f.free });
+  }
+  return [...byCatalog.values()];
+}
+
+/** A sibling's offer as placement reads it, with the slots still free in this lend. */
+export interface Loan {
+  offer: HostOffer | undefined;
+  free: number;
+}
+
+export function loansOf(offers: readonly LendOffer[]): Loan[] {
+  return offers.map((o) => ({
+    offer: o.classes === null ? undefined : { classes: new Set(o.classes), models: new Set(o.models) },
+    free: Math.max(0, Math.floor(o.free)),
+  }));
+}
+
+/**
+ * The next job to lend: the fair-next one (as placement's step 1) among the queued jobs some loan
+ * with a free slot can run, and the loan it takes a slot of. The caller dequeues it and counts the
+ * tenant's turn, so a lend of several is as fair as that many dispatches here.
+ */
+export function lendNext(store: DispatcherStore, cache: PlacementCache, loans: readonly Loan[]): { job: QueueRow; loan: Loan } | undefined {
+  const open = loans.filter((l) => l.free > 0);
+  if (open.length === 0) return undefined;
+  const runnable = store
+    .queuedNeeds()
+    .map((q) => q.needs_id)
+    .filter((id) => open.some((l) => canRun(cache.needsOf(store, id), l.offer)));
+  if (runnable.length === 0) return undefined;
+  const job = pickJob(store, runnable);
+  if (!job) return undefined;
+  const needs = cache.needsOf(store, job.needs_id);
+  const loan = open.find((l) => canRun(needs, l.offer));
+  return loan && { job, loan };
 }
 
 function pickJob(store: DispatcherStore, needsIds: readonly number[] | undefined): QueueRow | undefined {

@@ -437,6 +437,15 @@ export class DispatcherStore {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, Math.max(0, Math.round(next)));
   }
 
+  /** The pool's shard count as the Worker last told it (undefined: never told, so one). */
+  shardCount(): number | undefined {
+    return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = 'shards'")?.v;
+  }
+
+  setShardCount(n: number): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('shards', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", n);
+  }
+
   mean(key: "service_ms" | "tail_ms"): number | undefined {
     return this.first<{ v: number }>("SELECT value AS v FROM meta WHERE key = ?", key)?.v;
   }
@@ -463,6 +472,10 @@ export class DispatcherStore {
 
   watch(jobId: string): void {
     this.sql.exec("INSERT INTO watched (job_id, position) VALUES (?, NULL) ON CONFLICT (job_id) DO NOTHING", jobId);
+  }
+
+  isWatched(jobId: string): boolean {
+    return this.all("SELECT 1 FROM watched WHERE job_id = ?", jobId).length > 0;
   }
 
   unwatch(jobId: string): void {

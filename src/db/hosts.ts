@@ -1,5 +1,5 @@
 /** Queries on registered GPU hosts. */
-import { eq } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { type GpuHostRow, gpuHosts } from "./schema.ts";
 
@@ -21,4 +21,15 @@ export async function updateHost(db: Db, id: string, patch: Partial<Omit<GpuHost
 
 export async function deleteHost(db: Db, id: string): Promise<boolean> {
   return (await db.delete(gpuHosts).where(eq(gpuHosts.id, id)).returning({ id: gpuHosts.id }).get()) !== undefined;
+}
+
+/** How many hosts each Dispatcher shard of the pool has (shards without one are absent). */
+export async function hostsPerShard(db: Db, pool: string): Promise<Map<number, number>> {
+  const rows = await db
+    .select({ shard: gpuHosts.dispatcherShard, n: count() })
+    .from(gpuHosts)
+    .where(eq(gpuHosts.pool, pool))
+    .groupBy(gpuHosts.dispatcherShard)
+    .all();
+  return new Map(rows.map((r) => [r.shard, r.n]));
 }

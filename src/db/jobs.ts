@@ -93,11 +93,36 @@ export async function deleteJob(db: Db, id: string): Promise<void> {
 }
 
 /** Live jobs of a pool not touched for a while: the dispatcher's reconciliation looks at these. */
-export async function staleLiveJobs(db: Db, pool: string, olderThan: number, limit: number): Promise<JobRow[]> {
+/**
+ * Stealing (docs/scale.md): hands queued jobs from one Dispatcher shard of the pool to another, each
+ * a compare-and-set on (queued, in `from`), all in one batch. The ids that moved; a job that was
+ * cancelled (or ended) meanwhile does not. Not a status change, so the row's updated_at stays:
+ * if the receiver never enqueues it, its reconciliation adopts it as soon as it is stale.
+ */
+export async function moveQueuedJobs(db: Db, ids: readonly string[], pool: string, from: number, to: number): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const updates = ids.map((id) =>
+    db
+      .update(jobs)
+      .set({ dispatcherShard: to })
+      .where(and(eq(jobs.id, id), eq(jobs.pool, pool), eq(jobs.status, "queued"), eq(jobs.dispatcherShard, from)))
+      .returning({ id: jobs.id }),
+  );
+  const results = await db.batch(updates as [(typeof updates)[number], ...(typeof updates)[number][]]);
+  return new Set(results.flatMap((rows) => rows.map((r) => r.id)));
+}
+
+/** Where a job is dispatched from: its pool and the Dispatcher shard holding it (src/dispatch/route.ts). */
+export async function dispatcherShardOf(db: Db, id: string): Promise<Pick<JobRow, "pool" | "dispatcherShard"> | undefined> {
+  return db.select({ pool: jobs.pool, dispatcherShard: jobs.dispatcherShard }).from(jobs).where(eq(jobs.id, id)).get();
+}
+
+/** Live jobs of one pool's shard not changed since `olderThan`: what that shard's reconciliation adopts. */
+export async function staleLiveJobs(db: Db, pool: string, shard: number, olderThan: number, limit: number): Promise<JobRow[]> {
   return db
     .select()
     .from(jobs)
-    .where(and(inArray(jobs.status, ["queued", "running"]), eq(jobs.pool, pool), sql`${jobs.updatedAt} < ${olderThan}`))
+    .where(and(inArray(jobs.status, ["queued", "running"]), eq(jobs.pool, pool), eq(jobs.dispatcherShard, shard), sql`${jobs.updatedAt} < ${olderThan}`))
     .orderBy(jobs.createdAt)
     .limit(limit)
     .all();

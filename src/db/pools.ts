@@ -1,5 +1,5 @@
 /** Queries on GPU pools (the `pools` table; DEFAULT_POOL may have no row, see src/pools/pools.ts). */
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { gpuHosts, type PoolRow, pools } from "./schema.ts";
 
@@ -22,8 +22,10 @@ export async function listPoolRows(db: Db): Promise<PoolRow[]> {
   return db.select().from(pools).orderBy(pools.name).all();
 }
 
-export async function updatePool(db: Db, name: string, patch: PoolPatch): Promise<PoolRow | undefined> {
-  return db.update(pools).set(patch).where(eq(pools.name, name)).returning().get();
+/** With `shardsAtMost`: only while the pool's dispatcher_shards is not above it (the count never goes down). */
+export async function updatePool(db: Db, name: string, patch: PoolPatch, shardsAtMost?: number): Promise<PoolRow | undefined> {
+  const where = shardsAtMost === undefined ? eq(pools.name, name) : and(eq(pools.name, name), lte(pools.dispatcherShards, shardsAtMost));
+  return db.update(pools).set(patch).where(where).returning().get();
 }
 
 /** The pools hosts are registered in (a host registered before pools had rows may name one without a row). */

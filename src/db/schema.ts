@@ -133,6 +133,8 @@ export const jobs = sqliteTable(
     webhookEvents: text("webhook_events", { mode: "json" }).$type<string[]>(),
     /** GPU pool the job runs in, and the host running its current attempt. */
     pool: text("pool").notNull().default("default"),
+    /** The pool's Dispatcher shard that holds the job (src/dispatch/shards.ts): its tenant's, until another shard's host steals it. */
+    dispatcherShard: integer("dispatcher_shard").notNull().default(0),
     hostId: text("host_id"),
     /** Origin the job was submitted through: webhook payloads build their output URLs on it. */
     webhookBaseUrl: text("webhook_base_url"),
@@ -244,6 +246,8 @@ export const pools = sqliteTable("pools", {
   autoscaling: text("autoscaling", { mode: "json" }).$type<Autoscaling>(),
   /** What a GPU-second of this pool costs, in USD, for the usage reports (null: not priced). */
   pricePerGpuSecond: real("price_per_gpu_second"),
+  /** Dispatcher objects the pool is spread over (1-16; docs/scale.md). It only ever grows. */
+  dispatcherShards: integer("dispatcher_shards").notNull().default(1),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -274,6 +278,8 @@ export const gpuHosts = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     drainingAt: integer("draining_at"),
+    /** The pool's Dispatcher shard the host belongs to, for good (set at registration: the one with fewest hosts). */
+    dispatcherShard: integer("dispatcher_shard").notNull().default(0),
   },
   (t) => [index("gpu_hosts_pool_idx").on(t.pool)],
 );

@@ -1,8 +1,9 @@
 /**
  * The Dispatcher's RPC contract (as src/admission/types.ts is TenantQuota's): what the Worker may
  * ask a pool's Dispatcher (durable-objects/dispatcher.ts) and the answers it gets. One object per
- * GPU pool, addressed by the pool's name (`env.DISPATCHER.getByName(pool)`); it checks that name on
- * every call. Host messages reach it only after the Worker verified their signature.
+ * shard of a GPU pool, addressed by the shard's name (`pool`, or `pool#k` for k > 0;
+ * src/dispatch/shards.ts, and src/dispatch/route.ts for which shard a call goes to); it checks that
+ * name on every call. Host messages reach it only after the Worker verified their signature.
  */
 import type { CatalogSummary } from "../protocol/catalog.ts";
 import type { DispatchRef, Heartbeat, HeartbeatReply, JobEvent } from "../protocol/messages.ts";
@@ -108,6 +109,32 @@ export interface HostRegistration {
   slots: number;
 }
 
+/**
+ * Stealing (docs/scale.md): what a shard's free hosts can run, one entry per distinct catalog,
+ * as a sibling shard is told when asked to lend it work.
+ */
+export interface LendOffer {
+  /** Node classes and model file names of the catalog; null: hosts without a catalog (not checked, as in placement). */
+  classes: string[] | null;
+  models: string[];
+  /** Free slots among the hosts with this catalog. */
+  free: number;
+}
+
+/** A queued job one shard lent another: D1 already says the receiver holds it; the receiver enqueues it. */
+export interface LentJob {
+  jobId: string;
+  tenantId: string;
+  userId: string;
+  enqueuedAt: number;
+  queueDeadlineAt: number;
+  attempts: number;
+  /** Its needs as the lender stored them (canonical JSON; null: none). */
+  needs: string | null;
+  /** Its feed has watchers: the receiver publishes its position from now on. */
+  watched: boolean;
+}
+
 export interface DispatcherRpc {
   // Hosts (admin API)
   registerHost(host: HostRegistration): void;
@@ -115,8 +142,8 @@ export interface DispatcherRpc {
   /** Forgets a host; its jobs go back to the queue now. Returns how many. */
   removeHost(hostId: string): Promise<number>;
   status(): PoolStatus;
-  /** An operator changed the pool's settings: read them again before the next dispatch. */
-  poolSettingsChanged(): void;
+  /** An operator changed the pool's settings: read them again before the next dispatch. `shards`: its dispatcher_shards. */
+  poolSettingsChanged(shards?: number): void;
   // Jobs (edge routes)
   /** Queues a job (idempotent); where it stands (null: already dispatched). */
   enqueue(job: EnqueueRequest): QueueInfo | null;
@@ -149,7 +176,13 @@ export interface DispatcherRpc {
   catalogHashesInUse(): string[];
   /** Just the live hosts with a known catalog and its hash (cheap: read on every submit). */
   liveCatalogs(): PoolCatalog["hosts"];
+  // Shards (docs/scale.md)
+  /**
+   * From sibling shard `to`, whose free hosts have nothing to run: up to `max` of this shard's
+   * fair-next queued jobs that one of `offers` can run, moved to `to` in D1 and dequeued here.
+   */
+  lend(to: number, offers: LendOffer[], max: number): Promise<LentJob[]>;
   // Time
-  /** From the cron: re-arms the alarm if it was lost. */
-  keepTicking(): void;
+  /** From the cron: re-arms the alarm if it was lost. `shards`: the pool's dispatcher_shards. */
+  keepTicking(shards?: number): void;
 }

@@ -9,6 +9,7 @@ import { createMiddleware } from "hono/factory";
 import { createDb } from "../db/client.ts";
 import { getHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import { dispatcherOfHost } from "../dispatch/route.ts";
 import type { AppEnv } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import { UndecryptableSecret } from "../lib/crypto.ts";
@@ -116,8 +117,7 @@ export function authenticateHostWithin(maxChars: number, manifestKind: "job" | "
       throw refuse();
     }
     const claim = method === "GET" ? null : { id: `${hostId}:${verdict.id}`, ttlMs: 2 * HOST_SIGNATURE_TOLERANCE_SECONDS * 1000 + 10_000 };
-    if (claim && claimBy === "middleware" && !(await c.env.DISPATCHER.getByName(host.pool).claimMessage(claim.id, claim.ttlMs)))
-      throw replayed(c.var.log, hostId);
+    if (claim && claimBy === "middleware" && !(await dispatcherOfHost(c.env, host).claimMessage(claim.id, claim.ttlMs))) throw replayed(c.var.log, hostId);
     c.set("claim", claimBy === "route" ? claim : null);
     c.set("host", host);
     c.set("signedText", signedText);

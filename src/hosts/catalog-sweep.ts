@@ -4,14 +4,17 @@
  * changed or were removed), the cron deletes the object. Objects younger than the grace are kept:
  * a host's publish stores the object before its Dispatcher records the hash.
  */
+import { catalogHashesInUseOf } from "../dispatch/route.ts";
 import type { Env } from "../env.ts";
+import type { PoolShards } from "../pools/pools.ts";
 
 export const CATALOG_SWEEP_GRACE_MS = 60 * 60_000;
 /** Objects listed per run: the sweep is bounded, and the next run goes on. */
 const LIST_LIMIT = 500;
 
-export async function sweepCatalogs(env: Env, pools: readonly string[], now = Date.now()): Promise<{ deleted: number }> {
-  const inUse = new Set((await Promise.all(pools.map((p) => env.DISPATCHER.getByName(p).catalogHashesInUse()))).flat());
+export async function sweepCatalogs(env: Env, pools: readonly PoolShards[], now = Date.now()): Promise<{ deleted: number }> {
+  // Every shard: a hash only a shard k > 0 refers to is still in use.
+  const inUse = new Set((await Promise.all(pools.map((p) => catalogHashesInUseOf(env, p)))).flat());
   const listed = await env.BLOBS.list({ prefix: "catalogs/", limit: LIST_LIMIT });
   const stale = listed.objects
     .filter((o) => !inUse.has(o.key.slice("catalogs/".length, -".json".length)) && now - o.uploaded.getTime() > CATALOG_SWEEP_GRACE_MS)

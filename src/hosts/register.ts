@@ -5,8 +5,10 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
-import { insertHost } from "../db/hosts.ts";
+import { hostsPerShard, insertHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import { dispatcherOfHost } from "../dispatch/route.ts";
+import { leastHosted } from "../dispatch/shards.ts";
 import { dataKeys, secretContext } from "../encryption/columns.ts";
 import type { Env } from "../env.ts";
 import { encryptSecret } from "../lib/crypto.ts";
@@ -18,6 +20,8 @@ export interface NewHost {
   pool: string;
   url: string;
   slots: number;
+  /** The pool's dispatcher_shards, from the pool row the caller read. */
+  poolShards: number;
 }
 
 /** What the host must hold: its secret (HOST_SECRET) and the keys it pins (EDGE_JWKS). */
@@ -28,6 +32,7 @@ export interface HostCredentials {
 
 export async function registerHost(env: Env, db: Db, config: Config, host: NewHost, now: number): Promise<{ row: GpuHostRow; credentials: HostCredentials }> {
   const secret = newSecret();
+  const shard = host.poolShards > 1 ? leastHosted(await hostsPerShard(db, host.pool), host.poolShards) : 0;
   const row: GpuHostRow = {
     id: host.id,
     pool: host.pool,
@@ -39,8 +44,9 @@ export async function registerHost(env: Env, db: Db, config: Config, host: NewHo
     createdAt: now,
     updatedAt: now,
     drainingAt: null,
+    dispatcherShard: shard,
   };
   await insertHost(db, row);
-  await env.DISPATCHER.getByName(row.pool).registerHost({ id: row.id, url: row.url, slots: row.slots });
+  await dispatcherOfHost(env, row).registerHost({ id: row.id, url: row.url, slots: row.slots });
   return { row, credentials: { secret, edgeJwks: edgeJwks(config) } };
 }

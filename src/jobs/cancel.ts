@@ -6,6 +6,7 @@
  */
 import { getOwnedJob, type Owner, requestCancelRunning } from "../db/jobs.ts";
 import type { JobRow } from "../db/schema.ts";
+import { dispatcherOfJob } from "../dispatch/route.ts";
 import { ProblemError } from "../http/problem.ts";
 import { describeError } from "../lib/log.ts";
 import { cancelQueued, type LifecycleContext } from "./lifecycle.ts";
@@ -17,7 +18,7 @@ export async function cancelJob(ctx: LifecycleContext, owner: Owner, id: string,
   if (cancelled) {
     // The queue entry goes too (a dispatch already under way finds the job cancelled and stops).
     try {
-      await ctx.env.DISPATCHER.getByName(cancelled.pool).cancel(id);
+      await dispatcherOfJob(ctx.env, cancelled).cancel(id);
     } catch (err) {
       ctx.log.warn("dequeue_deferred", { job_id: id, ...describeError(err) });
     }
@@ -26,7 +27,7 @@ export async function cancelJob(ctx: LifecycleContext, owner: Owner, id: string,
   const running = await requestCancelRunning(ctx.db, owner, id, now);
   if (running) {
     try {
-      await ctx.env.DISPATCHER.getByName(running.pool).cancel(id);
+      await dispatcherOfJob(ctx.env, running).cancel(id);
     } catch (err) {
       ctx.log.error("cancel_not_forwarded", { job_id: id, ...describeError(err) });
       throw new ProblemError("unavailable", "The cancel request could not reach the job's GPU pool; retry it.", { headers: { "Retry-After": "2" } });

@@ -69,13 +69,17 @@ export async function createQueued(
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
-/** queued → running, for a new attempt on a host (its `job.running` event in the same batch). */
-export async function markDispatched(db: Db, jobId: string, attempt: number, hostId: string, now: number): Promise<JobRow | undefined> {
-  const [rows] = await db.batch([dispatchedUpdate(db, jobId, attempt, hostId, now), recordEvent(db, { jobId, status: "running", attempt, now })]);
+/**
+ * queued → running, for a new attempt on a host (its `job.running` event in the same batch).
+ * `shard`: only while D1 says that Dispatcher shard holds the job, so a shard that lent it away
+ * (stealing, src/dispatch/route.ts) can never dispatch it too.
+ */
+export async function markDispatched(db: Db, jobId: string, attempt: number, hostId: string, now: number, shard?: number): Promise<JobRow | undefined> {
+  const [rows] = await db.batch([dispatchedUpdate(db, jobId, attempt, hostId, now, shard), recordEvent(db, { jobId, status: "running", attempt, now })]);
   return rows[0];
 }
 
-function dispatchedUpdate(db: Db, jobId: string, attempt: number, hostId: string, now: number) {
+function dispatchedUpdate(db: Db, jobId: string, attempt: number, hostId: string, now: number, shard?: number) {
   return db
     .update(jobs)
     .set({
@@ -88,7 +92,7 @@ function dispatchedUpdate(db: Db, jobId: string, attempt: number, hostId: string
       timings: null,
       updatedAt: now,
     })
-    .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")))
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued"), shard === undefined ? undefined : eq(jobs.dispatcherShard, shard)))
     .returning();
 }
 
@@ -103,9 +107,10 @@ export async function markDispatchedWithRequest(
   attempt: number,
   hostId: string,
   now: number,
+  shard?: number,
 ): Promise<{ row: JobRow | undefined; workflow: Record<string, unknown> | undefined; inputs: JobInputRow[] }> {
   const [rows, , workflow, inputs] = await db.batch([
-    dispatchedUpdate(db, jobId, attempt, hostId, now),
+    dispatchedUpdate(db, jobId, attempt, hostId, now, shard),
     recordEvent(db, { jobId, status: "running", attempt, now }),
     db.select({ workflow: jobWorkflows.workflow }).from(jobWorkflows).where(eq(jobWorkflows.jobId, jobId)),
     db.select().from(jobInputs).where(eq(jobInputs.jobId, jobId)),

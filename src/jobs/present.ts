@@ -8,6 +8,8 @@ import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { outputsOfMany } from "../db/outputs.ts";
 import type { JobOutputRow, JobRow } from "../db/schema.ts";
+import { dispatcherOf } from "../dispatch/route.ts";
+import { shardName } from "../dispatch/shards.ts";
 import type { JobInfo } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { keysOf } from "../lib/key-list.ts";
@@ -42,16 +44,23 @@ async function outputViews(ctx: PresentContext, jobId: string, rows: JobOutputRo
 }
 
 async function jobInfos(ctx: PresentContext, rows: JobRow[]): Promise<Map<string, JobInfo | null>> {
-  const byPool = new Map<string, string[]>();
-  for (const r of rows) if (r.status === "queued" || r.status === "running") byPool.set(r.pool, [...(byPool.get(r.pool) ?? []), r.id]);
+  // One call per Dispatcher shard holding some of the jobs (each job's own, as D1 says).
+  const byShard = new Map<string, { pool: string; shard: number; ids: string[] }>();
+  for (const r of rows) {
+    if (r.status !== "queued" && r.status !== "running") continue;
+    const key = shardName(r.pool, r.dispatcherShard);
+    const group = byShard.get(key) ?? { pool: r.pool, shard: r.dispatcherShard, ids: [] };
+    group.ids.push(r.id);
+    byShard.set(key, group);
+  }
   const out = new Map<string, JobInfo | null>();
-  for (const [pool, ids] of byPool) {
+  for (const { pool, shard, ids } of byShard.values()) {
     try {
-      const infos = await ctx.env.DISPATCHER.getByName(pool).jobInfo(ids);
+      const infos = await dispatcherOf(ctx.env, pool, shard).jobInfo(ids);
       for (const [i, id] of ids.entries()) out.set(id, infos[i] ?? null);
     } catch (err) {
       // A read must not fail because the queue is briefly unreachable; the position is optional.
-      ctx.log.warn("queue_position_unavailable", { pool, ...describeError(err) });
+      ctx.log.warn("queue_position_unavailable", { pool, shard, ...describeError(err) });
     }
   }
   return out;

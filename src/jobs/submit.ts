@@ -13,6 +13,8 @@ import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { deleteJob, getOwnedJob } from "../db/jobs.ts";
+import { dispatcherOf, dispatcherOfJob } from "../dispatch/route.ts";
+import { tenantShard } from "../dispatch/shards.ts";
 import type { QueueInfo } from "../dispatch/types.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkFileInputs, type FoundInput } from "../inputs/find.ts";
@@ -21,7 +23,7 @@ import { newId } from "../lib/ids.ts";
 import { describeError } from "../lib/log.ts";
 import { Spans } from "../lib/spans.ts";
 import { resolveTenantModels } from "../models/tenant-refs.ts";
-import { allPoolNames, resolveSubmitPool } from "../pools/pools.ts";
+import { allPoolShards, type PoolShards, resolveSubmitPool } from "../pools/pools.ts";
 import { deniedNodes, parseClassList, parseFileInputs } from "../protocol/node-policy.ts";
 import type { WebhookEvent } from "../webhooks/events.ts";
 import { vetWebhookUrl } from "../webhooks/url.ts";
@@ -64,10 +66,11 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   const db = createDb(env.DB);
   // The default pool always exists (a deployment setting), so its hosts' catalogs can be read with
   // the other checks; another pool's only once D1 said it exists (asking its Dispatcher would make one).
+  // Read ahead from shard 0 only, as the shard count is not known yet: used when the pool has one.
   const poolName = body.pool ?? principal.pools.defaultPool ?? config.DEFAULT_POOL;
   const catalogsAhead =
     poolName === config.DEFAULT_POOL && (principal.pools.allowedPools?.includes(poolName) ?? true)
-      ? settled(env.DISPATCHER.getByName(poolName).liveCatalogs())
+      ? settled(dispatcherOf(env, poolName, 0).liveCatalogs())
       : Promise.resolve(undefined);
   const [modelsRead, webhookRead, poolRead, spendRead, storageRead, catalogsRead] = await spans.time(
     "checks",
@@ -97,12 +100,12 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     "pool_check",
     refuseUnrunnable(
       env,
-      pool.name,
+      pool,
       workflow,
       () => allowedPoolNames(env, config, principal.pools.allowedPools),
       { ...poolPreflightOptions(pool), knownModels: new Set(privateModels.refs.map((r) => r.name)) },
       // A read that failed is made again in the check, where its error belongs.
-      catalogsRead?.ok && pool.name === poolName ? catalogsRead.value : undefined,
+      catalogsRead?.ok && pool.name === poolName && pool.dispatcher_shards === 1 ? catalogsRead.value : undefined,
     ),
   );
   unwrap(spendRead);
@@ -154,6 +157,8 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
     webhookEvents: body.webhook?.events ?? null,
     webhookBaseUrl: webhookUrl ? ctx.baseUrl : null,
     pool: pool.name,
+    // A tenant's whole line is in one shard: FIFO within the tenant stays exact (docs/scale.md).
+    dispatcherShard: tenantShard(principal.tenantId, pool.dispatcher_shards),
   };
   try {
     await spans.time("insert", createQueued(db, job, inputs.workflow, inputs.rows, needs));
@@ -166,7 +171,7 @@ export async function submitJob(ctx: SubmitContext, body: SubmitJobInput, idempo
   try {
     queued = await spans.time(
       "enqueue",
-      env.DISPATCHER.getByName(job.pool).enqueue({
+      dispatcherOfJob(env, job).enqueue({
         jobId,
         tenantId: job.tenantId,
         userId: job.userId,
@@ -314,7 +319,7 @@ async function rejected(ctx: SubmitContext, result: Rejection, headers: Record<s
 }
 
 /** The pools a tenant may use: where a model it asked for could be found instead. */
-async function allowedPoolNames(env: Env, config: Config, allowed: string[] | null): Promise<string[]> {
-  const all = await allPoolNames(createDb(env.DB), config.DEFAULT_POOL);
-  return allowed === null ? all : all.filter((p) => allowed.includes(p));
+async function allowedPoolNames(env: Env, config: Config, allowed: string[] | null): Promise<PoolShards[]> {
+  const all = await allPoolShards(createDb(env.DB), config.DEFAULT_POOL);
+  return allowed === null ? all : all.filter((p) => allowed.includes(p.name));
 }

@@ -29,6 +29,8 @@ export interface Pool {
   autoscaling: Autoscaling | null;
   /** USD per GPU-second, for the usage reports (null: not priced). */
   price_per_gpu_second: number | null;
+  /** Dispatcher objects its queue and hosts are spread over (src/dispatch/shards.ts); only grows. */
+  dispatcher_shards: number;
   created_at: number | null;
   updated_at: number | null;
 }
@@ -44,6 +46,7 @@ export function poolOf(row: PoolRow): Pool {
     previews: row.previews ?? true,
     autoscaling: row.autoscaling ?? null,
     price_per_gpu_second: row.pricePerGpuSecond ?? null,
+    dispatcher_shards: row.dispatcherShards ?? 1,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
@@ -60,6 +63,7 @@ export function implicitPool(name: string): Pool {
     previews: true,
     autoscaling: null,
     price_per_gpu_second: null,
+    dispatcher_shards: 1,
     created_at: null,
     updated_at: null,
   };
@@ -86,6 +90,19 @@ export async function listPools(db: Db, config: Config): Promise<Pool[]> {
 export async function allPoolNames(db: Db, defaultPool: string): Promise<string[]> {
   const [rows, hostPools] = await Promise.all([listPoolRows(db), hostPoolNames(db)]);
   return [...new Set([defaultPool, ...rows.map((r) => r.name), ...hostPools])].sort();
+}
+
+/** A pool's name and how many Dispatcher shards it has: what a pool-wide read asks (src/dispatch/route.ts). */
+export interface PoolShards {
+  name: string;
+  dispatcher_shards: number;
+}
+
+/** allPoolNames() with each pool's shard count (a pool without a row has one). */
+export async function allPoolShards(db: Db, defaultPool: string): Promise<PoolShards[]> {
+  const [rows, hostPools] = await Promise.all([listPoolRows(db), hostPoolNames(db)]);
+  const shards = new Map(rows.map((r) => [r.name, r.dispatcherShards ?? 1]));
+  return [...new Set([defaultPool, ...rows.map((r) => r.name), ...hostPools])].sort().map((name) => ({ name, dispatcher_shards: shards.get(name) ?? 1 }));
 }
 
 /** Names among `names` that are no pool (for validating a tenant's pools), in the order given. */

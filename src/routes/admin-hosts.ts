@@ -9,13 +9,14 @@ import { issueBootstrapToken } from "../db/bootstrap-tokens.ts";
 import { createDb } from "../db/client.ts";
 import { deleteHost, getHost, listHosts, updateHost } from "../db/hosts.ts";
 import type { GpuHostRow } from "../db/schema.ts";
+import { dispatcherOfHost, poolStatusOf } from "../dispatch/route.ts";
 import type { HostStatus } from "../dispatch/types.ts";
 import { previousSecretLive, rotateHostSecret } from "../hosts/host-secrets.ts";
 import { registerHost } from "../hosts/register.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
-import { allPoolNames, findPool } from "../pools/pools.ts";
+import { allPoolShards, findPool } from "../pools/pools.ts";
 import { hostId } from "../protocol/messages.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
@@ -42,6 +43,10 @@ const HostSchema = z
     id: z.string(),
     url: z.string(),
     pool: z.string(),
+    dispatcher_shard: z
+      .number()
+      .int()
+      .openapi({ description: "The pool's Dispatcher shard the host belongs to (0 in a pool of one shard); set at registration, never changed." }),
     slots: z.number().int(),
     created_at: z.string(),
     draining: z.boolean(),
@@ -129,6 +134,7 @@ function hostView(row: GpuHostRow, live: HostStatus | undefined) {
     id: row.id,
     url: row.url,
     pool: row.pool,
+    dispatcher_shard: row.dispatcherShard,
     slots: row.slots,
     created_at: new Date(row.createdAt).toISOString(),
     draining: row.drainingAt !== null,
@@ -224,21 +230,28 @@ export const adminHostRoutes = newRouter()
     }
     const db = createDb(c.env.DB);
     const pool = body.pool ?? c.var.config.DEFAULT_POOL;
-    if (!(await findPool(db, c.var.config, pool))) {
+    const found = await findPool(db, c.var.config, pool);
+    if (!found) {
       throw new ProblemError("unknown-pool", `There is no GPU pool "${pool}"; create it with POST /v1/admin/pools first.`, {
         extensions: { pool, errors: [{ pointer: "/pool", detail: "no such pool" }] },
       });
     }
     if (await getHost(db, body.id)) throw new ProblemError("conflict", `A GPU host ${body.id} is already registered; remove it first or pick another id.`);
-    const { row, credentials } = await registerHost(c.env, db, c.var.config, { id: body.id, pool, url: body.url, slots: body.slots }, Date.now());
+    const { row, credentials } = await registerHost(
+      c.env,
+      db,
+      c.var.config,
+      { id: body.id, pool, url: body.url, slots: body.slots, poolShards: found.dispatcher_shards },
+      Date.now(),
+    );
     c.var.log.info("host_registered", { host_id: row.id, pool: row.pool });
     return c.json({ ...hostView(row, undefined), secret: credentials.secret, edge_jwks: credentials.edgeJwks }, 201);
   })
   .openapi(listRoute, async (c) => {
     const db = createDb(c.env.DB);
-    const [rows, pools] = await Promise.all([listHosts(db), allPoolNames(db, c.var.config.DEFAULT_POOL)]);
+    const [rows, pools] = await Promise.all([listHosts(db), allPoolShards(db, c.var.config.DEFAULT_POOL)]);
     const live = new Map<string, HostStatus>();
-    const statuses = await Promise.all(pools.map((pool) => c.env.DISPATCHER.getByName(pool).status()));
+    const statuses = await Promise.all(pools.map((pool) => poolStatusOf(c.env, pool)));
     for (const s of statuses) for (const h of s.hosts) live.set(h.id, h);
     return c.json({ data: rows.map((r) => hostView(r, live.get(r.id))) }, 200);
   })
@@ -246,7 +259,7 @@ export const adminHostRoutes = newRouter()
     const { id } = c.req.valid("param");
     const row = await updateHost(createDb(c.env.DB), id, { drainingAt: Date.now(), updatedAt: Date.now() });
     if (!row) throw hostNotFound(id);
-    const stub = c.env.DISPATCHER.getByName(row.pool);
+    const stub = dispatcherOfHost(c.env, row);
     await stub.setDraining(id, true);
     c.var.log.info("host_draining", { host_id: id });
     return c.json(
@@ -261,7 +274,7 @@ export const adminHostRoutes = newRouter()
     const { id } = c.req.valid("param");
     const row = await updateHost(createDb(c.env.DB), id, { drainingAt: null, updatedAt: Date.now() });
     if (!row) throw hostNotFound(id);
-    const stub = c.env.DISPATCHER.getByName(row.pool);
+    const stub = dispatcherOfHost(c.env, row);
     await stub.registerHost({ id: row.id, url: row.url, slots: row.slots });
     await stub.setDraining(id, false);
     return c.json(
@@ -306,7 +319,7 @@ export const adminHostRoutes = newRouter()
     const db = createDb(c.env.DB);
     const row = await getHost(db, id);
     if (!row) throw hostNotFound(id);
-    const requeued = await c.env.DISPATCHER.getByName(row.pool).removeHost(id);
+    const requeued = await dispatcherOfHost(c.env, row).removeHost(id);
     await deleteHost(db, id);
     c.var.log.info("host_removed", { host_id: id, requeued });
     return c.json({ id, requeued }, 200);

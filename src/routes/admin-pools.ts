@@ -1,7 +1,8 @@
 /**
  * `/v1/admin/pools`: create, list, read and change GPU pools. A pool is a row in D1 (durable
- * config: description, GPU, queue timeout) and a Dispatcher addressed by its name (live state:
- * hosts, queue). DEFAULT_POOL always exists (src/pools/pools.ts); pools are never deleted.
+ * config: description, GPU, queue timeout) and its Dispatcher shards (live state: hosts, queue;
+ * src/dispatch/route.ts), whose status is read from all of them and summed. DEFAULT_POOL always
+ * exists (src/pools/pools.ts); pools are never deleted, and their shard count never goes down.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../auth/admin.ts";
@@ -10,6 +11,8 @@ import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { recentInstances } from "../db/instances.ts";
 import { insertPool, type PoolPatch, updatePool } from "../db/pools.ts";
+import type { PoolRow } from "../db/schema.ts";
+import { poolCatalogOf, poolSettingsChangedAll, poolStatusOf } from "../dispatch/route.ts";
 import type { PoolStatus } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
@@ -17,7 +20,7 @@ import type { Logger } from "../lib/log.ts";
 import { describeError } from "../lib/log.ts";
 import { checkHostUrl } from "../lib/outbound-allow.ts";
 import { checkPinned } from "../models/pinned.ts";
-import { findPool, listPools, type Pool, poolOf } from "../pools/pools.ts";
+import { findPool, listPools, type Pool, type PoolShards, poolOf } from "../pools/pools.ts";
 import { CreatePoolBody, PatchPoolBody, PoolNameParam, PoolSchema } from "./admin.schemas.ts";
 import { commonProblems, conflictProblem, notFoundProblem } from "./problem.schemas.ts";
 import { adminSecurity, newRouter } from "./router.ts";
@@ -52,9 +55,9 @@ const patchPool = createRoute({
   ...admin,
   method: "patch",
   path: "/{name}",
-  summary: "Change a pool's description, GPU or queue timeout (never its name)",
+  summary: "Change a pool's settings (never its name; dispatcher_shards only upwards)",
   request: { params: PoolNameParam, body: { required: true, content: { "application/json": { schema: PatchPoolBody } } } },
-  responses: { 200: json("The pool", PoolSchema), ...commonProblems, ...notFoundProblem },
+  responses: { 200: json("The pool", PoolSchema), ...commonProblems, ...notFoundProblem, ...conflictProblem },
 });
 
 const HostIds = z.array(z.string());
@@ -123,11 +126,11 @@ const readInstances = createRoute({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-async function liveStatus(env: Env, log: Logger, name: string): Promise<PoolStatus | null> {
+async function liveStatus(env: Env, log: Logger, pool: PoolShards): Promise<PoolStatus | null> {
   try {
-    return await env.DISPATCHER.getByName(name).status();
+    return await poolStatusOf(env, pool);
   } catch (err) {
-    log.warn("pool_status_unavailable", { pool: name, ...describeError(err) });
+    log.warn("pool_status_unavailable", { pool: pool.name, ...describeError(err) });
     return null;
   }
 }
@@ -144,6 +147,7 @@ function poolView(pool: Pool, config: Config, live: PoolStatus | null) {
     previews: pool.previews,
     autoscaling: pool.autoscaling,
     price_per_gpu_second: pool.price_per_gpu_second,
+    dispatcher_shards: pool.dispatcher_shards,
     is_default: pool.name === config.DEFAULT_POOL,
     created_at: iso(pool.created_at),
     updated_at: iso(pool.updated_at),
@@ -180,6 +184,8 @@ const UNSET = {
   previews: null,
   autoscaling: null,
   pricePerGpuSecond: null,
+  // Not nullable: one shard is what a pool without the setting has.
+  dispatcherShards: 1,
 } as const;
 
 /**
@@ -216,8 +222,21 @@ function patchColumns(body: z.infer<typeof PatchPoolBody>, config: Config, origi
   if (body.model_files !== undefined) out.modelFiles = body.model_files;
   if (body.pinned_models !== undefined) out.pinnedModels = [...new Set(body.pinned_models)];
   if (body.previews !== undefined) out.previews = body.previews;
+  if (body.dispatcher_shards !== undefined) out.dispatcherShards = body.dispatcher_shards;
   return out;
 }
+
+/**
+ * A change of dispatcher_shards may only raise it: a shard's hosts and queued jobs live in that
+ * shard's object, and a lower count would stop addressing them (D1 would still send the host and
+ * the jobs there, but no pool-wide read, cron or steal would see them).
+ */
+const shardsLowered = (name: string, from: number, to: number) =>
+  new ProblemError(
+    "conflict",
+    `Pool ${name} has dispatcher_shards ${from}; it can only be raised (asked: ${to}): hosts and queued jobs live in the shards that would be dropped.`,
+    { extensions: { errors: [{ pointer: "/dispatcher_shards", detail: `must be at least ${from}` }] } },
+  );
 
 const poolNotFound = (name: string) => new ProblemError("not-found", `No GPU pool ${name}; GET /v1/admin/pools lists them.`);
 
@@ -252,19 +271,28 @@ export const adminPoolRoutes = newRouter()
     }
     c.var.log.info("pool_created", { pool: row.name });
     if (row.autoscaling) await c.env.POOL_SCALER.getByName(row.name).settingsChanged();
+    const pool = poolOf(row);
+    // Its shards learn how many they are (stealing needs it; the cron tells them again).
+    if (pool.dispatcher_shards > 1) {
+      try {
+        await poolSettingsChangedAll(c.env, pool);
+      } catch (err) {
+        c.var.log.warn("pool_settings_not_forwarded", { pool: pool.name, ...describeError(err) });
+      }
+    }
     c.header("Location", `/v1/admin/pools/${row.name}`);
-    return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, row.name)), 201);
+    return c.json(poolView(pool, config, await liveStatus(c.env, c.var.log, pool)), 201);
   })
   .openapi(listPoolsRoute, async (c) => {
     const pools = await listPools(createDb(c.env.DB), c.var.config);
-    const lives = await Promise.all(pools.map((p) => liveStatus(c.env, c.var.log, p.name)));
+    const lives = await Promise.all(pools.map((p) => liveStatus(c.env, c.var.log, p)));
     return c.json({ data: pools.map((p, i) => poolView(p, c.var.config, lives[i] ?? null)) }, 200);
   })
   .openapi(readPool, async (c) => {
     const { name } = c.req.valid("param");
     const pool = await findPool(createDb(c.env.DB), c.var.config, name);
     if (!pool) throw poolNotFound(name);
-    return c.json(poolView(pool, c.var.config, await liveStatus(c.env, c.var.log, name)), 200);
+    return c.json(poolView(pool, c.var.config, await liveStatus(c.env, c.var.log, pool)), 200);
   })
   .openapi(readInstances, async (c) => {
     const { name } = c.req.valid("param");
@@ -304,7 +332,7 @@ export const adminPoolRoutes = newRouter()
     const { name } = c.req.valid("param");
     const pool = await findPool(createDb(c.env.DB), c.var.config, name);
     if (!pool) throw poolNotFound(name);
-    return c.json(await c.env.DISPATCHER.getByName(name).poolCatalog(), 200);
+    return c.json(await poolCatalogOf(c.env, pool), 200);
   })
   .openapi(patchPool, async (c) => {
     const { name } = c.req.valid("param");
@@ -313,7 +341,21 @@ export const adminPoolRoutes = newRouter()
     const db = createDb(c.env.DB);
     await checkPinned(db, body.pinned_models);
     const patch = { ...patchColumns(body, config, new URL(c.req.url).origin), updatedAt: Date.now() };
-    let row = await updatePool(db, name, patch);
+    const shards = body.dispatcher_shards;
+    if (shards !== undefined) {
+      const current = await findPool(db, config, name);
+      if (!current) throw poolNotFound(name);
+      if (shards < current.dispatcher_shards) throw shardsLowered(name, current.dispatcher_shards, shards);
+    }
+    // The update itself refuses to lower it too, so two changes at once cannot get past the check above.
+    const update = async (): Promise<PoolRow | undefined> => {
+      const updated = await updatePool(db, name, patch, shards);
+      if (updated || shards === undefined) return updated;
+      const now = await findPool(db, config, name);
+      if (now && shards < now.dispatcher_shards) throw shardsLowered(name, now.dispatcher_shards, shards);
+      return undefined;
+    };
+    let row = await update();
     if (!row && name === config.DEFAULT_POOL) {
       // DEFAULT_POOL's first change gives it a row (a concurrent first change may have made it).
       const now = patch.updatedAt;
@@ -327,17 +369,19 @@ export const adminPoolRoutes = newRouter()
       } catch {
         // The other change won the insert; apply this one over it.
       }
-      row = await updatePool(db, name, patch);
+      row = await update();
     }
     if (!row) throw poolNotFound(name);
     c.var.log.info("pool_updated", { pool: name, fields: Object.keys(body) });
-    // The pool's Dispatcher keeps some settings for a few seconds (previews): it reads them again now;
-    // its PoolScaler acts on autoscaling at once (turned on: launches what min_hosts needs; off: winds down).
+    // The pool's Dispatcher shards keep some settings for a few seconds (previews, the shard count
+    // stealing asks): they read them again now; its PoolScaler acts on autoscaling at once (turned
+    // on: launches what min_hosts needs; off: winds down).
+    const pool = poolOf(row);
     try {
       if (body.autoscaling !== undefined) await c.env.POOL_SCALER.getByName(name).settingsChanged();
-      await c.env.DISPATCHER.getByName(name).poolSettingsChanged();
+      await poolSettingsChangedAll(c.env, pool);
     } catch (err) {
       c.var.log.warn("pool_settings_not_forwarded", { pool: name, ...describeError(err) });
     }
-    return c.json(poolView(poolOf(row), config, await liveStatus(c.env, c.var.log, name)), 200);
+    return c.json(poolView(pool, config, await liveStatus(c.env, c.var.log, pool)), 200);
   });

@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { tenantJwtInput } from "../auth/jwt.ts";
 import { AutoscalingInput, AutoscalingSchema } from "../capacity/settings.ts";
+import { MAX_DISPATCHER_SHARDS } from "../dispatch/shards.ts";
 import { MODEL_FILES_POLICIES } from "../pools/model-files.ts";
 import { POOL_NAME_RE, POOL_NAME_RULE } from "../pools/name.ts";
 import { pageQuery } from "./pagination.ts";
@@ -216,6 +217,15 @@ const PricePerGpuSecond = z
   .max(1)
   .openapi({ description: "What one GPU-second of this pool costs, in USD (e.g. 0.00024 ≈ $0.86/h), for the usage reports; null: not priced." });
 
+const DispatcherShards = z
+  .number()
+  .int(`dispatcher_shards must be a whole number from 1 to ${MAX_DISPATCHER_SHARDS}`)
+  .min(1, `dispatcher_shards must be at least 1`)
+  .max(MAX_DISPATCHER_SHARDS, `dispatcher_shards must be at most ${MAX_DISPATCHER_SHARDS}`)
+  .openapi({
+    description: `How many Dispatcher objects the pool's queue and hosts are spread over (1-${MAX_DISPATCHER_SHARDS}; default 1): a tenant's jobs queue in one shard, each host belongs to one, and idle hosts take work from other shards (docs/scale.md). It can only be raised: lowering it is refused (409), as the hosts and queued jobs of the shards it would drop live there.`,
+  });
+
 /** What a pool's create and change both take (a change never takes the name). */
 const poolSettings = {
   autoscaling: AutoscalingInput.nullable().optional(),
@@ -226,6 +236,7 @@ const poolSettings = {
   model_files: ModelFiles.optional(),
   pinned_models: PinnedModels.optional(),
   previews: Previews.optional(),
+  dispatcher_shards: DispatcherShards.optional(),
 };
 
 export const CreatePoolBody = z
@@ -271,6 +282,7 @@ export const PoolSchema = z
     previews: Previews,
     autoscaling: AutoscalingSchema.nullable().openapi({ description: "How its hosts are launched and scaled; null: registered by hand (docs/capacity.md)." }),
     price_per_gpu_second: z.number().nullable(),
+    dispatcher_shards: DispatcherShards,
     is_default: z.boolean().openapi({ description: "The deployment's DEFAULT_POOL: it always exists." }),
     created_at: z.string().nullable().openapi({ description: "Null for DEFAULT_POOL until it is first changed." }),
     updated_at: z.string().nullable(),

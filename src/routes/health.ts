@@ -12,6 +12,7 @@ import { isAdmin } from "../auth/admin.ts";
 import type { Config } from "../config/schema.ts";
 import { createDb } from "../db/client.ts";
 import { recentColdStartsMs } from "../db/gpu-usage.ts";
+import { poolStatusOf } from "../dispatch/route.ts";
 import type { Env } from "../env.ts";
 import { allPoolNames, listPools, type Pool } from "../pools/pools.ts";
 import { commonProblems } from "./problem.schemas.ts";
@@ -100,7 +101,8 @@ async function scalingFacts(env: Env, pool: Pool | undefined, queueTimeoutSecond
 
 async function probePool(env: Env, pool: string, settings: Pool | undefined, queueTimeoutSeconds: number): Promise<z.infer<typeof PoolSchema>> {
   try {
-    const [s, facts] = await Promise.all([env.DISPATCHER.getByName(pool).status(), scalingFacts(env, settings, queueTimeoutSeconds)]);
+    const shards = { name: pool, dispatcher_shards: settings?.dispatcher_shards ?? 1 };
+    const [s, facts] = await Promise.all([poolStatusOf(env, shards), scalingFacts(env, settings, queueTimeoutSeconds)]);
     const autoscaled = (settings?.autoscaling ?? null) !== null;
     const live = s.live_hosts > 0 || autoscaled;
     return {

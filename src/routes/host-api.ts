@@ -12,6 +12,7 @@ import { getHost } from "../db/hosts.ts";
 import { needsOf } from "../db/jobs.ts";
 import { readyModelsNamed } from "../db/models.ts";
 import { inputOf, upsertOutput } from "../db/outputs.ts";
+import { dispatcherOfHost } from "../dispatch/route.ts";
 import { feedOutput, publishEvent } from "../feed/publish.ts";
 import {
   authenticateHost,
@@ -94,7 +95,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const hb = parseSigned(Heartbeat, c.var.signedText);
     if (hb.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
     // The replay claim rides on the heartbeat call itself: one Dispatcher request, not two.
-    const reply = await c.env.DISPATCHER.getByName(host.pool).heartbeat(
+    const reply = await dispatcherOfHost(c.env, host).heartbeat(
       { id: host.id, url: host.url, slots: host.slots, draining: host.drainingAt !== null },
       hb,
       c.var.claim,
@@ -127,7 +128,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const summary = catalogSummary(cat);
     if (JSON.stringify(summary).length > MAX_CATALOG_SUMMARY_CHARS)
       throw new ProblemError("payload-too-large", `The catalog's class and model names exceed ${MAX_CATALOG_SUMMARY_CHARS} characters together.`);
-    const dispatcher = c.env.DISPATCHER.getByName(host.pool);
+    const dispatcher = dispatcherOfHost(c.env, host);
     const key = catalogKey(hash);
     // Content-addressed: identical hosts share one object; write it only if it is not there yet.
     let stored = false;
@@ -143,7 +144,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const host = c.var.host;
     const ev = parseSigned(JobEvent, c.var.signedText);
     if (ev.host_id !== host.id) throw new ProblemError("validation-failed", "host_id in the body does not match the path.");
-    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, ev, c.var.claim);
+    const outcome = await dispatcherOfHost(c.env, host).jobEvent(host.id, ev, c.var.claim);
     switch (outcome) {
       case "replayed":
         throw replayed(c.var.log, host.id);
@@ -161,7 +162,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const host = c.var.host;
     const m = c.var.manifest!;
     if (m.job_id !== c.req.param("job_id")) throw stale(m);
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    const check = await dispatcherOfHost(c.env, host).checkTransfer(host.id, m);
     if (!check.ok) throw stale(m);
     const input = await inputOf(createDb(c.env.DB), m.job_id, c.req.param("input_id"));
     if (!input) throw new ProblemError("not-found", "No such input for this job.");
@@ -176,7 +177,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     const host = c.var.host;
     const m = c.var.manifest!;
     if (m.job_id !== c.req.param("job_id")) throw stale(m);
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m);
+    const check = await dispatcherOfHost(c.env, host).checkTransfer(host.id, m);
     if (!check.ok) throw stale(m);
     const db = createDb(c.env.DB);
     const sha256 = c.req.param("sha256");
@@ -217,7 +218,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (terminal && (terminal.type !== "job.succeeded" || !sameAttempt(terminal, m) || terminal.host_id !== host.id)) {
       throw new ProblemError("validation-failed", "An upload may carry only its own attempt's job.succeeded (manifest.terminal).");
     }
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m, c.var.claim);
+    const check = await dispatcherOfHost(c.env, host).checkTransfer(host.id, m, c.var.claim);
     if (!check.ok) throw check.replayed ? replayed(c.var.log, host.id) : stale(m);
     const key = jobOutputKey(check.tenantId, m.job_id, m.attempt, name);
     const raw = c.req.raw.body;
@@ -273,7 +274,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     if (!terminal) return c.json({ stored: true, name, size: m.size } satisfies OutputStored, 201);
     // The job's last output carried its end: applied now that the output is stored (the message
     // was claimed with the transfer; the event's seq keeps it from applying twice).
-    const outcome = await c.env.DISPATCHER.getByName(host.pool).jobEvent(host.id, terminal);
+    const outcome = await dispatcherOfHost(c.env, host).jobEvent(host.id, terminal);
     switch (outcome) {
       case "stale":
       case "replayed":
@@ -298,7 +299,7 @@ export const hostApiRoutes = new Hono<HostApiEnv>()
     }
     const max = c.var.config.PREVIEW_MAX_BYTES;
     if (m.size > max) throw new ProblemError("payload-too-large", `Previews are limited to ${max} bytes.`);
-    const check = await c.env.DISPATCHER.getByName(host.pool).checkTransfer(host.id, m, c.var.claim);
+    const check = await dispatcherOfHost(c.env, host).checkTransfer(host.id, m, c.var.claim);
     if (!check.ok) throw check.replayed ? replayed(c.var.log, host.id) : stale(m);
     if (!check.previews) throw new ProblemError("previews-off", "This job's pool does not forward previews; send none for it.");
     const bytes = new Uint8Array(await c.req.arrayBuffer());

@@ -6,6 +6,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate } from "../auth/authenticate.ts";
 import { createDb } from "../db/client.ts";
+import { estimateStartOf } from "../dispatch/route.ts";
+import { tenantShard } from "../dispatch/shards.ts";
 import { ProblemError } from "../http/problem.ts";
 import { checkWorkflow } from "../jobs/workflow.ts";
 import { resolveTenantModels } from "../models/tenant-refs.ts";
@@ -87,12 +89,13 @@ export const workflowRoutes = newRouter().openapi(validateRoute, async (c) => {
     }));
     return c.json({ valid: false, checked: true, pool: pool.name, eligible_hosts: 0, errors, estimated_start_seconds: null }, 200);
   }
-  const check = await checkAgainstPool(c.env, pool.name, privateModels.workflow, {
+  const check = await checkAgainstPool(c.env, pool, privateModels.workflow, {
     ...poolPreflightOptions(pool),
     knownModels: new Set(privateModels.refs.map((r) => r.name)),
   });
   const needs = workflowNeeds(privateModels.workflow, check.models, pool.model_files, privateModels.refs);
-  const estimate = check.valid ? await c.env.DISPATCHER.getByName(pool.name).estimateStart(needs) : null;
+  // The shard a job of this tenant would queue in (src/dispatch/route.ts says why that one).
+  const estimate = check.valid ? await estimateStartOf(c.env, pool, tenantShard(principal.tenantId, pool.dispatcher_shards), needs) : null;
   // `value` is not in the documented shape: the route answers what its schema says.
   const errors = check.errors.map(({ value: _value, ...e }) => publicError(e));
   return c.json(

@@ -5,10 +5,12 @@
  * catalog the pool cannot be checked, and says so (`checked: false`) rather than guessing.
  */
 import { catalogKey } from "../blobs/keys.ts";
+import { liveCatalogsOf, poolCatalogOf } from "../dispatch/route.ts";
 import type { PoolCatalog } from "../dispatch/types.ts";
 import type { Env } from "../env.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { ModelFilesPolicy } from "../pools/model-files.ts";
+import type { PoolShards } from "../pools/pools.ts";
 import type { Catalog } from "./catalog.ts";
 import { type PreflightError, type PreflightOptions, preflight } from "./preflight.ts";
 
@@ -47,8 +49,14 @@ async function catalogOf(env: Env, hash: string): Promise<Catalog | undefined> {
 export type LiveCatalogs = PoolCatalog["hosts"];
 
 /** `hosts`: the pool's live catalogs when the caller already asked for them (else they are read here). */
-export async function checkAgainstPool(env: Env, pool: string, workflow: unknown, options: PreflightOptions = {}, hosts?: LiveCatalogs): Promise<PoolCheck> {
-  hosts ??= await env.DISPATCHER.getByName(pool).liveCatalogs();
+export async function checkAgainstPool(
+  env: Env,
+  pool: PoolShards,
+  workflow: unknown,
+  options: PreflightOptions = {},
+  hosts?: LiveCatalogs,
+): Promise<PoolCheck> {
+  hosts ??= await liveCatalogsOf(env, pool);
   const byHash = new Map<string, string[]>();
   for (const h of hosts) byHash.set(h.catalog_hash, [...(byHash.get(h.catalog_hash) ?? []), h.id]);
   const eligibleHosts: string[] = [];
@@ -98,13 +106,14 @@ export function publicError({ pointer, detail, code, node_id, class_type, input_
  */
 export async function refuseUnrunnable(
   env: Env,
-  pool: string,
+  poolShards: PoolShards,
   workflow: unknown,
-  otherPools: () => Promise<string[]>,
+  otherPools: () => Promise<PoolShards[]>,
   options: PreflightOptions = {},
   hosts?: LiveCatalogs,
 ): Promise<PoolCheck> {
-  const check = await checkAgainstPool(env, pool, workflow, options, hosts);
+  const pool = poolShards.name;
+  const check = await checkAgainstPool(env, poolShards, workflow, options, hosts);
   if (check.valid) return check;
   const errors = check.errors.map(publicError);
   const first = check.errors[0];
@@ -114,7 +123,7 @@ export async function refuseUnrunnable(
     const elsewhere = await poolsHaving(
       env,
       files,
-      (await otherPools()).filter((p) => p !== pool),
+      (await otherPools()).filter((p) => p.name !== pool),
     );
     const where = elsewhere.length > 0 ? ` Pools whose live hosts have ${files.length === 1 ? "it" : "them all"}: ${elsewhere.join(", ")}.` : "";
     throw new ProblemError("missing-model", `No live GPU host of pool "${pool}" has ${files.map((f) => `'${f}'`).join(", ")}; ${first?.detail ?? ""}${where}`, {
@@ -129,10 +138,11 @@ export async function refuseUnrunnable(
 }
 
 /** The pools among `pools` where some live host has every one of `files` (in any model folder). Only on the error path. */
-async function poolsHaving(env: Env, files: string[], pools: string[]): Promise<string[]> {
+async function poolsHaving(env: Env, files: string[], pools: PoolShards[]): Promise<string[]> {
   const found = await Promise.all(
-    pools.map(async (name) => {
-      const { models } = await env.DISPATCHER.getByName(name).poolCatalog();
+    pools.map(async (p) => {
+      const name = p.name;
+      const { models } = await poolCatalogOf(env, p);
       const hostsWith = (file: string) => new Set(Object.values(models).flatMap((byFile) => (Object.hasOwn(byFile, file) ? byFile[file]! : [])));
       const sets = files.map(hostsWith);
       const first = sets[0] ?? new Set<string>();

@@ -80,9 +80,9 @@ describe("cron", () => {
     await workerEnv.BLOBS.put(catalogKey(orphan), "{}");
 
     // Within the grace nothing goes; past it, only the orphan.
-    expect((await sweepCatalogs(workerEnv, ["default"])).deleted).toBe(0);
+    expect((await sweepCatalogs(workerEnv, [{ name: "default", dispatcher_shards: 1 }])).deleted).toBe(0);
     const later = Date.now() + CATALOG_SWEEP_GRACE_MS + 60_000;
-    await sweepCatalogs(workerEnv, ["default"], later);
+    await sweepCatalogs(workerEnv, [{ name: "default", dispatcher_shards: 1 }], later);
     expect(await workerEnv.BLOBS.head(catalogKey(orphan))).toBeNull();
     expect(await workerEnv.BLOBS.head(catalogKey(used))).not.toBeNull();
   });

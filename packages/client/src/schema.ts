@@ -2230,7 +2230,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a pool's description, GPU or queue timeout (never its name) */
+        /** Change a pool's settings (never its name; dispatcher_shards only upwards) */
         patch: {
             parameters: {
                 query?: never;
@@ -2275,6 +2275,15 @@ export interface paths {
                 };
                 /** @description No such resource visible to the caller */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the resource's state */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6392,6 +6401,8 @@ export interface components {
         CreatePool: {
             autoscaling?: components["schemas"]["AutoscalingInput"];
             description?: string | null;
+            /** @description How many Dispatcher objects the pool's queue and hosts are spread over (1-16; default 1): a tenant's jobs queue in one shard, each host belongs to one, and idle hosts take work from other shards (docs/scale.md). It can only be raised: lowering it is refused (409), as the hosts and queued jobs of the shards it would drop live there. */
+            dispatcher_shards?: number;
             gpu?: components["schemas"]["PoolGpu"];
             /**
              * @description required (default): a workflow naming a model file no live host of the pool has is refused at submit (422 missing-model), and a job runs only on a host that has every one. on_demand: hosts fetch model files as jobs need them, so neither applies (hosts holding them are still preferred).
@@ -6491,6 +6502,8 @@ export interface components {
             /** @description ComfyUI state reported by the host: starting, ready or down. */
             comfy: string;
             created_at: string;
+            /** @description The pool's Dispatcher shard the host belongs to (0 in a pool of one shard); set at registration, never changed. */
+            dispatcher_shard: number;
             draining: boolean;
             /** @description The edge key ids the host pins per its last heartbeat (null: it does not say). During an EDGE_SIGNING_KEY rollover, every host must pin the next key before it signs. */
             edge_kids: string[] | null;
@@ -6873,6 +6886,8 @@ export interface components {
         PatchPool: {
             autoscaling?: components["schemas"]["AutoscalingInput"];
             description?: string | null;
+            /** @description How many Dispatcher objects the pool's queue and hosts are spread over (1-16; default 1): a tenant's jobs queue in one shard, each host belongs to one, and idle hosts take work from other shards (docs/scale.md). It can only be raised: lowering it is refused (409), as the hosts and queued jobs of the shards it would drop live there. */
+            dispatcher_shards?: number;
             gpu?: components["schemas"]["PoolGpu"];
             /**
              * @description required (default): a workflow naming a model file no live host of the pool has is refused at submit (422 missing-model), and a job runs only on a host that has every one. on_demand: hosts fetch model files as jobs need them, so neither applies (hosts holding them are still preferred).
@@ -6902,6 +6917,8 @@ export interface components {
             /** @description Null for DEFAULT_POOL until it is first changed. */
             created_at: string | null;
             description: string | null;
+            /** @description How many Dispatcher objects the pool's queue and hosts are spread over (1-16; default 1): a tenant's jobs queue in one shard, each host belongs to one, and idle hosts take work from other shards (docs/scale.md). It can only be raised: lowering it is refused (409), as the hosts and queued jobs of the shards it would drop live there. */
+            dispatcher_shards: number;
             /** @description queue_timeout_seconds, else QUEUED_TIMEOUT_SECONDS. */
             effective_queue_timeout_seconds: number;
             gpu: {
