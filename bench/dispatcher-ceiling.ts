@@ -17,6 +17,8 @@
 // Then a backlog phase: the hosts drain, as many jobs as the pool has slots are queued, the hosts
 // resume at once — the Dispatcher's dispatch rate with no submits competing for the machine (from
 // the resume to the last dispatch's arrival).
+// BENCH_SHARDS=S runs the same with the pool spread over S Dispatcher shards (docs/scale.md): the
+// tenants hash over them, the hosts are balanced across them, idle shards steal.
 // JSON lines on stdout; the last one is the summary.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -27,6 +29,8 @@ import { type BenchHost, startBenchHost } from "./lib/bench-host.ts";
 import { percentile } from "./lib/stats.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 8);
+/** The pool's Dispatcher shards (docs/scale.md); hosts spread over them as they register. */
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 1);
 /** gpu-backend's most (SLOTS + PREFETCH ≤ 64) with room left under the heartbeat's 64 jobs. */
 const SLOTS = 32;
 const TENANTS = 8;
@@ -142,6 +146,10 @@ const runStart = performance.now();
 try {
   const admin = { Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, "Content-Type": "application/json" };
   const pool = settings.DEFAULT_POOL.schema.parse(undefined);
+  if (SHARDS > 1) {
+    const res = await fetch(`${dev.url}/v1/admin/pools/${pool}`, { method: "PATCH", headers: admin, body: JSON.stringify({ dispatcher_shards: SHARDS }) });
+    if (res.status !== 200) throw new Error(`setting dispatcher_shards=${SHARDS}: ${res.status} ${await res.text()}`);
+  }
   for (let i = 0; i < HOSTS; i++) {
     const host = await startBenchHost(dev.url, {
       id: `instant-${i + 1}`,
@@ -264,7 +272,16 @@ try {
     };
   };
 
-  print({ phase: "setup", hosts: HOSTS, slots: SLOTS, tenants: TENANTS, users_per_tenant: USERS, workerd_processes: workerd.length, workerd_threads: threads });
+  print({
+    phase: "setup",
+    dispatcher_shards: SHARDS,
+    hosts: HOSTS,
+    slots: SLOTS,
+    tenants: TENANTS,
+    users_per_tenant: USERS,
+    workerd_processes: workerd.length,
+    workerd_threads: threads,
+  });
   // Warm-up (not reported): every path compiled, every object created once.
   const warm = await step(20, 40);
   if (warm.figures.submit_errors > 0 || warm.lost > 0) throw new Error(`warm-up: ${JSON.stringify(warm.figures)}`);

@@ -23,10 +23,12 @@ async function shardedPool(shards: number): Promise<string> {
 
 /** A new tenant whose jobs go to `shard` of a pool with `shards` (tenant ids are random: new ones until one hashes there). */
 async function tenantIn(shard: number, shards: number): Promise<TestTenant> {
-  for (;;) {
+  // Each try lands in `shard` with probability 1/shards: 64 misses in a row would be a broken hash.
+  for (let i = 0; i < 64; i++) {
     const t = await createTenant();
     if (tenantShard(t.id, shards) === shard) return t;
   }
+  throw new Error(`no tenant hashed to shard ${shard} of ${shards} in 64 tries`);
 }
 
 async function submitTo(t: TestTenant, pool: string): Promise<Json> {
