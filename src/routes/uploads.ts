@@ -66,11 +66,19 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, max: number):
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch {
+      // The client's stream broke mid-body (its connection went): its problem, not a 500.
+      throw new ProblemError("validation-failed", "The upload's body could not be read to its end.");
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.length;
     if (total > max) {
-      await reader.cancel();
+      // Best effort: a stream whose connection is going may fail to cancel; the answer is the same.
+      await reader.cancel().catch(() => undefined);
       throw new ProblemError("payload-too-large", `Uploads are limited to ${max} bytes.`, { extensions: { max_bytes: max } });
     }
     chunks.push(value);

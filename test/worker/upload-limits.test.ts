@@ -51,6 +51,36 @@ describe("the upload body is capped while it streams", () => {
     expect(stored?.n).toBe(0);
   });
 
+  // What workerd does when the client's connection goes while the edge stops reading: the
+  // cancel fails, or the read itself does. Either must stay the client's 4xx, never a 500.
+  it.for([
+    ["its cancel fails", "cancel"],
+    ["a read fails", "read"],
+  ] as const)("an oversized body whose stream breaks (%s) is still a 4xx", async ([, how]) => {
+    const t = await createTenant();
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (how === "read" && sent > CAP / 2) return controller.error(new Error("disconnected: pump canceled"));
+          sent += CHUNK;
+          controller.enqueue(sent === CHUNK ? SMALL_PNG : new Uint8Array(CHUNK));
+        },
+        cancel() {
+          throw new Error("disconnected: pump canceled");
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const res = await createApp().request(
+      "https://api.test/v1/uploads",
+      { method: "POST", body: stream, headers: { ...userHeaders(t.key, "u"), "Content-Type": "image/png" }, duplex: "half" } as RequestInit,
+      { ...env, IMAGE_INPUT_MAX_BYTES: String(CAP) },
+    );
+    if (how === "cancel") await expectProblem(res, 413, "payload-too-large");
+    else await expectProblem(res, 422, "validation-failed");
+  });
+
   it("refuses a declared Content-Length over the cap before reading anything", async ({ expect }) => {
     const t = await createTenant();
     const { stream, pulled } = countingBody(10 * CHUNK);
